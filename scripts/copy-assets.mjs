@@ -1,0 +1,4 @@
+// Copies the Lua scripts next to the compiled projection modules so `dist/` runs on its own.
+import { cpSync, mkdirSync } from 'node:fs';
+mkdirSync('dist/src/projections/scripts', { recursive: true });
+cpSync('src/projections/scripts', 'dist/src/projections/scripts', { recursive: true });

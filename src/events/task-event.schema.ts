@@ -1,0 +1,154 @@
+/**
+ * The task events: the only facts codeq stores durably. Each event is one JetStream message on the
+ * task's own subject; its stream sequence is the task's new version. Events are validated against
+ * these schemas whenever they are read back from the log.
+ */
+import Type from 'typebox';
+import { Compile } from 'typebox/compile';
+import { CodeqError } from '../errors.js';
+
+/** Schema version written into every event (`v`). Readers accept every version up to this one. */
+export const EVENT_SCHEMA_VERSION = 1;
+
+const WorkerId = Type.String({ minLength: 1, maxLength: 256 });
+const EpochMs = Type.Integer({ minimum: 0 });
+const Attempts = Type.Integer({ minimum: 0 });
+const Artifact = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    url: Type.Optional(Type.String({ maxLength: 4096 })),
+    contentBase64: Type.Optional(Type.String()),
+    contentType: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Data of each event type, by type name. */
+export const EventDataSchemas = {
+  /** A producer created the task. `runAt` set means it is delayed until then (epoch ms). */
+  enqueued: Type.Object({
+    payload: Type.Unknown(),
+    priority: Type.Integer({ minimum: 0, maximum: 9 }),
+    maxAttempts: Type.Integer({ minimum: 1 }),
+    runAt: Type.Optional(EpochMs),
+    webhook: Type.Optional(Type.String({ maxLength: 4096 })),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  }),
+  /** A worker took a lease. `attempts` is the delivery count including this one. */
+  claimed: Type.Object({ workerId: WorkerId, leaseUntil: EpochMs, attempts: Attempts }),
+  /** The lease holder extended its lease. */
+  heartbeat: Type.Object({ workerId: WorkerId, leaseUntil: EpochMs }),
+  /** The lease holder gave the task back for a retry after `delayMs` (due at `runAt`). */
+  nacked: Type.Object({
+    workerId: WorkerId,
+    reason: Type.Optional(Type.String({ maxLength: 4096 })),
+    delayMs: Type.Integer({ minimum: 0 }),
+    runAt: EpochMs,
+  }),
+  /** The lease holder gave the task back untouched: ready again at once, attempts unchanged. */
+  abandoned: Type.Object({ workerId: WorkerId }),
+  /** The lease ran out before a result; retried after `delayMs` (due at `runAt`). */
+  leaseExpired: Type.Object({ workerId: WorkerId, delayMs: Type.Integer({ minimum: 0 }), runAt: EpochMs }),
+  /** The lease holder finished the task successfully. Terminal. */
+  completed: Type.Object({
+    workerId: WorkerId,
+    result: Type.Unknown(),
+    artifacts: Type.Optional(Type.Array(Artifact)),
+  }),
+  /** The lease holder reported a failure result. Terminal (a worker that wants a retry nacks). */
+  failed: Type.Object({
+    workerId: WorkerId,
+    error: Type.String({ maxLength: 65536 }),
+    artifacts: Type.Optional(Type.Array(Artifact)),
+  }),
+  /** The task ran out of attempts (by nack or lease expiry) and sits in the dead-letter queue. */
+  dlq: Type.Object({
+    cause: Type.Union([Type.Literal('nack'), Type.Literal('leaseExpired')]),
+    workerId: WorkerId,
+    reason: Type.Optional(Type.String({ maxLength: 4096 })),
+  }),
+  /** An admin sent a dead-lettered task back to the queue with its attempts reset. */
+  requeued: Type.Object({}),
+  /** A pending task was cancelled. Terminal. */
+  cancelled: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 4096 })) }),
+} as const;
+
+/** Every event type name. */
+export type TaskEventType = keyof typeof EventDataSchemas;
+
+/** All event type names, in lifecycle order. */
+export const TASK_EVENT_TYPES = Object.keys(EventDataSchemas) as TaskEventType[];
+
+/** The data of event type `T`. */
+export type TaskEventData<T extends TaskEventType> = Type.Static<(typeof EventDataSchemas)[T]>;
+
+/** An event as written to the log (without its stream sequence). */
+export type TaskEvent = {
+  [T in TaskEventType]: {
+    /** Schema version. */
+    v: number;
+    /** Event type. */
+    type: T;
+    /** Task id (UUID). */
+    taskId: string;
+    /** The task's command (also in the subject). */
+    command: string;
+    /** When the decision was taken, epoch ms. */
+    at: number;
+    /** Who caused it: a worker id, `admin:<sub>`, `producer:<sub>` or `system`. */
+    actor: string;
+    /** Type-specific data. */
+    data: TaskEventData<T>;
+  };
+}[TaskEventType];
+
+/** An event read back from the log, with its stream sequence (the task's version after it). */
+export type StoredTaskEvent = TaskEvent & {
+  /** JetStream stream sequence of this event. */
+  seq: number;
+};
+
+const Envelope = Type.Object({
+  v: Type.Integer({ minimum: 1 }),
+  type: Type.String(),
+  taskId: Type.String({ minLength: 1, maxLength: 64 }),
+  command: Type.String({ minLength: 1, maxLength: 128 }),
+  at: EpochMs,
+  actor: Type.String({ minLength: 1, maxLength: 300 }),
+  data: Type.Object({}),
+});
+const envelopeValidator = Compile(Envelope);
+const dataValidators = Object.fromEntries(
+  TASK_EVENT_TYPES.map((t) => [t, Compile(EventDataSchemas[t])]),
+) as Record<TaskEventType, ReturnType<typeof Compile>>;
+
+/**
+ * Validates an event decoded from the log. Throws `CORRUPT_EVENT` naming the first problem; never
+ * lets an unknown type or a newer schema version through silently.
+ */
+export function validateTaskEvent(value: unknown): TaskEvent {
+  if (!envelopeValidator.Check(value)) {
+    const first = [...envelopeValidator.Errors(value)][0];
+    throw new CodeqError(
+      'CORRUPT_EVENT',
+      `event envelope invalid at '${first?.instancePath}': ${first?.message}`,
+    );
+  }
+  const event = value as { v: number; type: string; data: unknown };
+  if (event.v > EVENT_SCHEMA_VERSION) {
+    throw new CodeqError(
+      'CORRUPT_EVENT',
+      `event schema v${event.v} is newer than this codeq (v${EVENT_SCHEMA_VERSION})`,
+    );
+  }
+  const validator = dataValidators[event.type as TaskEventType];
+  if (!validator) throw new CodeqError('CORRUPT_EVENT', `unknown event type '${event.type}'`);
+  if (!validator.Check(event.data)) {
+    const first = [...validator.Errors(event.data)][0];
+    throw new CodeqError(
+      'CORRUPT_EVENT',
+      `'${event.type}' event data invalid at '${first?.instancePath}': ${first?.message}`,
+    );
+  }
+  return value as TaskEvent;
+}
