@@ -1,0 +1,229 @@
+/**
+ * The public shapes of the engine's operations. The HTTP API, the SDK and the CLI program against
+ * these; `engine.ts` implements them on JetStream and Redis.
+ */
+import type { BackoffSettings, TaskSnapshot, TaskStatus } from '../actors/task.types.js';
+import type { StoredTaskEvent, TaskEventData } from '../events/task-event.schema.js';
+
+/** Public status of a task, as codeQ's API spells it (`CANCELLED` is codeq's addition). */
+export type PublicTaskStatus = 'PENDING' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+/** An artifact attached to a result. */
+export type Artifact = NonNullable<TaskEventData<'completed'>['artifacts']>[number];
+
+/** A task as the operations return it. Times are epoch ms. */
+export interface TaskView {
+  /** Task id (UUID v4). */
+  id: string;
+  /** Command name (`[A-Za-z0-9_-]{1,128}`). */
+  command: string;
+  /** The producer's JSON payload. */
+  payload: unknown;
+  /** 0..9, 9 claimed first. */
+  priority: number;
+  /** Result callback URL, if any. */
+  webhook?: string | undefined;
+  /** Public status. */
+  status: PublicTaskStatus;
+  /** Machine state (finer than `status`: tells dead-lettered from failed). */
+  state: TaskStatus;
+  /** Lease holder while in progress. */
+  workerId?: string | undefined;
+  /** Lease deadline while in progress, epoch ms. */
+  leaseUntil?: number | undefined;
+  /** Deliveries so far. */
+  attempts: number;
+  /** Deliveries allowed. */
+  maxAttempts: number;
+  /** Last error (failed result, nack reason, dead-letter reason). */
+  error?: string | undefined;
+  /** When a pending task becomes claimable, epoch ms. */
+  runAt?: number | undefined;
+  /** Idempotency key given at creation. */
+  idempotencyKey?: string | undefined;
+  /** Creation time, epoch ms. */
+  createdAt: number;
+  /** Time of the last event, epoch ms. */
+  updatedAt: number;
+  /** Stream sequence of the task's last event. */
+  version: number;
+}
+
+/** A terminal result (codeQ's ResultRecord). */
+export interface ResultRecord {
+  /** The task. */
+  taskId: string;
+  /** `COMPLETED` or `FAILED`. */
+  status: 'COMPLETED' | 'FAILED';
+  /** The worker's result object (completed). */
+  result?: unknown;
+  /** The error (failed). */
+  error?: string | undefined;
+  /** Attached artifacts. */
+  artifacts?: Artifact[] | undefined;
+  /** When the result was recorded, epoch ms. */
+  completedAt: number;
+}
+
+/** Input of `enqueue`. */
+export interface EnqueueInput {
+  /** Command name; `[A-Za-z0-9_-]{1,128}`. */
+  command: string;
+  /** Any JSON value; its encoded size is limited by `maxPayloadBytes`. */
+  payload: unknown;
+  /** 0..9, clamped; default 0. */
+  priority?: number;
+  /** Deliveries allowed; `<= 0` or absent means the configured default (5). */
+  maxAttempts?: number;
+  /** Claimable from this time (epoch ms or Date); wins over `delaySeconds`. */
+  runAt?: number | Date;
+  /** Claimable after this many seconds (>= 0). */
+  delaySeconds?: number;
+  /** Absolute http(s) URL for the result callback. */
+  webhook?: string;
+  /** Same key within 24 h returns the same task. */
+  idempotencyKey?: string;
+  /** Who enqueues (`producer:<sub>`); default `producer`. */
+  actor?: string;
+}
+
+/** Input of `claim`. */
+export interface ClaimInput {
+  /** The worker's identity (token subject). */
+  workerId: string;
+  /** Commands to take from, in no particular order. */
+  commands: string[];
+  /** Lease length in seconds; default `defaultLeaseSeconds` (300). */
+  leaseSeconds?: number;
+  /** Long-poll: wait up to this many seconds for work (0..30); default 0. */
+  waitSeconds?: number;
+  /** How many tasks at most (batch claim); default 1. */
+  count?: number;
+  /** Aborts the wait (client disconnect, shutdown): resolves with what was claimed (often []). */
+  signal?: AbortSignal;
+}
+
+/** Counts of one command's queue (O(1) reads). */
+export interface QueueStats {
+  /** Command name. */
+  command: string;
+  /** Claimable now. */
+  ready: number;
+  /** Pending with a future `runAt` (delay or backoff). */
+  delayed: number;
+  /** Leased to a worker. */
+  inProgress: number;
+  /** Dead-lettered. */
+  dlq: number;
+}
+
+/** A task's full history: every event, and the state the machine folds them into. */
+export interface TaskHistory {
+  /** The task. */
+  taskId: string;
+  /** Every event in order, with its stream sequence. */
+  events: StoredTaskEvent[];
+  /** The folded state. */
+  state: TaskSnapshot;
+}
+
+/** A page of a listing. */
+export interface Page<T> {
+  /** The items. */
+  items: T[];
+  /** Opaque cursor of the next page; absent at the end. */
+  nextCursor?: string | undefined;
+  /** Total matching items (O(1) count). */
+  total: number;
+}
+
+/** The engine's tunables (a subset of the config file; defaults from the contract). */
+export interface EngineSettings {
+  /** `defaultLeaseSeconds`, default 300 s. */
+  defaultLeaseSeconds: number;
+  /** `requeueInspectLimit`, default 200 tasks. */
+  requeueInspectLimit: number;
+  /** `maxAttemptsDefault`, default 5. */
+  maxAttemptsDefault: number;
+  /** Retry delays. */
+  backoff: BackoffSettings;
+  /** Largest payload (encoded JSON) accepted, default 1 MiB minus headroom: 900 000 bytes. */
+  maxPayloadBytes: number;
+  /** Idempotency keys live this long, default 24 h. */
+  idempotencyTtlMs: number;
+  /** Completed/failed/cancelled tasks leave the projection after this, default 24 h. */
+  completedRetentionMs: number;
+  /** Dead-lettered tasks leave the projection after this, default 7 d. */
+  deadRetentionMs: number;
+  /** Sweeper period, default 1 000 ms. */
+  sweepIntervalMs: number;
+  /** Longest long-poll, default 30 s. */
+  maxWaitSeconds: number;
+}
+
+/** The operations of the engine. `Engine` implements this; the API, SDK and CLI depend only on it. */
+export interface EngineApi {
+  /** Creates a task (or returns the existing one for a known idempotency key). */
+  enqueue(input: EnqueueInput): Promise<TaskView>;
+  /** Creates many tasks in one pipelined append; results in input order. */
+  enqueueMany(inputs: EnqueueInput[]): Promise<TaskView[]>;
+  /** Leases up to `count` tasks, waiting up to `waitSeconds` for arrivals. `[]` when none came. */
+  claim(input: ClaimInput): Promise<TaskView[]>;
+  /** Extends the caller's lease; returns the new deadline (epoch ms). */
+  heartbeat(input: {
+    taskId: string;
+    workerId: string;
+    extendSeconds?: number;
+  }): Promise<{ leaseUntil: number }>;
+  /** Gives the task back for a retry with backoff, or dead-letters it at the attempt limit. */
+  nack(input: {
+    taskId: string;
+    workerId: string;
+    delaySeconds?: number;
+    reason?: string;
+  }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }>;
+  /** Gives the task back untouched (ready at once, attempts kept). */
+  abandon(input: { taskId: string; workerId: string }): Promise<void>;
+  /** Records a successful result. Terminal. */
+  complete(input: {
+    taskId: string;
+    workerId: string;
+    result: unknown;
+    artifacts?: Artifact[];
+  }): Promise<ResultRecord>;
+  /** Records a failed result. Terminal. */
+  fail(input: {
+    taskId: string;
+    workerId: string;
+    error: string;
+    artifacts?: Artifact[];
+  }): Promise<ResultRecord>;
+  /** One task, or `NOT_FOUND`. */
+  getTask(taskId: string): Promise<TaskView>;
+  /** The task and its result (`result` absent until terminal). */
+  getResult(taskId: string): Promise<{ task: TaskView; result?: ResultRecord }>;
+  /** Every event of the task, folded through the machine. */
+  history(taskId: string): Promise<TaskHistory>;
+  /** Counts for one command (zeros for an unknown one). */
+  queueStats(command: string): Promise<QueueStats>;
+  /** Counts for every command that has tasks. */
+  allQueueStats(): Promise<QueueStats[]>;
+  /** Dead-lettered tasks of a command, oldest first. */
+  listDlq(command: string, options?: { cursor?: string; limit?: number }): Promise<Page<TaskView>>;
+  /** Sends dead-lettered tasks back to the queue (attempts reset). `taskIds` absent: all of the command's DLQ. */
+  requeueDlq(input: { command: string; taskIds?: string[]; actor: string }): Promise<{ requeued: number }>;
+  /** Tasks of a command in a state, paginated. */
+  listTasks(
+    command: string,
+    state: 'ready' | 'delayed' | 'inProgress' | 'dlq' | 'done',
+    options?: { cursor?: string; limit?: number },
+  ): Promise<Page<TaskView>>;
+  /** Cancels a pending task. */
+  cancel(input: { taskId: string; actor: string; reason?: string }): Promise<TaskView>;
+  /** Deletes terminal tasks last changed before `before` (from the projection and the log). */
+  cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }>;
+  /** True when NATS and Redis answer and the projection has caught up with the log. */
+  readiness(): Promise<{ nats: boolean; redis: boolean; projectionLag: number }>;
+  /** Stops background loops, releases waiting claims (they resolve `[]`), closes connections it owns. */
+  close(): Promise<void>;
+}
