@@ -227,3 +227,39 @@ export interface EngineApi {
   /** Stops background loops, releases waiting claims (they resolve `[]`), closes connections it owns. */
   close(): Promise<void>;
 }
+
+/** Hooks the engine calls after it acts (metrics, logs). Must be cheap and must not throw. */
+export interface EngineObserver {
+  /** Events this process appended and applied (every transition it caused). */
+  onEventsAppended?(events: readonly StoredTaskEvent[]): void;
+  /** A claim call finished after waiting `waitMs` ms with `count` tasks. */
+  onClaimFinished?(waitMs: number, count: number): void;
+  /** Projector progress: `lag` = stream last sequence minus last applied sequence. */
+  onProjectorLag?(lag: number): void;
+}
+
+/** How to build an `Engine` (`Engine.create(options)`). */
+export interface EngineOptions {
+  /** NATS server URL(s), e.g. `nats://127.0.0.1:4222`. */
+  natsServers: string | string[];
+  /** Redis URL, e.g. `redis://127.0.0.1:6379`. */
+  redisUrl: string;
+  /** JetStream stream name; default `CODEQ_TASKS`. */
+  streamName?: string;
+  /** Subject prefix of task events; default `codeq.task` (subjects `<prefix>.<command>.<taskId>`). */
+  subjectPrefix?: string;
+  /** Prefix of every Redis key; default `codeq`. */
+  keyPrefix?: string;
+  /** Stream replicas; default 1. */
+  streamReplicas?: number;
+  /** Log retention (stream max age), default 7 d, in ms. */
+  streamMaxAgeMs?: number;
+  /** Tunables; defaults from the contract. */
+  settings?: Partial<EngineSettings>;
+  /** Run the background sweeper and projector (leader-elected); default true. */
+  background?: boolean;
+  /** pino-compatible logger; default silent. */
+  logger?: import('pino').Logger;
+  /** Metrics and other hooks. */
+  observer?: EngineObserver;
+}
