@@ -2,6 +2,7 @@
  * The public shapes of the engine's operations. The HTTP API, the SDK and the CLI program against
  * these; `engine.ts` implements them on JetStream and Redis.
  */
+import type { Logger } from 'pino';
 import type { BackoffSettings, TaskSnapshot, TaskStatus } from '../actors/task.types.js';
 import type { StoredTaskEvent, TaskEventData } from '../events/task-event.schema.js';
 
@@ -259,7 +260,7 @@ export interface EngineOptions {
   /** Run the background sweeper and projector (leader-elected); default true. */
   background?: boolean;
   /** pino-compatible logger; default silent. */
-  logger?: import('pino').Logger;
+  logger?: Logger;
   /** Metrics and other hooks. */
   observer?: EngineObserver;
 }

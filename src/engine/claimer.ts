@@ -1,0 +1,169 @@
+/**
+ * The claim protocol (design §5): a Lua round per command reserves the best ready tasks and hands
+ * back expired leases; the claims are decided by the task machine, appended with the versions the
+ * reservation saw (the log's fence refuses a stale one) and applied in one round trip.
+ */
+import { decide } from '../actors/task.decider.js';
+import type { BackoffSettings, DecisionContext, TaskCommand } from '../actors/task.types.js';
+import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
+import { snapshotFromHash, viewFromHash } from '../projections/task-record.js';
+import type { TaskView } from './engine.types.js';
+import type { TaskWriter, WriteItem } from './task-writer.js';
+
+/** How long a reservation holds a task between reserve and append, ms. Above the append timeout. */
+export const RESERVATION_MS = 10_000;
+/** Most delayed tasks one reserve round promotes. */
+const PROMOTE_LIMIT = 1000;
+
+/** What one claim round found. */
+export interface ClaimRound {
+  /** Tasks now leased to the caller. */
+  tasks: TaskView[];
+  /** Earliest time more work may appear without a wake-up (a due task or a lease deadline), epoch ms. */
+  nextAt?: number | undefined;
+}
+
+/** Runs claim rounds and lease repairs. */
+export class Claimer {
+  private rotation = 0;
+
+  constructor(
+    private readonly deps: {
+      store: ProjectionStore;
+      writer: TaskWriter;
+      backoff: BackoffSettings;
+      requeueInspectLimit: number;
+      now?: () => number;
+      random?: () => number;
+    },
+  ) {}
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  private context(task: StoredTask, actor: string, now: number): DecisionContext {
+    const ctx: DecisionContext = {
+      taskId: task.id,
+      command: task.command,
+      actor,
+      now,
+      backoff: this.deps.backoff,
+    };
+    if (this.deps.random) ctx.random = this.deps.random;
+    return ctx;
+  }
+
+  /** One round over `commands` (rotating the start for fairness) for up to `count` tasks. */
+  async round(
+    commands: readonly string[],
+    count: number,
+    workerId: string,
+    leaseMs: number,
+  ): Promise<ClaimRound> {
+    const tasks: TaskView[] = [];
+    let nextAt: number | undefined;
+    const start = this.rotation++ % commands.length;
+    for (let i = 0; i < commands.length && tasks.length < count; i++) {
+      const command = commands[(start + i) % commands.length] as string;
+      const reserve = await this.deps.store.reserve(command, {
+        now: this.now(),
+        count: count - tasks.length,
+        reserveMs: RESERVATION_MS,
+        inspectLimit: this.deps.requeueInspectLimit,
+        promoteLimit: PROMOTE_LIMIT,
+      });
+      for (const t of [reserve.nextDueAt, reserve.nextLeaseAt]) {
+        if (t !== undefined && (nextAt === undefined || t < nextAt)) nextAt = t;
+      }
+      if (reserve.expired.length > 0) await this.repairLeases(reserve.expired);
+      if (reserve.promoted > 0) this.deps.writer.scheduleWake(command);
+      if (reserve.reserved.length > 0)
+        tasks.push(...(await this.claimReserved(reserve.reserved, workerId, leaseMs)));
+    }
+    return { tasks, nextAt };
+  }
+
+  /** Decides, appends and applies the claims of reserved tasks; gives back what it could not claim. */
+  private async claimReserved(
+    reserved: StoredTask[],
+    workerId: string,
+    leaseMs: number,
+  ): Promise<TaskView[]> {
+    const now = this.now();
+    const items: WriteItem[] = [];
+    const claimable: StoredTask[] = [];
+    const giveBack: StoredTask[] = [];
+    const command: TaskCommand = { type: 'claim', workerId, leaseMs };
+    for (const task of reserved) {
+      const snapshot = snapshotFromHash(task.hash);
+      const decision = decide(snapshot, command, this.context(task, workerId, now));
+      if (!decision.ok || decision.events.length !== 1) {
+        giveBack.push(task);
+        continue;
+      }
+      items.push({ event: decision.events[0]!, expectedVersion: snapshot.version });
+      claimable.push(task);
+    }
+    if (giveBack.length > 0)
+      await this.deps.store.release(
+        giveBack[0]!.command,
+        giveBack.map((t) => t.id),
+      );
+    if (items.length === 0) return [];
+    const outcomes = await this.deps.writer.write(items);
+    const views: TaskView[] = [];
+    const stale: StoredTask[] = [];
+    outcomes.forEach((outcome, i) => {
+      const task = claimable[i] as StoredTask;
+      if (outcome.ok && outcome.event.type === 'claimed') {
+        const view = viewFromHash(task.id, task.command, task.hash);
+        views.push({
+          ...view,
+          status: 'IN_PROGRESS',
+          state: 'inProgress',
+          workerId,
+          leaseUntil: outcome.event.data.leaseUntil,
+          attempts: outcome.event.data.attempts,
+          runAt: undefined,
+          updatedAt: outcome.event.at,
+          version: outcome.event.seq,
+        });
+      } else if (!outcome.ok && outcome.error.code === 'VERSION_CONFLICT') {
+        stale.push(task);
+      }
+      // Any other failure (timeout, log unavailable) leaves the reservation to lapse: if the append
+      // did land, the projector applies it and the lease runs its course.
+    });
+    // The projection was behind the log for these: catch them up, which also ends the reservation.
+    await Promise.all(stale.map((t) => this.deps.writer.resync(t.command, t.id).catch(() => undefined)));
+    return views;
+  }
+
+  /** Repairs expired leases like a nack with reason LEASE_EXPIRED (backoff, or the DLQ at the limit). */
+  async repairLeases(expired: readonly StoredTask[]): Promise<number> {
+    const now = this.now();
+    const items: WriteItem[] = [];
+    const tasks: StoredTask[] = [];
+    for (const task of expired) {
+      const snapshot = snapshotFromHash(task.hash);
+      const decision = decide(snapshot, { type: 'expireLease' }, this.context(task, 'system', now));
+      if (!decision.ok || decision.events.length !== 1) continue;
+      items.push({ event: decision.events[0]!, expectedVersion: snapshot.version });
+      tasks.push(task);
+    }
+    if (items.length === 0) return 0;
+    const outcomes = await this.deps.writer.write(items);
+    let repaired = 0;
+    await Promise.all(
+      outcomes.map(async (outcome, i) => {
+        if (outcome.ok) repaired++;
+        else if (outcome.error.code === 'VERSION_CONFLICT') {
+          const task = tasks[i] as StoredTask;
+          await this.deps.writer.resync(task.command, task.id).catch(() => undefined);
+        }
+      }),
+    );
+    return repaired;
+  }
+}

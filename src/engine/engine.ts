@@ -1,0 +1,531 @@
+/**
+ * The engine: every queue operation on top of the event log (JetStream, the source of truth) and
+ * the Redis projection. Instances are stateless apart from connections and waiting claimers, so
+ * any number of them may share one NATS and one Redis.
+ */
+import { randomUUID } from 'node:crypto';
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { decide, foldEvents } from '../actors/task.decider.js';
+import { ABSENT_SNAPSHOT, type DecisionContext, type TaskCommand } from '../actors/task.types.js';
+import { CodeqError } from '../errors.js';
+import { EventLog } from '../events/event-log.js';
+import { EventPublisher } from '../events/event-publisher.js';
+import { provisionStream } from '../events/stream.js';
+import { assertValidCommand, wakeSubject } from '../events/subjects.js';
+import type { StoredTaskEvent, TaskEvent } from '../events/task-event.schema.js';
+import { EventProjector } from '../projections/event.projector.js';
+import { ProjectionKeys } from '../projections/keys.js';
+import { ProjectionStore, type StoredTask } from '../projections/projection.store.js';
+import { resultFromHash, snapshotFromHash, viewFromHash } from '../projections/task-record.js';
+import { BackgroundLoop } from './background.js';
+import { Claimer } from './claimer.js';
+import { ClaimWaiters } from './claim-waiters.js';
+import { resolveSettings } from './engine-settings.js';
+import type {
+  Artifact,
+  ClaimInput,
+  EngineApi,
+  EngineOptions,
+  EngineSettings,
+  EnqueueInput,
+  Page,
+  QueueStats,
+  ResultRecord,
+  TaskHistory,
+  TaskView,
+} from './engine.types.js';
+import { enqueueMany } from './enqueue.js';
+import { assertTaskId, assertWorkerId, claimCount, seconds } from './input-validation.js';
+import { LeaderLock } from './leader-lock.js';
+import { TaskWriter } from './task-writer.js';
+
+/** Index names a listing may ask for, mapped to projection indexes. */
+const LISTABLE = {
+  ready: 'ready',
+  delayed: 'delayed',
+  inProgress: 'inflight',
+  dlq: 'dlq',
+  done: 'done',
+} as const;
+
+/** codeq's engine. Build it with {@link Engine.create}. */
+export class Engine implements EngineApi {
+  private readonly waiters = new ClaimWaiters();
+  private readonly claimer: Claimer;
+  private readonly background: BackgroundLoop | undefined;
+  private rebuilding: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(
+    /** Resolved settings. */
+    readonly settings: EngineSettings,
+    private readonly nc: NatsConnection,
+    private readonly redis: Redis,
+    private readonly wakeSub: Subscription,
+    private readonly publisher: EventPublisher,
+    /** The event log (read side). */
+    readonly log: EventLog,
+    /** The Redis projection. */
+    readonly store: ProjectionStore,
+    /** Catch-up and rebuild of the projection. */
+    readonly projector: EventProjector,
+    private readonly writer: TaskWriter,
+    private readonly lock: LeaderLock,
+    private readonly logger: Logger,
+    withBackground: boolean,
+    private readonly observer: EngineOptions['observer'],
+  ) {
+    this.claimer = new Claimer({
+      store,
+      writer,
+      backoff: settings.backoff,
+      requeueInspectLimit: settings.requeueInspectLimit,
+    });
+    if (withBackground) {
+      this.background = new BackgroundLoop({
+        lock,
+        store,
+        projector,
+        claimer: this.claimer,
+        writer,
+        settings,
+        logger,
+        observer,
+      });
+    }
+  }
+
+  /** Connects, provisions the stream, loads the scripts, builds the projection if Redis lost it. */
+  static async create(options: EngineOptions): Promise<Engine> {
+    const settings = resolveSettings(options.settings);
+    const logger = options.logger ?? pino({ level: 'silent' });
+    const prefix = options.subjectPrefix ?? 'codeq.task';
+    const streamName = options.streamName ?? 'CODEQ_TASKS';
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: options.natsServers,
+        name: 'codeq',
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+      });
+    } catch (err) {
+      throw new CodeqError('UNAVAILABLE', `cannot connect to NATS at ${String(options.natsServers)}`, {
+        cause: err,
+      });
+    }
+    const redis = new Redis(options.redisUrl, { lazyConnect: true });
+    try {
+      const streamOptions: Parameters<typeof provisionStream>[1] = {
+        name: streamName,
+        subjectPrefix: prefix,
+      };
+      if (options.streamReplicas !== undefined) streamOptions.replicas = options.streamReplicas;
+      if (options.streamMaxAgeMs !== undefined) streamOptions.maxAgeMs = options.streamMaxAgeMs;
+      await provisionStream(nc, streamOptions);
+      await redis.connect().catch((err: unknown) => {
+        throw new CodeqError('UNAVAILABLE', `cannot connect to Redis at ${options.redisUrl}`, { cause: err });
+      });
+    } catch (err) {
+      redis.disconnect();
+      await nc.close();
+      throw err;
+    }
+    const keys = new ProjectionKeys(options.keyPrefix ?? 'codeq');
+    const store = new ProjectionStore(redis, keys, settings.idempotencyTtlMs);
+    const log = new EventLog({ nc, stream: streamName, subjectPrefix: prefix });
+    const publisher = new EventPublisher(nc);
+    const projector = new EventProjector(log, store, logger.child({ component: 'projector' }));
+    const writer = new TaskWriter({
+      publisher,
+      log,
+      store,
+      subjectPrefix: prefix,
+      logger,
+      observer: options.observer,
+      publishWake: (command) => nc.publish(wakeSubject(prefix, command)),
+    });
+    const lock = new LeaderLock(redis, keys.lock('background'), Math.max(5000, settings.sweepIntervalMs * 5));
+    const wakePrefix = wakeSubject(prefix, 'x').slice(0, -1);
+    const holder: { engine?: Engine } = {};
+    const wakeSub = nc.subscribe(`${wakePrefix}*`, {
+      callback: (_err, msg) => holder.engine?.waiters.wake(msg.subject.slice(wakePrefix.length)),
+    });
+    const engine = new Engine(
+      settings,
+      nc,
+      redis,
+      wakeSub,
+      publisher,
+      log,
+      store,
+      projector,
+      writer,
+      lock,
+      logger,
+      options.background ?? true,
+      options.observer,
+    );
+    holder.engine = engine;
+    try {
+      await engine.ensureBuilt();
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    engine.background?.start();
+    return engine;
+  }
+
+  /** Rebuilds the projection if Redis does not hold a built one (once per process at a time). */
+  async ensureBuilt(): Promise<void> {
+    if (await this.store.isBuilt()) return;
+    this.rebuilding ??= (async () => {
+      const deadline = Date.now() + 60_000;
+      while (!(await this.store.isBuilt())) {
+        if (await this.lock.tryLead()) {
+          await this.projector.rebuild();
+          if (!this.background) await this.lock.release();
+          return;
+        }
+        if (Date.now() > deadline)
+          throw new CodeqError('UNAVAILABLE', 'projection is being rebuilt elsewhere; timed out');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })().finally(() => {
+      this.rebuilding = undefined;
+    });
+    return this.rebuilding;
+  }
+
+  /** Rebuilds the projection from the log now (flush + replay); returns the number of events. */
+  async rebuildProjection(onProgress?: (p: { events: number; lastSeq: number }) => void): Promise<number> {
+    return this.projector.rebuild(onProgress);
+  }
+
+  /** Runs one background pass now (sweeper and projector), whether or not the loop runs. */
+  async runBackgroundOnce(now?: number): Promise<void> {
+    const loop =
+      this.background ??
+      new BackgroundLoop({
+        lock: this.lock,
+        store: this.store,
+        projector: this.projector,
+        claimer: this.claimer,
+        writer: this.writer,
+        settings: this.settings,
+        logger: this.logger,
+        observer: this.observer,
+      });
+    await loop.tick(now);
+  }
+
+  private context(taskId: string, command: string, actor: string): DecisionContext {
+    return { taskId, command, actor, now: Date.now(), backoff: this.settings.backoff };
+  }
+
+  /** Loads a task, waiting for a rebuild when Redis lost the projection. */
+  private async load(taskId: string): Promise<StoredTask> {
+    assertTaskId(taskId);
+    let task = await this.store.load(taskId);
+    if (!task && !(await this.store.isBuilt())) {
+      await this.ensureBuilt();
+      task = await this.store.load(taskId);
+    }
+    if (!task) throw new CodeqError('NOT_FOUND', 'not found', { details: { taskId } });
+    return task;
+  }
+
+  /**
+   * Decides `command` on the task and writes the event. A refusal or a version conflict may come
+   * from a projection behind the log, so the task is synced from the log and decided again.
+   */
+  private async mutate(taskId: string, command: TaskCommand, actor: string): Promise<StoredTaskEvent> {
+    let task = await this.load(taskId);
+    for (let attempt = 0; ; attempt++) {
+      const snapshot = snapshotFromHash(task.hash);
+      const decision = decide(snapshot, command, this.context(task.id, task.command, actor));
+      let error: CodeqError;
+      if (decision.ok) {
+        const [outcome] = await this.writer.write([
+          { event: decision.events[0] as TaskEvent, expectedVersion: snapshot.version },
+        ]);
+        if (outcome?.ok) return outcome.event;
+        error = outcome?.error ?? new CodeqError('INTERNAL', 'no append outcome');
+        if (error.code !== 'VERSION_CONFLICT') throw error;
+      } else {
+        error = new CodeqError(decision.code, decision.message, { details: { taskId } });
+      }
+      if (attempt >= 3) throw error;
+      const fresh = await this.writer.resync(task.command, task.id);
+      if (!fresh || (fresh.hash.v === task.hash.v && !decision.ok)) throw error;
+      task = fresh;
+    }
+  }
+
+  async enqueue(input: EnqueueInput): Promise<TaskView> {
+    const [view] = await this.enqueueMany([input]);
+    return view as TaskView;
+  }
+
+  async enqueueMany(inputs: EnqueueInput[]): Promise<TaskView[]> {
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 10_000) {
+      throw new CodeqError('INVALID_INPUT', 'invalid body: 1..10000 tasks expected');
+    }
+    return enqueueMany(inputs, {
+      settings: this.settings,
+      store: this.store,
+      writer: this.writer,
+      log: this.log,
+      load: (id) => this.load(id),
+    });
+  }
+
+  async claim(input: ClaimInput): Promise<TaskView[]> {
+    assertWorkerId(input.workerId);
+    if (!Array.isArray(input.commands) || input.commands.length === 0 || input.commands.length > 1000) {
+      throw new CodeqError('INVALID_INPUT', 'commands: 1..1000 command names expected');
+    }
+    input.commands.forEach((c) => assertValidCommand(c));
+    const commands = [...new Set(input.commands)];
+    const count = claimCount(input.count);
+    const leaseMs =
+      seconds(input.leaseSeconds, 'leaseSeconds', 1, 7 * 86400, this.settings.defaultLeaseSeconds) * 1000;
+    const waitRaw = input.waitSeconds ?? 0;
+    if (typeof waitRaw !== 'number' || !Number.isFinite(waitRaw) || waitRaw < 0) {
+      throw new CodeqError('INVALID_INPUT', "invalid 'waitSeconds' (must be >= 0)");
+    }
+    const started = Date.now();
+    const deadline = started + Math.min(waitRaw, this.settings.maxWaitSeconds) * 1000;
+    for (;;) {
+      const generation = this.waiters.generation(commands);
+      const round = await this.claimer.round(commands, count, input.workerId, leaseMs);
+      if (round.tasks.length > 0) {
+        // More may be waiting behind these: hand the wake-up on to the next claimer.
+        for (const c of new Set(round.tasks.map((t) => t.command))) this.waiters.wake(c);
+      }
+      if (round.tasks.length > 0 || Date.now() >= deadline || this.closed || input.signal?.aborted) {
+        this.observer?.onClaimFinished?.(Date.now() - started, round.tasks.length);
+        return round.tasks;
+      }
+      if (this.waiters.generation(commands) !== generation) continue;
+      const until = Math.min(deadline, round.nextAt ?? Number.POSITIVE_INFINITY);
+      if ((await this.waiters.wait(commands, until, input.signal)) === 'aborted') {
+        this.observer?.onClaimFinished?.(Date.now() - started, 0);
+        return [];
+      }
+    }
+  }
+
+  async heartbeat(input: {
+    taskId: string;
+    workerId: string;
+    extendSeconds?: number;
+  }): Promise<{ leaseUntil: number }> {
+    assertWorkerId(input.workerId);
+    const extendMs =
+      seconds(input.extendSeconds, 'extendSeconds', 1, 7 * 86400, this.settings.defaultLeaseSeconds) * 1000;
+    const event = await this.mutate(
+      input.taskId,
+      { type: 'heartbeat', workerId: input.workerId, extendMs },
+      input.workerId,
+    );
+    return { leaseUntil: event.type === 'heartbeat' ? event.data.leaseUntil : 0 };
+  }
+
+  async nack(input: {
+    taskId: string;
+    workerId: string;
+    delaySeconds?: number;
+    reason?: string;
+  }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
+    assertWorkerId(input.workerId);
+    if (input.delaySeconds !== undefined) seconds(input.delaySeconds, 'delaySeconds', 0, 365 * 86400, 0);
+    if (input.reason !== undefined && (typeof input.reason !== 'string' || input.reason.length > 4096)) {
+      throw new CodeqError('INVALID_INPUT', "invalid 'reason' (string of at most 4096 characters)");
+    }
+    const command: TaskCommand = {
+      type: 'nack',
+      workerId: input.workerId,
+      delayOverrideSeconds: input.delaySeconds,
+      reason: input.reason,
+    };
+    const event = await this.mutate(input.taskId, command, input.workerId);
+    if (event.type === 'nacked')
+      return { status: 'requeued', delaySeconds: Math.round(event.data.delayMs / 1000) };
+    return { status: 'dlq', delaySeconds: 0 };
+  }
+
+  async abandon(input: { taskId: string; workerId: string }): Promise<void> {
+    assertWorkerId(input.workerId);
+    await this.mutate(input.taskId, { type: 'abandon', workerId: input.workerId }, input.workerId);
+  }
+
+  async complete(input: {
+    taskId: string;
+    workerId: string;
+    result: unknown;
+    artifacts?: Artifact[];
+  }): Promise<ResultRecord> {
+    assertWorkerId(input.workerId);
+    const command: TaskCommand = { type: 'complete', workerId: input.workerId, result: input.result ?? null };
+    if (input.artifacts !== undefined) command.artifacts = input.artifacts;
+    const event = await this.mutate(input.taskId, command, input.workerId);
+    return {
+      taskId: input.taskId,
+      status: 'COMPLETED',
+      result: input.result ?? null,
+      artifacts: input.artifacts,
+      completedAt: event.at,
+    };
+  }
+
+  async fail(input: {
+    taskId: string;
+    workerId: string;
+    error: string;
+    artifacts?: Artifact[];
+  }): Promise<ResultRecord> {
+    assertWorkerId(input.workerId);
+    if (typeof input.error !== 'string' || input.error.length === 0 || input.error.length > 65536) {
+      throw new CodeqError('INVALID_INPUT', "invalid 'error' (1..65536 characters)");
+    }
+    const command: TaskCommand = { type: 'fail', workerId: input.workerId, error: input.error };
+    if (input.artifacts !== undefined) command.artifacts = input.artifacts;
+    const event = await this.mutate(input.taskId, command, input.workerId);
+    return {
+      taskId: input.taskId,
+      status: 'FAILED',
+      error: input.error,
+      artifacts: input.artifacts,
+      completedAt: event.at,
+    };
+  }
+
+  async cancel(input: { taskId: string; actor: string; reason?: string }): Promise<TaskView> {
+    const command: TaskCommand = { type: 'cancel', reason: input.reason };
+    await this.mutate(input.taskId, command, input.actor);
+    return this.getTask(input.taskId);
+  }
+
+  async getTask(taskId: string): Promise<TaskView> {
+    const task = await this.load(taskId);
+    return viewFromHash(task.id, task.command, task.hash);
+  }
+
+  async getResult(taskId: string): Promise<{ task: TaskView; result?: ResultRecord }> {
+    const task = await this.load(taskId);
+    const result = resultFromHash(task.id, task.hash);
+    const view = viewFromHash(task.id, task.command, task.hash);
+    return result ? { task: view, result } : { task: view };
+  }
+
+  async history(taskId: string): Promise<TaskHistory> {
+    const task = await this.load(taskId);
+    const events = await this.log.history(task.command, task.id);
+    return { taskId, events, state: events.length > 0 ? foldEvents(events) : ABSENT_SNAPSHOT };
+  }
+
+  async queueStats(command: string): Promise<QueueStats> {
+    assertValidCommand(command);
+    return { command, ...(await this.store.counts(command)) };
+  }
+
+  async allQueueStats(): Promise<QueueStats[]> {
+    const commands = await this.store.commands();
+    return Promise.all(commands.map((c) => this.queueStats(c)));
+  }
+
+  async listTasks(
+    command: string,
+    state: keyof typeof LISTABLE,
+    options: { cursor?: string; limit?: number } = {},
+  ): Promise<Page<TaskView>> {
+    assertValidCommand(command);
+    const index = LISTABLE[state];
+    if (!index)
+      throw new CodeqError('INVALID_INPUT', `invalid status (one of ${Object.keys(LISTABLE).join(', ')})`);
+    const offset = options.cursor === undefined ? 0 : Number(options.cursor);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new CodeqError('INVALID_INPUT', 'invalid cursor');
+    const limit = claimCount(options.limit ?? 100);
+    const { ids, total } = await this.store.listIds(command, index, offset, limit);
+    const tasks = await this.store.loadMany(command, ids);
+    const items = tasks.map((t) => viewFromHash(t.id, t.command, t.hash));
+    const next = offset + ids.length;
+    return next < total ? { items, total, nextCursor: String(next) } : { items, total };
+  }
+
+  async listDlq(command: string, options: { cursor?: string; limit?: number } = {}): Promise<Page<TaskView>> {
+    return this.listTasks(command, 'dlq', options);
+  }
+
+  async requeueDlq(input: {
+    command: string;
+    taskIds?: string[];
+    actor: string;
+  }): Promise<{ requeued: number }> {
+    assertValidCommand(input.command);
+    let ids = input.taskIds;
+    if (ids === undefined) ids = (await this.store.listIds(input.command, 'dlq', 0, 100_000)).ids;
+    ids.forEach((id) => assertTaskId(id));
+    let requeued = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const tasks = await this.store.loadMany(input.command, ids.slice(i, i + 500));
+      const items = tasks.flatMap((t) => {
+        const snapshot = snapshotFromHash(t.hash);
+        const d = decide(snapshot, { type: 'requeue' }, this.context(t.id, t.command, input.actor));
+        return d.ok ? [{ event: d.events[0] as TaskEvent, expectedVersion: snapshot.version }] : [];
+      });
+      const outcomes = await this.writer.write(items);
+      requeued += outcomes.filter((o) => o.ok).length;
+    }
+    return { requeued };
+  }
+
+  async cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }> {
+    if (!Number.isSafeInteger(input.before))
+      throw new CodeqError('INVALID_INPUT', "invalid 'before' (use RFC3339)");
+    if (!Number.isSafeInteger(input.limit) || input.limit < 1 || input.limit > 100_000) {
+      throw new CodeqError('INVALID_INPUT', "invalid 'limit' (1..100000)");
+    }
+    let deleted = 0;
+    for (const command of await this.store.commands()) {
+      if (deleted >= input.limit) break;
+      const ids = await this.store.purge(command, input.before, input.before, input.limit - deleted);
+      // The log forgets them too, so a rebuild does not bring them back.
+      for (const id of ids) await this.log.purgeTask(command, id);
+      deleted += ids.length;
+    }
+    return { deleted };
+  }
+
+  async readiness(): Promise<{ nats: boolean; redis: boolean; projectionLag: number }> {
+    const nats =
+      !this.nc.isClosed() &&
+      (await this.nc.flush().then(
+        () => true,
+        () => false,
+      ));
+    const redis = (await this.redis.ping().catch(() => '')) === 'PONG';
+    const projectionLag = nats && redis ? await this.projector.lag().catch(() => -1) : -1;
+    return { nats, redis, projectionLag };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiters.close();
+    await this.background?.stop();
+    this.wakeSub.unsubscribe();
+    this.publisher.close();
+    await this.nc.drain().catch(() => this.nc.close());
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /** A fresh task id (UUID v4). */
+  static newTaskId(): string {
+    return randomUUID();
+  }
+}

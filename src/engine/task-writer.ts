@@ -1,0 +1,122 @@
+/**
+ * The write path every operation shares: append decided events with the task's expected version
+ * (pipelined), apply the ones the log took to the projection (one round trip), and wake claimers
+ * of commands that gained claimable work. A version conflict is healed by `resync`.
+ */
+import type { Logger } from 'pino';
+import type { CodeqError } from '../errors.js';
+import type { AppendRequest, EventPublisher } from '../events/event-publisher.js';
+import type { EventLog } from '../events/event-log.js';
+import { taskSubject } from '../events/subjects.js';
+import type { StoredTaskEvent, TaskEvent } from '../events/task-event.schema.js';
+import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
+import type { EngineObserver } from './engine.types.js';
+
+/** One decided event and the version its task must still be at. */
+export interface WriteItem {
+  /** The event. */
+  event: TaskEvent;
+  /** The task's version the decision was taken on (0 for a new task). */
+  expectedVersion: number;
+  /** `Nats-Msg-Id` (idempotent enqueue). */
+  msgId?: string | undefined;
+}
+
+/** Outcome of one {@link WriteItem}: the stored event, or why the log refused it. */
+export type WriteOutcome =
+  { ok: true; event: StoredTaskEvent; duplicate: boolean } | { ok: false; error: CodeqError };
+
+const MAKES_PENDING: ReadonlySet<string> = new Set([
+  'enqueued',
+  'nacked',
+  'abandoned',
+  'leaseExpired',
+  'requeued',
+]);
+
+/** Appends and applies task events. */
+export class TaskWriter {
+  private readonly pendingWakes = new Set<string>();
+  private wakeScheduled = false;
+
+  constructor(
+    private readonly deps: {
+      publisher: EventPublisher;
+      log: EventLog;
+      store: ProjectionStore;
+      subjectPrefix: string;
+      /** Publishes the wake-up of one command (core NATS). */
+      publishWake: (command: string) => void;
+      logger: Logger;
+      observer?: EngineObserver | undefined;
+    },
+  ) {}
+
+  /**
+   * Appends every item (one pipelined batch) and applies what landed. Outcomes come back in input
+   * order. An apply failure after a successful append is not an error for the caller: the event is
+   * the fact, and the projector applies it.
+   */
+  async write(items: readonly WriteItem[]): Promise<WriteOutcome[]> {
+    const requests: AppendRequest[] = items.map((item) => {
+      const request: AppendRequest = {
+        subject: taskSubject(this.deps.subjectPrefix, item.event.command, item.event.taskId),
+        event: item.event,
+        expectedVersion: item.expectedVersion,
+      };
+      if (item.msgId !== undefined) request.msgId = item.msgId;
+      return request;
+    });
+    const acks = await this.deps.publisher.appendMany(requests);
+    const outcomes: WriteOutcome[] = [];
+    const stored: StoredTaskEvent[] = [];
+    acks.forEach((ack, i) => {
+      if (!ack.ok) {
+        outcomes.push({ ok: false, error: ack.error });
+        return;
+      }
+      const event = { ...(items[i] as WriteItem).event, seq: ack.seq } as StoredTaskEvent;
+      outcomes.push({ ok: true, event, duplicate: ack.duplicate });
+      if (!ack.duplicate) stored.push(event);
+    });
+    if (stored.length > 0) await this.applyStored(stored);
+    return outcomes;
+  }
+
+  /** Applies events the log already holds, then notifies observers and wakes claimers. */
+  async applyStored(events: readonly StoredTaskEvent[]): Promise<void> {
+    try {
+      await this.deps.store.apply(events);
+    } catch (err) {
+      this.deps.logger.warn(
+        { err, events: events.length },
+        'apply after append failed; the projector will apply',
+      );
+    }
+    this.deps.observer?.onEventsAppended?.(events);
+    for (const e of events) if (MAKES_PENDING.has(e.type)) this.scheduleWake(e.command);
+  }
+
+  /** Wakes claimers of `command`, coalesced to one publish per command per tick. */
+  scheduleWake(command: string): void {
+    this.pendingWakes.add(command);
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      for (const c of this.pendingWakes) this.deps.publishWake(c);
+      this.pendingWakes.clear();
+    });
+  }
+
+  /**
+   * Brings one task's projection up to the log (after a version conflict or a refusal that may be
+   * stale) and returns it reloaded; undefined when the log has no such task.
+   */
+  async resync(command: string, taskId: string): Promise<StoredTask | undefined> {
+    const events = await this.deps.log.history(command, taskId);
+    if (events.length === 0) return undefined;
+    await this.deps.store.apply(events);
+    return this.deps.store.load(taskId, command);
+  }
+}

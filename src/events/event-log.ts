@@ -1,0 +1,230 @@
+/**
+ * Reading the event log: one task's last event or full history, one event by sequence, and the
+ * whole stream in batches (projection rebuild, CLI replay). Everything read is decoded and validated;
+ * a message that is not a valid event of its own subject raises `CORRUPT_EVENT` naming its sequence.
+ * Appends go through {@link EventPublisher} (the hot path), not through this class.
+ */
+import { jetstream } from '@nats-io/jetstream';
+import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { CodeqError } from '../errors.js';
+import { decodeStoredEvent } from './event-codec.js';
+import { DEFAULT_STREAM_NAME, openManager, toCodeqError } from './stream.js';
+import { assertValidPrefix, DEFAULT_SUBJECT_PREFIX, taskSubject } from './subjects.js';
+import type { StoredTaskEvent } from './task-event.schema.js';
+
+/** Dependencies and settings of an {@link EventLog}. */
+export interface EventLogOptions {
+  /** Connection to nats-server. The log never closes it. */
+  nc: NatsConnection;
+  /** Name of the task stream. Default `CODEQ_TASKS`. */
+  stream?: string;
+  /** Subject prefix of task subjects. Default `codeq.task`. */
+  subjectPrefix?: string;
+  /** How long one fetch of a read waits for its messages, in milliseconds. Default 5000. */
+  fetchTimeoutMs?: number;
+}
+
+/** Options of {@link EventLog.replay}. */
+export interface ReplayOptions {
+  /** First stream sequence to read. Default 1 (the whole stream). */
+  fromSeq?: number;
+  /** Events per batch handed to `onBatch`. Default 1000. */
+  batchSize?: number;
+  /**
+   * Receives the events in stream order. The next batch is fetched while this one is handled, so at
+   * most two batches are in memory; a rejection stops the replay and is rethrown.
+   */
+  onBatch: (events: StoredTaskEvent[]) => Promise<void>;
+  /** Stops the replay between batches with `ABORTED`. */
+  signal?: AbortSignal;
+}
+
+/** What a {@link EventLog.replay} read. */
+export interface ReplaySummary {
+  /** Number of events handed to `onBatch`. */
+  events: number;
+  /** Sequence of the last event read, or 0 when none. */
+  lastSeq: number;
+}
+
+/** Reader of the task event stream. */
+export class EventLog {
+  readonly #nc: NatsConnection;
+  readonly #stream: string;
+  readonly #prefix: string;
+  readonly #fetchTimeoutMs: number;
+  #jsm: Promise<JetStreamManager> | undefined;
+  #js: JetStreamClient | undefined;
+
+  constructor(options: EventLogOptions) {
+    this.#nc = options.nc;
+    this.#stream = options.stream ?? DEFAULT_STREAM_NAME;
+    this.#prefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
+    assertValidPrefix(this.#prefix);
+    this.#fetchTimeoutMs = options.fetchTimeoutMs ?? 5000;
+  }
+
+  /** The stream this log reads. */
+  get stream(): string {
+    return this.#stream;
+  }
+
+  /** The task's last event (its current version), or `undefined` for an unknown task. One direct get. */
+  async lastEvent(command: string, taskId: string): Promise<StoredTaskEvent | undefined> {
+    const subject = taskSubject(this.#prefix, command, taskId);
+    const jsm = await this.#manager();
+    let msg;
+    try {
+      msg = await jsm.direct.getMessage(this.#stream, { last_by_subj: subject });
+    } catch (err) {
+      throw toCodeqError(err, `last event of ${subject}`);
+    }
+    return msg ? decodeStoredEvent(msg.data, msg.seq, msg.subject, this.#prefix) : undefined;
+  }
+
+  /** The event stored at stream sequence `seq`, or `undefined` when there is none (deleted, aged out). */
+  async getBySeq(seq: number): Promise<StoredTaskEvent | undefined> {
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      throw new CodeqError('INVALID_INPUT', 'seq must be a positive integer', { details: { seq } });
+    }
+    const jsm = await this.#manager();
+    let msg;
+    try {
+      msg = await jsm.direct.getMessage(this.#stream, { seq });
+    } catch (err) {
+      throw toCodeqError(err, `event ${seq}`);
+    }
+    return msg ? decodeStoredEvent(msg.data, msg.seq, msg.subject, this.#prefix) : undefined;
+  }
+
+  /**
+   * Every stored event of one task, in order (empty for an unknown task). Reads through a filtered
+   * ordered consumer: several milliseconds, never for a hot path.
+   */
+  async history(command: string, taskId: string): Promise<StoredTaskEvent[]> {
+    const subject = taskSubject(this.#prefix, command, taskId);
+    const events: StoredTaskEvent[] = [];
+    await this.#read(subject, 1, 256, async (batch) => {
+      for (const e of batch) events.push(e);
+    });
+    return events;
+  }
+
+  /**
+   * Reads the whole stream from `fromSeq` to its end as of the start of the call (events appended
+   * meanwhile are not included), in batches of validated events.
+   */
+  async replay(options: ReplayOptions): Promise<ReplaySummary> {
+    const fromSeq = options.fromSeq ?? 1;
+    const batchSize = options.batchSize ?? 1000;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) {
+      throw new CodeqError('INVALID_INPUT', 'fromSeq must be a positive integer', { details: { fromSeq } });
+    }
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new CodeqError('INVALID_INPUT', 'batchSize must be a positive integer', {
+        details: { batchSize },
+      });
+    }
+    return this.#read(undefined, fromSeq, batchSize, options.onBatch, options.signal);
+  }
+
+  /** Sequence of the newest event in the stream (0 when empty). */
+  async lastSeq(): Promise<number> {
+    const jsm = await this.#manager();
+    try {
+      return (await jsm.streams.info(this.#stream)).state.last_seq;
+    } catch (err) {
+      throw toCodeqError(err, `info of stream ${this.#stream}`);
+    }
+  }
+
+  /** Removes every event of one task (deletion requests). Returns how many were removed. */
+  async purgeTask(command: string, taskId: string): Promise<number> {
+    const subject = taskSubject(this.#prefix, command, taskId);
+    const jsm = await this.#manager();
+    try {
+      return (await jsm.streams.purge(this.#stream, { filter: subject })).purged;
+    } catch (err) {
+      throw toCodeqError(err, `purge ${subject}`);
+    }
+  }
+
+  /**
+   * Reads `[fromSeq, end]` through an ordered consumer, where the end is what the consumer had
+   * pending at creation. Fetches one batch ahead of `onBatch` so NATS and the handler overlap.
+   */
+  async #read(
+    filter: string | undefined,
+    fromSeq: number,
+    batchSize: number,
+    onBatch: (events: StoredTaskEvent[]) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<ReplaySummary> {
+    const js = await this.#client();
+    let consumer: Consumer;
+    try {
+      consumer = await js.consumers.get(this.#stream, {
+        opt_start_seq: fromSeq,
+        ...(filter === undefined ? {} : { filter_subjects: filter }),
+      });
+    } catch (err) {
+      throw toCodeqError(err, `read ${filter ?? this.#stream}`);
+    }
+    let events = 0;
+    let lastSeq = 0;
+    let handling: Promise<void> = Promise.resolve();
+    // The handler's own error is rethrown untouched (not mapped like a NATS error).
+    let handlerFailure: { error: unknown } | undefined;
+    try {
+      // Messages appended after creation come after these, in order: counting them bounds the read.
+      let remaining = (await consumer.info(true)).num_pending;
+      while (remaining > 0) {
+        if (signal?.aborted) throw new CodeqError('ABORTED', 'replay aborted', { cause: signal.reason });
+        const batch: StoredTaskEvent[] = [];
+        const iter = await consumer.fetch({
+          max_messages: Math.min(batchSize, remaining),
+          expires: this.#fetchTimeoutMs,
+        });
+        let last: JsMsg | undefined;
+        try {
+          for await (const m of iter) {
+            batch.push(decodeStoredEvent(m.data, m.seq, m.subject, this.#prefix));
+            last = m;
+          }
+        } finally {
+          iter.stop();
+        }
+        if (last === undefined) break; // the rest was deleted while we read
+        remaining -= batch.length;
+        // Nothing pending after the last one: done, even if events deleted meanwhile left `remaining` > 0.
+        if (last.info.pending === 0) remaining = 0;
+        events += batch.length;
+        lastSeq = batch[batch.length - 1]!.seq;
+        await handling;
+        if (handlerFailure) break;
+        handling = onBatch(batch).then(undefined, (error: unknown) => {
+          handlerFailure = { error };
+        });
+      }
+      await handling;
+    } catch (err) {
+      await handling;
+      throw toCodeqError(err, `read ${filter ?? this.#stream}`);
+    } finally {
+      consumer.delete().catch(() => {});
+    }
+    if (handlerFailure) throw handlerFailure.error;
+    return { events, lastSeq };
+  }
+
+  #manager(): Promise<JetStreamManager> {
+    this.#jsm ??= openManager(this.#nc);
+    return this.#jsm;
+  }
+
+  async #client(): Promise<JetStreamClient> {
+    this.#js ??= jetstream(this.#nc);
+    return this.#js;
+  }
+}

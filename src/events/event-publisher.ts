@@ -1,0 +1,321 @@
+/**
+ * The lean, pipelined append path of the event log. The stock `js.publish()` is a full request per
+ * message (a reply subscription entry, a timer, a headers object, a promise chain: ~45 µs of client
+ * CPU). Here a publisher owns one wildcard inbox subscription; every append is a plain core publish
+ * whose reply subject ends in a numeric token, acks are matched to their append by that token, a
+ * bounded window limits what is in flight, and a single sweeper timer fails appends whose ack never
+ * came. Errors are mapped the way the stock client would: 10071 → VERSION_CONFLICT, no responders →
+ * UNAVAILABLE, silence → TIMEOUT.
+ */
+import { createInbox, Empty, MsgHdrsImpl } from '@nats-io/nats-core';
+import type { Msg, NatsConnection, PublishOptions, Subscription } from '@nats-io/nats-core';
+import { CodeqError } from '../errors.js';
+import { decodeAck, statusError, type AppendAck } from './event-codec.js';
+import { TASK_EVENT_TYPES, type TaskEvent } from './task-event.schema.js';
+
+export { WRONG_LAST_SEQUENCE, type AppendAck } from './event-codec.js';
+
+/** One event to append. */
+export interface AppendRequest {
+  /** The task's subject, `${prefix}.${event.command}.${event.taskId}` (see `taskSubject`). */
+  subject: string;
+  /** The event to store. */
+  event: TaskEvent;
+  /** The task's current version (stream sequence of its last event), 0 for a new task. */
+  expectedVersion: number;
+  /** Deduplication id (`Nats-Msg-Id`): a repeat within the stream's duplicate window is not stored again. */
+  msgId?: string;
+  /** Publish as a subject rollup (`Nats-Rollup: sub`): the server drops the task's earlier events. */
+  rollup?: boolean;
+}
+
+/** Outcome of one item of {@link EventPublisher.appendMany}. */
+export type AppendResult = ({ ok: true } & AppendAck) | { ok: false; error: CodeqError };
+
+/** Options of an {@link EventPublisher}. */
+export interface EventPublisherOptions {
+  /** Most appends awaiting their ack at once; further appends queue until room frees. Default 4096. */
+  window?: number;
+  /** Milliseconds to wait for an ack before failing the append with `TIMEOUT`. Default 5000. */
+  timeoutMs?: number;
+  /** Prefix of the reply inbox; set it when the connection uses a custom `inboxPrefix`. Default `_INBOX`. */
+  inboxPrefix?: string;
+}
+
+interface Batch {
+  results: AppendResult[];
+  remaining: number;
+  resolve: (results: AppendResult[]) => void;
+}
+
+/** One append between `append()` and its ack. A class (not closures) keeps objects monomorphic. */
+class Pending {
+  token = 0;
+  deadline = 0;
+  constructor(
+    readonly subject: string,
+    readonly expectedVersion: number,
+    readonly data: Uint8Array,
+    readonly headers: Uint8Array,
+    readonly batch: Batch | null,
+    readonly index: number,
+    readonly resolve: ((ack: AppendAck) => void) | null,
+    readonly reject: ((err: CodeqError) => void) | null,
+  ) {}
+}
+
+/**
+ * A headers object whose wire form is prepared by the publisher. The client encodes headers
+ * synchronously inside `publish()`, so one instance is reused for every message: no Map, no
+ * per-header validation, one string build per message.
+ */
+class PreparedHeaders extends MsgHdrsImpl {
+  bytes: Uint8Array = Empty;
+  override encode(): Uint8Array {
+    return this.bytes;
+  }
+}
+
+const KNOWN_TYPES = new Set<string>(TASK_EVENT_TYPES);
+const HDR_START = 'NATS/1.0\r\nNats-Expected-Last-Subject-Sequence: ';
+const CRLF_RE = /[\r\n]/;
+
+/** The pipelined appender. One per process (or per connection) is enough; it is safe to share. */
+export class EventPublisher {
+  readonly #nc: NatsConnection;
+  readonly #window: number;
+  readonly #timeoutMs: number;
+  readonly #sweepMs: number;
+  readonly #replyPrefix: string;
+  readonly #sub: Subscription;
+  readonly #hdr = new PreparedHeaders();
+  readonly #pubOpts: PublishOptions;
+  /** In flight by token; insertion order is send order, hence deadline order. */
+  readonly #inflight = new Map<number, Pending>();
+  #queue: Pending[] = [];
+  #queueHead = 0;
+  #nextToken = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed: CodeqError | undefined;
+
+  constructor(nc: NatsConnection, options: EventPublisherOptions = {}) {
+    this.#nc = nc;
+    this.#window = Math.max(1, options.window ?? 4096);
+    this.#timeoutMs = Math.max(1, options.timeoutMs ?? 5000);
+    // A tenth of the timeout bounds how late a timeout fires without waking up too often.
+    this.#sweepMs = Math.min(1000, Math.max(5, Math.floor(this.#timeoutMs / 10)));
+    const inbox = createInbox(options.inboxPrefix);
+    this.#replyPrefix = `${inbox}.`;
+    this.#pubOpts = { reply: '', headers: this.#hdr };
+    this.#sub = nc.subscribe(`${inbox}.*`, { callback: (err, msg) => this.#onReply(err, msg) });
+    // Covers both our own close() and the connection closing under us.
+    void this.#sub.closed.then(() => this.#shutdown('connection closed'));
+  }
+
+  /** Appends sent and awaiting their ack (never more than the window). */
+  get inFlight(): number {
+    return this.#inflight.size;
+  }
+
+  /** True while the single sweeper timer runs: only with appends in flight (diagnostics and tests). */
+  get sweeping(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Appends in flight plus appends queued for room in the window. */
+  get pending(): number {
+    return this.#inflight.size + this.#queue.length - this.#queueHead;
+  }
+
+  /**
+   * Appends one event. Resolves with its sequence; rejects with `VERSION_CONFLICT`
+   * ({@link VersionConflictError}), `UNAVAILABLE`, `TIMEOUT` (outcome unknown: retry with the same
+   * `msgId`), `INVALID_INPUT` or `INTERNAL`.
+   */
+  append(request: AppendRequest): Promise<AppendAck> {
+    return new Promise<AppendAck>((resolve, reject) => {
+      const p = this.#prepare(request, null, 0, resolve, reject);
+      if (p instanceof CodeqError) reject(p);
+      else this.#submit(p);
+    });
+  }
+
+  /**
+   * Appends many events with one promise. Never rejects: each item gets its own result, in input
+   * order, so a batch where some tasks moved on (conflicts) still reports every success.
+   */
+  appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    if (requests.length === 0) return Promise.resolve([]);
+    return new Promise<AppendResult[]>((resolve) => {
+      const batch: Batch = {
+        results: new Array<AppendResult>(requests.length),
+        remaining: requests.length,
+        resolve,
+      };
+      for (let i = 0; i < requests.length; i++) {
+        const p = this.#prepare(requests[i]!, batch, i, null, null);
+        if (p instanceof CodeqError) settleBatch(batch, i, { ok: false, error: p });
+        else this.#submit(p);
+      }
+    });
+  }
+
+  /** Rejects everything in flight or queued with `UNAVAILABLE`, stops the sweeper, drops the inbox. */
+  close(): void {
+    this.#shutdown('publisher closed');
+    if (!this.#sub.isClosed()) this.#sub.unsubscribe();
+  }
+
+  /** Validates and encodes one request; returns the error instead of throwing (no closure per call). */
+  #prepare(
+    r: AppendRequest,
+    batch: Batch | null,
+    index: number,
+    resolve: ((ack: AppendAck) => void) | null,
+    reject: ((err: CodeqError) => void) | null,
+  ): Pending | CodeqError {
+    if (this.#closed) return this.#closed;
+    const { subject, event, expectedVersion, msgId } = r;
+    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
+      return invalid('expectedVersion must be a non-negative integer', { expectedVersion });
+    }
+    if (!event || !KNOWN_TYPES.has(event.type)) return invalid('unknown event type', { type: event?.type });
+    // The reader refuses an event stored on another task's subject, so refuse to write one.
+    if (typeof subject !== 'string' || !subject.endsWith(`.${event.command}.${event.taskId}`)) {
+      return invalid('subject does not match the event command/taskId', { subject });
+    }
+    let hdr = `${HDR_START}${expectedVersion}\r\nCodeq-Event-Type: ${event.type}\r\n`;
+    if (msgId !== undefined) {
+      if (typeof msgId !== 'string' || msgId.length === 0 || CRLF_RE.test(msgId)) {
+        return invalid('msgId must be a non-empty single-line string', {});
+      }
+      hdr += `Nats-Msg-Id: ${msgId}\r\n`;
+    }
+    if (r.rollup) hdr += 'Nats-Rollup: sub\r\n';
+    let data: Uint8Array;
+    try {
+      data = Buffer.from(JSON.stringify(event), 'utf8');
+    } catch (err) {
+      return invalid(`event is not serialisable: ${(err as Error).message}`, {});
+    }
+    const headers = Buffer.from(`${hdr}\r\n`, 'utf8');
+    return new Pending(subject, expectedVersion, data, headers, batch, index, resolve, reject);
+  }
+
+  #submit(p: Pending): void {
+    if (this.#inflight.size < this.#window && this.#queueHead === this.#queue.length) this.#send(p);
+    else this.#queue.push(p);
+  }
+
+  #send(p: Pending): void {
+    const token = ++this.#nextToken;
+    p.token = token;
+    p.deadline = performance.now() + this.#timeoutMs;
+    this.#hdr.bytes = p.headers;
+    this.#pubOpts.reply = this.#replyPrefix + token;
+    try {
+      this.#nc.publish(p.subject, p.data, this.#pubOpts);
+    } catch (err) {
+      settleError(p, this.#publishError(err, p));
+      return;
+    }
+    this.#inflight.set(token, p);
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(this.#sweep, this.#sweepMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Sends queued appends while the window has room. */
+  #pump(): void {
+    const q = this.#queue;
+    while (this.#queueHead < q.length && this.#inflight.size < this.#window) {
+      const p = q[this.#queueHead]!;
+      q[this.#queueHead++] = undefined as unknown as Pending; // let it be collected once sent
+      this.#send(p);
+    }
+    if (this.#queueHead === q.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 4096 && this.#queueHead * 2 > q.length) {
+      this.#queue = q.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #onReply(err: Error | null, msg: Msg): void {
+    if (err) return; // a subscription error closes it; #shutdown runs from sub.closed
+    const token = Number(msg.subject.substring(this.#replyPrefix.length));
+    const p = this.#inflight.get(token);
+    if (p === undefined) return; // a late ack of an append that already timed out
+    this.#inflight.delete(token);
+    const data = msg.data;
+    // An empty reply is a status message (503: no responders); nats-core exposes it as headers.code.
+    const ack =
+      data.length === 0
+        ? statusError(msg.headers?.code ?? 0, p.subject)
+        : decodeAck(data, p.subject, p.expectedVersion);
+    if (ack instanceof CodeqError) settleError(p, ack);
+    else if (p.batch) settleBatch(p.batch, p.index, { ok: true, seq: ack.seq, duplicate: ack.duplicate });
+    else p.resolve!(ack);
+    this.#pump();
+  }
+
+  /** The one timer: fails appends past their deadline, stops itself when nothing is in flight. */
+  readonly #sweep = (): void => {
+    const now = performance.now();
+    for (const [token, p] of this.#inflight) {
+      if (p.deadline > now) break; // send order is deadline order
+      this.#inflight.delete(token);
+      settleError(
+        p,
+        new CodeqError('TIMEOUT', `no ack for an append on ${p.subject} within ${this.#timeoutMs} ms`, {
+          details: { subject: p.subject, timeoutMs: this.#timeoutMs },
+        }),
+      );
+    }
+    this.#pump();
+    if (this.#inflight.size === 0) this.#stopTimer();
+  };
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #publishError(err: unknown, p: Pending): CodeqError {
+    if (this.#nc.isClosed() || this.#nc.isDraining()) {
+      return new CodeqError('UNAVAILABLE', 'NATS connection closed', { cause: err });
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return new CodeqError('INVALID_INPUT', `cannot publish on ${p.subject}: ${message}`, { cause: err });
+  }
+
+  #shutdown(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = new CodeqError('UNAVAILABLE', reason);
+    this.#stopTimer();
+    const inflight = [...this.#inflight.values()];
+    const queued = this.#queue.slice(this.#queueHead);
+    this.#inflight.clear();
+    this.#queue = [];
+    this.#queueHead = 0;
+    for (const p of inflight)
+      settleError(p, new CodeqError('UNAVAILABLE', `${reason}; append outcome unknown`));
+    for (const p of queued) settleError(p, new CodeqError('UNAVAILABLE', `${reason}; append not sent`));
+  }
+}
+
+function settleBatch(batch: Batch, index: number, result: AppendResult): void {
+  batch.results[index] = result;
+  if (--batch.remaining === 0) batch.resolve(batch.results);
+}
+
+function settleError(p: Pending, error: CodeqError): void {
+  if (p.batch) settleBatch(p.batch, p.index, { ok: false, error });
+  else p.reject!(error);
+}
+
+function invalid(message: string, details: Record<string, unknown>): CodeqError {
+  return new CodeqError('INVALID_INPUT', message, { details });
+}

@@ -1,0 +1,54 @@
+/**
+ * Loads the projection's Lua scripts (one file each, in `./scripts`) into a Redis client once.
+ * ioredis runs them by EVALSHA and reloads them by itself after a Redis restart (NOSCRIPT).
+ */
+import { readFileSync } from 'node:fs';
+import type { ChainableCommander, Redis } from 'ioredis';
+
+/** Script names, after their files. */
+const SCRIPTS = {
+  codeqApply: 'apply.lua',
+  codeqReserve: 'reserve.lua',
+  codeqRelease: 'release.lua',
+  codeqPurge: 'purge.lua',
+  codeqDeleteIfEqual: 'delete-if-equal.lua',
+} as const;
+
+/** Name of a projection script command. */
+export type ScriptName = keyof typeof SCRIPTS;
+
+const sources = new Map<ScriptName, string>();
+function source(name: ScriptName): string {
+  let lua = sources.get(name);
+  if (lua === undefined) {
+    lua = readFileSync(new URL(`./scripts/${SCRIPTS[name]}`, import.meta.url), 'utf8');
+    sources.set(name, lua);
+  }
+  return lua;
+}
+
+/** A Redis client (or pipeline) with the projection's scripts as commands. */
+export type ScriptCommands = {
+  [K in ScriptName]: (key: string, ...args: (string | number)[]) => Promise<unknown>;
+};
+
+/** Defines every script as a command on `redis` (idempotent per client). */
+export function defineScripts(redis: Redis): Redis & ScriptCommands {
+  const marked = redis as Redis & { codeqScriptsDefined?: boolean };
+  if (!marked.codeqScriptsDefined) {
+    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+      redis.defineCommand(name, { numberOfKeys: 1, lua: source(name) });
+    }
+    marked.codeqScriptsDefined = true;
+  }
+  return redis as Redis & ScriptCommands;
+}
+
+/** Views a pipeline of a client prepared by {@link defineScripts} with the script commands. */
+export function scriptPipeline(pipeline: ChainableCommander): ChainableCommander & {
+  [K in ScriptName]: (key: string, ...args: (string | number)[]) => ChainableCommander;
+} {
+  return pipeline as ChainableCommander & {
+    [K in ScriptName]: (key: string, ...args: (string | number)[]) => ChainableCommander;
+  };
+}

@@ -1,0 +1,286 @@
+/**
+ * The Redis projection: applies events (idempotently, by sequence), reserves tasks for claims and
+ * answers reads. Holds no fact that is not in the log, except short-lived claim reservations.
+ */
+import type { Redis } from 'ioredis';
+import { CodeqError } from '../errors.js';
+import type { StoredTaskEvent } from '../events/task-event.schema.js';
+import { applyArgs, projectEvent, type ProjectionOp } from './event.projection.js';
+import type { ProjectionKeys } from './keys.js';
+import { defineScripts, scriptPipeline, type ScriptCommands } from './lua-scripts.js';
+import { hashFromFlat, type TaskHash } from './task-record.js';
+
+/** A task read from the projection. */
+export interface StoredTask {
+  /** Task id. */
+  id: string;
+  /** Command. */
+  command: string;
+  /** Its hash. */
+  hash: TaskHash;
+}
+
+/** What one reserve round found for a command. */
+export interface ReserveResult {
+  /** Tasks reserved for this claimer (still `pending` in the hash). */
+  reserved: StoredTask[];
+  /** Tasks whose lease ran out, hidden for the reservation time while the caller repairs them. */
+  expired: StoredTask[];
+  /** Earliest due time of a delayed task, epoch ms. */
+  nextDueAt?: number | undefined;
+  /** Earliest lease deadline, epoch ms. */
+  nextLeaseAt?: number | undefined;
+  /** Delayed tasks (and lapsed reservations) this round made ready. */
+  promoted: number;
+}
+
+/** Which index a listing reads. */
+export type TaskIndexName = 'ready' | 'delayed' | 'inflight' | 'dlq' | 'done';
+
+async function execOrThrow(pipeline: {
+  exec(): Promise<[Error | null, unknown][] | null>;
+}): Promise<unknown[]> {
+  let results: [Error | null, unknown][] | null;
+  try {
+    results = await pipeline.exec();
+  } catch (err) {
+    throw new CodeqError('UNAVAILABLE', 'redis did not answer', { cause: err });
+  }
+  if (!results) throw new CodeqError('UNAVAILABLE', 'redis pipeline was discarded');
+  return results.map(([err, value]) => {
+    if (err) throw new CodeqError('UNAVAILABLE', `redis: ${err.message}`, { cause: err });
+    return value;
+  });
+}
+
+type NestedReply = [string, string[]][];
+
+/** Reads and writes the projection of one codeq deployment (one key prefix). */
+export class ProjectionStore {
+  private readonly redis: Redis & ScriptCommands;
+
+  constructor(
+    redis: Redis,
+    /** Key names. */
+    readonly keys: ProjectionKeys,
+    /** Idempotency keys live this long after the task's creation, ms (default 24 h). */
+    private readonly idempotencyTtlMs: number = 24 * 3600_000,
+  ) {
+    this.redis = defineScripts(redis);
+  }
+
+  /** The underlying client (for health checks and tests). */
+  get client(): Redis {
+    return this.redis;
+  }
+
+  /**
+   * Applies events in one round trip: index entries of new tasks first, then one script call per
+   * command. Already-applied events (sequence not above the task's version) are skipped.
+   * Returns how many events changed the projection.
+   */
+  async apply(events: readonly StoredTaskEvent[], now: number = Date.now()): Promise<number> {
+    if (events.length === 0) return 0;
+    const byCommand = new Map<string, ProjectionOp[]>();
+    const pipeline = scriptPipeline(this.redis.pipeline());
+    const seenCommands = new Set<string>();
+    for (const event of events) {
+      let ops = byCommand.get(event.command);
+      if (!ops) byCommand.set(event.command, (ops = []));
+      ops.push(projectEvent(event));
+      if (event.type !== 'enqueued') continue;
+      // Index entries are written before the script so a crash in between is healed by re-applying.
+      pipeline.set(this.keys.taskIndex(event.taskId), event.command);
+      const key = event.data.idempotencyKey;
+      const ttlMs = event.at + this.idempotencyTtlMs - now;
+      if (key !== undefined && ttlMs > 0) {
+        pipeline.set(this.keys.idempotency(key), `${event.taskId} ${event.command}`, 'PX', ttlMs, 'NX');
+      }
+      if (!seenCommands.has(event.command)) {
+        seenCommands.add(event.command);
+        pipeline.sadd(this.keys.commands(), event.command);
+      }
+    }
+    const scriptSlots: number[] = [];
+    let slot = (pipeline as unknown as { length: number }).length;
+    for (const [command, ops] of byCommand) {
+      pipeline.codeqApply(this.keys.commandBase(command), now, ops.length, ...applyArgs(ops));
+      scriptSlots.push(slot++);
+    }
+    const results = await execOrThrow(pipeline);
+    return scriptSlots.reduce((sum, i) => sum + Number(results[i] ?? 0), 0);
+  }
+
+  /** One claim round for `command` (see `reserve.lua`). */
+  async reserve(
+    command: string,
+    options: { now: number; count: number; reserveMs: number; inspectLimit: number; promoteLimit: number },
+  ): Promise<ReserveResult> {
+    let reply: [NestedReply, NestedReply, string, string, number];
+    try {
+      reply = (await this.redis.codeqReserve(
+        this.keys.commandBase(command),
+        options.now,
+        options.count,
+        options.reserveMs,
+        options.inspectLimit,
+        options.promoteLimit,
+      )) as typeof reply;
+    } catch (err) {
+      throw new CodeqError('UNAVAILABLE', 'redis reserve failed', { cause: err });
+    }
+    const toTasks = (rows: NestedReply): StoredTask[] =>
+      rows.map(([id, flat]) => ({ id, command, hash: hashFromFlat(flat) }));
+    return {
+      reserved: toTasks(reply[0]),
+      expired: toTasks(reply[1]),
+      nextDueAt: reply[2] === '' ? undefined : Number(reply[2]),
+      nextLeaseAt: reply[3] === '' ? undefined : Number(reply[3]),
+      promoted: Number(reply[4]),
+    };
+  }
+
+  /** Returns reserved tasks that will not be claimed after all to ready. */
+  async release(command: string, taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length > 0) await this.redis.codeqRelease(this.keys.commandBase(command), ...taskIds);
+  }
+
+  /** The command of a task id, from the index. */
+  async commandOf(taskId: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.taskIndex(taskId))) ?? undefined;
+  }
+
+  /** A task's hash, or undefined when the projection does not know it. */
+  async load(taskId: string, command?: string): Promise<StoredTask | undefined> {
+    const cmd = command ?? (await this.commandOf(taskId));
+    if (cmd === undefined) return undefined;
+    const hash = await this.redis.hgetall(this.keys.task(cmd, taskId));
+    return Object.keys(hash).length === 0 ? undefined : { id: taskId, command: cmd, hash };
+  }
+
+  /** Several tasks of one command in one round trip (missing ones left out). */
+  async loadMany(command: string, taskIds: readonly string[]): Promise<StoredTask[]> {
+    if (taskIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of taskIds) pipeline.hgetall(this.keys.task(command, id));
+    const results = await execOrThrow(pipeline);
+    const out: StoredTask[] = [];
+    results.forEach((hash, i) => {
+      if (hash && Object.keys(hash as object).length > 0) {
+        out.push({ id: taskIds[i] as string, command, hash: hash as TaskHash });
+      }
+    });
+    return out;
+  }
+
+  /** Looks idempotency keys up: `[taskId, command]` per key, or undefined. */
+  async idempotencyLookup(keys: readonly string[]): Promise<([string, string] | undefined)[]> {
+    if (keys.length === 0) return [];
+    const values = await this.redis.mget(...keys.map((k) => this.keys.idempotency(k)));
+    return values.map((v) => {
+      if (!v) return undefined;
+      const [id, command] = v.split(' ');
+      return id && command ? [id, command] : undefined;
+    });
+  }
+
+  /** O(1) counts of one command: ready (including reserved), delayed, in progress, dead. */
+  async counts(
+    command: string,
+  ): Promise<{ ready: number; delayed: number; inProgress: number; dlq: number }> {
+    const k = this.keys;
+    const r = (await execOrThrow(
+      this.redis
+        .pipeline()
+        .zcard(k.ready(command))
+        .zcard(k.reserved(command))
+        .zcard(k.delayed(command))
+        .zcard(k.inflight(command))
+        .zcard(k.dlq(command)),
+    )) as number[];
+    return { ready: r[0]! + r[1]!, delayed: r[2]!, inProgress: r[3]!, dlq: r[4]! };
+  }
+
+  /** Every command that has had tasks. */
+  async commands(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.commands())).sort();
+  }
+
+  /** A page of task ids from one index, in index order, and the index size. */
+  async listIds(
+    command: string,
+    index: TaskIndexName,
+    offset: number,
+    limit: number,
+  ): Promise<{ ids: string[]; total: number }> {
+    const key = this.keys[index](command);
+    const [ids, total] = (await execOrThrow(
+      this.redis
+        .pipeline()
+        .zrange(key, String(offset), String(offset + limit - 1))
+        .zcard(key),
+    )) as [string[], number];
+    return { ids, total };
+  }
+
+  /**
+   * Removes terminal tasks changed before the given times from the projection and their index
+   * entries; returns the removed task ids.
+   */
+  async purge(command: string, doneBefore: number, dlqBefore: number, limit: number): Promise<string[]> {
+    const flat = (await this.redis.codeqPurge(
+      this.keys.commandBase(command),
+      doneBefore,
+      dlqBefore,
+      limit,
+    )) as string[];
+    const ids: string[] = [];
+    const pipeline = scriptPipeline(this.redis.pipeline());
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const id = flat[i] as string;
+      ids.push(id);
+      pipeline.del(this.keys.taskIndex(id));
+      const key = flat[i + 1];
+      if (key) pipeline.codeqDeleteIfEqual(this.keys.idempotency(key), `${id} ${command}`);
+    }
+    if (ids.length > 0) await execOrThrow(pipeline);
+    return ids;
+  }
+
+  /** Last stream sequence the projector applied (0 when none). */
+  async checkpoint(): Promise<number> {
+    return Number((await this.redis.get(this.keys.checkpoint())) ?? 0);
+  }
+
+  /** Records the projector's progress (never moves backwards). */
+  async saveCheckpoint(seq: number): Promise<void> {
+    await this.redis.eval(
+      "local c = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1",
+      1,
+      this.keys.checkpoint(),
+      seq,
+    );
+  }
+
+  /** True once a build of the projection finished and Redis has not lost it since. */
+  async isBuilt(): Promise<boolean> {
+    return (await this.redis.exists(this.keys.builtMarker())) === 1;
+  }
+
+  /** Marks the projection as built. */
+  async markBuilt(): Promise<void> {
+    await this.redis.set(this.keys.builtMarker(), String(Date.now()));
+  }
+
+  /** Deletes every key of this prefix (before a rebuild). */
+  async flush(): Promise<number> {
+    let deleted = 0;
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', this.keys.everything(), 'COUNT', 1000);
+      cursor = next;
+      if (batch.length > 0) deleted += await this.redis.unlink(...batch);
+    } while (cursor !== '0');
+    return deleted;
+  }
+}

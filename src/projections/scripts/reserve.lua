@@ -1,0 +1,60 @@
+-- One claim round for one command, atomically:
+--   1. moves due delayed tasks to ready (bounded),
+--   2. returns lapsed reservations (a claimer died between reserve and append) to ready,
+--   3. picks up to `inspect` expired leases, oldest first, and hides them for `reserveMs` while the
+--      caller repairs them,
+--   4. reserves up to `count` ready tasks (priority, then FIFO) until now + reserveMs.
+-- KEYS[1]: the command's key base. ARGV: now, count, reserveMs, inspect, promoteLimit.
+-- Returns { reserved tasks ({ id, HGETALL } each), expired leases (same shape), next due time or '',
+--           earliest lease deadline or '', number promoted }.
+local base = KEYS[1]
+local now = tonumber(ARGV[1])
+local count = tonumber(ARGV[2])
+local reserveMs = tonumber(ARGV[3])
+local inspect = tonumber(ARGV[4])
+local promoteLimit = tonumber(ARGV[5])
+local TWO44 = 17592186044416
+
+local function toReady(id)
+  local f = redis.call('HMGET', base .. 't:' .. id, 's', 'p', 'rs')
+  if f[1] == 'pending' then
+    redis.call('ZADD', base .. 'ready', (9 - tonumber(f[2])) * TWO44 + tonumber(f[3]), id)
+    return 1
+  end
+  return 0
+end
+
+local promoted = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'delayed', '-inf', now, 'LIMIT', 0, promoteLimit)) do
+  redis.call('ZREM', base .. 'delayed', id)
+  promoted = promoted + toReady(id)
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'reserved', '-inf', now, 'LIMIT', 0, promoteLimit)) do
+  redis.call('ZREM', base .. 'reserved', id)
+  promoted = promoted + toReady(id)
+end
+
+local expired = {}
+if inspect > 0 then
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'inflight', '-inf', now, 'LIMIT', 0, inspect)) do
+    redis.call('ZADD', base .. 'inflight', now + reserveMs, id)
+    expired[#expired + 1] = { id, redis.call('HGETALL', base .. 't:' .. id) }
+  end
+end
+
+local reserved = {}
+if count > 0 then
+  local best = redis.call('ZPOPMIN', base .. 'ready', count)
+  for j = 1, #best, 2 do
+    local id = best[j]
+    local fields = redis.call('HGETALL', base .. 't:' .. id)
+    if #fields > 0 then
+      redis.call('ZADD', base .. 'reserved', now + reserveMs, id)
+      reserved[#reserved + 1] = { id, fields }
+    end
+  end
+end
+
+local nextDue = redis.call('ZRANGE', base .. 'delayed', 0, 0, 'WITHSCORES')[2] or ''
+local nextLease = redis.call('ZRANGE', base .. 'inflight', 0, 0, 'WITHSCORES')[2] or ''
+return { reserved, expired, nextDue, nextLease, promoted }
