@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/engine.js';
+import type { EnqueueInput } from '../../src/engine/engine.types.js';
+import { createTestEngine } from '../support/engine.js';
+
+describe('bad input changes nothing', () => {
+  let engine: Engine;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ engine, close } = await createTestEngine({ settings: { maxPayloadBytes: 1000 } }));
+  });
+  afterAll(async () => close());
+
+  const bad: [string, EnqueueInput, string][] = [
+    ['dot in command', { command: 'a.b', payload: {} }, 'invalid command'],
+    ['space in command', { command: 'a b', payload: {} }, 'invalid command'],
+    ['wildcard *', { command: '*', payload: {} }, 'invalid command'],
+    ['wildcard >', { command: '>', payload: {} }, 'invalid command'],
+    ['empty command', { command: '', payload: {} }, 'invalid command'],
+    ['10 KB command', { command: 'x'.repeat(10_000), payload: {} }, 'invalid command'],
+    ['non-string command', { command: 42 as unknown as string, payload: {} }, 'invalid command'],
+    ['payload over the limit', { command: 'OK', payload: 'x'.repeat(2000) }, 'payload too large'],
+    ['missing payload', { command: 'OK' } as EnqueueInput, 'payload is required'],
+    ['fractional priority', { command: 'OK', payload: {}, priority: 1.5 }, "invalid 'priority'"],
+    [
+      'string priority',
+      { command: 'OK', payload: {}, priority: '9' as unknown as number },
+      "invalid 'priority'",
+    ],
+    [
+      'negative delay',
+      { command: 'OK', payload: {}, delaySeconds: -1 },
+      "invalid 'delaySeconds' (must be >= 0)",
+    ],
+    ['NaN runAt', { command: 'OK', payload: {}, runAt: Number.NaN }, "invalid 'runAt' (use RFC3339)"],
+    ['ftp webhook', { command: 'OK', payload: {}, webhook: 'ftp://x/y' }, 'invalid webhook url'],
+    ['relative webhook', { command: 'OK', payload: {}, webhook: '/callback' }, 'invalid webhook url'],
+    [
+      'idempotency key with spaces',
+      { command: 'OK', payload: {}, idempotencyKey: 'a b' },
+      "invalid 'idempotencyKey'",
+    ],
+  ];
+
+  it.each(bad)('refuses %s', async (_name, input, message) => {
+    await expect(engine.enqueue(input)).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining(message),
+    });
+  });
+
+  it('a batch with one bad task writes none of it', async () => {
+    await expect(
+      engine.enqueueMany([
+        { command: 'BATCH_OK', payload: 1 },
+        { command: 'bad.command', payload: 2 },
+      ]),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    expect(await engine.queueStats('BATCH_OK')).toMatchObject({ ready: 0 });
+  });
+
+  it('refuses bad claims and bad worker commands', async () => {
+    await expect(engine.claim({ workerId: 'w', commands: [] })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    await expect(engine.claim({ workerId: 'w', commands: ['a.b'] })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    await expect(engine.claim({ workerId: '', commands: ['OK'] })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    await expect(engine.claim({ workerId: 'w', commands: ['OK'], count: 0 })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    await expect(engine.claim({ workerId: 'w', commands: ['OK'], leaseSeconds: -5 })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    await expect(engine.claim({ workerId: 'w', commands: ['OK'], waitSeconds: -1 })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    const task = await engine.enqueue({ command: 'BAD_WORKER', payload: {} });
+    await engine.claim({ workerId: 'w', commands: ['BAD_WORKER'] });
+    await expect(engine.nack({ taskId: task.id, workerId: 'w', delaySeconds: -3 })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    await expect(engine.fail({ taskId: task.id, workerId: 'w', error: '' })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    await expect(
+      engine.heartbeat({ taskId: task.id, workerId: 'w', extendSeconds: 0 }),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    expect((await engine.history(task.id)).events.map((e) => e.type)).toEqual(['enqueued', 'claimed']);
+  });
+
+  it('writes nothing for any refused enqueue', async () => {
+    let events = 0;
+    await engine.log.replay({
+      onBatch: async (batch) => void (events += batch.filter((e) => e.command === 'OK').length),
+    });
+    expect(events).toBe(0);
+    expect(await engine.queueStats('OK')).toEqual({
+      command: 'OK',
+      ready: 0,
+      delayed: 0,
+      inProgress: 0,
+      dlq: 0,
+    });
+  });
+});
