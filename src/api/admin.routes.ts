@@ -1,0 +1,151 @@
+/**
+ * Admin routes: queue stats (codeQ's), cleanup (codeQ's), and codeq's DLQ listing/requeue and task
+ * listing. All require an admin: static role admin, scope `codeq:admin`, or JWT claim `role: ADMIN`.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { createAuthHook, principalOf } from './auth/authenticator.js';
+import { AUTH_ERRORS, CommandParams, MESSAGES, TaskPageSchema, parseRfc3339 } from './common.schema.js';
+import { ApiRefusal } from './error-mapper.js';
+import type { RouteDeps } from './route-context.js';
+import { iso, taskJson } from './task-json.js';
+import {
+  CleanupBody,
+  CleanupResponse,
+  ListTasksQuery,
+  PageQuery,
+  QueueStatsSchema,
+  RequeueBody,
+} from './admin.schema.js';
+
+/** Default of `limit` in cleanup (the contract's). */
+const CLEANUP_DEFAULT_LIMIT = 1000;
+/** Default page size of listings. */
+const PAGE_DEFAULT_LIMIT = 100;
+
+/** Registers the admin routes. */
+export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  const { engine, auth } = deps;
+  app.addHook('onRequest', createAuthHook(auth, { kind: 'admin' }));
+
+  app.get(
+    '/admin/queues',
+    {
+      schema: {
+        summary: 'Counts for every command that has tasks',
+        tags: ['admin'],
+        response: { 200: Type.Array(QueueStatsSchema), ...AUTH_ERRORS },
+      },
+    },
+    async (_request, reply) => reply.send(await engine.allQueueStats()),
+  );
+
+  app.get(
+    '/admin/queues/:command',
+    {
+      schema: {
+        summary: "One command's counts (zeros when unknown)",
+        tags: ['admin'],
+        params: CommandParams,
+        response: { 200: QueueStatsSchema, ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => reply.send(await engine.queueStats(request.params.command)),
+  );
+
+  app.post(
+    '/admin/tasks/cleanup',
+    {
+      config: { optionalBody: true },
+      schema: {
+        summary: 'Delete terminal tasks (and their results, idempotency keys) older than `before`',
+        tags: ['admin'],
+        body: CleanupBody,
+        response: { 200: CleanupResponse, ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const limit = request.body.limit ?? CLEANUP_DEFAULT_LIMIT;
+      let before = Date.now();
+      if (request.body.before !== undefined) {
+        const parsed = parseRfc3339(request.body.before);
+        if (parsed === undefined) throw new ApiRefusal(400, MESSAGES.before);
+        before = parsed;
+      }
+      const { deleted } = await engine.cleanup({ before, limit });
+      return reply.send({ deleted, before: iso(before), limit });
+    },
+  );
+
+  app.get(
+    '/admin/dlq/:command',
+    {
+      schema: {
+        summary: "A command's dead-lettered tasks, oldest first (codeq addition)",
+        tags: ['admin'],
+        params: CommandParams,
+        querystring: PageQuery,
+        response: { 200: TaskPageSchema, ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const { cursor, limit } = request.query;
+      const page = await engine.listDlq(request.params.command, {
+        limit: limit ?? PAGE_DEFAULT_LIMIT,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      return reply.send({
+        tasks: page.items.map(taskJson),
+        total: page.total,
+        ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+      });
+    },
+  );
+
+  app.post(
+    '/admin/dlq/:command/requeue',
+    {
+      config: { optionalBody: true },
+      schema: {
+        summary: 'Send dead-lettered tasks back to the queue, attempts reset (all when taskIds is absent)',
+        tags: ['admin'],
+        params: CommandParams,
+        body: RequeueBody,
+        response: { 200: Type.Object({ requeued: Type.Integer() }), ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const { taskIds } = request.body;
+      const out = await engine.requeueDlq({
+        command: request.params.command,
+        actor: `admin:${principalOf(request).subject}`,
+        ...(taskIds === undefined ? {} : { taskIds }),
+      });
+      return reply.send({ requeued: out.requeued });
+    },
+  );
+
+  app.get(
+    '/admin/tasks',
+    {
+      schema: {
+        summary: "A command's tasks in one state, paginated (codeq addition)",
+        tags: ['admin'],
+        querystring: ListTasksQuery,
+        response: { 200: TaskPageSchema, ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const { command, status, cursor, limit } = request.query;
+      const page = await engine.listTasks(command, status, {
+        limit: limit ?? PAGE_DEFAULT_LIMIT,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      return reply.send({
+        tasks: page.items.map(taskJson),
+        total: page.total,
+        ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+      });
+    },
+  );
+};

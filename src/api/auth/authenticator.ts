@@ -1,0 +1,115 @@
+/**
+ * Authentication (who is calling: static token or JWT) and authorization (may they call this
+ * route). Routes declare an {@link AuthPolicy}; {@link createAuthHook} enforces it before the body
+ * is parsed, so unauthenticated callers cannot make the server read large bodies.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { CodeqConfig, StaticToken } from '../../config.js';
+import { WORKER_SCOPES, effectiveTokens } from '../../config.js';
+import type { AuthPolicy, Principal } from './auth.types.js';
+import { AuthError } from './auth.types.js';
+import type { JwtVerifierOptions } from './jwt-verifier.js';
+import { createJwtVerifier } from './jwt-verifier.js';
+
+/** Authenticates bearer credentials and checks route policies. */
+export interface Authenticator {
+  /** The principal behind an `Authorization` header value; throws {@link AuthError} 401/403. */
+  authenticate(header: string | undefined): Promise<Principal>;
+  /**
+   * The principal as the policy sees it (a producer on a worker route becomes a wildcard worker
+   * when `allowProducerAsWorker` is on); throws {@link AuthError} 403 when not allowed.
+   */
+  authorize(principal: Principal, policy: AuthPolicy): Principal;
+}
+
+/** Options of {@link createAuthenticator}. */
+export interface AuthenticatorOptions extends JwtVerifierOptions {
+  /** Static tokens; default {@link effectiveTokens}(config) (configured tokens, plus dev tokens in dev mode). */
+  tokens?: readonly StaticToken[];
+}
+
+const digest = (token: string) => createHash('sha256').update(token).digest('base64');
+
+/** Builds the authenticator for a config. */
+export function createAuthenticator(config: CodeqConfig, options: AuthenticatorOptions = {}): Authenticator {
+  // Tokens are looked up by digest so a lookup never compares the secret itself character by character.
+  const byDigest = new Map<string, Principal>();
+  for (const t of options.tokens ?? effectiveTokens(config)) {
+    const scopes = new Set(t.scopes);
+    const role = t.role === 'admin' || scopes.has('codeq:admin') ? 'admin' : t.role;
+    byDigest.set(digest(t.token), {
+      subject: t.subject,
+      role,
+      scopes,
+      eventTypes: t.eventTypes,
+      source: 'static',
+    });
+  }
+  const jwt = createJwtVerifier(config, options);
+
+  return {
+    async authenticate(header) {
+      const match = header === undefined ? null : /^Bearer\s+(\S{1,8192})\s*$/i.exec(header);
+      const token = match?.[1];
+      if (token === undefined) throw new AuthError(401, 'unauthorized');
+      const known = byDigest.get(digest(token));
+      if (known) return known;
+      // Only something shaped like a JWT goes to the verifier (saves a JWKS fetch for garbage).
+      if (jwt && token.split('.').length === 3) return jwt(token);
+      throw new AuthError(401, 'unauthorized');
+    },
+
+    authorize(principal, policy) {
+      if (principal.role === 'admin') return principal;
+      switch (policy.kind) {
+        case 'any':
+          return principal;
+        case 'producer':
+          if (principal.role === 'producer') return principal;
+          throw new AuthError(403, 'forbidden: producer token required');
+        case 'admin':
+          throw new AuthError(403, 'forbidden: admin only');
+        case 'worker':
+          if (principal.role === 'worker') {
+            if (principal.scopes.has(policy.scope)) return principal;
+            throw new AuthError(403, `forbidden: missing scope ${policy.scope}`);
+          }
+          if (config.allowProducerAsWorker) {
+            // codeQ's dev fallback: a producer acts as a worker for every command with every scope.
+            return { ...principal, role: 'worker', scopes: new Set(WORKER_SCOPES), eventTypes: ['*'] };
+          }
+          throw new AuthError(403, 'forbidden: worker token required');
+      }
+    },
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller (set by the auth hook; absent on open routes). */
+    principal?: Principal;
+  }
+}
+
+/** The caller of a guarded route (throws when a route forgot its guard: a bug, answered 500). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route has no auth guard');
+  return request.principal;
+}
+
+/** An `onRequest` hook enforcing `policy`: 401/403 `{error}` answers, `request.principal` on success. */
+export function createAuthHook(auth: Authenticator, policy: AuthPolicy): onRequestAsyncHookHandler {
+  return async function authHook(request: FastifyRequest, reply: FastifyReply) {
+    try {
+      const principal = await auth.authenticate(request.headers.authorization);
+      request.principal = auth.authorize(principal, policy);
+    } catch (err) {
+      if (err instanceof AuthError) {
+        if (err.status === 401) reply.header('www-authenticate', 'Bearer');
+        return reply.code(err.status).send({ error: err.message });
+      }
+      throw err;
+    }
+  };
+}

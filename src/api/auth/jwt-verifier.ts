@@ -1,0 +1,126 @@
+/**
+ * RS256 JWT verification against the identity (producer/admin) and worker JWKS URLs, as codeQ does:
+ * `iss`, `aud`, `exp` with `allowedClockSkewSeconds` of tolerance. Keys are fetched and cached by
+ * jose's remote key set.
+ */
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import type { CodeqConfig } from '../../config.js';
+import type { Principal } from './auth.types.js';
+import { AuthError } from './auth.types.js';
+
+/** Verifies a bearer JWT and turns its claims into a principal. */
+export type JwtVerifier = (token: string) => Promise<Principal>;
+
+interface Audience {
+  kind: 'identity' | 'worker';
+  keys: JWTVerifyGetKey;
+  issuer: string | undefined;
+  audience: string | undefined;
+}
+
+/** Options of {@link createJwtVerifier}. */
+export interface JwtVerifierOptions {
+  /** Key set per JWKS URL; default jose's `createRemoteJWKSet` (tests may pass a local one). */
+  keySet?: (url: string) => JWTVerifyGetKey;
+}
+
+/**
+ * Builds a verifier from the config, or `undefined` when no JWKS URL is configured. A token whose
+ * `iss` names one of the configured issuers is checked against that issuer's keys only; otherwise
+ * the worker keys are tried first, then the identity keys.
+ */
+export function createJwtVerifier(
+  config: CodeqConfig,
+  options: JwtVerifierOptions = {},
+): JwtVerifier | undefined {
+  const keySet = options.keySet ?? ((url: string) => createRemoteJWKSet(new URL(url)));
+  const candidates: Audience[] = [];
+  if (config.workerJwksUrl) {
+    candidates.push({
+      kind: 'worker',
+      keys: keySet(config.workerJwksUrl),
+      issuer: config.workerIssuer,
+      audience: config.workerAudience,
+    });
+  }
+  if (config.identityJwksUrl) {
+    candidates.push({
+      kind: 'identity',
+      keys: keySet(config.identityJwksUrl),
+      issuer: config.identityIssuer,
+      audience: config.identityAudience,
+    });
+  }
+  if (candidates.length === 0) return undefined;
+
+  return async (token) => {
+    let iss: string | undefined;
+    try {
+      iss = decodeJwt(token).iss;
+    } catch {
+      throw new AuthError(401, 'unauthorized');
+    }
+    const byIssuer = candidates.filter((c) => c.issuer !== undefined && c.issuer === iss);
+    const order =
+      byIssuer.length > 0 ? byIssuer : candidates.filter((c) => c.issuer === undefined || c.issuer === iss);
+    let forbidden: AuthError | undefined;
+    for (const candidate of order) {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, candidate.keys, {
+          algorithms: ['RS256'],
+          ...(candidate.issuer === undefined ? {} : { issuer: candidate.issuer }),
+          ...(candidate.audience === undefined ? {} : { audience: candidate.audience }),
+          clockTolerance: config.allowedClockSkewSeconds,
+          requiredClaims: ['exp', 'sub'],
+        }));
+      } catch (err) {
+        // A well-signed token for another audience is a permission problem, not a bad credential.
+        if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') {
+          forbidden = new AuthError(403, 'forbidden: token audience not accepted');
+        }
+        continue;
+      }
+      return toPrincipal(payload, candidate.kind);
+    }
+    throw forbidden ?? new AuthError(401, 'unauthorized');
+  };
+}
+
+function stringList(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(/[\s,]+/).filter((s) => s !== '');
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string' && v !== '');
+  return [];
+}
+
+function toPrincipal(payload: JWTPayload, kind: Audience['kind']): Principal {
+  const subject = payload.sub;
+  if (typeof subject !== 'string' || subject === '' || subject.length > 256)
+    throw new AuthError(401, 'unauthorized');
+  const scopes = new Set([...stringList(payload.scope), ...stringList(payload.scopes)]);
+  const roleClaim = typeof payload.role === 'string' ? payload.role.toUpperCase() : undefined;
+  const admin = scopes.has('codeq:admin') || roleClaim === 'ADMIN';
+  const eventTypes = stringList(payload.eventTypes);
+  if (admin) {
+    return {
+      subject,
+      role: 'admin',
+      scopes,
+      eventTypes: eventTypes.length ? eventTypes : ['*'],
+      source: 'jwt',
+    };
+  }
+  if (kind === 'worker') {
+    // codeQ refuses worker tokens without eventTypes or scopes.
+    if (eventTypes.length === 0 || scopes.size === 0) throw new AuthError(401, 'unauthorized');
+    return { subject, role: 'worker', scopes, eventTypes, source: 'jwt' };
+  }
+  return {
+    subject,
+    role: 'producer',
+    scopes,
+    eventTypes: eventTypes.length ? eventTypes : ['*'],
+    source: 'jwt',
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * Maps errors to HTTP answers. This is the only place that knows both `CodeqErrorCode` and HTTP
+ * status codes; every error body is `{"error": "<message>"}` as codeQ's clients expect.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { CodeqErrorCode } from '../errors.js';
+import { CodeqError } from '../errors.js';
+
+/** HTTP status of each error code; codes not listed answer 500. */
+export const STATUS_BY_CODE: Readonly<Partial<Record<CodeqErrorCode, number>>> = Object.freeze({
+  INVALID_INPUT: 400,
+  NOT_FOUND: 404,
+  NOT_OWNER: 403,
+  WRONG_STATE: 409,
+  LEASE_EXPIRED: 409,
+  IDEMPOTENCY_CONFLICT: 409,
+  VERSION_CONFLICT: 409,
+  UNAVAILABLE: 503,
+  TIMEOUT: 503,
+});
+
+/**
+ * codeQ's error strings for the worker lease operations, which its clients may compare verbatim.
+ * `NOT_FOUND` differs per route (`not-found` for heartbeat/abandon/nack, `task not found` for
+ * result, `not found` for reads), so routes pass their own.
+ */
+export interface ErrorMessageOverrides {
+  /** Message for `NOT_FOUND`. */
+  notFound?: string;
+  /** Message for `NOT_OWNER`; default `not-owner`. */
+  notOwner?: string;
+  /** Message for `WRONG_STATE` and `LEASE_EXPIRED`; default `not-in-progress`. */
+  wrongState?: string;
+}
+
+/** An HTTP answer: status and the `{error}` body. */
+export interface HttpError {
+  /** HTTP status code. */
+  status: number;
+  /** The body. */
+  body: { error: string };
+}
+
+/** A refusal decided by a route itself (e.g. 403 `event type not allowed`), answered as is. */
+export class ApiRefusal extends Error {
+  /** HTTP status. */
+  readonly status: 400 | 403 | 404 | 409;
+
+  constructor(status: 400 | 403 | 404 | 409, message: string) {
+    super(message);
+    this.name = 'ApiRefusal';
+    this.status = status;
+  }
+}
+
+/** Turns a thrown value into a status and body. Unknown errors become 500 without leaking details. */
+export function mapError(err: unknown, overrides: ErrorMessageOverrides = {}): HttpError {
+  if (err instanceof ApiRefusal) return { status: err.status, body: { error: err.message } };
+  if (err instanceof CodeqError) {
+    const status = STATUS_BY_CODE[err.code] ?? 500;
+    let message = err.message;
+    if (err.code === 'NOT_FOUND' && overrides.notFound) message = overrides.notFound;
+    else if (err.code === 'NOT_OWNER') message = overrides.notOwner ?? 'not-owner';
+    else if ((err.code === 'WRONG_STATE' || err.code === 'LEASE_EXPIRED') && overrides.wrongState) {
+      message = overrides.wrongState;
+    } else if (err.code === 'IDEMPOTENCY_CONFLICT') message = 'idempotency conflict';
+    else if (status === 500) message = 'internal error';
+    else if (status === 503) message = 'service unavailable, retry later';
+    return { status, body: { error: message } };
+  }
+  const fe = err as Partial<FastifyError> | undefined;
+  if (
+    fe &&
+    typeof fe === 'object' &&
+    typeof fe.statusCode === 'number' &&
+    fe.statusCode >= 400 &&
+    fe.statusCode < 500
+  ) {
+    return { status: fe.statusCode, body: { error: fastifyClientMessage(fe) } };
+  }
+  return { status: 500, body: { error: 'internal error' } };
+}
+
+/** Lease operations' codeQ strings (heartbeat, abandon, nack). */
+export const LEASE_OP_MESSAGES: ErrorMessageOverrides = {
+  notFound: 'not-found',
+  notOwner: 'not-owner',
+  wrongState: 'not-in-progress',
+};
+
+/** Result submission's codeQ strings. */
+export const RESULT_MESSAGES: ErrorMessageOverrides = {
+  notFound: 'task not found',
+  notOwner: 'not-owner',
+  wrongState: 'not-in-progress',
+};
+
+/** Reads' codeQ strings (GET task, GET result). */
+export const READ_MESSAGES: ErrorMessageOverrides = { notFound: 'not found' };
+
+function fastifyClientMessage(err: Partial<FastifyError>): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'request body too large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'unsupported content type (use application/json)';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'invalid body';
+    default:
+      if (err.name === 'SyntaxError' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+        return 'invalid body: malformed JSON';
+      }
+      return err.message ? `invalid request: ${err.message}` : 'invalid request';
+  }
+}
+
+/** One validation failure as Fastify passes it (TypeBox or Ajv shape). */
+export interface ValidationIssue {
+  /** JSON-schema keyword that failed. */
+  keyword: string;
+  /** JSON pointer of the bad value (`/command`, `` for the root). */
+  instancePath: string;
+  /** Keyword parameters (`additionalProperties`, `requiredProperties`, `missingProperty`...). */
+  params: Record<string, unknown>;
+  /** Validator's message. */
+  message?: string | undefined;
+}
+
+/**
+ * Builds one clear message from schema validation failures. Unknown fields and missing fields win
+ * (they name the field); then the first field error, using the field's `x-error` annotation when the
+ * contract fixes the string (e.g. `invalid command`).
+ * @param context `body`, `querystring`, `params` or `headers`.
+ * @param schema the schema that failed, to find `x-error` annotations.
+ */
+export function validationMessage(
+  issues: readonly ValidationIssue[],
+  context: string,
+  schema?: unknown,
+): string {
+  const prefix =
+    context === 'body' ? 'invalid body' : context === 'querystring' ? 'invalid query' : `invalid ${context}`;
+  const unknown = issues.find((i) => i.keyword === 'additionalProperties');
+  if (unknown) {
+    const names = (unknown.params.additionalProperties ?? unknown.params.additionalProperty) as
+      string[] | string;
+    const first = Array.isArray(names) ? names[0] : names;
+    return `${prefix}: unknown field '${pathLabel(unknown.instancePath, first)}'`;
+  }
+  const required = issues.find((i) => i.keyword === 'required');
+  if (required) {
+    const names = (required.params.requiredProperties ?? required.params.missingProperty) as
+      string[] | string;
+    const first = Array.isArray(names) ? names[0] : names;
+    return `${prefix}: '${pathLabel(required.instancePath, first)}' is required`;
+  }
+  const issue = issues.find((i) => i.instancePath !== '' && i.keyword !== 'boolean') ?? issues[0];
+  if (!issue) return prefix;
+  if (issue.instancePath === '') {
+    return context === 'body'
+      ? `${prefix}: expected a JSON object`
+      : `${prefix}: ${issue.message ?? 'invalid'}`;
+  }
+  const custom = annotation(schema, issue.instancePath);
+  if (custom) {
+    // Inside a batch item, say which one (`tasks[1]: invalid command`).
+    const parts = issue.instancePath.split('/').slice(1);
+    if (/^\d+$/.test(parts.pop() ?? '')) parts.pop();
+    return parts.length > 0 ? `${pathLabel(`/${parts.join('/')}`)}: ${custom}` : custom;
+  }
+  const allowed = issues
+    .filter((i) => i.instancePath === issue.instancePath && i.keyword === 'const')
+    .map((i) => String(i.params.allowedValue));
+  if (allowed.length > 0)
+    return `${prefix}: '${pathLabel(issue.instancePath)}' must be one of ${allowed.join(', ')}`;
+  return `${prefix}: '${pathLabel(issue.instancePath)}' ${issue.message ?? 'is invalid'}`;
+}
+
+function pathLabel(instancePath: string, child?: string): string {
+  const parts = instancePath.split('/').filter((p) => p !== '');
+  if (child !== undefined) parts.push(child);
+  return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** The `x-error` of the schema node an error points at (following properties and array items). */
+function annotation(schema: unknown, instancePath: string): string | undefined {
+  let node = schema as Record<string, unknown> | undefined;
+  for (const segment of instancePath.split('/').slice(1)) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    const props = node.properties as Record<string, Record<string, unknown>> | undefined;
+    node = props?.[segment] ?? (node.items as Record<string, unknown> | undefined);
+  }
+  const value = node?.['x-error'];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Fastify error handler: validation errors, parser errors and thrown errors as `{error}` bodies. */
+export function createErrorHandler() {
+  return function errorHandler(
+    error: FastifyError & { validation?: ValidationIssue[]; validationContext?: string },
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) {
+    if (error.validation) {
+      const context = error.validationContext ?? 'body';
+      const schemas = request.routeOptions.schema as Record<string, unknown> | undefined;
+      const schema = schemas?.[context === 'querystring' ? 'querystring' : context];
+      if (context === 'params' && request.routeOptions.config.notFound) {
+        // A malformed id cannot name a task: answer as for an unknown one.
+        return reply.code(404).send({ error: request.routeOptions.config.notFound });
+      }
+      return reply.code(400).send({ error: validationMessage(error.validation, context, schema) });
+    }
+    const mapped = mapError(error, request.routeOptions.config.messages);
+    if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
+    else
+      request.log.info(
+        { err: { code: (error as { code?: string }).code, message: error.message } },
+        'request refused',
+      );
+    return reply.code(mapped.status).send(mapped.body);
+  };
+}

@@ -1,0 +1,39 @@
+/** What every route group receives from `buildServer` (dependencies are passed in, never global). */
+import type { CodeqConfig } from '../config.js';
+import type { EngineApi } from '../engine/engine.types.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Authenticator } from './auth/authenticator.js';
+import type { ErrorMessageOverrides } from './error-mapper.js';
+
+/** Waiting long-polls and the shutdown flag, shared by the claim route and `closeServer`. */
+export interface ClaimLifecycle {
+  /** True once the server is closing: new claims do not wait. */
+  closing: boolean;
+  /** Abort controllers of claims waiting right now (aborted on shutdown: they answer 204). */
+  readonly waiting: Set<AbortController>;
+}
+
+/** Dependencies of the route plugins. */
+export interface RouteDeps {
+  /** The engine the routes call. */
+  engine: EngineApi;
+  /** The configuration (defaults, limits). */
+  config: CodeqConfig;
+  /** Authentication and policies. */
+  auth: Authenticator;
+  /** Metrics (`/metrics`). */
+  metrics: Metrics;
+  /** Long-poll bookkeeping. */
+  claims: ClaimLifecycle;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Message of a 404 answered when the `:id` parameter is malformed (as for an unknown id). */
+    notFound?: string;
+    /** The route's contract strings for engine errors (e.g. `not-found`, `not-in-progress`). */
+    messages?: ErrorMessageOverrides;
+    /** The body may be absent: it is then treated as `{}`. */
+    optionalBody?: boolean;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Engine views to the contract's JSON: epoch ms become RFC3339 UTC strings and empty optional
+ * fields are omitted (codeQ's Go structs use `omitempty`).
+ */
+import type { Static } from 'typebox';
+import type { ResultRecord, TaskHistory, TaskView } from '../engine/engine.types.js';
+import type { ResultRecordSchema, TaskSchema } from './common.schema.js';
+import type { HistoryResponse } from './tasks.schema.js';
+
+/** Task JSON. */
+export type TaskJson = Static<typeof TaskSchema>;
+/** ResultRecord JSON. */
+export type ResultJson = Static<typeof ResultRecordSchema>;
+/** History JSON. */
+export type HistoryJson = Static<typeof HistoryResponse>;
+
+/** RFC3339 UTC of an epoch-ms time. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The Task JSON of a task view. */
+export function taskJson(task: TaskView): TaskJson {
+  const out: TaskJson = {
+    id: task.id,
+    command: task.command,
+    payload: task.payload,
+    priority: task.priority,
+    status: task.status,
+    attempts: task.attempts,
+    maxAttempts: task.maxAttempts,
+    createdAt: iso(task.createdAt),
+    updatedAt: iso(task.updatedAt),
+    state: task.state,
+  };
+  if (task.webhook) out.webhook = task.webhook;
+  if (task.workerId) out.workerId = task.workerId;
+  if (task.leaseUntil !== undefined) out.leaseUntil = iso(task.leaseUntil);
+  if (task.error) out.error = task.error;
+  if (task.runAt !== undefined) out.runAt = iso(task.runAt);
+  if (task.idempotencyKey) out.idempotencyKey = task.idempotencyKey;
+  return out;
+}
+
+/** The ResultRecord JSON of a result. */
+export function resultJson(result: ResultRecord): ResultJson {
+  const out: ResultJson = {
+    taskId: result.taskId,
+    status: result.status,
+    completedAt: iso(result.completedAt),
+  };
+  if (result.result !== undefined) out.result = result.result;
+  if (result.error !== undefined) out.error = result.error;
+  if (result.artifacts !== undefined) out.artifacts = result.artifacts;
+  return out;
+}
+
+/** The history JSON: every event with its time, and the folded state with RFC3339 times. */
+export function historyJson(history: TaskHistory): HistoryJson {
+  const { state } = history;
+  return {
+    taskId: history.taskId,
+    events: history.events.map((e) => ({
+      seq: e.seq,
+      time: iso(e.at),
+      type: e.type,
+      actor: e.actor,
+      data: e.data,
+    })),
+    state: {
+      status: state.status,
+      attempts: state.attempts,
+      maxAttempts: state.maxAttempts,
+      version: state.version,
+      ...(state.workerId ? { workerId: state.workerId } : {}),
+      ...(state.leaseUntil !== undefined ? { leaseUntil: iso(state.leaseUntil) } : {}),
+      ...(state.runAt !== undefined ? { runAt: iso(state.runAt) } : {}),
+    },
+  };
+}

@@ -1,0 +1,260 @@
+/**
+ * Worker routes: claim (long-poll, optionally batched), heartbeat, abandon, nack, result, and batch
+ * results. The worker identity is always the token's subject, never a body field; the engine checks
+ * ownership (`sub == task.workerId`) and answers `NOT_OWNER`.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import type { Static } from 'typebox';
+import Type from 'typebox';
+import type { ResultRecord } from '../engine/engine.types.js';
+import { allowsCommand } from './auth/auth.types.js';
+import { createAuthHook, principalOf } from './auth/authenticator.js';
+import { AUTH_ERRORS, ErrorBody, ResultRecordSchema, TaskIdParams, TaskSchema } from './common.schema.js';
+import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES, mapError } from './error-mapper.js';
+import type { ClaimLifecycle, RouteDeps } from './route-context.js';
+import { resultJson, taskJson } from './task-json.js';
+import {
+  BatchResultsBody,
+  BatchResultsResponse,
+  ClaimBody,
+  EmptyBody,
+  HeartbeatBody,
+  NackBody,
+  NackResponse,
+  ResultBody,
+} from './worker.schema.js';
+
+/** Longest long-poll the API grants, whatever the client asks (the contract's cap). */
+export const MAX_WAIT_SECONDS = 30;
+
+const LEASE_ERRORS = { ...AUTH_ERRORS, 404: ErrorBody, 409: ErrorBody };
+
+/**
+ * An abort signal for one claim: fires when the client goes away before the answer, or when the
+ * server shuts down. `release` must be called once the claim returns.
+ */
+function claimSignal(
+  reply: FastifyReply,
+  claims: ClaimLifecycle,
+): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  // The response's 'close' fires on a dropped connection too; unfinished means the client left.
+  const onClose = () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  };
+  reply.raw.on('close', onClose);
+  claims.waiting.add(controller);
+  return {
+    signal: controller.signal,
+    release: () => {
+      claims.waiting.delete(controller);
+      reply.raw.off('close', onClose);
+    },
+  };
+}
+
+type ResultInput = Static<typeof ResultBody>;
+
+/** Checks a result body against the contract's conditional rules; `where` prefixes batch messages. */
+function checkResult(body: ResultInput, where = ''): void {
+  if (body.status === 'COMPLETED') {
+    if (body.result === undefined)
+      throw new ApiRefusal(400, `${where}'result' is required when status is COMPLETED`);
+    if (typeof body.result !== 'object' || body.result === null || Array.isArray(body.result)) {
+      throw new ApiRefusal(400, `${where}'result' must be a JSON object`);
+    }
+  } else if (body.error === undefined || body.error === '') {
+    throw new ApiRefusal(400, `${where}'error' is required when status is FAILED`);
+  }
+}
+
+/** Registers the worker routes. */
+export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  const { engine, auth, config, claims } = deps;
+  const worker = (scope: string) => createAuthHook(auth, { kind: 'worker', scope });
+  const leaseConfig = {
+    notFound: LEASE_OP_MESSAGES.notFound,
+    messages: LEASE_OP_MESSAGES,
+    optionalBody: true,
+  };
+
+  const submit = (taskId: string, workerId: string, body: ResultInput): Promise<ResultRecord> => {
+    const artifacts = body.artifacts === undefined ? {} : { artifacts: body.artifacts };
+    return body.status === 'COMPLETED'
+      ? engine.complete({ taskId, workerId, result: body.result, ...artifacts })
+      : engine.fail({ taskId, workerId, error: body.error as string, ...artifacts });
+  };
+
+  app.post(
+    '/tasks/claim',
+    {
+      onRequest: worker('codeq:claim'),
+      config: { optionalBody: true },
+      schema: {
+        summary: 'Claim a task (long-poll with waitSeconds; batch with count)',
+        tags: ['worker'],
+        body: ClaimBody,
+        response: {
+          200: Type.Union([TaskSchema, Type.Object({ tasks: Type.Array(TaskSchema) })]),
+          204: Type.Null({ description: 'Nothing came within the wait' }),
+          ...AUTH_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const body = request.body;
+      let commands = body.commands;
+      if (commands === undefined || commands.length === 0) {
+        if (principal.eventTypes.includes('*')) {
+          throw new ApiRefusal(
+            400,
+            "invalid body: 'commands' is required when the token allows every event type",
+          );
+        }
+        commands = [...principal.eventTypes];
+      }
+      if (!commands.every((c) => allowsCommand(principal, c)))
+        throw new ApiRefusal(403, 'event type not allowed');
+      const waitSeconds = claims.closing ? 0 : Math.min(MAX_WAIT_SECONDS, body.waitSeconds ?? 0);
+      const { signal, release } = claimSignal(reply, claims);
+      let tasks;
+      try {
+        tasks = await engine.claim({
+          workerId: principal.subject,
+          commands: [...new Set(commands)],
+          leaseSeconds: body.leaseSeconds ?? config.defaultLeaseSeconds,
+          waitSeconds,
+          count: body.count ?? 1,
+          signal,
+        });
+      } finally {
+        release();
+      }
+      if (tasks.length === 0) return reply.code(204).send(null);
+      if (body.count !== undefined) return reply.send({ tasks: tasks.map(taskJson) });
+      return reply.send(taskJson(tasks[0]!));
+    },
+  );
+
+  app.post(
+    '/tasks/:id/heartbeat',
+    {
+      onRequest: worker('codeq:heartbeat'),
+      config: leaseConfig,
+      schema: {
+        summary: 'Extend the lease',
+        tags: ['worker'],
+        params: TaskIdParams,
+        body: HeartbeatBody,
+        response: {
+          200: Type.Object({ ok: Type.Literal(true), leaseUntil: Type.String() }),
+          ...LEASE_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { leaseUntil } = await engine.heartbeat({
+        taskId: request.params.id,
+        workerId: principalOf(request).subject,
+        extendSeconds: request.body.extendSeconds ?? config.defaultLeaseSeconds,
+      });
+      return reply.send({ ok: true as const, leaseUntil: new Date(leaseUntil).toISOString() });
+    },
+  );
+
+  app.post(
+    '/tasks/:id/abandon',
+    {
+      onRequest: worker('codeq:abandon'),
+      config: leaseConfig,
+      schema: {
+        summary: 'Give the task back at once, attempts unchanged',
+        tags: ['worker'],
+        params: TaskIdParams,
+        body: EmptyBody,
+        response: { 200: Type.Object({ status: Type.Literal('requeued') }), ...LEASE_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      await engine.abandon({ taskId: request.params.id, workerId: principalOf(request).subject });
+      return reply.send({ status: 'requeued' as const });
+    },
+  );
+
+  app.post(
+    '/tasks/:id/nack',
+    {
+      onRequest: worker('codeq:nack'),
+      config: leaseConfig,
+      schema: {
+        summary: 'Give the task back for a retry with backoff (DLQ at the attempt limit)',
+        tags: ['worker'],
+        params: TaskIdParams,
+        body: NackBody,
+        response: { 200: NackResponse, ...LEASE_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const { delaySeconds, reason } = request.body;
+      const out = await engine.nack({
+        taskId: request.params.id,
+        workerId: principalOf(request).subject,
+        ...(delaySeconds === undefined
+          ? {}
+          : { delaySeconds: Math.min(delaySeconds, config.backoffMaxSeconds) }),
+        ...(reason === undefined ? {} : { reason }),
+      });
+      return reply.send({ status: out.status, delaySeconds: out.delaySeconds });
+    },
+  );
+
+  app.post(
+    '/tasks/:id/result',
+    {
+      onRequest: worker('codeq:result'),
+      config: { notFound: RESULT_MESSAGES.notFound, messages: RESULT_MESSAGES },
+      schema: {
+        summary: 'Record the result (terminal)',
+        tags: ['worker'],
+        params: TaskIdParams,
+        body: ResultBody,
+        response: { 200: ResultRecordSchema, ...LEASE_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      checkResult(request.body);
+      const record = await submit(request.params.id, principalOf(request).subject, request.body);
+      return reply.send(resultJson(record));
+    },
+  );
+
+  app.post(
+    '/tasks/results',
+    {
+      onRequest: worker('codeq:result'),
+      schema: {
+        summary: 'Record many results; each item answers on its own (codeq addition)',
+        tags: ['worker'],
+        body: BatchResultsBody,
+        response: { 200: BatchResultsResponse, ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const workerId = principalOf(request).subject;
+      request.body.results.forEach((r, i) => checkResult(r, `results[${i}]: `));
+      const settled = await Promise.allSettled(
+        request.body.results.map(({ taskId, ...body }) => submit(taskId, workerId, body)),
+      );
+      const results = settled.map((s, i) => {
+        const taskId = request.body.results[i]!.taskId;
+        if (s.status === 'fulfilled') return { taskId, ok: true, result: resultJson(s.value) };
+        const mapped = mapError(s.reason, RESULT_MESSAGES);
+        if (mapped.status >= 500) request.log.error({ err: s.reason, taskId }, 'batch result failed');
+        return { taskId, ok: false, status: mapped.status, error: mapped.body.error };
+      });
+      return reply.send({ results });
+    },
+  );
+};

@@ -1,0 +1,189 @@
+/**
+ * Prometheus metrics of one codeq server, on their own registry (never prom-client's global one, so
+ * several servers in one process, as in tests, do not collide). Task counters are fed by the
+ * engine's observer hooks; queue depth is read from the engine when scraped.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EngineObserver, QueueStats } from '../engine/engine.types.js';
+import type { StoredTaskEvent } from '../events/task-event.schema.js';
+
+/** Largest number of in-flight claims remembered for the run-duration histogram. */
+const MAX_TRACKED_CLAIMS = 100_000;
+
+/** The metrics of a server. */
+export interface Metrics {
+  /** The registry `/metrics` exposes. */
+  readonly registry: Registry;
+  /** `codeq_tasks_created_total{command}`. */
+  readonly tasksCreated: Counter<'command'>;
+  /** `codeq_tasks_claimed_total{command}`. */
+  readonly tasksClaimed: Counter<'command'>;
+  /** `codeq_tasks_completed_total{command}`. */
+  readonly tasksCompleted: Counter<'command'>;
+  /** `codeq_tasks_failed_total{command}` (failed results). */
+  readonly tasksFailed: Counter<'command'>;
+  /** `codeq_tasks_dead_lettered_total{command}`. */
+  readonly tasksDeadLettered: Counter<'command'>;
+  /** `codeq_tasks_lease_expired_total{command}`. */
+  readonly tasksLeaseExpired: Counter<'command'>;
+  /** `codeq_tasks_nacked_total{command}`. */
+  readonly tasksNacked: Counter<'command'>;
+  /** `codeq_tasks_cancelled_total{command}`. */
+  readonly tasksCancelled: Counter<'command'>;
+  /** `codeq_queue_depth{command,state}` (state: ready, delayed, inProgress, dlq), read on scrape. */
+  readonly queueDepth: Gauge<'command' | 'state'>;
+  /** `codeq_claim_wait_seconds`: how long claim calls waited. */
+  readonly claimWait: Histogram<'outcome'>;
+  /** `codeq_task_run_duration_seconds{command,outcome}`: claim to terminal event (or nack/expiry). */
+  readonly taskRunDuration: Histogram<'command' | 'outcome'>;
+  /** `codeq_api_request_duration_seconds{route,method,status}`. */
+  readonly apiRequestDuration: Histogram<'route' | 'method' | 'status'>;
+  /** `codeq_projector_lag`: stream last sequence minus last projected sequence. */
+  readonly projectorLag: Gauge;
+  /** `codeq_webhook_deliveries_total{kind,outcome}` (kind: result, notification). */
+  readonly webhookDeliveries: Counter<'kind' | 'outcome'>;
+  /** Sets where `codeq_queue_depth` reads from on each scrape (the server binds its engine). */
+  setQueueStatsSource(source: (() => Promise<QueueStats[]>) | undefined): void;
+}
+
+/** Creates the metrics on a fresh registry. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const counter = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ['command'] as const, registers: [registry] });
+  let source: (() => Promise<QueueStats[]>) | undefined;
+
+  const metrics: Metrics = {
+    registry,
+    tasksCreated: counter('codeq_tasks_created_total', 'Tasks created (enqueued), by command.'),
+    tasksClaimed: counter('codeq_tasks_claimed_total', 'Task deliveries (claims), by command.'),
+    tasksCompleted: counter('codeq_tasks_completed_total', 'Tasks completed, by command.'),
+    tasksFailed: counter('codeq_tasks_failed_total', 'Tasks finished with a FAILED result, by command.'),
+    tasksDeadLettered: counter('codeq_tasks_dead_lettered_total', 'Tasks sent to the DLQ, by command.'),
+    tasksLeaseExpired: counter('codeq_tasks_lease_expired_total', 'Leases that ran out, by command.'),
+    tasksNacked: counter('codeq_tasks_nacked_total', 'Nacks (retries requested by workers), by command.'),
+    tasksCancelled: counter('codeq_tasks_cancelled_total', 'Pending tasks cancelled, by command.'),
+    queueDepth: new Gauge({
+      name: 'codeq_queue_depth',
+      help: 'Tasks per command and state (ready, delayed, inProgress, dlq), read at scrape time.',
+      labelNames: ['command', 'state'] as const,
+      registers: [registry],
+      async collect() {
+        if (!source) return;
+        const all = await source();
+        this.reset();
+        for (const s of all) {
+          for (const state of ['ready', 'delayed', 'inProgress', 'dlq'] as const) {
+            this.set({ command: s.command, state }, s[state]);
+          }
+        }
+      },
+    }),
+    claimWait: new Histogram({
+      name: 'codeq_claim_wait_seconds',
+      help: 'Time claim calls spent waiting, by outcome (claimed or empty).',
+      labelNames: ['outcome'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+      registers: [registry],
+    }),
+    taskRunDuration: new Histogram({
+      name: 'codeq_task_run_duration_seconds',
+      help: 'From claim to the next outcome of that delivery (completed, failed, nacked, abandoned, leaseExpired, dlq).',
+      labelNames: ['command', 'outcome'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [registry],
+    }),
+    apiRequestDuration: new Histogram({
+      name: 'codeq_api_request_duration_seconds',
+      help: 'HTTP request duration by route template, method and status.',
+      labelNames: ['route', 'method', 'status'] as const,
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    projectorLag: new Gauge({
+      name: 'codeq_projector_lag',
+      help: 'Stream last sequence minus the last sequence applied to the Redis projection.',
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'codeq_webhook_deliveries_total',
+      help: 'Webhook deliveries by kind (result, notification) and outcome.',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    setQueueStatsSource(next) {
+      source = next;
+    },
+  };
+  return metrics;
+}
+
+/**
+ * The engine observer that feeds `metrics`: counts appended events by type and times deliveries.
+ * Run durations are approximate (event times; only deliveries claimed through this process).
+ */
+export function engineObserver(metrics: Metrics): EngineObserver {
+  const claimedAt = new Map<string, number>();
+  const finishRun = (event: StoredTaskEvent, outcome: string) => {
+    const start = claimedAt.get(event.taskId);
+    if (start === undefined) return;
+    claimedAt.delete(event.taskId);
+    metrics.taskRunDuration.observe(
+      { command: event.command, outcome },
+      Math.max(0, event.at - start) / 1000,
+    );
+  };
+  return {
+    onEventsAppended(events) {
+      for (const event of events) {
+        const labels = { command: event.command };
+        switch (event.type) {
+          case 'enqueued':
+            metrics.tasksCreated.inc(labels);
+            break;
+          case 'claimed':
+            metrics.tasksClaimed.inc(labels);
+            // Map keeps insertion order: drop the oldest entry when full (its task was likely lost track of).
+            if (claimedAt.size >= MAX_TRACKED_CLAIMS)
+              claimedAt.delete(claimedAt.keys().next().value as string);
+            claimedAt.set(event.taskId, event.at);
+            break;
+          case 'completed':
+            metrics.tasksCompleted.inc(labels);
+            finishRun(event, 'completed');
+            break;
+          case 'failed':
+            metrics.tasksFailed.inc(labels);
+            finishRun(event, 'failed');
+            break;
+          case 'dlq':
+            metrics.tasksDeadLettered.inc(labels);
+            finishRun(event, 'dlq');
+            break;
+          case 'leaseExpired':
+            metrics.tasksLeaseExpired.inc(labels);
+            finishRun(event, 'leaseExpired');
+            break;
+          case 'nacked':
+            metrics.tasksNacked.inc(labels);
+            finishRun(event, 'nacked');
+            break;
+          case 'abandoned':
+            finishRun(event, 'abandoned');
+            break;
+          case 'cancelled':
+            metrics.tasksCancelled.inc(labels);
+            break;
+          default:
+            break;
+        }
+      }
+    },
+    onClaimFinished(waitMs, count) {
+      metrics.claimWait.observe({ outcome: count > 0 ? 'claimed' : 'empty' }, waitMs / 1000);
+    },
+    onProjectorLag(lag) {
+      metrics.projectorLag.set(lag);
+    },
+  };
+}

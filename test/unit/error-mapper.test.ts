@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ApiRefusal,
+  LEASE_OP_MESSAGES,
+  READ_MESSAGES,
+  RESULT_MESSAGES,
+  mapError,
+  validationMessage,
+} from '../../src/api/error-mapper.js';
+import type { CodeqErrorCode } from '../../src/errors.js';
+import { CodeqError, VersionConflictError } from '../../src/errors.js';
+
+describe('mapError', () => {
+  it.each<[CodeqErrorCode, number]>([
+    ['INVALID_INPUT', 400],
+    ['NOT_FOUND', 404],
+    ['NOT_OWNER', 403],
+    ['WRONG_STATE', 409],
+    ['LEASE_EXPIRED', 409],
+    ['IDEMPOTENCY_CONFLICT', 409],
+    ['VERSION_CONFLICT', 409],
+    ['UNAVAILABLE', 503],
+    ['TIMEOUT', 503],
+    ['CORRUPT_EVENT', 500],
+    ['UNSUPPORTED', 500],
+    ['ABORTED', 500],
+    ['INTERNAL', 500],
+  ])('maps %s to %i', (code, status) => {
+    expect(mapError(new CodeqError(code, 'boom')).status).toBe(status);
+  });
+
+  it('keeps client messages, hides internal ones', () => {
+    expect(mapError(new CodeqError('INVALID_INPUT', 'invalid command')).body).toEqual({
+      error: 'invalid command',
+    });
+    expect(mapError(new CodeqError('INTERNAL', 'redis key codeq:x broke')).body).toEqual({
+      error: 'internal error',
+    });
+    expect(mapError(new CodeqError('UNAVAILABLE', 'redis at 10.0.0.1 down')).body.error).not.toContain(
+      '10.0.0.1',
+    );
+    expect(mapError(new Error('secret')).body).toEqual({ error: 'internal error' });
+    expect(mapError(new VersionConflictError('s', 3)).status).toBe(409);
+    expect(mapError(new CodeqError('IDEMPOTENCY_CONFLICT', 'x')).body.error).toBe('idempotency conflict');
+  });
+
+  it("uses the contract's strings per route", () => {
+    const nf = new CodeqError('NOT_FOUND', 'task x not found');
+    expect(mapError(nf, LEASE_OP_MESSAGES)).toEqual({ status: 404, body: { error: 'not-found' } });
+    expect(mapError(nf, RESULT_MESSAGES)).toEqual({ status: 404, body: { error: 'task not found' } });
+    expect(mapError(nf, READ_MESSAGES)).toEqual({ status: 404, body: { error: 'not found' } });
+    expect(mapError(new CodeqError('NOT_OWNER', 'x'), LEASE_OP_MESSAGES)).toEqual({
+      status: 403,
+      body: { error: 'not-owner' },
+    });
+    expect(mapError(new CodeqError('WRONG_STATE', 'x'), LEASE_OP_MESSAGES).body.error).toBe(
+      'not-in-progress',
+    );
+    expect(mapError(new CodeqError('LEASE_EXPIRED', 'x'), RESULT_MESSAGES)).toEqual({
+      status: 409,
+      body: { error: 'not-in-progress' },
+    });
+  });
+
+  it('answers route refusals and Fastify client errors as they are', () => {
+    expect(mapError(new ApiRefusal(403, 'event type not allowed'))).toEqual({
+      status: 403,
+      body: { error: 'event type not allowed' },
+    });
+    const tooLarge = Object.assign(new Error('x'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    expect(mapError(tooLarge)).toEqual({ status: 413, body: { error: 'request body too large' } });
+    const badJson = Object.assign(new SyntaxError('Unexpected token'), { statusCode: 400 });
+    expect(mapError(badJson).body.error).toBe('invalid body: malformed JSON');
+  });
+});
+
+describe('validationMessage', () => {
+  const schema = { properties: { command: { 'x-error': 'invalid command' }, priority: {} } };
+  it('names unknown and missing fields first', () => {
+    expect(
+      validationMessage(
+        [
+          { keyword: 'pattern', instancePath: '/command', params: {} },
+          { keyword: 'additionalProperties', instancePath: '', params: { additionalProperties: ['colour'] } },
+        ],
+        'body',
+        schema,
+      ),
+    ).toBe("invalid body: unknown field 'colour'");
+    expect(
+      validationMessage(
+        [{ keyword: 'required', instancePath: '', params: { requiredProperties: ['payload'] } }],
+        'body',
+      ),
+    ).toBe("invalid body: 'payload' is required");
+    expect(
+      validationMessage(
+        [
+          {
+            keyword: 'additionalProperties',
+            instancePath: '/tasks/2',
+            params: { additionalProperties: ['x'] },
+          },
+        ],
+        'body',
+      ),
+    ).toBe("invalid body: unknown field 'tasks[2].x'");
+  });
+
+  it("uses a field's contract string, else names the field", () => {
+    expect(
+      validationMessage([{ keyword: 'pattern', instancePath: '/command', params: {} }], 'body', schema),
+    ).toBe('invalid command');
+    expect(
+      validationMessage(
+        [{ keyword: 'type', instancePath: '/priority', params: {}, message: 'must be integer' }],
+        'body',
+        schema,
+      ),
+    ).toBe("invalid body: 'priority' must be integer");
+    expect(
+      validationMessage(
+        [{ keyword: 'type', instancePath: '', params: {}, message: 'must be object' }],
+        'body',
+      ),
+    ).toBe('invalid body: expected a JSON object');
+    expect(
+      validationMessage(
+        [
+          { keyword: 'const', instancePath: '/status', params: { allowedValue: 'a' } },
+          { keyword: 'const', instancePath: '/status', params: { allowedValue: 'b' } },
+          { keyword: 'anyOf', instancePath: '/status', params: {} },
+        ],
+        'querystring',
+      ),
+    ).toBe("invalid query: 'status' must be one of a, b");
+  });
+});
