@@ -16,6 +16,7 @@ import { assertAuthConfigured } from '../config.js';
 import type { EngineApi } from '../engine/engine.types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin.routes.js';
+import { logRoutes } from './log.routes.js';
 import type { AuthenticatorOptions } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createErrorHandler } from './error-mapper.js';
@@ -151,6 +152,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(tasksRoutes, deps);
       await api.register(workerRoutes, deps);
       await api.register(adminRoutes, deps);
+      await api.register(logRoutes, deps);
     },
     { prefix: API_PREFIX },
   );

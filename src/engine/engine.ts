@@ -137,7 +137,10 @@ export class Engine implements EngineApi {
     const store = new ProjectionStore(redis, keys, settings.idempotencyTtlMs);
     const log = new EventLog({ nc, stream: streamName, subjectPrefix: prefix });
     const publisher = new EventPublisher(nc);
-    const projector = new EventProjector(log, store, logger.child({ component: 'projector' }));
+    const projector = new EventProjector(log, store, logger.child({ component: 'projector' }), undefined, {
+      completedMs: settings.completedRetentionMs,
+      deadMs: settings.deadRetentionMs,
+    });
     const writer = new TaskWriter({
       publisher,
       log,
@@ -499,6 +502,32 @@ export class Engine implements EngineApi {
       deleted += ids.length;
     }
     return { deleted };
+  }
+
+  async readEvents(input: {
+    fromSeq?: number;
+    fromTime?: number;
+    limit?: number;
+    waitSeconds?: number;
+    signal?: AbortSignal;
+  }): Promise<{ events: StoredTaskEvent[]; nextSeq: number }> {
+    const limit = input.limit ?? 1000;
+    const wait = seconds(input.waitSeconds, 'waitSeconds', 0, 3600, 0);
+    const deadline = Date.now() + Math.min(wait, this.settings.maxWaitSeconds) * 1000;
+    if (input.fromTime !== undefined && !Number.isSafeInteger(input.fromTime)) {
+      throw new CodeqError('INVALID_INPUT', "invalid 'fromTime' (use RFC3339)");
+    }
+    let page = await this.log.readPage(
+      input.fromTime !== undefined && input.fromSeq === undefined
+        ? { fromTime: new Date(input.fromTime), limit }
+        : { fromSeq: input.fromSeq ?? 1, limit },
+    );
+    // Tail: an empty page is asked again every 250 ms until the wait ends; tools only, never a hot path.
+    while (page.events.length === 0 && Date.now() < deadline && !this.closed && !input.signal?.aborted) {
+      await new Promise((r) => setTimeout(r, 250));
+      page = await this.log.readPage({ fromSeq: page.nextSeq, limit });
+    }
+    return page;
   }
 
   async readiness(): Promise<{ nats: boolean; redis: boolean; projectionLag: number }> {

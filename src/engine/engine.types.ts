@@ -223,6 +223,19 @@ export interface EngineApi {
   cancel(input: { taskId: string; actor: string; reason?: string }): Promise<TaskView>;
   /** Deletes terminal tasks last changed before `before` (from the projection and the log). */
   cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }>;
+  /**
+   * A page of the event log from a sequence or a time (oldest first), waiting up to `waitSeconds`
+   * (at most 30) for new events when there are none yet (`events tail`).
+   */
+  readEvents(input: {
+    fromSeq?: number;
+    fromTime?: number;
+    limit?: number;
+    waitSeconds?: number;
+    signal?: AbortSignal;
+  }): Promise<{ events: StoredTaskEvent[]; nextSeq: number }>;
+  /** Flushes the projection and replays the whole log into it; returns events replayed and time taken. */
+  rebuildProjection(): Promise<number>;
   /** True when NATS and Redis answer and the projection has caught up with the log. */
   readiness(): Promise<{ nats: boolean; redis: boolean; projectionLag: number }>;
   /** Stops background loops, releases waiting claims (they resolve `[]`), closes connections it owns. */

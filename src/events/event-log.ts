@@ -129,6 +129,60 @@ export class EventLog {
     return this.#read(undefined, fromSeq, batchSize, options.onBatch, options.signal);
   }
 
+  /**
+   * One page of the stream for tools (CLI `events replay|tail`, admin API): up to `limit` events
+   * from `fromSeq` or from the first event at or after `fromTime`. `nextSeq` continues the read.
+   */
+  async readPage(options: { fromSeq?: number; fromTime?: Date; limit: number }): Promise<{
+    events: StoredTaskEvent[];
+    nextSeq: number;
+  }> {
+    const fromSeq = options.fromSeq ?? 1;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) {
+      throw new CodeqError('INVALID_INPUT', 'fromSeq must be a positive integer', { details: { fromSeq } });
+    }
+    if (!Number.isSafeInteger(options.limit) || options.limit < 1 || options.limit > 10_000) {
+      throw new CodeqError('INVALID_INPUT', 'limit must be an integer 1..10000', {
+        details: { limit: options.limit },
+      });
+    }
+    const js = await this.#client();
+    let consumer: Consumer;
+    try {
+      consumer = await js.consumers.get(
+        this.#stream,
+        options.fromTime ? { opt_start_time: options.fromTime.toISOString() } : { opt_start_seq: fromSeq },
+      );
+    } catch (err) {
+      throw toCodeqError(err, `read ${this.#stream}`);
+    }
+    const events: StoredTaskEvent[] = [];
+    try {
+      const pending = (await consumer.info(true)).num_pending;
+      if (pending > 0) {
+        const iter = await consumer.fetch({
+          max_messages: Math.min(options.limit, pending),
+          expires: this.#fetchTimeoutMs,
+        });
+        try {
+          for await (const m of iter) {
+            events.push(decodeStoredEvent(m.data, m.seq, m.subject, this.#prefix));
+            if (events.length >= options.limit || m.info.pending === 0) break;
+          }
+        } finally {
+          iter.stop();
+        }
+      }
+    } catch (err) {
+      throw toCodeqError(err, `read ${this.#stream}`);
+    } finally {
+      consumer.delete().catch(() => {});
+    }
+    const last = events[events.length - 1];
+    const nextSeq = last ? last.seq + 1 : options.fromTime ? (await this.lastSeq()) + 1 : fromSeq;
+    return { events, nextSeq };
+  }
+
   /** Sequence of the newest event in the stream (0 when empty). */
   async lastSeq(): Promise<number> {
     const jsm = await this.#manager();

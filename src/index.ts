@@ -1,0 +1,44 @@
+/**
+ * codeq's public API. Everything not exported here is internal and may change without notice.
+ */
+export { CodeqError, VersionConflictError, isCodeqError } from './errors.js';
+export type { CodeqErrorCode, CodeqErrorOptions } from './errors.js';
+
+export { Engine } from './engine/engine.js';
+export { DEFAULT_ENGINE_SETTINGS } from './engine/engine-settings.js';
+export type {
+  Artifact,
+  ClaimInput,
+  EngineApi,
+  EngineObserver,
+  EngineOptions,
+  EngineSettings,
+  EnqueueInput,
+  Page,
+  PublicTaskStatus,
+  QueueStats,
+  ResultRecord,
+  TaskHistory,
+  TaskView,
+} from './engine/engine.types.js';
+
+export { backoffDelaySeconds, parseBackoffPolicy, DEFAULT_BACKOFF, BACKOFF_POLICIES } from './actors/backoff.js';
+export { decide, evolve, foldEvents } from './actors/task.decider.js';
+export { taskMachine } from './actors/task.machine.js';
+export type {
+  BackoffPolicyName,
+  BackoffSettings,
+  Decision,
+  DecisionContext,
+  RejectionCode,
+  TaskCommand,
+  TaskSnapshot,
+  TaskStatus,
+} from './actors/task.types.js';
+
+export { EVENT_SCHEMA_VERSION, TASK_EVENT_TYPES, validateTaskEvent } from './events/task-event.schema.js';
+export type { StoredTaskEvent, TaskEvent, TaskEventData, TaskEventType } from './events/task-event.schema.js';
+export { COMMAND_PATTERN, assertValidCommand } from './events/subjects.js';
+
+export { LocalServer } from './local/local-servers.js';
+export type { LocalServerOptions } from './local/local-servers.js';

@@ -1,0 +1,245 @@
+/**
+ * The `codeq` CLI end to end: a real service in-process (port 0, unique stream and keys on the
+ * shared NATS and Redis), the CLI spawned as a separate process the way users run it.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CodeqHttpClient } from '../../src/client/http-client.js';
+import { startService, type RunningService } from '../../src/service/start-service.js';
+import { uniqueName } from '../support/servers.js';
+
+const TOKENS = { producer: 'dev-producer-token', worker: 'dev-worker-token', admin: 'dev-admin-token' };
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let service: RunningService;
+let client: CodeqHttpClient;
+
+function cli(args: string[], timeoutMs = 50_000): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: process.cwd(),
+      env: {
+        ...process.env,
+        CODEQ_BASE_URL: service.url,
+        CODEQ_PRODUCER_TOKEN: TOKENS.producer,
+        CODEQ_WORKER_TOKEN: TOKENS.worker,
+        CODEQ_ADMIN_TOKEN: TOKENS.admin,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`codeq ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+beforeAll(async () => {
+  const name = uniqueName('CLI');
+  service = await startService({
+    argv: ['--port', '0', '--dev'],
+    env: {
+      NATS_URL: inject('natsUrl'),
+      REDIS_URL: inject('redisUrl'),
+      STREAM_NAME: name,
+      SUBJECT_PREFIX: `${name.toLowerCase()}.task`,
+      KEY_PREFIX: name.toLowerCase(),
+      LOG_LEVEL: 'silent',
+    },
+    print: () => {},
+  });
+  client = new CodeqHttpClient({ baseUrl: service.url, tokens: TOKENS });
+});
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+describe('codeq CLI', () => {
+  it('creates, reads and inspects a task', async () => {
+    const command = uniqueName('GEN');
+    const created = await cli([
+      'task',
+      'create',
+      '--command',
+      command,
+      '--payload',
+      '{"jobId":"j-1"}',
+      '--priority',
+      '7',
+      '--json',
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const task = JSON.parse(created.stdout) as { id: string; status: string; priority: number };
+    expect(task).toMatchObject({ status: 'PENDING', priority: 7 });
+
+    // codeQ's spelling of the flag works too.
+    const second = await cli(['task', 'create', '--event', command, '--payload', '{}']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/^created task [0-9a-f-]{36} /);
+
+    const got = await cli(['task', 'get', task.id]);
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stdout).toContain(task.id);
+    expect(got.stdout).toMatch(/payload:\s+\{"jobId":"j-1"\}/);
+
+    const inspect = await cli(['queue', 'inspect', command]);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout).toBe('READY: 2 | DELAYED: 0 | IN_PROGRESS: 0 | DLQ: 0\n');
+
+    const list = await cli(['queue', 'list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toContainEqual({ command, ready: 2, delayed: 0, inProgress: 0, dlq: 0 });
+
+    const history = await cli(['task', 'history', task.id]);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/enqueued/);
+  });
+
+  it('runs `cat` on 100 tasks with worker start and completes them all', async () => {
+    const command = uniqueName('CAT');
+    const tasks = await client.createTasks(
+      Array.from({ length: 100 }, (_, i) => ({ command, payload: { n: i, text: `task ${i}` } })),
+    );
+    expect(tasks).toHaveLength(100);
+    const run = await cli([
+      'worker',
+      'start',
+      '--commands',
+      command,
+      '--poll-interval',
+      '1s',
+      '--concurrency',
+      '8',
+      '--max-tasks',
+      '100',
+      '--json',
+      '--',
+      'cat',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const outcomes = jsonLines(run.stdout);
+    expect(outcomes).toHaveLength(100);
+    expect(outcomes.every((o) => o.action === 'completed')).toBe(true);
+    expect(new Set(outcomes.map((o) => o.taskId))).toEqual(new Set(tasks.map((t) => t.id)));
+
+    const result = await cli(['task', 'result', tasks[42]!.id, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      task: { status: 'COMPLETED' },
+      result: { status: 'COMPLETED', result: { stdout: { n: 42, text: 'task 42' } } },
+    });
+    const inspect = await cli(['queue', 'inspect', command]);
+    expect(inspect.stdout).toBe('READY: 0 | DELAYED: 0 | IN_PROGRESS: 0 | DLQ: 0\n');
+  });
+
+  it('nacks a failing command into the DLQ, lists and requeues it', async () => {
+    const command = uniqueName('FAIL');
+    const task = await client.createTask({ command, payload: { x: 1 }, maxAttempts: 1 });
+    const run = await cli([
+      'worker',
+      'start',
+      '--event',
+      command,
+      '--wait-seconds',
+      '1',
+      '--max-tasks',
+      '1',
+      '--run',
+      'echo boom >&2; exit 3',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`${task.id} ${command} dlq \\(exit 3, \\d+ ms\\): boom`));
+
+    const inspect = await cli(['queue', 'inspect', command]);
+    expect(inspect.stdout).toBe('READY: 0 | DELAYED: 0 | IN_PROGRESS: 0 | DLQ: 1\n');
+    const list = await cli(['dlq', 'list', command, '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    const page = JSON.parse(list.stdout) as { tasks: Array<{ id: string; error?: string }>; total: number };
+    expect(page.tasks.map((t) => t.id)).toEqual([task.id]);
+    expect(page.tasks[0]!.error).toMatch(/boom/);
+    const human = await cli(['dlq', 'list', command]);
+    expect(human.stdout).toContain(task.id);
+
+    const requeue = await cli(['dlq', 'requeue', command, '--id', task.id]);
+    expect(requeue.code, requeue.stderr).toBe(0);
+    expect(requeue.stdout).toBe(`requeued 1 task(s) of ${command}\n`);
+    const after = await cli(['queue', 'inspect', command]);
+    expect(after.stdout).toBe('READY: 1 | DELAYED: 0 | IN_PROGRESS: 0 | DLQ: 0\n');
+  });
+
+  it('replays and tails the event log as JSON lines', async () => {
+    const command = uniqueName('EVT');
+    const first = await client.createTask({ command, payload: { i: 0 } });
+    const replay = await cli(['events', 'replay', '--from-seq', '1', '--command', command]);
+    expect(replay.code, replay.stderr).toBe(0);
+    const replayed = jsonLines(replay.stdout);
+    expect(replayed.map((e) => [e.type, e.taskId])).toEqual([['enqueued', first.id]]);
+
+    // Only the two tasks created after --from-time show up; the tail long-polls until they come.
+    await new Promise((r) => setTimeout(r, 20));
+    const since = new Date().toISOString();
+    const tail = cli([
+      'events',
+      'tail',
+      '--events',
+      command,
+      '--from-time',
+      since,
+      '--wait-seconds',
+      '2',
+      '--max-events',
+      '2',
+    ]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await client.createTasks([
+      { command, payload: { i: 1 } },
+      { command, payload: { i: 2 } },
+    ]);
+    const tailed = await tail;
+    expect(tailed.code, tailed.stderr).toBe(0);
+    expect(jsonLines(tailed.stdout).map((e) => e.taskId)).toEqual(later.map((t) => t.id));
+  });
+
+  it('rebuilds projections through the admin endpoint', async () => {
+    const run = await cli(['projections', 'rebuild', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/rebuilt projections in/);
+  });
+
+  it('exits 2 on usage errors and 1 on operation errors, with a message', async () => {
+    const usage = await cli(['queue', 'inspect']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/missing <command>/);
+    const missing = await cli(['task', 'get', randomUUID()]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/NOT_FOUND \(HTTP 404\)/);
+    const badToken = await cli(['queue', 'list', '--token', 'not-a-token']);
+    expect(badToken.code).toBe(1);
+    expect(badToken.stderr).toMatch(/HTTP 40[13]/);
+    const help = await cli(['worker', 'start', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--poll-interval/);
+  });
+});
