@@ -15,6 +15,17 @@ export interface ProjectorProgress {
   lastSeq: number;
 }
 
+/** How long terminal tasks stay in the projection (the engine's retention settings), ms. */
+export interface ProjectionRetention {
+  /** Completed, failed and cancelled tasks. */
+  completedMs: number;
+  /** Dead-lettered tasks. */
+  deadMs: number;
+}
+
+/** Most tasks one purge call of a rebuild removes per command (one short Lua script). */
+const REBUILD_PURGE_BATCH = 1000;
+
 /** Replays the event log into the projection. */
 export class EventProjector {
   private running: Promise<unknown> = Promise.resolve();
@@ -25,6 +36,11 @@ export class EventProjector {
     private readonly logger: Logger,
     /** Events per apply call; default 1 000. */
     private readonly batchSize: number = 1000,
+    /**
+     * Retention of terminal tasks. The log outlives it (terminal tasks leave the projection first),
+     * so a rebuild purges what the replay brought back past it; without it, nothing is purged.
+     */
+    private readonly retention?: ProjectionRetention,
   ) {}
 
   /** Applies everything after the checkpoint. Returns the number of events read. */
@@ -37,21 +53,50 @@ export class EventProjector {
 
   /**
    * Flushes the projection and replays the whole log into it. Live writers may keep applying
-   * meanwhile: the replay reapplies whatever the flush removed. Returns the number of events.
+   * meanwhile: the replay reapplies whatever the flush removed. Terminal tasks past their retention,
+   * which the live projection had already purged, are purged again before the projection is marked
+   * built. Returns the number of events.
    */
   rebuild(onProgress?: (p: ProjectorProgress) => void): Promise<number> {
     return this.serial(async () => {
       const started = Date.now();
       const flushed = await this.store.flush();
       const events = await this.replayFrom(1, onProgress);
+      const purged = await this.purgeExpired();
       await this.store.markBuilt();
       const ms = Date.now() - started;
       this.logger.info(
-        { events, flushedKeys: flushed, ms, eventsPerSecond: Math.round((events * 1000) / Math.max(1, ms)) },
+        {
+          events,
+          flushedKeys: flushed,
+          purged,
+          ms,
+          eventsPerSecond: Math.round((events * 1000) / Math.max(1, ms)),
+        },
         'projection rebuilt',
       );
       return events;
     });
+  }
+
+  /** Removes every terminal task past its retention (all of them, in bounded batches); returns how many. */
+  private async purgeExpired(): Promise<number> {
+    if (!this.retention) return 0;
+    const now = Date.now();
+    let purged = 0;
+    for (const command of await this.store.commands()) {
+      for (;;) {
+        const ids = await this.store.purge(
+          command,
+          now - this.retention.completedMs,
+          now - this.retention.deadMs,
+          REBUILD_PURGE_BATCH,
+        );
+        purged += ids.length;
+        if (ids.length < REBUILD_PURGE_BATCH) break;
+      }
+    }
+    return purged;
   }
 
   /** Stream sequences the projection is behind the log. */
