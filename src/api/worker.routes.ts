@@ -244,14 +244,22 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     async (request, reply) => {
       const workerId = principalOf(request).subject;
       request.body.results.forEach((r, i) => checkResult(r, `results[${i}]: `));
-      const settled = await Promise.allSettled(
-        request.body.results.map(({ taskId, ...body }) => submit(taskId, workerId, body)),
+      // One engine call: a fixed number of round trips however many results (design §5).
+      const answers = await engine.submitResults(
+        request.body.results.map(({ taskId, status, result, error, artifacts }) => ({
+          taskId,
+          workerId,
+          status,
+          result,
+          ...(error === undefined ? {} : { error }),
+          ...(artifacts === undefined ? {} : { artifacts }),
+        })),
       );
-      const results = settled.map((s, i) => {
+      const results = answers.map((answer, i) => {
         const taskId = request.body.results[i]!.taskId;
-        if (s.status === 'fulfilled') return { taskId, ok: true, result: resultJson(s.value) };
-        const mapped = mapError(s.reason, RESULT_MESSAGES);
-        if (mapped.status >= 500) request.log.error({ err: s.reason, taskId }, 'batch result failed');
+        if (!(answer instanceof Error)) return { taskId, ok: true, result: resultJson(answer) };
+        const mapped = mapError(answer, RESULT_MESSAGES);
+        if (mapped.status >= 500) request.log.error({ err: answer, taskId }, 'batch result failed');
         return { taskId, ok: false, status: mapped.status, error: mapped.body.error };
       });
       return reply.send({ results });

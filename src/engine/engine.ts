@@ -7,18 +7,19 @@ import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { decide, foldEvents } from '../actors/task.decider.js';
-import { ABSENT_SNAPSHOT, type DecisionContext, type TaskCommand } from '../actors/task.types.js';
+import { foldEvents } from '../actors/task.decider.js';
+import { ABSENT_SNAPSHOT, type TaskCommand } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
 import { EventLog } from '../events/event-log.js';
 import { EventPublisher } from '../events/event-publisher.js';
 import { provisionStream } from '../events/stream.js';
 import { assertValidCommand, wakeSubject } from '../events/subjects.js';
-import type { StoredTaskEvent, TaskEvent } from '../events/task-event.schema.js';
+import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { EventProjector } from '../projections/event.projector.js';
 import { ProjectionKeys } from '../projections/keys.js';
-import { ProjectionStore, type StoredTask } from '../projections/projection.store.js';
-import { resultFromHash, snapshotFromHash, viewFromHash } from '../projections/task-record.js';
+import { ProjectionStore } from '../projections/projection.store.js';
+import { resultFromHash, viewFromHash } from '../projections/task-record.js';
+import { AdminOps } from './admin-ops.js';
 import { BackgroundLoop } from './background.js';
 import { Claimer } from './claimer.js';
 import { ClaimWaiters } from './claim-waiters.js';
@@ -37,23 +38,17 @@ import type {
   TaskView,
 } from './engine.types.js';
 import { enqueueMany } from './enqueue.js';
-import { assertTaskId, assertWorkerId, claimCount, seconds } from './input-validation.js';
+import { assertWorkerId, claimCount, seconds } from './input-validation.js';
 import { LeaderLock } from './leader-lock.js';
+import { TaskCommands, type ResultSubmission } from './task-commands.js';
 import { TaskWriter } from './task-writer.js';
-
-/** Index names a listing may ask for, mapped to projection indexes. */
-const LISTABLE = {
-  ready: 'ready',
-  delayed: 'delayed',
-  inProgress: 'inflight',
-  dlq: 'dlq',
-  done: 'done',
-} as const;
 
 /** codeq's engine. Build it with {@link Engine.create}. */
 export class Engine implements EngineApi {
   private readonly waiters = new ClaimWaiters();
   private readonly claimer: Claimer;
+  private readonly commands: TaskCommands;
+  private readonly admin: AdminOps;
   private readonly background: BackgroundLoop | undefined;
   private rebuilding: Promise<void> | undefined;
   private closed = false;
@@ -77,6 +72,8 @@ export class Engine implements EngineApi {
     withBackground: boolean,
     private readonly observer: EngineOptions['observer'],
   ) {
+    this.commands = new TaskCommands({ store, writer, settings, ensureBuilt: () => this.ensureBuilt() });
+    this.admin = new AdminOps({ store, log, commands: this.commands, settings });
     this.claimer = new Claimer({
       store,
       writer,
@@ -225,49 +222,6 @@ export class Engine implements EngineApi {
     await loop.tick(now);
   }
 
-  private context(taskId: string, command: string, actor: string): DecisionContext {
-    return { taskId, command, actor, now: Date.now(), backoff: this.settings.backoff };
-  }
-
-  /** Loads a task, waiting for a rebuild when Redis lost the projection. */
-  private async load(taskId: string): Promise<StoredTask> {
-    assertTaskId(taskId);
-    let task = await this.store.load(taskId);
-    if (!task && !(await this.store.isBuilt())) {
-      await this.ensureBuilt();
-      task = await this.store.load(taskId);
-    }
-    if (!task) throw new CodeqError('NOT_FOUND', 'not found', { details: { taskId } });
-    return task;
-  }
-
-  /**
-   * Decides `command` on the task and writes the event. A refusal or a version conflict may come
-   * from a projection behind the log, so the task is synced from the log and decided again.
-   */
-  private async mutate(taskId: string, command: TaskCommand, actor: string): Promise<StoredTaskEvent> {
-    let task = await this.load(taskId);
-    for (let attempt = 0; ; attempt++) {
-      const snapshot = snapshotFromHash(task.hash);
-      const decision = decide(snapshot, command, this.context(task.id, task.command, actor));
-      let error: CodeqError;
-      if (decision.ok) {
-        const [outcome] = await this.writer.write([
-          { event: decision.events[0] as TaskEvent, expectedVersion: snapshot.version },
-        ]);
-        if (outcome?.ok) return outcome.event;
-        error = outcome?.error ?? new CodeqError('INTERNAL', 'no append outcome');
-        if (error.code !== 'VERSION_CONFLICT') throw error;
-      } else {
-        error = new CodeqError(decision.code, decision.message, { details: { taskId } });
-      }
-      if (attempt >= 3) throw error;
-      const fresh = await this.writer.resync(task.command, task.id);
-      if (!fresh || (fresh.hash.v === task.hash.v && !decision.ok)) throw error;
-      task = fresh;
-    }
-  }
-
   async enqueue(input: EnqueueInput): Promise<TaskView> {
     const [view] = await this.enqueueMany([input]);
     return view as TaskView;
@@ -282,7 +236,7 @@ export class Engine implements EngineApi {
       store: this.store,
       writer: this.writer,
       log: this.log,
-      load: (id) => this.load(id),
+      load: (id) => this.commands.load(id),
     });
   }
 
@@ -328,9 +282,8 @@ export class Engine implements EngineApi {
     extendSeconds?: number;
   }): Promise<{ leaseUntil: number }> {
     assertWorkerId(input.workerId);
-    const extendMs =
-      seconds(input.extendSeconds, 'extendSeconds', 1, 7 * 86400, this.settings.defaultLeaseSeconds) * 1000;
-    const event = await this.mutate(
+    const extendMs = this.commands.leaseMs(input.extendSeconds);
+    const event = await this.commands.run(
       input.taskId,
       { type: 'heartbeat', workerId: input.workerId, extendMs },
       input.workerId,
@@ -355,7 +308,7 @@ export class Engine implements EngineApi {
       delayOverrideSeconds: input.delaySeconds,
       reason: input.reason,
     };
-    const event = await this.mutate(input.taskId, command, input.workerId);
+    const event = await this.commands.run(input.taskId, command, input.workerId);
     if (event.type === 'nacked')
       return { status: 'requeued', delaySeconds: Math.round(event.data.delayMs / 1000) };
     return { status: 'dlq', delaySeconds: 0 };
@@ -363,7 +316,7 @@ export class Engine implements EngineApi {
 
   async abandon(input: { taskId: string; workerId: string }): Promise<void> {
     assertWorkerId(input.workerId);
-    await this.mutate(input.taskId, { type: 'abandon', workerId: input.workerId }, input.workerId);
+    await this.commands.run(input.taskId, { type: 'abandon', workerId: input.workerId }, input.workerId);
   }
 
   async complete(input: {
@@ -372,17 +325,7 @@ export class Engine implements EngineApi {
     result: unknown;
     artifacts?: Artifact[];
   }): Promise<ResultRecord> {
-    assertWorkerId(input.workerId);
-    const command: TaskCommand = { type: 'complete', workerId: input.workerId, result: input.result ?? null };
-    if (input.artifacts !== undefined) command.artifacts = input.artifacts;
-    const event = await this.mutate(input.taskId, command, input.workerId);
-    return {
-      taskId: input.taskId,
-      status: 'COMPLETED',
-      result: input.result ?? null,
-      artifacts: input.artifacts,
-      completedAt: event.at,
-    };
+    return this.submitOne({ ...input, status: 'COMPLETED' });
   }
 
   async fail(input: {
@@ -391,42 +334,41 @@ export class Engine implements EngineApi {
     error: string;
     artifacts?: Artifact[];
   }): Promise<ResultRecord> {
-    assertWorkerId(input.workerId);
-    if (typeof input.error !== 'string' || input.error.length === 0 || input.error.length > 65536) {
-      throw new CodeqError('INVALID_INPUT', "invalid 'error' (1..65536 characters)");
+    return this.submitOne({ ...input, status: 'FAILED' });
+  }
+
+  private async submitOne(input: ResultSubmission): Promise<ResultRecord> {
+    const command = this.commands.resultCommand(input);
+    const event = await this.commands.run(input.taskId, command, input.workerId);
+    return TaskCommands.resultRecord(input, event);
+  }
+
+  async submitResults(inputs: ResultSubmission[]): Promise<(ResultRecord | CodeqError)[]> {
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 10_000) {
+      throw new CodeqError('INVALID_INPUT', 'invalid body: 1..10000 results expected');
     }
-    const command: TaskCommand = { type: 'fail', workerId: input.workerId, error: input.error };
-    if (input.artifacts !== undefined) command.artifacts = input.artifacts;
-    const event = await this.mutate(input.taskId, command, input.workerId);
-    return {
-      taskId: input.taskId,
-      status: 'FAILED',
-      error: input.error,
-      artifacts: input.artifacts,
-      completedAt: event.at,
-    };
+    return this.commands.submitResults(inputs);
   }
 
   async cancel(input: { taskId: string; actor: string; reason?: string }): Promise<TaskView> {
-    const command: TaskCommand = { type: 'cancel', reason: input.reason };
-    await this.mutate(input.taskId, command, input.actor);
+    await this.commands.run(input.taskId, { type: 'cancel', reason: input.reason }, input.actor);
     return this.getTask(input.taskId);
   }
 
   async getTask(taskId: string): Promise<TaskView> {
-    const task = await this.load(taskId);
+    const task = await this.commands.load(taskId);
     return viewFromHash(task.id, task.command, task.hash);
   }
 
   async getResult(taskId: string): Promise<{ task: TaskView; result?: ResultRecord }> {
-    const task = await this.load(taskId);
+    const task = await this.commands.load(taskId);
     const result = resultFromHash(task.id, task.hash);
     const view = viewFromHash(task.id, task.command, task.hash);
     return result ? { task: view, result } : { task: view };
   }
 
   async history(taskId: string): Promise<TaskHistory> {
-    const task = await this.load(taskId);
+    const task = await this.commands.load(taskId);
     const events = await this.log.history(task.command, task.id);
     return { taskId, events, state: events.length > 0 ? foldEvents(events) : ABSENT_SNAPSHOT };
   }
@@ -443,25 +385,14 @@ export class Engine implements EngineApi {
 
   async listTasks(
     command: string,
-    state: keyof typeof LISTABLE,
+    state: 'ready' | 'delayed' | 'inProgress' | 'dlq' | 'done',
     options: { cursor?: string; limit?: number } = {},
   ): Promise<Page<TaskView>> {
-    assertValidCommand(command);
-    const index = LISTABLE[state];
-    if (!index)
-      throw new CodeqError('INVALID_INPUT', `invalid status (one of ${Object.keys(LISTABLE).join(', ')})`);
-    const offset = options.cursor === undefined ? 0 : Number(options.cursor);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new CodeqError('INVALID_INPUT', 'invalid cursor');
-    const limit = claimCount(options.limit ?? 100);
-    const { ids, total } = await this.store.listIds(command, index, offset, limit);
-    const tasks = await this.store.loadMany(command, ids);
-    const items = tasks.map((t) => viewFromHash(t.id, t.command, t.hash));
-    const next = offset + ids.length;
-    return next < total ? { items, total, nextCursor: String(next) } : { items, total };
+    return this.admin.listTasks(command, state, options);
   }
 
   async listDlq(command: string, options: { cursor?: string; limit?: number } = {}): Promise<Page<TaskView>> {
-    return this.listTasks(command, 'dlq', options);
+    return this.admin.listTasks(command, 'dlq', options);
   }
 
   async requeueDlq(input: {
@@ -469,65 +400,17 @@ export class Engine implements EngineApi {
     taskIds?: string[];
     actor: string;
   }): Promise<{ requeued: number }> {
-    assertValidCommand(input.command);
-    let ids = input.taskIds;
-    if (ids === undefined) ids = (await this.store.listIds(input.command, 'dlq', 0, 100_000)).ids;
-    ids.forEach((id) => assertTaskId(id));
-    let requeued = 0;
-    for (let i = 0; i < ids.length; i += 500) {
-      const tasks = await this.store.loadMany(input.command, ids.slice(i, i + 500));
-      const items = tasks.flatMap((t) => {
-        const snapshot = snapshotFromHash(t.hash);
-        const d = decide(snapshot, { type: 'requeue' }, this.context(t.id, t.command, input.actor));
-        return d.ok ? [{ event: d.events[0] as TaskEvent, expectedVersion: snapshot.version }] : [];
-      });
-      const outcomes = await this.writer.write(items);
-      requeued += outcomes.filter((o) => o.ok).length;
-    }
-    return { requeued };
+    return this.admin.requeueDlq(input);
   }
 
   async cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }> {
-    if (!Number.isSafeInteger(input.before))
-      throw new CodeqError('INVALID_INPUT', "invalid 'before' (use RFC3339)");
-    if (!Number.isSafeInteger(input.limit) || input.limit < 1 || input.limit > 100_000) {
-      throw new CodeqError('INVALID_INPUT', "invalid 'limit' (1..100000)");
-    }
-    let deleted = 0;
-    for (const command of await this.store.commands()) {
-      if (deleted >= input.limit) break;
-      const ids = await this.store.purge(command, input.before, input.before, input.limit - deleted);
-      // The log forgets them too, so a rebuild does not bring them back.
-      for (const id of ids) await this.log.purgeTask(command, id);
-      deleted += ids.length;
-    }
-    return { deleted };
+    return this.admin.cleanup(input);
   }
 
-  async readEvents(input: {
-    fromSeq?: number;
-    fromTime?: number;
-    limit?: number;
-    waitSeconds?: number;
-    signal?: AbortSignal;
-  }): Promise<{ events: StoredTaskEvent[]; nextSeq: number }> {
-    const limit = input.limit ?? 1000;
-    const wait = seconds(input.waitSeconds, 'waitSeconds', 0, 3600, 0);
-    const deadline = Date.now() + Math.min(wait, this.settings.maxWaitSeconds) * 1000;
-    if (input.fromTime !== undefined && !Number.isSafeInteger(input.fromTime)) {
-      throw new CodeqError('INVALID_INPUT', "invalid 'fromTime' (use RFC3339)");
-    }
-    let page = await this.log.readPage(
-      input.fromTime !== undefined && input.fromSeq === undefined
-        ? { fromTime: new Date(input.fromTime), limit }
-        : { fromSeq: input.fromSeq ?? 1, limit },
-    );
-    // Tail: an empty page is asked again every 250 ms until the wait ends; tools only, never a hot path.
-    while (page.events.length === 0 && Date.now() < deadline && !this.closed && !input.signal?.aborted) {
-      await new Promise((r) => setTimeout(r, 250));
-      page = await this.log.readPage({ fromSeq: page.nextSeq, limit });
-    }
-    return page;
+  async readEvents(
+    input: Parameters<AdminOps['readEvents']>[0],
+  ): Promise<{ events: StoredTaskEvent[]; nextSeq: number }> {
+    return this.admin.readEvents(input, () => this.closed);
   }
 
   async readiness(): Promise<{ nats: boolean; redis: boolean; projectionLag: number }> {

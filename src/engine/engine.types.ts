@@ -3,6 +3,7 @@
  * these; `engine.ts` implements them on JetStream and Redis.
  */
 import type { Logger } from 'pino';
+import type { CodeqError } from '../errors.js';
 import type { BackoffSettings, TaskSnapshot, TaskStatus } from '../actors/task.types.js';
 import type { StoredTaskEvent, TaskEventData } from '../events/task-event.schema.js';
 
@@ -86,6 +87,22 @@ export interface EnqueueInput {
   idempotencyKey?: string;
   /** Who enqueues (`producer:<sub>`); default `producer`. */
   actor?: string;
+}
+
+/** One result of a batch (`submitResults`). */
+export interface ResultInput {
+  /** The task. */
+  taskId: string;
+  /** The lease holder (token subject). */
+  workerId: string;
+  /** `COMPLETED` or `FAILED`. */
+  status: 'COMPLETED' | 'FAILED';
+  /** The result (completed). */
+  result?: unknown;
+  /** The error (failed; required). */
+  error?: string;
+  /** Attached artifacts. */
+  artifacts?: Artifact[];
 }
 
 /** Input of `claim`. */
@@ -199,6 +216,11 @@ export interface EngineApi {
     error: string;
     artifacts?: Artifact[];
   }): Promise<ResultRecord>;
+  /**
+   * Records many results (completed or failed) in a few round trips; each item answers on its own
+   * with its result record or the error that refused it.
+   */
+  submitResults(inputs: ResultInput[]): Promise<(ResultRecord | CodeqError)[]>;
   /** One task, or `NOT_FOUND`. */
   getTask(taskId: string): Promise<TaskView>;
   /** The task and its result (`result` absent until terminal). */

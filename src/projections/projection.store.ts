@@ -158,6 +158,29 @@ export class ProjectionStore {
     return Object.keys(hash).length === 0 ? undefined : { id: taskId, command: cmd, hash };
   }
 
+  /** Tasks by id in two round trips (index, then hashes); `undefined` where unknown. */
+  async loadAll(taskIds: readonly string[]): Promise<(StoredTask | undefined)[]> {
+    if (taskIds.length === 0) return [];
+    const commands = await this.redis.mget(...taskIds.map((id) => this.keys.taskIndex(id)));
+    const pipeline = this.redis.pipeline();
+    const asked: number[] = [];
+    commands.forEach((command, i) => {
+      if (command) {
+        pipeline.hgetall(this.keys.task(command, taskIds[i] as string));
+        asked.push(i);
+      }
+    });
+    const out: (StoredTask | undefined)[] = new Array(taskIds.length).fill(undefined);
+    if (asked.length === 0) return out;
+    const hashes = await execOrThrow(pipeline);
+    asked.forEach((i, k) => {
+      const hash = hashes[k] as TaskHash;
+      if (Object.keys(hash).length > 0)
+        out[i] = { id: taskIds[i] as string, command: commands[i] as string, hash };
+    });
+    return out;
+  }
+
   /** Several tasks of one command in one round trip (missing ones left out). */
   async loadMany(command: string, taskIds: readonly string[]): Promise<StoredTask[]> {
     if (taskIds.length === 0) return [];

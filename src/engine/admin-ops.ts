@@ -1,0 +1,126 @@
+/**
+ * Admin operations: listings, DLQ requeue, cleanup of terminal tasks, and reading the log.
+ */
+import { CodeqError } from '../errors.js';
+import type { EventLog } from '../events/event-log.js';
+import { assertValidCommand } from '../events/subjects.js';
+import type { StoredTaskEvent } from '../events/task-event.schema.js';
+import type { ProjectionStore } from '../projections/projection.store.js';
+import { viewFromHash } from '../projections/task-record.js';
+import type { EngineSettings, Page, TaskView } from './engine.types.js';
+import { assertTaskId, claimCount, seconds } from './input-validation.js';
+import type { TaskCommands } from './task-commands.js';
+
+/** Listing names of the API, mapped to projection indexes. */
+const LISTABLE = {
+  ready: 'ready',
+  delayed: 'delayed',
+  inProgress: 'inflight',
+  dlq: 'dlq',
+  done: 'done',
+} as const;
+
+/** Tasks one requeue round sends back. */
+const REQUEUE_CHUNK = 500;
+
+/** The admin side of the engine. */
+export class AdminOps {
+  constructor(
+    private readonly deps: {
+      store: ProjectionStore;
+      log: EventLog;
+      commands: TaskCommands;
+      settings: EngineSettings;
+    },
+  ) {}
+
+  /** A page of one command's tasks in one state, in index order; the cursor is an offset. */
+  async listTasks(
+    command: string,
+    state: keyof typeof LISTABLE,
+    options: { cursor?: string; limit?: number } = {},
+  ): Promise<Page<TaskView>> {
+    assertValidCommand(command);
+    const index = LISTABLE[state];
+    if (!index)
+      throw new CodeqError('INVALID_INPUT', `invalid status (one of ${Object.keys(LISTABLE).join(', ')})`);
+    const offset = options.cursor === undefined ? 0 : Number(options.cursor);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new CodeqError('INVALID_INPUT', 'invalid cursor');
+    const limit = claimCount(options.limit ?? 100);
+    const { ids, total } = await this.deps.store.listIds(command, index, offset, limit);
+    const tasks = await this.deps.store.loadMany(command, ids);
+    const items = tasks.map((t) => viewFromHash(t.id, t.command, t.hash));
+    const next = offset + ids.length;
+    return next < total ? { items, total, nextCursor: String(next) } : { items, total };
+  }
+
+  /** Sends dead-lettered tasks back to the queue with fresh attempts (all of the command's when no ids). */
+  async requeueDlq(input: {
+    command: string;
+    taskIds?: string[];
+    actor: string;
+  }): Promise<{ requeued: number }> {
+    assertValidCommand(input.command);
+    const ids = input.taskIds ?? (await this.deps.store.listIds(input.command, 'dlq', 0, 100_000)).ids;
+    ids.forEach((id) => assertTaskId(id));
+    let requeued = 0;
+    for (let i = 0; i < ids.length; i += REQUEUE_CHUNK) {
+      const requests = ids
+        .slice(i, i + REQUEUE_CHUNK)
+        .map((taskId) => ({ taskId, command: { type: 'requeue' } as const, actor: input.actor }));
+      const outcomes = await this.deps.commands.runMany(requests);
+      requeued += outcomes.filter((o) => o.ok).length;
+    }
+    return { requeued };
+  }
+
+  /** Deletes terminal tasks last changed before `before` from the projection and from the log. */
+  async cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }> {
+    if (!Number.isSafeInteger(input.before))
+      throw new CodeqError('INVALID_INPUT', "invalid 'before' (use RFC3339)");
+    if (!Number.isSafeInteger(input.limit) || input.limit < 1 || input.limit > 100_000) {
+      throw new CodeqError('INVALID_INPUT', "invalid 'limit' (1..100000)");
+    }
+    let deleted = 0;
+    for (const command of await this.deps.store.commands()) {
+      if (deleted >= input.limit) break;
+      const ids = await this.deps.store.purge(command, input.before, input.before, input.limit - deleted);
+      // The log forgets them too, so a rebuild does not bring them back.
+      for (const id of ids) await this.deps.log.purgeTask(command, id);
+      deleted += ids.length;
+    }
+    return { deleted };
+  }
+
+  /**
+   * A page of the log from a sequence or a time. With `waitSeconds`, an empty page is asked again
+   * every 250 ms until the wait ends (`events tail`): a tool, never a hot path.
+   */
+  async readEvents(
+    input: {
+      fromSeq?: number;
+      fromTime?: number;
+      limit?: number;
+      waitSeconds?: number;
+      signal?: AbortSignal;
+    },
+    isClosed: () => boolean,
+  ): Promise<{ events: StoredTaskEvent[]; nextSeq: number }> {
+    const limit = input.limit ?? 1000;
+    const wait = seconds(input.waitSeconds, 'waitSeconds', 0, 3600, 0);
+    const deadline = Date.now() + Math.min(wait, this.deps.settings.maxWaitSeconds) * 1000;
+    if (input.fromTime !== undefined && !Number.isSafeInteger(input.fromTime)) {
+      throw new CodeqError('INVALID_INPUT', "invalid 'fromTime' (use RFC3339)");
+    }
+    let page = await this.deps.log.readPage(
+      input.fromTime !== undefined && input.fromSeq === undefined
+        ? { fromTime: new Date(input.fromTime), limit }
+        : { fromSeq: input.fromSeq ?? 1, limit },
+    );
+    while (page.events.length === 0 && Date.now() < deadline && !isClosed() && !input.signal?.aborted) {
+      await new Promise((r) => setTimeout(r, 250));
+      page = await this.deps.log.readPage({ fromSeq: page.nextSeq, limit });
+    }
+    return page;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The commands a worker or an admin sends about one existing task (heartbeat, nack, abandon,
+ * results, cancel), alone or in batches. Each is decided by the task machine on the projection's
+ * snapshot and appended with the snapshot's version; a refusal or a version conflict may come from
+ * a projection behind the log, so the task is synced from the log and decided once more.
+ */
+import { decide } from '../actors/task.decider.js';
+import type { DecisionContext, TaskCommand } from '../actors/task.types.js';
+import { CodeqError } from '../errors.js';
+import type { StoredTaskEvent, TaskEvent } from '../events/task-event.schema.js';
+import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
+import { snapshotFromHash } from '../projections/task-record.js';
+import type { EngineSettings, ResultInput, ResultRecord } from './engine.types.js';
+import { assertTaskId, assertWorkerId, seconds } from './input-validation.js';
+import type { TaskWriter, WriteItem } from './task-writer.js';
+
+/** One command for one task. */
+export interface TaskCommandRequest {
+  /** The task. */
+  taskId: string;
+  /** What to do. */
+  command: TaskCommand;
+  /** Who asks (worker id, `admin:<sub>`, …). */
+  actor: string;
+}
+
+/** Outcome of one request of a batch. */
+export type CommandOutcome = { ok: true; event: StoredTaskEvent } | { ok: false; error: CodeqError };
+
+/** One result of {@link TaskCommands.submitResults}. */
+export type ResultSubmission = ResultInput;
+
+function asCodeqError(err: unknown): CodeqError {
+  return err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
+}
+
+/** Runs task commands against the projection and the log. */
+export class TaskCommands {
+  constructor(
+    private readonly deps: {
+      store: ProjectionStore;
+      writer: TaskWriter;
+      settings: EngineSettings;
+      /** Waits for (or runs) a rebuild when Redis lost the projection. */
+      ensureBuilt: () => Promise<void>;
+    },
+  ) {}
+
+  private context(task: StoredTask, actor: string): DecisionContext {
+    return {
+      taskId: task.id,
+      command: task.command,
+      actor,
+      now: Date.now(),
+      backoff: this.deps.settings.backoff,
+    };
+  }
+
+  /** Loads a task, waiting for a rebuild when Redis lost the projection. */
+  async load(taskId: string): Promise<StoredTask> {
+    assertTaskId(taskId);
+    let task = await this.deps.store.load(taskId);
+    if (!task && !(await this.deps.store.isBuilt())) {
+      await this.deps.ensureBuilt();
+      task = await this.deps.store.load(taskId);
+    }
+    if (!task) throw new CodeqError('NOT_FOUND', 'not found', { details: { taskId } });
+    return task;
+  }
+
+  /** Decides and writes one command, resyncing from the log on a possibly stale refusal or conflict. */
+  async run(
+    taskId: string,
+    command: TaskCommand,
+    actor: string,
+    loaded?: StoredTask,
+  ): Promise<StoredTaskEvent> {
+    let task = loaded ?? (await this.load(taskId));
+    for (let attempt = 0; ; attempt++) {
+      const snapshot = snapshotFromHash(task.hash);
+      const decision = decide(snapshot, command, this.context(task, actor));
+      let error: CodeqError;
+      if (decision.ok) {
+        const [outcome] = await this.deps.writer.write([
+          { event: decision.events[0] as TaskEvent, expectedVersion: snapshot.version },
+        ]);
+        if (outcome?.ok) return outcome.event;
+        error = outcome?.error ?? new CodeqError('INTERNAL', 'no append outcome');
+        if (error.code !== 'VERSION_CONFLICT') throw error;
+      } else {
+        error = new CodeqError(decision.code, decision.message, { details: { taskId } });
+      }
+      if (attempt >= 3) throw error;
+      const fresh = await this.deps.writer.resync(task.command, task.id);
+      if (!fresh || (fresh.hash.v === task.hash.v && !decision.ok)) throw error;
+      task = fresh;
+    }
+  }
+
+  /**
+   * Runs many commands with a fixed number of round trips on the common path (one read of the
+   * index, one of the hashes, one pipelined append, one apply). Items that are refused, conflict or
+   * are unknown take the single path, which resyncs from the log before answering.
+   */
+  async runMany(requests: readonly TaskCommandRequest[]): Promise<CommandOutcome[]> {
+    const outcomes: CommandOutcome[] = new Array(requests.length);
+    const valid = requests.flatMap((r, i) => (/^[A-Za-z0-9_-]{1,64}$/.test(r.taskId) ? [i] : []));
+    const loaded = await this.deps.store.loadAll(valid.map((i) => requests[i]!.taskId));
+    const slow: number[] = requests.map((_, i) => i).filter((i) => !valid.includes(i));
+    const items: WriteItem[] = [];
+    const itemIndex: number[] = [];
+    valid.forEach((i, j) => {
+      const task = loaded[j];
+      const request = requests[i]!;
+      if (!task) return slow.push(i);
+      const snapshot = snapshotFromHash(task.hash);
+      const decision = decide(snapshot, request.command, this.context(task, request.actor));
+      if (!decision.ok) return slow.push(i);
+      items.push({ event: decision.events[0] as TaskEvent, expectedVersion: snapshot.version });
+      itemIndex.push(i);
+    });
+    const written = items.length > 0 ? await this.deps.writer.write(items) : [];
+    written.forEach((outcome, k) => {
+      const i = itemIndex[k]!;
+      if (outcome.ok) outcomes[i] = { ok: true, event: outcome.event };
+      else if (outcome.error.code === 'VERSION_CONFLICT') slow.push(i);
+      else outcomes[i] = { ok: false, error: outcome.error };
+    });
+    await Promise.all(
+      slow.map(async (i) => {
+        const r = requests[i]!;
+        try {
+          outcomes[i] = { ok: true, event: await this.run(r.taskId, r.command, r.actor) };
+        } catch (err) {
+          outcomes[i] = { ok: false, error: asCodeqError(err) };
+        }
+      }),
+    );
+    return outcomes;
+  }
+
+  /** Validates and builds the command of a result. */
+  resultCommand(input: ResultSubmission): TaskCommand {
+    assertWorkerId(input.workerId);
+    if (input.status === 'COMPLETED') {
+      const command: TaskCommand = {
+        type: 'complete',
+        workerId: input.workerId,
+        result: input.result ?? null,
+      };
+      if (input.artifacts !== undefined) command.artifacts = input.artifacts;
+      return command;
+    }
+    if (input.status !== 'FAILED')
+      throw new CodeqError('INVALID_INPUT', "invalid 'status' (COMPLETED or FAILED)");
+    if (typeof input.error !== 'string' || input.error.length === 0 || input.error.length > 65536) {
+      throw new CodeqError('INVALID_INPUT', "invalid 'error' (1..65536 characters)");
+    }
+    const command: TaskCommand = { type: 'fail', workerId: input.workerId, error: input.error };
+    if (input.artifacts !== undefined) command.artifacts = input.artifacts;
+    return command;
+  }
+
+  /** The result record of a written `completed` or `failed` event. */
+  static resultRecord(input: ResultSubmission, event: StoredTaskEvent): ResultRecord {
+    return input.status === 'COMPLETED'
+      ? {
+          taskId: input.taskId,
+          status: 'COMPLETED',
+          result: input.result ?? null,
+          artifacts: input.artifacts,
+          completedAt: event.at,
+        }
+      : {
+          taskId: input.taskId,
+          status: 'FAILED',
+          error: input.error,
+          artifacts: input.artifacts,
+          completedAt: event.at,
+        };
+  }
+
+  /** Records many results at once; each answers on its own (a result record or an error). */
+  async submitResults(inputs: readonly ResultSubmission[]): Promise<(ResultRecord | CodeqError)[]> {
+    const answers: (ResultRecord | CodeqError)[] = new Array(inputs.length);
+    const requests: TaskCommandRequest[] = [];
+    const index: number[] = [];
+    inputs.forEach((input, i) => {
+      try {
+        requests.push({ taskId: input.taskId, command: this.resultCommand(input), actor: input.workerId });
+        index.push(i);
+      } catch (err) {
+        answers[i] = asCodeqError(err);
+      }
+    });
+    const outcomes = await this.runMany(requests);
+    outcomes.forEach((o, k) => {
+      const i = index[k]!;
+      answers[i] = o.ok ? TaskCommands.resultRecord(inputs[i]!, o.event) : o.error;
+    });
+    return answers;
+  }
+
+  /** Validates an extension of a lease, in seconds (default `defaultLeaseSeconds`). */
+  leaseMs(extendSeconds: number | undefined): number {
+    return (
+      seconds(extendSeconds, 'extendSeconds', 1, 7 * 86400, this.deps.settings.defaultLeaseSeconds) * 1000
+    );
+  }
+}

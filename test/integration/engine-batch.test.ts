@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/engine.js';
+import { CodeqError } from '../../src/errors.js';
+import { createTestEngine } from '../support/engine.js';
+
+describe('batch claim and batch results', () => {
+  let engine: Engine;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ engine, close } = await createTestEngine());
+  });
+  afterAll(async () => close());
+
+  it('claims a batch and records a batch of results, each answering on its own', async () => {
+    const tasks = await engine.enqueueMany(
+      Array.from({ length: 40 }, (_, i) => ({ command: 'BATCH', payload: { i } })),
+    );
+    const claimed = await engine.claim({ workerId: 'w', commands: ['BATCH'], count: 40 });
+    expect(claimed.map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
+
+    const other = await engine.enqueue({ command: 'BATCH_OTHER', payload: {} });
+    await engine.claim({ workerId: 'someone-else', commands: ['BATCH_OTHER'] });
+    const answers = await engine.submitResults([
+      ...claimed
+        .slice(0, 30)
+        .map((t) => ({ taskId: t.id, workerId: 'w', status: 'COMPLETED' as const, result: { n: 1 } })),
+      ...claimed
+        .slice(30)
+        .map((t) => ({ taskId: t.id, workerId: 'w', status: 'FAILED' as const, error: 'boom' })),
+      { taskId: other.id, workerId: 'w', status: 'COMPLETED', result: {} },
+      { taskId: '00000000-0000-4000-8000-000000000000', workerId: 'w', status: 'COMPLETED', result: {} },
+      { taskId: claimed[0]!.id, workerId: 'w', status: 'COMPLETED', result: {} },
+      { taskId: claimed[1]!.id, workerId: 'w', status: 'FAILED' },
+    ]);
+    expect(answers.slice(0, 30).every((a) => !(a instanceof Error) && a.status === 'COMPLETED')).toBe(true);
+    expect(answers.slice(30, 40).every((a) => !(a instanceof Error) && a.status === 'FAILED')).toBe(true);
+    const codes = answers.slice(40).map((a) => (a instanceof CodeqError ? a.code : 'ok'));
+    // Another worker's task, an unknown id, a second result for a finished task, a failure without error.
+    expect(codes).toEqual(['NOT_OWNER', 'NOT_FOUND', 'WRONG_STATE', 'INVALID_INPUT']);
+    expect(await engine.queueStats('BATCH')).toMatchObject({ ready: 0, inProgress: 0 });
+    const history = await engine.history(claimed[0]!.id);
+    expect(history.events.map((e) => e.type)).toEqual(['enqueued', 'claimed', 'completed']);
+  });
+});
