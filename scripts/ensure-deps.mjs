@@ -1,3 +1,4 @@
+/* global console, process */
 // Runs `npm ci` when node_modules is missing or older than package-lock.json, so the README's
 // two quick-start commands (`npm start`, `npm test`) work on a fresh clone. Builtins only: this
 // runs before any dependency exists.

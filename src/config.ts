@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { BackoffPolicyName } from './actors/task.types.js';
 import type { EngineSettings } from './engine/engine.types.js';
 import { CodeqError } from './errors.js';
+import { parseAllowList } from './webhooks/url-safety.js';
 
 /** Every scope a worker can hold (the contract's list). */
 export const WORKER_SCOPES = [
@@ -67,6 +68,16 @@ export interface CodeqConfig {
   resultWebhookMaxBackoffSeconds: number;
   /** HMAC-SHA256 secret for webhook signatures; default "" (unsigned). */
   webhookHmacSecret: string;
+  /** Deadline of one webhook request (connect, send, response), default 10 s. */
+  webhookTimeoutSeconds: number;
+  /**
+   * Where webhooks may go: `*`, host names, `*.domain`, IPs or CIDRs. Default `[]` = any public
+   * host; private ranges need a CIDR or exact host entry; link-local/metadata are always refused.
+   * Environment: comma-separated.
+   */
+  webhookAllowedHosts: string[];
+  /** Webhook requests in flight at once per server (each kind), default 16. */
+  webhookMaxConcurrency: number;
   /** JWT clock tolerance, default 60 s. */
   allowedClockSkewSeconds: number;
   /** pino level, default `info`. */
@@ -325,7 +336,8 @@ type KeySpec =
   | { key: string; kind: 'enum'; default: string; values: readonly string[] }
   | { key: string; kind: 'string'; default?: string; pattern?: RegExp; rule?: string; allowEmpty?: boolean }
   | { key: string; kind: 'url'; default?: string; schemes: readonly string[]; list?: boolean }
-  | { key: string; kind: 'tokens'; default: StaticToken[] };
+  | { key: string; kind: 'tokens'; default: StaticToken[] }
+  | { key: string; kind: 'hostList'; default: string[] };
 
 const int = (key: string, def: number, min: number, max: number): KeySpec => ({
   key,
@@ -356,6 +368,9 @@ const KEY_SPECS: readonly KeySpec[] = [
   int('resultWebhookBaseBackoffSeconds', 2, 0, DAY),
   int('resultWebhookMaxBackoffSeconds', 60, 0, DAY),
   { key: 'webhookHmacSecret', kind: 'string', default: '', allowEmpty: true },
+  int('webhookTimeoutSeconds', 10, 1, 300),
+  { key: 'webhookAllowedHosts', kind: 'hostList', default: [] },
+  int('webhookMaxConcurrency', 16, 1, 1000),
   int('allowedClockSkewSeconds', 60, 0, 3600),
   {
     key: 'logLevel',
@@ -431,6 +446,11 @@ function parseEnvValue(spec: KeySpec, raw: string): unknown {
       if (['false', '0', 'no', 'off'].includes(v)) return false;
       return raw;
     }
+    case 'hostList':
+      return raw
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== '');
     case 'tokens':
       try {
         return JSON.parse(raw);
@@ -480,6 +500,13 @@ function validateKey(spec: KeySpec, value: unknown): unknown {
     }
     case 'tokens':
       return validateTokens(value);
+    case 'hostList': {
+      if (!Array.isArray(value) || !value.every((h) => typeof h === 'string' && h.trim() !== '')) {
+        throw invalid(key, 'must be a list of hosts, *.domains, IPs or CIDRs', value);
+      }
+      parseAllowList(value as string[]);
+      return [...(value as string[])];
+    }
   }
 }
 

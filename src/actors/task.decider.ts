@@ -110,6 +110,10 @@ export function candidateEvents(
       return [make(ctx, 'requeued', {})];
     case 'cancel':
       return [make(ctx, 'cancelled', command.reason === undefined ? {} : { reason: command.reason })];
+    case 'recordWebhookDelivered':
+      return [make(ctx, 'webhookDelivered', command.data)];
+    case 'recordWebhookGaveUp':
+      return [make(ctx, 'webhookGaveUp', command.data)];
     default: {
       const unknown: never = command;
       throw new CodeqError('INVALID_INPUT', `unknown command '${(unknown as { type: string }).type}'`);

@@ -120,6 +120,8 @@ export const TASK_UPDATERS = {
   releaseLease: () => ({ workerId: undefined, leaseUntil: undefined }),
   /** An admin requeue: a fresh set of deliveries, claimable at once. */
   resetAttempts: () => ({ attempts: 0, workerId: undefined, leaseUntil: undefined, runAt: undefined }),
+  /** A result callback outcome (history only): nothing a decision reads changes. */
+  noteWebhook: () => ({}),
 } satisfies Record<string, TaskUpdater>;
 
 /** Name of one of {@link TASK_UPDATERS}. */
@@ -151,6 +153,12 @@ export const NOT_IN_STATE_MESSAGES: Record<string, string> = {
 
 const OWNER_WITH_LEASE = and(['isOwner', 'leaseActive']);
 
+/** Result callback outcomes a terminal state records without leaving it. */
+const WEBHOOK_OUTCOMES = {
+  webhookDelivered: { actions: 'noteWebhook' },
+  webhookGaveUp: { actions: 'noteWebhook' },
+} as const;
+
 /** The task lifecycle machine. See the module comment; the fast path is derived from it at load. */
 export const taskMachine = setup({
   types: {
@@ -166,6 +174,7 @@ export const taskMachine = setup({
     releaseNow: assign(TASK_UPDATERS.releaseNow),
     releaseLease: assign(TASK_UPDATERS.releaseLease),
     resetAttempts: assign(TASK_UPDATERS.resetAttempts),
+    noteWebhook: assign(TASK_UPDATERS.noteWebhook),
   },
 }).createMachine({
   id: 'task',
@@ -213,13 +222,15 @@ export const taskMachine = setup({
         failed: { guard: OWNER_WITH_LEASE, target: 'failed', actions: 'releaseLease' },
       },
     },
-    completed: { type: 'final' },
-    failed: { type: 'final' },
-    // Not final: an admin may requeue it.
+    // Terminal, yet not xstate `final`: a finished task still records its result callback's outcome
+    // (targetless, history only). No other event leaves these states.
+    completed: { on: WEBHOOK_OUTCOMES },
+    failed: { on: WEBHOOK_OUTCOMES },
+    // An admin may also requeue it.
     deadLettered: {
-      on: { requeued: { target: 'pending', actions: 'resetAttempts' } },
+      on: { requeued: { target: 'pending', actions: 'resetAttempts' }, ...WEBHOOK_OUTCOMES },
     },
-    cancelled: { type: 'final' },
+    cancelled: { on: WEBHOOK_OUTCOMES },
   },
 });
 

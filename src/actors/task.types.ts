@@ -74,7 +74,10 @@ export type TaskCommand =
   | { type: 'fail'; workerId: string; error: string; artifacts?: TaskEventData<'failed'>['artifacts'] }
   | { type: 'expireLease' }
   | { type: 'requeue' }
-  | { type: 'cancel'; reason?: string | undefined };
+  | { type: 'cancel'; reason?: string | undefined }
+  /** Record a finished task's result callback outcome (history only; terminal states accept it). */
+  | { type: 'recordWebhookDelivered'; data: TaskEventData<'webhookDelivered'> }
+  | { type: 'recordWebhookGaveUp'; data: TaskEventData<'webhookGaveUp'> };
 
 /** Everything a decision may depend on besides the snapshot: time, randomness, policy. */
 export interface DecisionContext {

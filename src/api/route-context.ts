@@ -2,6 +2,7 @@
 import type { CodeqConfig } from '../config.js';
 import type { EngineApi } from '../engine/engine.types.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { SubscriptionService } from '../webhooks/subscription.service.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { ErrorMessageOverrides } from './error-mapper.js';
 
@@ -12,6 +13,9 @@ export interface ClaimLifecycle {
   /** Abort controllers of claims waiting right now (aborted on shutdown: they answer 204). */
   readonly waiting: Set<AbortController>;
 }
+
+/** The subscription operations the routes call (the webhook service's `subscriptions`). */
+export type SubscriptionApi = Pick<SubscriptionService, 'subscribe' | 'heartbeat' | 'list' | 'unsubscribe'>;
 
 /** Dependencies of the route plugins. */
 export interface RouteDeps {
@@ -25,6 +29,8 @@ export interface RouteDeps {
   metrics: Metrics;
   /** Long-poll bookkeeping. */
   claims: ClaimLifecycle;
+  /** Subscription operations; absent when webhooks are not started (the routes answer 503). */
+  subscriptions?: SubscriptionApi | undefined;
 }
 
 declare module 'fastify' {

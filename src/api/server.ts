@@ -21,7 +21,8 @@ import type { AuthenticatorOptions } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createErrorHandler } from './error-mapper.js';
 import { healthRoutes, opsRoutes } from './health.routes.js';
-import type { ClaimLifecycle, RouteDeps } from './route-context.js';
+import type { ClaimLifecycle, RouteDeps, SubscriptionApi } from './route-context.js';
+import { subscriptionRoutes } from './subscriptions.routes.js';
 import { tasksRoutes } from './tasks.routes.js';
 import { workerRoutes } from './worker.routes.js';
 
@@ -49,6 +50,11 @@ export interface BuildServerOptions {
   metrics: Metrics;
   /** Auth overrides (tests pass a local JWKS); default from `config`. */
   auth?: AuthenticatorOptions;
+  /**
+   * Worker-availability subscriptions (`startWebhooks(...).subscriptions`); without it the
+   * subscription routes answer 503.
+   */
+  subscriptions?: SubscriptionApi;
 }
 
 /** Incoming request ids are echoed when they look like ids; anything else is replaced. */
@@ -130,6 +136,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
     auth: createAuthenticator(config, options.auth),
     metrics,
     claims,
+    subscriptions: options.subscriptions,
   };
 
   app.register(swagger, {
@@ -151,6 +158,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(healthRoutes, deps);
       await api.register(tasksRoutes, deps);
       await api.register(workerRoutes, deps);
+      await api.register(subscriptionRoutes, deps);
       await api.register(adminRoutes, deps);
       await api.register(logRoutes, deps);
     },

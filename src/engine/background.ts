@@ -65,7 +65,7 @@ export class BackgroundLoop {
     const { store, projector, claimer, writer, settings } = this.deps;
     if (!(await store.isBuilt())) {
       this.deps.logger.warn('projection missing (Redis empty or flushed): rebuilding from the log');
-      await projector.rebuild();
+      await projector.rebuildIfMissing();
     } else {
       await projector.catchUp();
     }

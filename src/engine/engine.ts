@@ -114,6 +114,9 @@ export class Engine implements EngineApi {
       });
     }
     const redis = new Redis(options.redisUrl, { lazyConnect: true });
+    // ioredis reconnects by itself and queues commands meanwhile (they run once Redis is back);
+    // without a listener it prints every failed reconnect as an "Unhandled error event".
+    redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
     try {
       const streamOptions: Parameters<typeof provisionStream>[1] = {
         name: streamName,
@@ -186,7 +189,7 @@ export class Engine implements EngineApi {
       const deadline = Date.now() + 60_000;
       while (!(await this.store.isBuilt())) {
         if (await this.lock.tryLead()) {
-          await this.projector.rebuild();
+          await this.projector.rebuildIfMissing();
           if (!this.background) await this.lock.release();
           return;
         }

@@ -103,6 +103,8 @@ export interface ResultInput {
   error?: string;
   /** Attached artifacts. */
   artifacts?: Artifact[];
+  /** The task's command, when known (a claimed TaskView has it): saves a lookup; verified, not trusted. */
+  command?: string;
 }
 
 /** Input of `claim`. */

@@ -22,6 +22,8 @@ export interface TaskCommandRequest {
   command: TaskCommand;
   /** Who asks (worker id, `admin:<sub>`, …). */
   actor: string;
+  /** The task's command when the caller knows it (saves a Redis read; verified, not trusted). */
+  commandHint?: string | undefined;
 }
 
 /** Outcome of one request of a batch. */
@@ -29,6 +31,8 @@ export type CommandOutcome = { ok: true; event: StoredTaskEvent } | { ok: false;
 
 /** One result of {@link TaskCommands.submitResults}. */
 export type ResultSubmission = ResultInput;
+
+const TASK_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function asCodeqError(err: unknown): CodeqError {
   return err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
@@ -104,9 +108,13 @@ export class TaskCommands {
    */
   async runMany(requests: readonly TaskCommandRequest[]): Promise<CommandOutcome[]> {
     const outcomes: CommandOutcome[] = new Array(requests.length);
-    const valid = requests.flatMap((r, i) => (/^[A-Za-z0-9_-]{1,64}$/.test(r.taskId) ? [i] : []));
-    const loaded = await this.deps.store.loadAll(valid.map((i) => requests[i]!.taskId));
-    const slow: number[] = requests.map((_, i) => i).filter((i) => !valid.includes(i));
+    const valid: number[] = [];
+    const slow: number[] = [];
+    requests.forEach((r, i) => (TASK_ID.test(r.taskId) ? valid : slow).push(i));
+    const loaded = await this.deps.store.loadAll(
+      valid.map((i) => requests[i]!.taskId),
+      valid.map((i) => requests[i]!.commandHint),
+    );
     const items: WriteItem[] = [];
     const itemIndex: number[] = [];
     valid.forEach((i, j) => {
@@ -187,7 +195,12 @@ export class TaskCommands {
     const index: number[] = [];
     inputs.forEach((input, i) => {
       try {
-        requests.push({ taskId: input.taskId, command: this.resultCommand(input), actor: input.workerId });
+        requests.push({
+          taskId: input.taskId,
+          command: this.resultCommand(input),
+          actor: input.workerId,
+          commandHint: input.command,
+        });
         index.push(i);
       } catch (err) {
         answers[i] = asCodeqError(err);

@@ -71,6 +71,21 @@ export const EventDataSchemas = {
   requeued: Type.Object({}),
   /** A pending task was cancelled. Terminal. */
   cancelled: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 4096 })) }),
+  /**
+   * The result callback of a finished task was accepted by its receiver (2xx). History only: it
+   * follows a terminal event and changes no state. `deliveryId` is the one the receiver saw.
+   */
+  webhookDelivered: Type.Object({
+    deliveryId: Type.String({ minLength: 1, maxLength: 200 }),
+    attempts: Type.Integer({ minimum: 1 }),
+    httpStatus: Type.Integer({ minimum: 100, maximum: 599 }),
+  }),
+  /** The result callback failed `attempts` times and will not be tried again. History only. */
+  webhookGaveUp: Type.Object({
+    deliveryId: Type.String({ minLength: 1, maxLength: 200 }),
+    attempts: Type.Integer({ minimum: 1 }),
+    error: Type.String({ maxLength: 4096 }),
+  }),
 } as const;
 
 /** Every event type name. */

@@ -96,6 +96,8 @@ export interface LocalServerOptions {
   redisAppendOnly?: boolean;
   /** Where the server's own output goes; default ignored. */
   stdio?: 'ignore' | 'inherit';
+  /** More command-line arguments (e.g. `-m 8222` for NATS monitoring, `--appendfsync always`). */
+  extraArgs?: string[];
   /** Startup timeout in ms; default 15 000. */
   startTimeoutMs?: number;
   /** Progress lines (e.g. apt installs); default silent. */
@@ -153,6 +155,7 @@ export class LocalServer {
             '--protected-mode',
             'no',
           ];
+    args.push(...(this.options.extraArgs ?? []));
     const child = spawn(bin, args, { stdio: this.options.stdio ?? 'ignore' });
     this.child = child;
     await waitForPort(this.port, child, this.options.startTimeoutMs ?? 15_000, kind);

@@ -58,25 +58,42 @@ export class EventProjector {
    * built. Returns the number of events.
    */
   rebuild(onProgress?: (p: ProjectorProgress) => void): Promise<number> {
+    return this.serial(() => this.rebuildNow(onProgress));
+  }
+
+  /**
+   * Rebuilds only if the projection is not built, checked once this projector's earlier catch-up
+   * or rebuild has finished: the automatic rebuild after Redis lost the projection, which the
+   * background loop and a waiting reader may both ask for at once. True if it rebuilt.
+   */
+  rebuildIfMissing(): Promise<boolean> {
     return this.serial(async () => {
-      const started = Date.now();
-      const flushed = await this.store.flush();
-      const events = await this.replayFrom(1, onProgress);
-      const purged = await this.purgeExpired();
-      await this.store.markBuilt();
-      const ms = Date.now() - started;
-      this.logger.info(
-        {
-          events,
-          flushedKeys: flushed,
-          purged,
-          ms,
-          eventsPerSecond: Math.round((events * 1000) / Math.max(1, ms)),
-        },
-        'projection rebuilt',
-      );
-      return events;
+      if (await this.store.isBuilt()) return false;
+      await this.rebuildNow();
+      return true;
     });
+  }
+
+  private async rebuildNow(onProgress?: (p: ProjectorProgress) => void): Promise<number> {
+    const started = Date.now();
+    const flushed = await this.store.flush();
+    // Reindex: the flush (a SCAN) may have removed the index entries of a task whose hash a
+    // live writer re-created behind the scan; the replay puts such tasks back (see apply.lua).
+    const events = await this.replayFrom(1, onProgress, true);
+    const purged = await this.purgeExpired();
+    await this.store.markBuilt();
+    const ms = Date.now() - started;
+    this.logger.info(
+      {
+        events,
+        flushedKeys: flushed,
+        purged,
+        ms,
+        eventsPerSecond: Math.round((events * 1000) / Math.max(1, ms)),
+      },
+      'projection rebuilt',
+    );
+    return events;
   }
 
   /** Removes every terminal task past its retention (all of them, in bounded batches); returns how many. */
@@ -105,7 +122,11 @@ export class EventProjector {
     return Math.max(0, last - checkpoint);
   }
 
-  private async replayFrom(fromSeq: number, onProgress?: (p: ProjectorProgress) => void): Promise<number> {
+  private async replayFrom(
+    fromSeq: number,
+    onProgress?: (p: ProjectorProgress) => void,
+    reindex = false,
+  ): Promise<number> {
     let events = 0;
     const summary = await this.log.replay({
       fromSeq,
@@ -113,7 +134,7 @@ export class EventProjector {
       onBatch: async (batch) => {
         if (batch.length === 0) return;
         // The `now` of a replay decides ready vs delayed exactly as a live apply would.
-        await this.store.apply(batch, Date.now());
+        await this.store.apply(batch, Date.now(), { reindex });
         const lastSeq = (batch[batch.length - 1] as { seq: number }).seq;
         await this.store.saveCheckpoint(lastSeq);
         events += batch.length;

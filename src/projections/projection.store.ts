@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { CodeqError } from '../errors.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
-import { applyArgs, projectEvent, type ProjectionOp } from './event.projection.js';
+import { FIELD, applyArgument, projectEvent, type ProjectionOp } from './event.projection.js';
 import type { ProjectionKeys } from './keys.js';
 import { defineScripts, scriptPipeline, type ScriptCommands } from './lua-scripts.js';
 import { hashFromFlat, type TaskHash } from './task-record.js';
@@ -55,6 +55,17 @@ async function execOrThrow(pipeline: {
 
 type NestedReply = [string, string[]][];
 
+/** Hash fields a decision reads (see `snapshotFromHash`); version first, so a missing task reads null. */
+const SNAPSHOT_FIELDS = [
+  FIELD.version,
+  FIELD.state,
+  FIELD.attempts,
+  FIELD.maxAttempts,
+  FIELD.worker,
+  FIELD.leaseUntil,
+  FIELD.runAt,
+];
+
 /** Reads and writes the projection of one codeq deployment (one key prefix). */
 export class ProjectionStore {
   private readonly redis: Redis & ScriptCommands;
@@ -77,9 +88,14 @@ export class ProjectionStore {
   /**
    * Applies events in one round trip: index entries of new tasks first, then one script call per
    * command. Already-applied events (sequence not above the task's version) are skipped.
-   * Returns how many events changed the projection.
+   * With `reindex` (a rebuild's replay), a skipped event's task that sits in no index is put back
+   * into the one its state calls for (see `apply.lua`). Returns how many events changed the projection.
    */
-  async apply(events: readonly StoredTaskEvent[], now: number = Date.now()): Promise<number> {
+  async apply(
+    events: readonly StoredTaskEvent[],
+    now: number = Date.now(),
+    options: { reindex?: boolean } = {},
+  ): Promise<number> {
     if (events.length === 0) return 0;
     const byCommand = new Map<string, ProjectionOp[]>();
     const pipeline = scriptPipeline(this.redis.pipeline());
@@ -104,7 +120,8 @@ export class ProjectionStore {
     const scriptSlots: number[] = [];
     let slot = (pipeline as unknown as { length: number }).length;
     for (const [command, ops] of byCommand) {
-      pipeline.codeqApply(this.keys.commandBase(command), now, ops.length, ...applyArgs(ops));
+      const reindex = options.reindex ? 1 : 0;
+      pipeline.codeqApply(this.keys.commandBase(command), now, reindex, applyArgument(ops));
       scriptSlots.push(slot++);
     }
     const results = await execOrThrow(pipeline);
@@ -116,21 +133,22 @@ export class ProjectionStore {
     command: string,
     options: { now: number; count: number; reserveMs: number; inspectLimit: number; promoteLimit: number },
   ): Promise<ReserveResult> {
-    let reply: [NestedReply, NestedReply, string, string, number];
+    let reply: [NestedReply | object, NestedReply | object, string, string, number];
     try {
-      reply = (await this.redis.codeqReserve(
+      const json = (await this.redis.codeqReserve(
         this.keys.commandBase(command),
         options.now,
         options.count,
         options.reserveMs,
         options.inspectLimit,
         options.promoteLimit,
-      )) as typeof reply;
+      )) as string;
+      reply = JSON.parse(json) as typeof reply;
     } catch (err) {
       throw new CodeqError('UNAVAILABLE', 'redis reserve failed', { cause: err });
     }
-    const toTasks = (rows: NestedReply): StoredTask[] =>
-      rows.map(([id, flat]) => ({ id, command, hash: hashFromFlat(flat) }));
+    const toTasks = (rows: NestedReply | object): StoredTask[] =>
+      Array.isArray(rows) ? rows.map(([id, flat]) => ({ id, command, hash: hashFromFlat(flat) })) : [];
     return {
       reserved: toTasks(reply[0]),
       expired: toTasks(reply[1]),
@@ -158,25 +176,41 @@ export class ProjectionStore {
     return Object.keys(hash).length === 0 ? undefined : { id: taskId, command: cmd, hash };
   }
 
-  /** Tasks by id in two round trips (index, then hashes); `undefined` where unknown. */
-  async loadAll(taskIds: readonly string[]): Promise<(StoredTask | undefined)[]> {
-    if (taskIds.length === 0) return [];
-    const commands = await this.redis.mget(...taskIds.map((id) => this.keys.taskIndex(id)));
+  /**
+   * The decision snapshots of tasks by id, in two round trips (index, then the few fields a decision
+   * reads); `undefined` where unknown. Far cheaper than whole hashes, which carry payloads.
+   */
+  async loadAll(
+    taskIds: readonly string[],
+    /** The command of each task when the caller knows it (saves the index read); checked, not trusted. */
+    commandHints?: readonly (string | undefined)[],
+  ): Promise<(StoredTask | undefined)[]> {
+    const out: (StoredTask | undefined)[] = new Array(taskIds.length).fill(undefined);
+    if (taskIds.length === 0) return out;
+    const commands: (string | null)[] = taskIds.map((_, i) => commandHints?.[i] ?? null);
+    const unknown = commands.flatMap((c, i) => (c === null ? [i] : []));
+    if (unknown.length > 0) {
+      const found = await this.redis.mget(...unknown.map((i) => this.keys.taskIndex(taskIds[i] as string)));
+      unknown.forEach((i, k) => (commands[i] = found[k] ?? null));
+    }
     const pipeline = this.redis.pipeline();
     const asked: number[] = [];
     commands.forEach((command, i) => {
-      if (command) {
-        pipeline.hgetall(this.keys.task(command, taskIds[i] as string));
-        asked.push(i);
-      }
+      if (command === null) return;
+      pipeline.hmget(this.keys.task(command, taskIds[i] as string), ...SNAPSHOT_FIELDS);
+      asked.push(i);
     });
-    const out: (StoredTask | undefined)[] = new Array(taskIds.length).fill(undefined);
     if (asked.length === 0) return out;
-    const hashes = await execOrThrow(pipeline);
+    const rows = await execOrThrow(pipeline);
     asked.forEach((i, k) => {
-      const hash = hashes[k] as TaskHash;
-      if (Object.keys(hash).length > 0)
-        out[i] = { id: taskIds[i] as string, command: commands[i] as string, hash };
+      const values = rows[k] as (string | null)[];
+      if (values[0] === null) return;
+      const hash: TaskHash = {};
+      SNAPSHOT_FIELDS.forEach((field, f) => {
+        const value = values[f];
+        if (value !== null && value !== undefined) hash[field] = value;
+      });
+      out[i] = { id: taskIds[i] as string, command: commands[i] as string, hash };
     });
     return out;
   }
@@ -297,11 +331,17 @@ export class ProjectionStore {
 
   /** Deletes every key of this prefix (before a rebuild). */
   async flush(): Promise<number> {
-    let deleted = 0;
+    // The marker goes first: from here on readers wait for the rebuild instead of taking a task the
+    // scan already deleted for a missing one (NOT_FOUND while the projection still looked built).
+    let deleted = await this.redis.del(this.keys.builtMarker());
+    // Leader locks stay: deleting the rebuilding leader's own lock would let another instance take
+    // the lead and start a concurrent rebuild whose flush wipes this one's replay.
+    const locks = this.keys.lock('');
     let cursor = '0';
     do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', this.keys.everything(), 'COUNT', 1000);
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', this.keys.everything(), 'COUNT', 1000);
       cursor = next;
+      const batch = found.filter((key) => !key.startsWith(locks));
       if (batch.length > 0) deleted += await this.redis.unlink(...batch);
     } while (cursor !== '0');
     return deleted;

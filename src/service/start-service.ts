@@ -20,6 +20,7 @@ import { Engine } from '../engine/engine.js';
 import { CodeqError } from '../errors.js';
 import { LocalServer } from '../local/local-servers.js';
 import { createMetrics, engineObserver } from '../metrics/metrics.js';
+import { startWebhooks } from '../webhooks/webhook-service.js';
 
 /** Options of {@link startService}. */
 export interface StartServiceOptions {
@@ -168,8 +169,11 @@ export async function startService(options: StartServiceOptions = {}): Promise<R
       observer: engineObserver(metrics),
     });
     cleanups.push(() => engine.close());
+    // Cleanups run in reverse: the HTTP server closes first, then webhooks, then the engine.
+    const webhooks = await startWebhooks({ engine, config, metrics, logger });
+    cleanups.push(() => webhooks.stop());
 
-    const app = await buildServer({ engine, config, logger, metrics });
+    const app = await buildServer({ engine, config, logger, metrics, subscriptions: webhooks.subscriptions });
     cleanups.push(() => closeServer(app));
     await app.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;

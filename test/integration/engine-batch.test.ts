@@ -41,4 +41,19 @@ describe('batch claim and batch results', () => {
     const history = await engine.history(claimed[0]!.id);
     expect(history.events.map((e) => e.type)).toEqual(['enqueued', 'claimed', 'completed']);
   });
+
+  it('enqueues the largest batch (10,000 tasks) in one call, all claimable', async () => {
+    const tasks = await engine.enqueueMany(
+      Array.from({ length: 10_000 }, (_, i) => ({
+        command: 'BATCH_BIG',
+        payload: { i, pad: 'x'.repeat(100) },
+      })),
+    );
+    expect(new Set(tasks.map((t) => t.id)).size).toBe(10_000);
+    expect(await engine.queueStats('BATCH_BIG')).toMatchObject({ ready: 10_000 });
+    const claimed = await engine.claim({ workerId: 'w', commands: ['BATCH_BIG'], count: 1000 });
+    expect(claimed.map((t) => (t.payload as { i: number }).i)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
+  });
 });

@@ -52,8 +52,10 @@ export interface InvariantReport {
 
 /** Events that end a lease without a result and make the task claimable again (eventually). */
 const RELEASES: ReadonlySet<TaskEventType> = new Set(['nacked', 'abandoned', 'leaseExpired', 'requeued']);
-/** Terminal events no event may follow. */
+/** Terminal events no event may follow (except the history-only webhook outcomes below). */
 const FINAL: ReadonlySet<TaskEventType> = new Set(['completed', 'failed', 'cancelled']);
+/** Result callback outcomes: recorded after a terminal event, they neither end nor reopen a task. */
+const HISTORY_ONLY: ReadonlySet<TaskEventType> = new Set(['webhookDelivered', 'webhookGaveUp']);
 
 /**
  * Reads the whole stream of the engine's deployment (`log.replay` from sequence 1, up to its end as
@@ -148,6 +150,7 @@ export function atMostOneTerminal(stream: StreamContents): InvariantReport {
       report.violations.push({ check: 'atMostOneTerminal', taskId, message, history: types(events) });
     };
     for (const event of events) {
+      if (HISTORY_ONLY.has(event.type)) continue;
       if (closedBy !== undefined) {
         const requeue = closedBy.type === 'dlq' && event.type === 'requeued';
         if (!requeue)

@@ -65,6 +65,11 @@ const command: fc.Arbitrary<TaskCommand> = fc.oneof(
   fc.constant({ type: 'expireLease' as const }),
   fc.constant({ type: 'requeue' as const }),
   fc.constant({ type: 'cancel' as const }),
+  fc.constant({
+    type: 'recordWebhookDelivered' as const,
+    data: { deliveryId: 't:1', attempts: 2, httpStatus: 204 },
+  }),
+  fc.constant({ type: 'recordWebhookGaveUp' as const, data: { deliveryId: 't:1', attempts: 5, error: 'e' } }),
 );
 const stepArb = fc.record({ command, advanceMs: fc.integer({ min: 0, max: 2500 }) });
 const backoff = fc.record({
@@ -176,6 +181,11 @@ describe('decider agrees with the xstate machine', () => {
       }),
       fc.constant({ type: 'requeued' as const, data: {} }),
       fc.constant({ type: 'cancelled' as const, data: {} }),
+      fc.constant({
+        type: 'webhookDelivered' as const,
+        data: { deliveryId: 't:1', attempts: 1, httpStatus: 200 },
+      }),
+      fc.constant({ type: 'webhookGaveUp' as const, data: { deliveryId: 't:1', attempts: 5, error: 'x' } }),
     )
     .chain((partial) => at.map((when) => ({ ...partial, at: when, actor: 'a' }) as TaskMachineEvent));
 

@@ -111,10 +111,11 @@ describe('transition table derived from the machine', () => {
       absent: ['enqueued'],
       pending: ['cancelled', 'claimed'],
       inProgress: ['abandoned', 'completed', 'dlq', 'failed', 'heartbeat', 'leaseExpired', 'nacked'],
-      completed: [],
-      failed: [],
-      deadLettered: ['requeued'],
-      cancelled: [],
+      // Terminal states record result callback outcomes (history only) and nothing else.
+      completed: ['webhookDelivered', 'webhookGaveUp'],
+      failed: ['webhookDelivered', 'webhookGaveUp'],
+      deadLettered: ['requeued', 'webhookDelivered', 'webhookGaveUp'],
+      cancelled: ['webhookDelivered', 'webhookGaveUp'],
     });
   });
 

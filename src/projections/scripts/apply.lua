@@ -1,50 +1,142 @@
 -- Applies task events to one command's projection, idempotently by stream sequence.
 -- KEYS[1]: the command's key base ("<prefix>:{<command>}:")
--- ARGV[1]: now (epoch ms, decides ready vs delayed); ARGV[2]: number of events; then per event:
---   taskId, seq, target (pending|inflight|dlq|done|keep), create (1|0),
---   nset, field, value, ... (nset pairs), ndel, field, ... (ndel names)
--- An event applies only if its seq is greater than the task's version. Only a creating event
--- (enqueued) may create the hash: a later event for a missing task waits for a replay instead of
--- leaving a partial task behind. Returns the number of events applied.
+-- ARGV[1]: now (epoch ms: decides ready vs delayed); ARGV[2]: 1 to reindex (a rebuild's replay),
+-- else 0; ARGV[3]: JSON array of ops, one per event, built by event.projection.ts:
+-- [taskId, seq, code, at, ...values by code] (codes below).
+-- Reindex: a rebuild's flush is not atomic with live writers, so a task hash may survive the flush
+-- while its index entry does not; the replay then skips its events as already applied. With
+-- reindex, a skipped event's task is put back into the index its state calls for.
+-- An op applies only if its seq is above the task's version. Only 'E' (enqueued) creates a task
+-- hash: a later event for a task not seen yet (mid-rebuild) waits for the replay instead of leaving
+-- a partial task. Numbers are passed to redis.call as numbers (never concatenated), so they keep
+-- every digit. Returns the number of ops applied.
 local base = KEYS[1]
 local now = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
+local reindex = ARGV[2] == '1'
+local ops = cjson.decode(ARGV[3])
+local NULL = cjson.null
 local TWO44 = 17592186044416
-local SETS = { 'ready', 'delayed', 'inflight', 'reserved', 'dlq', 'done' }
-local i = 3
-local applied = 0
-for _ = 1, n do
-  local id, seq, target, create = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
-  local nset = tonumber(ARGV[i + 4])
-  local setFrom = i + 5
-  i = setFrom + 2 * nset
-  local ndel = tonumber(ARGV[i])
-  local delFrom = i + 1
-  i = delFrom + ndel
-  local key = base .. 't:' .. id
-  local version = redis.call('HGET', key, 'v')
-  local ok
-  if version then ok = tonumber(version) < seq else ok = (create == '1') end
-  if ok then
-    redis.call('HSET', key, 'v', seq, unpack(ARGV, setFrom, setFrom + 2 * nset - 1))
-    if ndel > 0 then redis.call('HDEL', key, unpack(ARGV, delFrom, delFrom + ndel - 1)) end
-    if target ~= 'keep' then
-      for _, set in ipairs(SETS) do redis.call('ZREM', base .. set, id) end
-      if target == 'pending' then
-        local f = redis.call('HMGET', key, 'r', 'p', 'rs')
-        local runAt = tonumber(f[1])
-        if runAt and runAt > now then
-          redis.call('ZADD', base .. 'delayed', runAt, id)
-        else
-          redis.call('ZADD', base .. 'ready', (9 - tonumber(f[2])) * TWO44 + tonumber(f[3]), id)
-        end
-      elseif target == 'inflight' then
-        redis.call('ZADD', base .. 'inflight', tonumber(redis.call('HGET', key, 'l')), id)
-      else
-        redis.call('ZADD', base .. target, tonumber(redis.call('HGET', key, 'ua')), id)
-      end
+
+-- Removes a task from the index its current state keeps it in.
+local function leave(id, state)
+  if state == 'pending' then
+    redis.call('ZREM', base .. 'ready', id)
+    redis.call('ZREM', base .. 'delayed', id)
+    redis.call('ZREM', base .. 'reserved', id)
+  elseif state == 'inProgress' then
+    redis.call('ZREM', base .. 'inflight', id)
+  elseif state == 'deadLettered' then
+    redis.call('ZREM', base .. 'dlq', id)
+  elseif state then
+    redis.call('ZREM', base .. 'done', id)
+  end
+end
+
+-- Puts a pending task in delayed (due later) or ready (priority, then FIFO by readySeq).
+local function pend(id, runAt, priority, readySeq)
+  if runAt ~= nil and runAt ~= NULL and runAt > now then
+    redis.call('ZADD', base .. 'delayed', runAt, id)
+  else
+    redis.call('ZADD', base .. 'ready', (9 - tonumber(priority)) * TWO44 + readySeq, id)
+  end
+end
+
+-- Puts an existing task back into its state's index when it sits in none (rebuild only).
+local function restore(id, key, state)
+  if state == 'pending' then
+    if redis.call('ZSCORE', base .. 'ready', id) or redis.call('ZSCORE', base .. 'delayed', id)
+      or redis.call('ZSCORE', base .. 'reserved', id) then return end
+    local f = redis.call('HMGET', key, 'r', 'p', 'rs')
+    pend(id, tonumber(f[1]), f[2], tonumber(f[3]))
+  elseif state == 'inProgress' then
+    if not redis.call('ZSCORE', base .. 'inflight', id) then
+      redis.call('ZADD', base .. 'inflight', tonumber(redis.call('HGET', key, 'l')), id)
     end
+  elseif state then
+    local set = (state == 'deadLettered') and 'dlq' or 'done'
+    if not redis.call('ZSCORE', base .. set, id) then
+      redis.call('ZADD', base .. set, tonumber(redis.call('HGET', key, 'ua')), id)
+    end
+  end
+end
+
+local applied = 0
+for _, op in ipairs(ops) do
+  local id, seq, code, at = op[1], op[2], op[3], op[4]
+  local key = base .. 't:' .. id
+  local cur = redis.call('HMGET', key, 'v', 's', 'p')
+  local version, state, priority = tonumber(cur[1]), cur[2], cur[3]
+  local ok
+  if version then ok = version < seq else ok = (code == 'E') end
+  if ok then
     applied = applied + 1
+    if code == 'E' then
+      -- [id, seq, 'E', at, priority, maxAttempts, payloadJson, runAt|null, webhook|null, idemKey|null]
+      if version then leave(id, state) end
+      redis.call('HSET', key, 'v', seq, 's', 'pending', 'a', 0, 'm', op[6], 'p', op[5], 'rs', seq, 'pl', op[7], 'ca', at, 'ua', at)
+      if op[8] ~= NULL then redis.call('HSET', key, 'r', op[8]) end
+      if op[9] ~= NULL then redis.call('HSET', key, 'wh', op[9]) end
+      if op[10] ~= NULL then redis.call('HSET', key, 'ik', op[10]) end
+      pend(id, op[8], op[5], seq)
+    elseif code == 'C' then
+      -- claimed: [.., at, attempts, workerId, leaseUntil]
+      leave(id, state)
+      redis.call('HSET', key, 'v', seq, 's', 'inProgress', 'a', op[5], 'w', op[6], 'l', op[7], 'ua', at)
+      redis.call('HDEL', key, 'r')
+      redis.call('ZADD', base .. 'inflight', op[7], id)
+    elseif code == 'H' then
+      -- heartbeat: [.., at, leaseUntil]
+      if state ~= 'inProgress' then leave(id, state) end
+      redis.call('HSET', key, 'v', seq, 'l', op[5], 'ua', at)
+      redis.call('ZADD', base .. 'inflight', op[5], id)
+    elseif code == 'N' or code == 'L' then
+      -- nacked: [.., at, runAt, reason|null]; leaseExpired: [.., at, runAt]
+      leave(id, state)
+      redis.call('HSET', key, 'v', seq, 's', 'pending', 'r', op[5], 'rs', seq, 'ua', at)
+      if code == 'L' then
+        redis.call('HSET', key, 'err', 'LEASE_EXPIRED')
+      elseif op[6] ~= NULL then
+        redis.call('HSET', key, 'err', op[6])
+      end
+      redis.call('HDEL', key, 'w', 'l')
+      pend(id, op[5], priority, seq)
+    elseif code == 'A' or code == 'R' then
+      -- abandoned: [.., at]; requeued: [.., at] (attempts start again)
+      leave(id, state)
+      redis.call('HSET', key, 'v', seq, 's', 'pending', 'rs', seq, 'ua', at)
+      if code == 'R' then redis.call('HSET', key, 'a', 0) end
+      redis.call('HDEL', key, 'w', 'l', 'r')
+      pend(id, nil, priority, seq)
+    elseif code == 'D' or code == 'F' then
+      -- completed: [.., at, resultJson, artifactsJson|null]; failed: [.., at, error, artifactsJson|null]
+      leave(id, state)
+      if code == 'D' then
+        redis.call('HSET', key, 'v', seq, 's', 'completed', 'res', op[5], 'ua', at)
+      else
+        redis.call('HSET', key, 'v', seq, 's', 'failed', 'err', op[5], 'ua', at)
+      end
+      if op[6] ~= NULL then redis.call('HSET', key, 'art', op[6]) end
+      redis.call('HDEL', key, 'l')
+      redis.call('ZADD', base .. 'done', at, id)
+    elseif code == 'Q' then
+      -- dlq: [.., at, reason]
+      leave(id, state)
+      redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[5], 'ua', at)
+      redis.call('HDEL', key, 'l')
+      redis.call('ZADD', base .. 'dlq', at, id)
+    elseif code == 'X' then
+      -- cancelled: [.., at, reason|null]
+      leave(id, state)
+      redis.call('HSET', key, 'v', seq, 's', 'cancelled', 'ua', at)
+      if op[5] ~= NULL then redis.call('HSET', key, 'err', op[5]) end
+      redis.call('HDEL', key, 'r')
+      redis.call('ZADD', base .. 'done', at, id)
+    else
+      -- 'K': history-only events (webhook outcomes) move the version and nothing else.
+      redis.call('HSET', key, 'v', seq)
+    end
+  elseif reindex and version then
+    restore(id, key, state)
   end
 end
 return applied

@@ -5,8 +5,9 @@
 --      caller repairs them,
 --   4. reserves up to `count` ready tasks (priority, then FIFO) until now + reserveMs.
 -- KEYS[1]: the command's key base. ARGV: now, count, reserveMs, inspect, promoteLimit.
--- Returns { reserved tasks ({ id, HGETALL } each), expired leases (same shape), next due time or '',
---           earliest lease deadline or '', number promoted }.
+-- Returns one JSON string (cheaper for the client to decode than nested replies):
+--   [reserved tasks as [id, [field, value, ...]] each, expired leases (same shape),
+--    next due time or '', earliest lease deadline or '', number promoted].
 local base = KEYS[1]
 local now = tonumber(ARGV[1])
 local count = tonumber(ARGV[2])
@@ -57,4 +58,5 @@ end
 
 local nextDue = redis.call('ZRANGE', base .. 'delayed', 0, 0, 'WITHSCORES')[2] or ''
 local nextLease = redis.call('ZRANGE', base .. 'inflight', 0, 0, 'WITHSCORES')[2] or ''
-return { reserved, expired, nextDue, nextLease, promoted }
+-- cjson encodes an empty table as {}: the client reads anything that is not an array as empty.
+return cjson.encode({ reserved, expired, nextDue, nextLease, promoted })

@@ -1,0 +1,85 @@
+/**
+ * Errors of the SDK. Every failure a producer or worker sees is a {@link CodeqError} (re-exported
+ * here), so callers branch on `code`. Handlers throw the two classes below to steer what the worker
+ * does with a failed task.
+ */
+import { CodeqError, isCodeqError } from '../errors.js';
+import type { CodeqErrorCode } from '../errors.js';
+
+export { CodeqError, isCodeqError };
+export type { CodeqErrorCode };
+
+/**
+ * Thrown by a handler to say "retrying will not help": the worker records a terminal failure
+ * (`fail`, status `FAILED`) on the first occurrence instead of nacking. Same idea as BullMQ's
+ * `UnrecoverableError`.
+ */
+export class UnrecoverableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnrecoverableError';
+  }
+}
+
+/**
+ * Thrown by a handler to retry after a delay it chooses (e.g. an upstream's `Retry-After`) instead of
+ * the server's backoff. The server caps the delay at `backoffMaxSeconds`.
+ */
+export class RetryLaterError extends Error {
+  /** Whole seconds before the task is claimable again (rounded up, at least 0). */
+  readonly delaySeconds: number;
+
+  constructor(message: string, delaySeconds: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RetryLaterError';
+    this.delaySeconds = Math.max(0, Math.ceil(delaySeconds));
+  }
+}
+
+/**
+ * The reason a job's `AbortSignal` fired. `leaseLost`: the server no longer lists this worker as the
+ * holder (heartbeat refused, or the lease deadline passed without a successful heartbeat); a late
+ * completion will be refused. `shutdown`: the worker's close timeout ran out and the task was handed
+ * back.
+ */
+export class JobAbortedError extends CodeqError {
+  /** Why the job was aborted. */
+  readonly reason: 'leaseLost' | 'shutdown';
+
+  constructor(reason: 'leaseLost' | 'shutdown', message: string, options?: { cause?: unknown }) {
+    super(reason === 'leaseLost' ? 'LEASE_EXPIRED' : 'ABORTED', message, options);
+    this.name = 'JobAbortedError';
+    this.reason = reason;
+  }
+}
+
+/** Codes that say the caller no longer holds the task (a lease operation was refused for good). */
+export const LEASE_LOST_CODES: readonly CodeqErrorCode[] = Object.freeze([
+  'NOT_OWNER',
+  'WRONG_STATE',
+  'LEASE_EXPIRED',
+  'NOT_FOUND',
+]);
+
+/** True when `err` says the caller's lease on a task is gone. */
+export function isLeaseLost(err: unknown): boolean {
+  return err instanceof CodeqError && LEASE_LOST_CODES.includes(err.code);
+}
+
+/**
+ * True when repeating the same call may succeed and cannot do harm: the server or the connection
+ * failed (`UNAVAILABLE`, `TIMEOUT`) or the task moved under a concurrent writer (`VERSION_CONFLICT`).
+ */
+export function isTransient(err: unknown): boolean {
+  return (
+    err instanceof CodeqError &&
+    (err.code === 'UNAVAILABLE' || err.code === 'TIMEOUT' || err.code === 'VERSION_CONFLICT')
+  );
+}
+
+/** Wraps anything thrown into a {@link CodeqError} (`INTERNAL` for non-codeq errors). */
+export function toCodeqError(err: unknown): CodeqError {
+  if (err instanceof CodeqError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new CodeqError('INTERNAL', message, { cause: err });
+}

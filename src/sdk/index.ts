@@ -1,0 +1,53 @@
+/**
+ * codeq's Node SDK: a {@link Producer} and a {@link Worker} over one {@link Transport} interface,
+ * with two transports: {@link HttpTransport} (remote, through a codeq server) and
+ * {@link EngineTransport} (in-process on NATS and Redis).
+ */
+export { Producer } from './producer.js';
+export type {
+  CodeqCommands,
+  CommandMap,
+  DefaultCommands,
+  EnqueueItem,
+  EnqueueOptions,
+  ProducerOptions,
+  ResultOptions,
+  TaskResult,
+} from './producer.js';
+export { Worker, toResultObject } from './worker.js';
+export type { FailureInfo, Handler, Job, WorkerEvents, WorkerOptions } from './worker.types.js';
+export { HttpTransport, taskFromJson, resultFromJson } from './http.transport.js';
+export type { HttpTransportOptions } from './http.transport.js';
+export { EngineTransport, taskFromView } from './engine.transport.js';
+export type { EngineTransportOptions } from './engine.transport.js';
+export type {
+  Artifact,
+  PublicTaskStatus,
+  QueueStats,
+  ResultRecord,
+  Settled,
+  Task,
+  TaskEventEntry,
+  Transport,
+  TransportClaim,
+  TransportCompletion,
+  TransportEnqueue,
+} from './transport.js';
+export { Batcher } from './batcher.js';
+export type { BatcherOptions } from './batcher.js';
+export { backoffDelayMs, resolveRetry, sleep, withRetry } from './retry.js';
+export type { ResolvedRetryOptions, RetryOptions } from './retry.js';
+export {
+  CodeqError,
+  JobAbortedError,
+  LEASE_LOST_CODES,
+  RetryLaterError,
+  UnrecoverableError,
+  isCodeqError,
+  isLeaseLost,
+  isTransient,
+  toCodeqError,
+} from './errors.js';
+export type { CodeqErrorCode } from './errors.js';
+export { TypedEmitter } from './typed-emitter.js';
+export type { EventMap } from './typed-emitter.js';

@@ -1,0 +1,145 @@
+/**
+ * The one interface the producer and the worker talk to. Two implementations: over HTTP to a codeq
+ * server ({@link import('./http.transport.js').HttpTransport}) and in-process on the engine
+ * ({@link import('./engine.transport.js').EngineTransport}). Both speak the same shapes: times are
+ * epoch ms, errors are {@link import('../errors.js').CodeqError}s.
+ */
+import type { Artifact, PublicTaskStatus, QueueStats, ResultRecord } from '../engine/engine.types.js';
+import type { Settled } from './batcher.js';
+
+export type { Artifact, PublicTaskStatus, QueueStats, ResultRecord, Settled };
+
+/** A task as the SDK returns it. Times are epoch ms. */
+export interface Task<P = unknown> {
+  /** Task id (UUID v4). */
+  id: string;
+  /** Command name. */
+  command: string;
+  /** The producer's payload. */
+  payload: P;
+  /** 0..9, 9 claimed first. */
+  priority: number;
+  /** Result callback URL, if any. */
+  webhook?: string | undefined;
+  /** Public status. */
+  status: PublicTaskStatus;
+  /** Lease holder while in progress. */
+  workerId?: string | undefined;
+  /** Lease deadline while in progress, epoch ms. */
+  leaseUntil?: number | undefined;
+  /** Deliveries so far (this one included while in progress). */
+  attempts: number;
+  /** Deliveries allowed before the task is dead-lettered. */
+  maxAttempts: number;
+  /** Last error (failed result, nack reason, dead-letter reason). */
+  error?: string | undefined;
+  /** When a pending task becomes claimable, epoch ms. */
+  runAt?: number | undefined;
+  /** Idempotency key given at creation. */
+  idempotencyKey?: string | undefined;
+  /** Creation time, epoch ms. */
+  createdAt: number;
+  /** Time of the last event, epoch ms. */
+  updatedAt: number;
+}
+
+/** One event of a task's history. */
+export interface TaskEventEntry {
+  /** Stream sequence (orders events across tasks). */
+  seq: number;
+  /** Event type: `enqueued`, `claimed`, `heartbeat`, `nacked`, `completed`, `failed`, `dlq`, ... */
+  type: string;
+  /** Who caused it (`worker-1`, `producer:p1`, `system`...). */
+  actor: string;
+  /** When it happened, epoch ms. */
+  at: number;
+  /** Type-specific data. */
+  data: unknown;
+}
+
+/** What a transport needs to create one task. */
+export interface TransportEnqueue {
+  /** Command name. */
+  command: string;
+  /** Any JSON value. */
+  payload: unknown;
+  /** 0..9; default 0. */
+  priority?: number;
+  /** Deliveries allowed; default the server's (5). */
+  maxAttempts?: number;
+  /** Claimable from this time, epoch ms; wins over `delaySeconds`. */
+  runAt?: number;
+  /** Claimable after this many whole seconds. */
+  delaySeconds?: number;
+  /** Absolute http(s) URL for the result callback. */
+  webhook?: string;
+  /** Same key within 24 h returns the same task (this is what makes enqueue retries safe). */
+  idempotencyKey?: string;
+}
+
+/** What a transport needs to claim. */
+export interface TransportClaim {
+  /** Commands to take from. */
+  commands: string[];
+  /** Lease length, whole seconds. */
+  leaseSeconds: number;
+  /** Long-poll wait, whole seconds (0..30). */
+  waitSeconds: number;
+  /** Most tasks to take (at most {@link Transport.maxClaimBatch}). */
+  count: number;
+  /** Ends the wait early (only passed when {@link Transport.abortableClaims} is true). */
+  signal?: AbortSignal;
+}
+
+/** One completion of a batch. */
+export interface TransportCompletion {
+  /** The task. */
+  taskId: string;
+  /** The result object. */
+  result: Record<string, unknown>;
+}
+
+/** The operations of a codeq deployment, as the SDK uses them. */
+export interface Transport {
+  /** `engine` or `http` (for logs and tests). */
+  readonly kind: string;
+  /** Most tasks one `enqueueMany` call may carry. */
+  readonly maxEnqueueBatch: number;
+  /** Most tasks one claim may return. */
+  readonly maxClaimBatch: number;
+  /**
+   * True when aborting a waiting claim can never lose tasks it leased (in-process: the engine returns
+   * them). Over HTTP an aborted request may drop an answer already on its way, so the worker lets the
+   * long-poll end by itself when it shuts down.
+   */
+  readonly abortableClaims: boolean;
+  /** Creates tasks in one round trip; answers in input order. */
+  enqueueMany(inputs: TransportEnqueue[]): Promise<Task[]>;
+  /** Leases up to `count` tasks; `[]` when none came within the wait. */
+  claim(input: TransportClaim): Promise<Task[]>;
+  /** Extends the caller's lease by `extendSeconds`; the new deadline, epoch ms. */
+  heartbeat(taskId: string, extendSeconds: number): Promise<{ leaseUntil: number }>;
+  /** Gives the task back for a retry (or dead-letters it at the attempt limit). */
+  nack(
+    taskId: string,
+    options: { delaySeconds?: number; reason?: string },
+  ): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }>;
+  /** Gives the task back untouched: claimable at once, attempts kept. */
+  abandon(taskId: string): Promise<void>;
+  /** Records many successful results in one round trip; one outcome per item, in order. */
+  completeMany(items: TransportCompletion[]): Promise<Settled<ResultRecord>[]>;
+  /** Records a terminal failure. */
+  fail(taskId: string, error: string): Promise<ResultRecord>;
+  /** One task, or `NOT_FOUND`. */
+  getTask(taskId: string): Promise<Task>;
+  /** The task and, once terminal, its result. */
+  getResult(taskId: string): Promise<{ task: Task; result?: ResultRecord }>;
+  /** Every event of the task, oldest first. */
+  history(taskId: string): Promise<TaskEventEntry[]>;
+  /** Cancels a pending task. */
+  cancel(taskId: string, reason?: string): Promise<Task>;
+  /** Counts of one command's queue. */
+  queueStats(command: string): Promise<QueueStats>;
+  /** Releases what the transport owns (nothing it was handed). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,105 @@
+/** Options, the job handed to a handler, and the events of a {@link import('./worker.js').Worker}. */
+import type { CodeqError } from '../errors.js';
+import type { CommandMap, DefaultCommands } from './producer.js';
+import type { RetryOptions } from './retry.js';
+import type { ResultRecord, Task, Transport } from './transport.js';
+
+/** A claimed task as a handler sees it. */
+export interface Job<P = unknown> {
+  /** Task id. */
+  readonly id: string;
+  /** Command name. */
+  readonly command: string;
+  /** The producer's payload. */
+  readonly payload: P;
+  /** This delivery's number (1 on the first try). */
+  readonly attempt: number;
+  /** Deliveries allowed before the task is dead-lettered. */
+  readonly maxAttempts: number;
+  /** The task as claimed. */
+  readonly task: Task<P>;
+  /**
+   * Fires when the worker lost the lease (reason: a `JobAbortedError` with `reason: 'leaseLost'`)
+   * or gave the task back at shutdown (`reason: 'shutdown'`). Pass it to fetch, streams, child
+   * processes... A result returned after it fired is refused by the server or ignored.
+   */
+  readonly signal: AbortSignal;
+  /** The last value given to {@link Job.updateProgress}. */
+  readonly progress: unknown;
+  /** Lease deadline as last confirmed by the server, epoch ms. */
+  readonly leaseUntil: number;
+  /**
+   * Reports progress: stored on the job, emitted as the worker's `progress` event, and the lease is
+   * extended at once (so a long step that reports progress never loses its lease). Not persisted on
+   * the server (codeq has no progress event).
+   */
+  updateProgress(progress: unknown): Promise<void>;
+  /** Extends the lease now (the worker also does it on its own). Rejects when the lease is lost. */
+  extendLease(): Promise<void>;
+}
+
+/** Handler of a worker: resolve to complete, throw to nack (see the error classes). */
+export type Handler<M extends CommandMap, C extends keyof M & string, R> = (job: Job<M[C]>) => Promise<R> | R;
+
+/** Options of a {@link import('./worker.js').Worker}. */
+export interface WorkerOptions<
+  M extends CommandMap = DefaultCommands,
+  C extends keyof M & string = keyof M & string,
+  R = unknown,
+> {
+  /** Where tasks come from. The worker does not own it: close it yourself after `worker.close()`. */
+  transport: Transport;
+  /** Commands to claim from. */
+  commands: C[];
+  /** The handler. Its return value is the result (a non-object is stored as `{ value }`). */
+  handler: Handler<M, C, R>;
+  /** Handlers running at once; default 10. */
+  concurrency?: number;
+  /** Most tasks per claim; default `concurrency`, capped by the transport (HTTP 256, in-process 1 000). */
+  claimBatchSize?: number;
+  /** Lease length per claim and per heartbeat, whole seconds; default 30 s. */
+  leaseSeconds?: number;
+  /** Long-poll wait of a claim when the queue is empty, whole seconds (0..30); default 5 s. */
+  waitSeconds?: number;
+  /**
+   * Automatic heartbeats: `true` (default) every `leaseSeconds / 3`; a number = that period in ms;
+   * `false` = never (the handler must finish within the lease or call `job.extendLease()`).
+   */
+  heartbeat?: boolean | number;
+  /** close(): how long running handlers may take before their tasks are abandoned, ms; default 10 000 ms. */
+  shutdownTimeoutMs?: number;
+  /** Completions sent together: at most `maxSize` per round trip, waiting at most `maxDelayMs`; default `{ maxSize: 64, maxDelayMs: 2 }`. */
+  completionBatch?: { maxSize?: number; maxDelayMs?: number };
+  /** Retries of transient failures of lease calls and results; defaults of {@link RetryOptions}. */
+  retry?: RetryOptions;
+  /** Start claiming in the constructor; default true (else call `run()`). */
+  autorun?: boolean;
+}
+
+/** How a failed attempt ended. */
+export interface FailureInfo {
+  /** `retry`: nacked, will be claimable again; `dead`: dead-lettered (attempts used up) or failed for good. */
+  outcome: 'retry' | 'dead';
+  /** `nack` (thrown error), `fail` (`UnrecoverableError`). */
+  via: 'nack' | 'fail';
+  /** Seconds before the retry (nack), as the server decided. */
+  delaySeconds?: number | undefined;
+}
+
+/** Events of a worker. */
+export type WorkerEvents = {
+  /** A handler started. */
+  active: [job: Job];
+  /** The result was recorded. */
+  completed: [job: Job, result: ResultRecord];
+  /** A handler threw and the task was nacked or failed. */
+  failed: [job: Job, error: Error, info: FailureInfo];
+  /** `job.updateProgress()` was called. */
+  progress: [job: Job, progress: unknown];
+  /** The lease was lost: the handler's signal fired. */
+  leaseLost: [job: Job, error: CodeqError];
+  /** Something went wrong outside a handler (claim, heartbeat, a refused result...). */
+  error: [error: CodeqError, job?: Job];
+  /** close() finished. */
+  closed: [];
+};

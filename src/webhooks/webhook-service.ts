@@ -1,0 +1,209 @@
+/**
+ * Wiring of everything webhook-related for one server instance: its own NATS and Redis
+ * connections (so deliveries never queue behind the request path's traffic), the subscription
+ * store, the availability notifier, the result-callback consumer and the periodic cleanup.
+ * `startWebhooks` starts it; `stop()` stops it. Several instances on the same deployment share the
+ * work through JetStream consumers and the Redis gate.
+ */
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import type { CodeqConfig } from '../config.js';
+import type { EngineApi } from '../engine/engine.types.js';
+import { CodeqError, isCodeqError } from '../errors.js';
+import type { EventLog } from '../events/event-log.js';
+import { EventPublisher } from '../events/event-publisher.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ProjectionStore } from '../projections/projection.store.js';
+import { AvailabilityGate } from './availability.gate.js';
+import { AvailabilityNotifier } from './availability.notifier.js';
+import { HttpSender } from './http-sender.js';
+import { ResultCallbackConsumer } from './result-callback.consumer.js';
+import { SubscriptionService } from './subscription.service.js';
+import { SubscriptionStore, subscriptionBucket } from './subscription.store.js';
+import { parseAllowList, type UrlPolicy } from './url-safety.js';
+import { WebhookRecorder } from './webhook-recorder.js';
+
+/** What the webhook service needs from the engine (an `Engine` satisfies it). */
+export type WebhookEngine = Pick<EngineApi, 'queueStats' | 'getTask'> & {
+  /** The event log (task histories). */
+  readonly log: Pick<EventLog, 'history'>;
+  /** The projection (webhook outcome events are applied to it). */
+  readonly store: Pick<ProjectionStore, 'apply'>;
+};
+
+/** Dependencies of {@link startWebhooks}. */
+export interface WebhookDeps {
+  /** The instance's engine. */
+  engine: WebhookEngine;
+  /**
+   * The configuration: `natsUrl` and `redisUrl` (required), stream/prefix names, the
+   * `subscription*`, `resultWebhook*` and `webhook*` keys, `devMode` (allows loopback callbacks).
+   */
+  config: CodeqConfig;
+  /** Metrics (`codeq_webhook_deliveries_total`); optional. */
+  metrics?: Metrics | undefined;
+  /** Root logger; default silent. */
+  logger?: Logger | undefined;
+  /** Tuning for tests: due-poll period (ms, default 100) and which parts run (default all). */
+  tuning?: { pollMs?: number; availability?: boolean; results?: boolean; cleanup?: boolean };
+}
+
+/** A running webhook service. */
+export interface WebhookService {
+  /** Subscription operations for the HTTP routes (`buildServer({ subscriptions })`). */
+  readonly subscriptions: SubscriptionService;
+  /** Runs the expired-subscription cleanup now (also runs every `subscriptionCleanupIntervalSeconds`). */
+  cleanupNow(): Promise<{ removed: number; orphans: number }>;
+  /** Stops deliveries (in-flight ones finish), the cleanup, and closes its connections. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The URL policy of a configuration. */
+export function urlPolicy(config: CodeqConfig): UrlPolicy {
+  return { allow: parseAllowList(config.webhookAllowedHosts), allowLoopback: config.devMode };
+}
+
+/** Starts the webhook service of one server instance. */
+export async function startWebhooks(deps: WebhookDeps): Promise<WebhookService> {
+  const { config, engine, metrics } = deps;
+  const logger = (deps.logger ?? pino({ level: 'silent' })).child({ component: 'webhooks' });
+  if (!config.natsUrl || !config.redisUrl) {
+    throw new CodeqError('INVALID_INPUT', 'webhooks need natsUrl and redisUrl in the configuration');
+  }
+  const policy = urlPolicy(config);
+  const nc = await connect({
+    servers: config.natsUrl.split(',').map((s) => s.trim()),
+    name: 'codeq-webhooks',
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  }).catch((err: unknown) => {
+    throw new CodeqError('UNAVAILABLE', 'webhooks: cannot connect to NATS', { cause: err });
+  });
+  const redis = new Redis(config.redisUrl, { lazyConnect: true });
+  const closers: Array<() => Promise<unknown>> = [
+    async () => nc.drain().catch(() => nc.close()),
+    async () => redis.quit().catch(() => redis.disconnect()),
+  ];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+  };
+  try {
+    await redis.connect();
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const store = await SubscriptionStore.open(
+      nc,
+      subscriptionBucket(config.streamName),
+      config.streamReplicas,
+    );
+    const gate = new AvailabilityGate(redis, config.keyPrefix);
+    const timeoutMs = config.webhookTimeoutSeconds * 1000;
+    const senderOptions = {
+      policy,
+      timeoutMs,
+      maxConcurrency: config.webhookMaxConcurrency,
+      hmacSecret: config.webhookHmacSecret,
+    };
+    const subscriptions = new SubscriptionService({
+      store,
+      jsm,
+      stream: config.streamName,
+      subjectPrefix: config.subjectPrefix,
+      gate,
+      settings: { defaultMinIntervalSeconds: config.subscriptionMinIntervalSeconds, policy },
+      logger,
+    });
+    const tuning = deps.tuning ?? {};
+    if (tuning.availability !== false) {
+      const notifier = new AvailabilityNotifier({
+        nc,
+        js,
+        jsm,
+        stream: config.streamName,
+        subjectPrefix: config.subjectPrefix,
+        store,
+        gate,
+        // A separate sender per kind: a flood of one kind never starves the other.
+        sender: new HttpSender(senderOptions),
+        queueStats: (c) => engine.queueStats(c),
+        metrics,
+        logger,
+        pollMs: tuning.pollMs,
+      });
+      await notifier.start();
+      closers.push(() => notifier.stop());
+    }
+    if (tuning.results !== false) {
+      const publisher = new EventPublisher(nc);
+      closers.push(async () => publisher.close());
+      const recorder = new WebhookRecorder({
+        log: engine.log,
+        publisher,
+        store: engine.store,
+        subjectPrefix: config.subjectPrefix,
+        logger,
+      });
+      const results = new ResultCallbackConsumer({
+        js,
+        jsm,
+        stream: config.streamName,
+        subjectPrefix: config.subjectPrefix,
+        webhookOf: (command, taskId) => webhookOf(engine, command, taskId),
+        sender: new HttpSender(senderOptions),
+        recorder,
+        settings: {
+          maxAttempts: config.resultWebhookMaxAttempts,
+          baseBackoffSeconds: config.resultWebhookBaseBackoffSeconds,
+          maxBackoffSeconds: config.resultWebhookMaxBackoffSeconds,
+          timeoutMs,
+          maxConcurrency: config.webhookMaxConcurrency,
+        },
+        metrics,
+        logger,
+      });
+      await results.start();
+      closers.push(() => results.stop());
+    }
+    if (tuning.cleanup !== false) {
+      const periodMs = config.subscriptionCleanupIntervalSeconds * 1000;
+      const timer = setInterval(() => {
+        // One instance per period does it (a lease in Redis); running twice would be harmless.
+        void gate
+          .tryLease('cleanup', periodMs - 100)
+          .then((lead) => (lead ? subscriptions.cleanup() : undefined))
+          .catch((err: unknown) => logger.warn({ err }, 'subscription cleanup failed'));
+      }, periodMs);
+      closers.push(async () => clearInterval(timer));
+    }
+    let stopping: Promise<void> | undefined;
+    logger.info(
+      { allowedHosts: config.webhookAllowedHosts, signed: config.webhookHmacSecret !== '' },
+      'webhooks started',
+    );
+    return {
+      subscriptions,
+      cleanupNow: () => subscriptions.cleanup(),
+      stop: () => (stopping ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** A task's webhook: from the projection, or from its `enqueued` event when Redis lost it. */
+async function webhookOf(
+  engine: WebhookEngine,
+  command: string,
+  taskId: string,
+): Promise<string | undefined> {
+  try {
+    return (await engine.getTask(taskId)).webhook;
+  } catch (err) {
+    if (!isCodeqError(err, 'NOT_FOUND')) throw err;
+  }
+  const [first] = await engine.log.history(command, taskId);
+  return first?.type === 'enqueued' ? first.data.webhook : undefined;
+}

@@ -1,0 +1,172 @@
+/**
+ * Worker and producer logic against an in-memory fake transport: a refused heartbeat aborts the
+ * handler's signal, RetryLaterError chooses the nack delay, results are normalised, close() abandons
+ * what does not finish in time, and the producer's batcher groups quick calls.
+ */
+import { describe, expect, it } from 'vitest';
+import { CodeqError } from '../../src/errors.js';
+import { JobAbortedError, RetryLaterError } from '../../src/sdk/errors.js';
+import { Producer } from '../../src/sdk/producer.js';
+import { sleep } from '../../src/sdk/retry.js';
+import type { Task, Transport } from '../../src/sdk/transport.js';
+import { Worker, toResultObject } from '../../src/sdk/worker.js';
+
+function task(id: string): Task {
+  return {
+    id,
+    command: 'C',
+    payload: { id },
+    priority: 0,
+    status: 'IN_PROGRESS',
+    attempts: 1,
+    maxAttempts: 5,
+    createdAt: 0,
+    updatedAt: 0,
+  };
+}
+
+/** A fake transport: hands out `queue` once, records every call. */
+function fake(queue: Task[], overrides: Partial<Transport> = {}) {
+  const calls: Array<[string, ...unknown[]]> = [];
+  const t: Transport = {
+    kind: 'fake',
+    maxEnqueueBatch: 1000,
+    maxClaimBatch: 100,
+    abortableClaims: true,
+    enqueueMany: async (inputs) => {
+      calls.push(['enqueueMany', inputs.length]);
+      return inputs.map((input, i) => ({
+        ...task(`t${i}`),
+        payload: input.payload,
+        status: 'PENDING' as const,
+      }));
+    },
+    claim: async (input) => {
+      const out = queue.splice(0, input.count);
+      if (out.length === 0) await sleep(20, input.signal).catch(() => undefined);
+      return out;
+    },
+    heartbeat: async (id) => {
+      calls.push(['heartbeat', id]);
+      return { leaseUntil: Date.now() + 30_000 };
+    },
+    nack: async (id, options) => {
+      calls.push(['nack', id, options]);
+      return { status: 'requeued', delaySeconds: options.delaySeconds ?? 5 };
+    },
+    abandon: async (id) => {
+      calls.push(['abandon', id]);
+    },
+    completeMany: async (items) => {
+      calls.push(['completeMany', items.map((i) => i.taskId)]);
+      return items.map((i) => ({
+        ok: true,
+        value: { taskId: i.taskId, status: 'COMPLETED', result: i.result, completedAt: 0 },
+      }));
+    },
+    fail: async (id, error) => {
+      calls.push(['fail', id, error]);
+      return { taskId: id, status: 'FAILED', error, completedAt: 0 };
+    },
+    getTask: async (id) => task(id),
+    getResult: async (id) => ({ task: task(id) }),
+    history: async () => [],
+    cancel: async (id) => task(id),
+    queueStats: async (command) => ({ command, ready: 0, delayed: 0, inProgress: 0, dlq: 0 }),
+    close: async () => undefined,
+    ...overrides,
+  };
+  return { transport: t, calls };
+}
+
+describe('Worker (fake transport)', () => {
+  it('aborts the signal with leaseLost when a heartbeat is refused', async () => {
+    const { transport } = fake([task('a')], {
+      heartbeat: async () => {
+        throw new CodeqError('NOT_OWNER', 'not-owner');
+      },
+    });
+    let reason: unknown;
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      heartbeat: 20,
+      handler: async (job) => {
+        await new Promise((r) => job.signal.addEventListener('abort', r, { once: true }));
+        reason = job.signal.reason;
+      },
+    });
+    const lost: string[] = [];
+    worker.on('leaseLost', (job) => lost.push(job.id));
+    worker.on('error', () => undefined);
+    await sleep(150);
+    await worker.close();
+    expect(reason).toBeInstanceOf(JobAbortedError);
+    expect((reason as JobAbortedError).reason).toBe('leaseLost');
+    expect(lost).toEqual(['a']);
+  });
+
+  it('nacks with the delay of a RetryLaterError and the message as reason', async () => {
+    const { transport, calls } = fake([task('b')]);
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      handler: async () => {
+        throw new RetryLaterError('rate limited', 7.2);
+      },
+    });
+    await sleep(80);
+    await worker.close();
+    expect(calls).toContainEqual(['nack', 'b', { reason: 'rate limited', delaySeconds: 8 }]);
+  });
+
+  it('close() abandons handlers that outlive the timeout and signals them', async () => {
+    const { transport, calls } = fake([task('c'), task('d')]);
+    const reasons: unknown[] = [];
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      handler: async (job) => {
+        if (job.id === 'c') return 'quick';
+        await new Promise((r) => job.signal.addEventListener('abort', r, { once: true }));
+        reasons.push(job.signal.reason);
+        return 'too late';
+      },
+    });
+    await sleep(50);
+    await worker.close({ timeoutMs: 50 });
+    await sleep(20);
+    expect(calls).toContainEqual(['completeMany', ['c']]);
+    expect(calls).toContainEqual(['abandon', 'd']);
+    expect(calls.filter((c) => c[0] === 'completeMany').flatMap((c) => c[1] as string[])).not.toContain('d');
+    expect((reasons[0] as JobAbortedError).reason).toBe('shutdown');
+    expect(worker.running).toBe(0);
+  });
+
+  it('stores non-object results as { value }', () => {
+    expect(toResultObject(undefined)).toEqual({});
+    expect(toResultObject({ a: 1 })).toEqual({ a: 1 });
+    expect(toResultObject(3)).toEqual({ value: 3 });
+    expect(toResultObject([1])).toEqual({ value: [1] });
+  });
+});
+
+describe('Producer (fake transport)', () => {
+  it('groups quick enqueue calls by size and adds idempotency keys', async () => {
+    const seen: Array<string | undefined> = [];
+    const { transport, calls } = fake([], {
+      enqueueMany: async (inputs) => {
+        calls.push(['enqueueMany', inputs.length]);
+        seen.push(...inputs.map((i) => i.idempotencyKey));
+        return inputs.map((input, i) => ({ ...task(`t${i}`), payload: input.payload }));
+      },
+    });
+    const producer = new Producer({ transport, batch: { maxSize: 50, maxDelayMs: 5 } });
+    const tasks = await Promise.all(Array.from({ length: 120 }, (_, i) => producer.enqueue('C', { i })));
+    expect(calls.map((c) => c[1])).toEqual([50, 50, 20]);
+    tasks.forEach((t, i) => expect(t.payload).toEqual({ i }));
+    expect(seen.every((k) => typeof k === 'string' && k.startsWith('sdk-'))).toBe(true);
+    await producer.close();
+    await expect(producer.enqueue('C', {})).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
