@@ -26,6 +26,9 @@ export interface WriteItem {
 export type WriteOutcome =
   { ok: true; event: StoredTaskEvent; duplicate: boolean } | { ok: false; error: CodeqError };
 
+/** Items appended and applied together; larger writes are split so apply overlaps append. */
+const WRITE_CHUNK = 256;
+
 const MAKES_PENDING: ReadonlySet<string> = new Set([
   'enqueued',
   'nacked',
@@ -58,6 +61,15 @@ export class TaskWriter {
    * the fact, and the projector applies it.
    */
   async write(items: readonly WriteItem[]): Promise<WriteOutcome[]> {
+    if (items.length <= WRITE_CHUNK) return this.writeChunk(items);
+    // Chunks are appended together and each is applied as soon as its own acks are in, so Redis
+    // works on the first chunk while NATS still acknowledges the last (items are distinct tasks).
+    const chunks: WriteItem[][] = [];
+    for (let i = 0; i < items.length; i += WRITE_CHUNK) chunks.push(items.slice(i, i + WRITE_CHUNK));
+    return (await Promise.all(chunks.map((chunk) => this.writeChunk(chunk)))).flat();
+  }
+
+  private async writeChunk(items: readonly WriteItem[]): Promise<WriteOutcome[]> {
     const requests: AppendRequest[] = items.map((item) => {
       const request: AppendRequest = {
         subject: taskSubject(this.deps.subjectPrefix, item.event.command, item.event.taskId),
