@@ -11,6 +11,7 @@ import { loadConfig, toEngineSettings } from '../../src/config.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createMetrics, engineObserver } from '../../src/metrics/metrics.js';
 import { uniqueName } from '../support/servers.js';
+import { callApi } from '../support/http.js';
 
 const TOKENS = [
   { token: 'producer-token-1', role: 'producer', subject: 'producer-1' },
@@ -52,23 +53,8 @@ describe('codeQ flow over HTTP', () => {
     await engine.close();
   });
 
-  const call = async (
-    path: string,
-    token: string,
-    body?: unknown,
-    method = body === undefined ? 'GET' : 'POST',
-  ) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-  };
+  const call = (path: string, token: string, body?: unknown, method?: string) =>
+    callApi(base, path, token, body, method);
 
   it('runs create → claim (long-poll) → heartbeat → nack → claim → result → get result', async () => {
     // A long-poll that starts before the task exists wakes up when it is created.

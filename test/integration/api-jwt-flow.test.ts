@@ -21,6 +21,7 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import type { TestDeployment } from '../support/engine.js';
 import { dropDeployment, testDeployment } from '../support/engine.js';
 import { uniqueName } from '../support/servers.js';
+import { callApi } from '../support/http.js';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
@@ -126,23 +127,8 @@ describe('codeQ flow over HTTP with JWTs from a local JWKS', () => {
       ...extra,
     });
 
-  const call = async (
-    path: string,
-    token: string,
-    body?: unknown,
-    method = body === undefined ? 'GET' : 'POST',
-  ) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-  };
+  const call = (path: string, token: string, body?: unknown, method?: string) =>
+    callApi(base, path, token, body, method);
 
   it('runs create → claim (long-poll) → heartbeat → nack → claim → result → get result with JWTs', async () => {
     const producer = await producerToken();

@@ -12,6 +12,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { createMetrics, engineObserver, type Metrics } from '../../src/metrics/metrics.js';
 import { startWebhooks, type WebhookDeps, type WebhookService } from '../../src/webhooks/webhook-service.js';
 import type { TestDeployment } from './engine.js';
+import { callApi, type ApiAnswer } from './http.js';
 
 /** One request a receiver got. */
 export interface Received {
@@ -155,20 +156,10 @@ export async function call(
   path: string,
   token: string,
   body?: unknown,
-  method: string = body === undefined ? 'GET' : 'POST',
-  // The tests read arbitrary JSON answers field by field.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  method?: string,
+): Promise<{ status: number; body: ApiAnswer['body'] }> {
+  const { status, body: parsed } = await callApi(base, path, token, body, method);
+  return { status, body: parsed };
 }
 
 /** Resolves once `check()` is true, polling every 20 ms; rejects after `timeoutMs`. */
