@@ -12,6 +12,7 @@ const SCRIPTS = {
   codeqRelease: 'release.lua',
   codeqPurge: 'purge.lua',
   codeqDeleteIfEqual: 'delete-if-equal.lua',
+  codeqSnapshots: 'snapshots.lua',
 } as const;
 
 /** Name of a projection script command. */

@@ -20,9 +20,10 @@ local TWO44 = 17592186044416
 -- Removes a task from the index its current state keeps it in.
 local function leave(id, state)
   if state == 'pending' then
-    redis.call('ZREM', base .. 'ready', id)
-    redis.call('ZREM', base .. 'delayed', id)
-    redis.call('ZREM', base .. 'reserved', id)
+    -- A pending task is in exactly one of these; a claim's task is almost always reserved.
+    if redis.call('ZREM', base .. 'reserved', id) == 0 and redis.call('ZREM', base .. 'ready', id) == 0 then
+      redis.call('ZREM', base .. 'delayed', id)
+    end
   elseif state == 'inProgress' then
     redis.call('ZREM', base .. 'inflight', id)
   elseif state == 'deadLettered' then
