@@ -1,0 +1,147 @@
+/**
+ * codeq over HTTP: the API server runs in this process (port 0, static tokens, silent logs), the
+ * client goes through the batch endpoints (`POST /tasks/batch`, claim with `count`,
+ * `POST /tasks/results`), either with raw fetch loops or with the SDK Worker on its HTTP transport.
+ */
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { buildServer, closeServer, type CodeqServer } from '../../src/api/server.js';
+import { loadConfig, toEngineSettings } from '../../src/config.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { createMetrics, engineObserver } from '../../src/metrics/metrics.js';
+import { HttpTransport, Worker } from '../../src/sdk/index.js';
+import type { CodeqPeer } from './codeq.peer.js';
+import { fillBacklog } from './codeq.peer.js';
+import { verifyRun } from './codeq-verify.js';
+import { cpuNow, cpuSince, sleepMs, waitFor, type Figure, type ProcessFigure } from './peer.js';
+
+const TOKENS = [
+  { token: 'bench-producer', role: 'producer', subject: 'bench-producer' },
+  { token: 'bench-worker', role: 'worker', subject: 'bench-worker' },
+];
+
+/** Settings of {@link CodeqHttpPeer}. */
+export interface CodeqHttpPeerOptions {
+  /** `raw`: fetch loops on the batch endpoints; `sdk`: the SDK Worker with the HTTP transport. */
+  via: 'raw' | 'sdk';
+  /** Raw loops (default 16) and tasks per claim (default 256, the API's maximum). */
+  loops?: number;
+  batch?: number;
+}
+
+/** codeq's HTTP API in-process, driven over loopback. */
+export class CodeqHttpPeer {
+  readonly name: string;
+
+  constructor(
+    private readonly codeq: CodeqPeer,
+    private readonly options: CodeqHttpPeerOptions,
+  ) {
+    this.name = options.via === 'sdk' ? 'codeq SDK over HTTP' : 'codeq HTTP (raw batch calls)';
+  }
+
+  private async start(): Promise<{ engine: Engine; app: CodeqServer; base: string }> {
+    const config = loadConfig({ env: { TOKENS: JSON.stringify(TOKENS), LOG_LEVEL: 'silent' } });
+    const metrics = createMetrics();
+    const engine = await this.codeq.createEngine({
+      settings: toEngineSettings(config),
+      observer: engineObserver(metrics),
+    });
+    const app = buildServer({ engine, config, logger: pino({ level: 'silent' }), metrics });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    return { engine, app, base };
+  }
+
+  private async stop(engine: Engine, app: CodeqServer): Promise<void> {
+    await closeServer(app);
+    await this.codeq.dispose(engine);
+  }
+
+  private static async post(
+    url: string,
+    token: string,
+    body: unknown,
+  ): Promise<{ status: number; json: unknown }> {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : undefined };
+  }
+
+  /** `POST /tasks/batch` with `batch` tasks per call; tasks/s. */
+  async enqueueBatched(n: number, batch: number): Promise<Figure> {
+    const { engine, app, base } = await this.start();
+    const started = performance.now();
+    for (let i = 0; i < n; i += batch) {
+      const tasks = Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({
+        command: 'noop',
+        payload: { i: i + j },
+      }));
+      const r = await CodeqHttpPeer.post(`${base}/v1/codeq/tasks/batch`, 'bench-producer', { tasks });
+      if (r.status !== 202) throw new Error(`batch create answered ${r.status}`);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await this.stop(engine, app);
+    return { value: n / seconds, unit: 'tasks/s' };
+  }
+
+  private async rawLoops(base: string, n: number): Promise<void> {
+    let done = 0;
+    const batch = this.options.batch ?? 256;
+    await Promise.all(
+      Array.from({ length: this.options.loops ?? 16 }, async () => {
+        while (done < n) {
+          const claim = await CodeqHttpPeer.post(`${base}/v1/codeq/tasks/claim`, 'bench-worker', {
+            commands: ['noop'],
+            count: batch,
+          });
+          const tasks = claim.status === 200 ? (claim.json as { tasks: { id: string }[] }).tasks : [];
+          if (tasks.length === 0) {
+            await sleepMs(1);
+            continue;
+          }
+          const results = tasks.map((t) => ({ taskId: t.id, status: 'COMPLETED', result: {} }));
+          const r = await CodeqHttpPeer.post(`${base}/v1/codeq/tasks/results`, 'bench-worker', { results });
+          done += (r.json as { results: { ok: boolean }[] }).results.filter((x) => x.ok).length;
+        }
+      }),
+    );
+  }
+
+  private static async sdkWorker(base: string, n: number): Promise<void> {
+    const transport = new HttpTransport({ baseUrl: base, token: 'bench-worker' });
+    let done = 0;
+    const worker = new Worker({
+      transport,
+      commands: ['noop'],
+      handler: () => undefined,
+      concurrency: 1024,
+      claimBatchSize: 256,
+      completionBatch: { maxSize: 256, maxDelayMs: 2 },
+      waitSeconds: 1,
+    });
+    worker.on('completed', () => void done++);
+    worker.on('error', () => undefined);
+    await waitFor(() => done >= n, 600_000);
+    await worker.close();
+  }
+
+  /** Enqueues `n` tasks in-process (untimed), then processes them over HTTP; tasks/s. */
+  async processBacklog(n: number): Promise<ProcessFigure> {
+    const { engine, app, base } = await this.start();
+    const ids = await fillBacklog(engine, n);
+    const cpu0 = cpuNow();
+    const started = performance.now();
+    if (this.options.via === 'sdk') await CodeqHttpPeer.sdkWorker(base, n);
+    else await this.rawLoops(base, n);
+    const seconds = (performance.now() - started) / 1000;
+    const cpuUs = cpuSince(cpu0);
+    const invariants = await verifyRun(engine, ids);
+    await this.stop(engine, app);
+    return { value: n / seconds, unit: 'tasks/s', invariants, cpuUs };
+  }
+}
