@@ -110,6 +110,9 @@ export class Engine implements EngineApi {
         name: 'codeq',
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
+        // This process wakes its own claimers directly; the echo of its wake-ups would only wake
+        // them a second time.
+        noEcho: true,
         // The client writes to the socket inline once 32 KiB are pending; batches of appends are
         // larger than that, so a bigger buffer means far fewer write syscalls (nats.js hidden option).
         ...({ pendingLimit: PENDING_LIMIT_BYTES } as object),
@@ -147,6 +150,8 @@ export class Engine implements EngineApi {
       completedMs: settings.completedRetentionMs,
       deadMs: settings.deadRetentionMs,
     });
+    // Callbacks wired before the engine exists reach it through this holder.
+    const holder: { engine?: Engine } = {};
     const writer = new TaskWriter({
       publisher,
       log,
@@ -154,11 +159,13 @@ export class Engine implements EngineApi {
       subjectPrefix: prefix,
       logger,
       observer: options.observer,
-      publishWake: (command) => nc.publish(wakeSubject(prefix, command)),
+      publishWake: (command) => {
+        holder.engine?.waiters.wake(command);
+        nc.publish(wakeSubject(prefix, command));
+      },
     });
     const lock = new LeaderLock(redis, keys.lock('background'), Math.max(5000, settings.sweepIntervalMs * 5));
     const wakePrefix = wakeSubject(prefix, 'x').slice(0, -1);
-    const holder: { engine?: Engine } = {};
     const wakeSub = nc.subscribe(`${wakePrefix}*`, {
       callback: (_err, msg) => holder.engine?.waiters.wake(msg.subject.slice(wakePrefix.length)),
     });

@@ -109,12 +109,13 @@ export class TaskWriter {
     for (const e of events) if (MAKES_PENDING.has(e.type)) this.scheduleWake(e.command);
   }
 
-  /** Wakes claimers of `command`, coalesced to one publish per command per tick. */
+  /** Wakes claimers of `command`, coalesced to one wake-up per command per batch. */
   scheduleWake(command: string): void {
     this.pendingWakes.add(command);
     if (this.wakeScheduled) return;
     this.wakeScheduled = true;
-    setImmediate(() => {
+    // A microtask still collects every wake-up of the current batch, without waiting a loop turn.
+    queueMicrotask(() => {
       this.wakeScheduled = false;
       for (const c of this.pendingWakes) this.deps.publishWake(c);
       this.pendingWakes.clear();

@@ -77,12 +77,17 @@ export class EngineTransport implements Transport {
   }
 
   async completeMany(items: TransportCompletion[]): Promise<Settled<ResultRecord>[]> {
-    const settled = await Promise.allSettled(
-      items.map((i) => this.engine.complete({ taskId: i.taskId, workerId: this.workerId, result: i.result })),
+    // One engine call for the whole batch: a fixed number of round trips, however many results.
+    const answers = await this.engine.submitResults(
+      items.map((i) => ({
+        taskId: i.taskId,
+        workerId: this.workerId,
+        status: 'COMPLETED' as const,
+        result: i.result,
+        ...(i.command === undefined ? {} : { command: i.command }),
+      })),
     );
-    return settled.map((s) =>
-      s.status === 'fulfilled' ? { ok: true, value: s.value } : { ok: false, error: s.reason },
-    );
+    return answers.map((a) => (a instanceof Error ? { ok: false, error: a } : { ok: true, value: a }));
   }
 
   fail(taskId: string, error: string): Promise<ResultRecord> {

@@ -97,6 +97,8 @@ export interface TransportCompletion {
   taskId: string;
   /** The result object. */
   result: Record<string, unknown>;
+  /** The task's command (from the claim): lets the in-process transport skip a lookup. */
+  command?: string;
 }
 
 /** The operations of a codeq deployment, as the SDK uses them. */

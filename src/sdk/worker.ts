@@ -44,6 +44,9 @@ export class Worker<
   private readonly options: WorkerOptions<M, C, R>;
   private readonly concurrency: number;
   private readonly claimBatch: number;
+  private readonly claimLoops: number;
+  /** Slots promised to claim calls in flight (so parallel loops never claim past `concurrency`). */
+  private claiming = 0;
   private readonly leaseSeconds: number;
   private readonly waitSeconds: number;
   private readonly heartbeatMs: number | undefined;
@@ -65,6 +68,10 @@ export class Worker<
     this.claimBatch = Math.max(
       1,
       Math.min(options.claimBatchSize ?? this.concurrency, this.transport.maxClaimBatch),
+    );
+    this.claimLoops = Math.max(
+      1,
+      Math.floor(options.claimLoops ?? Math.min(4, Math.ceil(this.concurrency / this.claimBatch))),
     );
     this.leaseSeconds = Math.max(1, Math.ceil(options.leaseSeconds ?? 30));
     this.waitSeconds = Math.min(30, Math.max(0, Math.round(options.waitSeconds ?? 5)));
@@ -91,7 +98,9 @@ export class Worker<
 
   /** Starts claiming (once); resolves when the claim loop ended after `close()`. */
   run(): Promise<void> {
-    this.loop ??= this.claimLoop();
+    this.loop ??= Promise.all(Array.from({ length: this.claimLoops }, () => this.claimLoop())).then(
+      () => undefined,
+    );
     return this.loop;
   }
 
@@ -134,13 +143,15 @@ export class Worker<
     let failures = 0;
     const stop = this.stopController.signal;
     while (!stop.aborted) {
-      if (this.active.size >= this.concurrency) {
+      if (this.active.size + this.claiming >= this.concurrency) {
         await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
         continue;
       }
       // Let handlers that finish together free their slots, so the next claim is one bigger batch.
       if (this.active.size > 0) await new Promise((r) => setImmediate(r));
-      const count = Math.min(this.concurrency - this.active.size, this.claimBatch);
+      const count = Math.min(this.concurrency - this.active.size - this.claiming, this.claimBatch);
+      if (count <= 0) continue;
+      this.claiming += count;
       const claimedAt = Date.now();
       let tasks: Task[];
       try {
@@ -153,11 +164,15 @@ export class Worker<
         });
         failures = 0;
       } catch (err) {
+        this.claiming -= count;
         if (stop.aborted) break;
         this.emit('error', toCodeqError(err));
         await sleep(backoffDelayMs(failures++, this.retry) + 50, stop).catch(() => undefined);
         continue;
       }
+      this.claiming -= count;
+      // Slots promised to this call but not filled are free again for the other loops.
+      if (tasks.length < count) this.wakeSlotWaiters();
       if (stop.aborted) {
         // Claimed while shutting down: give them straight back rather than start new work.
         await Promise.allSettled(tasks.map((t) => withRetry(() => this.transport.abandon(t.id), this.retry)));
@@ -234,7 +249,11 @@ export class Worker<
     entry.finishing = true;
     try {
       if (outcome.ok) {
-        const result = await this.completions.add({ taskId: job.id, result: toResultObject(outcome.value) });
+        const result = await this.completions.add({
+          taskId: job.id,
+          result: toResultObject(outcome.value),
+          command: job.command,
+        });
         this.emit('completed', job, result);
       } else {
         await this.recordFailure(job, outcome.error);

@@ -57,6 +57,12 @@ export interface WorkerOptions<
   concurrency?: number;
   /** Most tasks per claim; default `concurrency`, capped by the transport (HTTP 256, in-process 1 000). */
   claimBatchSize?: number;
+  /**
+   * Claim calls in flight at once, so one claim's round trip overlaps the next; default
+   * `min(4, ceil(concurrency / claimBatchSize))`. Slots are reserved per call: never more than
+   * `concurrency` tasks are held.
+   */
+  claimLoops?: number;
   /** Lease length per claim and per heartbeat, whole seconds; default 30 s. */
   leaseSeconds?: number;
   /** Long-poll wait of a claim when the queue is empty, whole seconds (0..30); default 5 s. */
