@@ -85,6 +85,11 @@ export function candidateEvents(
       if (command.reason !== undefined) retry.reason = dead.reason = command.reason;
       return [make(ctx, 'nacked', retry), make(ctx, 'dlq', dead)];
     }
+    case 'deadLetter': {
+      const dead: TaskEventData<'dlq'> = { cause: 'rejected', workerId: command.workerId };
+      if (command.reason !== undefined) dead.reason = command.reason;
+      return [make(ctx, 'dlq', dead)];
+    }
     case 'expireLease': {
       // The previous holder is named in the event; a task without one is refused by the machine anyway.
       const workerId = snapshot.workerId ?? '';

@@ -85,6 +85,8 @@ export const TASK_GUARDS = {
   causeIsNack: ({ event }) => event.type === 'dlq' && event.data.cause === 'nack',
   /** A dead-lettering caused by lease expiry. */
   causeIsLeaseExpiry: ({ event }) => event.type === 'dlq' && event.data.cause === 'leaseExpired',
+  /** A dead-lettering the lease holder asked for (do not retry), whatever the attempts. */
+  causeIsRejection: ({ event }) => event.type === 'dlq' && event.data.cause === 'rejected',
 } satisfies Record<string, TaskGuard>;
 
 /** Name of one of {@link TASK_GUARDS}. */
@@ -214,6 +216,11 @@ export const taskMachine = setup({
           },
           {
             guard: and(['causeIsLeaseExpiry', 'attemptsExhausted', 'leaseExpiredAt']),
+            target: 'deadLettered',
+            actions: 'releaseLease',
+          },
+          {
+            guard: and(['causeIsRejection', 'isOwner', 'leaseActive']),
             target: 'deadLettered',
             actions: 'releaseLease',
           },

@@ -65,6 +65,7 @@ export type TaskCommand =
   | { type: 'heartbeat'; workerId: string; extendMs: number }
   | { type: 'nack'; workerId: string; delayOverrideSeconds?: number | undefined; reason?: string | undefined }
   | { type: 'abandon'; workerId: string }
+  | { type: 'deadLetter'; workerId: string; reason?: string | undefined }
   | {
       type: 'complete';
       workerId: string;

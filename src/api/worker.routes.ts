@@ -197,7 +197,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       },
     },
     async (request, reply) => {
-      const { delaySeconds, reason } = request.body;
+      const { delaySeconds, reason, deadLetter } = request.body;
       const out = await engine.nack({
         taskId: request.params.id,
         workerId: principalOf(request).subject,
@@ -205,6 +205,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
           ? {}
           : { delaySeconds: Math.min(delaySeconds, config.backoffMaxSeconds) }),
         ...(reason === undefined ? {} : { reason }),
+        ...(deadLetter === undefined ? {} : { deadLetter }),
       });
       return reply.send({ status: out.status, delaySeconds: out.delaySeconds });
     },

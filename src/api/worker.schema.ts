@@ -45,6 +45,9 @@ export const NackBody = Type.Object(
       }),
     ),
     reason: Type.Optional(Type.String({ maxLength: 4096 })),
+    deadLetter: Type.Optional(
+      Type.Boolean({ description: 'do not retry: dead-letter now, whatever the attempts (codeq addition)' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -138,7 +138,7 @@ export class CodeqHttpClient {
   /** `POST /tasks/:id/nack`: retry with backoff (or `delaySeconds`), or DLQ at the attempt limit. */
   nack(
     id: string,
-    options: { delaySeconds?: number; reason?: string } = {},
+    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean } = {},
   ): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     return this.json('worker', 'POST', `/tasks/${enc(id)}/nack`, options);
   }

@@ -312,18 +312,21 @@ export class Engine implements EngineApi {
     workerId: string;
     delaySeconds?: number;
     reason?: string;
+    deadLetter?: boolean;
   }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     assertWorkerId(input.workerId);
     if (input.delaySeconds !== undefined) seconds(input.delaySeconds, 'delaySeconds', 0, 365 * 86400, 0);
     if (input.reason !== undefined && (typeof input.reason !== 'string' || input.reason.length > 4096)) {
       throw new CodeqError('INVALID_INPUT', "invalid 'reason' (string of at most 4096 characters)");
     }
-    const command: TaskCommand = {
-      type: 'nack',
-      workerId: input.workerId,
-      delayOverrideSeconds: input.delaySeconds,
-      reason: input.reason,
-    };
+    const command: TaskCommand = input.deadLetter
+      ? { type: 'deadLetter', workerId: input.workerId, reason: input.reason }
+      : {
+          type: 'nack',
+          workerId: input.workerId,
+          delayOverrideSeconds: input.delaySeconds,
+          reason: input.reason,
+        };
     const event = await this.commands.run(input.taskId, command, input.workerId);
     if (event.type === 'nacked')
       return { status: 'requeued', delaySeconds: Math.round(event.data.delayMs / 1000) };

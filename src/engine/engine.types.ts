@@ -201,6 +201,8 @@ export interface EngineApi {
     workerId: string;
     delaySeconds?: number;
     reason?: string;
+    /** Do not retry: dead-letter now, whatever the attempts (codeq addition). */
+    deadLetter?: boolean;
   }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }>;
   /** Gives the task back untouched (ready at once, attempts kept). */
   abandon(input: { taskId: string; workerId: string }): Promise<void>;

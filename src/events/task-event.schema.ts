@@ -61,9 +61,12 @@ export const EventDataSchemas = {
     error: Type.String({ maxLength: 65536 }),
     artifacts: Type.Optional(Type.Array(Artifact)),
   }),
-  /** The task ran out of attempts (by nack or lease expiry) and sits in the dead-letter queue. */
+  /**
+   * The task sits in the dead-letter queue: it ran out of attempts (cause `nack` or `leaseExpired`),
+   * or its lease holder rejected it as not worth retrying (cause `rejected`, any attempt).
+   */
   dlq: Type.Object({
-    cause: Type.Union([Type.Literal('nack'), Type.Literal('leaseExpired')]),
+    cause: Type.Union([Type.Literal('nack'), Type.Literal('leaseExpired'), Type.Literal('rejected')]),
     workerId: WorkerId,
     reason: Type.Optional(Type.String({ maxLength: 4096 })),
   }),

@@ -32,6 +32,9 @@ export const FIELD = {
   version: 'v',
 } as const;
 
+/** The error shown for a dead-lettered task whose event names no reason. */
+const DLQ_REASONS = { nack: 'nacked', leaseExpired: 'LEASE_EXPIRED', rejected: 'rejected' } as const;
+
 /** One event as `apply.lua` takes it. */
 export type ProjectionOp = (string | number | null)[];
 
@@ -71,13 +74,7 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
     case 'failed':
       return [id, seq, 'F', at, event.data.error, artifacts(event.data.artifacts)];
     case 'dlq':
-      return [
-        id,
-        seq,
-        'Q',
-        at,
-        event.data.reason ?? (event.data.cause === 'leaseExpired' ? 'LEASE_EXPIRED' : 'nacked'),
-      ];
+      return [id, seq, 'Q', at, event.data.reason ?? DLQ_REASONS[event.data.cause]];
     case 'cancelled':
       return [id, seq, 'X', at, event.data.reason ?? null];
     case 'webhookDelivered':

@@ -67,7 +67,7 @@ export class EngineTransport implements Transport {
 
   nack(
     taskId: string,
-    options: { delaySeconds?: number; reason?: string },
+    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean },
   ): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     return this.engine.nack({ taskId, workerId: this.workerId, ...options });
   }

@@ -104,7 +104,7 @@ export class HttpTransport implements Transport {
 
   nack(
     taskId: string,
-    options: { delaySeconds?: number; reason?: string },
+    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean },
   ): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     return this.client.nack(taskId, options);
   }

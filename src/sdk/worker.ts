@@ -269,8 +269,9 @@ export class Worker<
     const message = (error.message || error.name || 'handler failed').slice(0, 4096);
     let info: FailureInfo;
     if (error instanceof UnrecoverableError) {
-      await withRetry(() => this.transport.fail(job.id, message), this.retry);
-      info = { outcome: 'dead', via: 'fail' };
+      // Straight to the dead-letter queue (an admin can requeue it), not a FAILED result.
+      await withRetry(() => this.transport.nack(job.id, { reason: message, deadLetter: true }), this.retry);
+      info = { outcome: 'dead', via: 'nack' };
     } else {
       const nack: { reason: string; delaySeconds?: number } = { reason: message };
       if (error instanceof RetryLaterError) nack.delaySeconds = error.delaySeconds;

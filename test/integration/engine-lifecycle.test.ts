@@ -82,6 +82,31 @@ describe('task lifecycle', () => {
     expect(again).toMatchObject({ id: task.id, attempts: 1 });
   });
 
+  it('a worker can dead-letter a task at once (do not retry), whatever its attempts', async () => {
+    const task = await engine.enqueue({ command: 'REJECT', payload: {}, maxAttempts: 5 });
+    await engine.claim({ workerId: 'w', commands: ['REJECT'] });
+    await expect(
+      engine.nack({ taskId: task.id, workerId: 'thief', deadLetter: true, reason: 'no' }),
+    ).rejects.toMatchObject({ code: 'NOT_OWNER' });
+    expect(
+      await engine.nack({ taskId: task.id, workerId: 'w', deadLetter: true, reason: 'bad payload' }),
+    ).toEqual({
+      status: 'dlq',
+      delaySeconds: 0,
+    });
+    expect(await engine.getTask(task.id)).toMatchObject({
+      state: 'deadLettered',
+      attempts: 1,
+      error: 'bad payload',
+    });
+    expect(await engine.queueStats('REJECT')).toMatchObject({ dlq: 1, ready: 0, delayed: 0 });
+    const last = (await engine.history(task.id)).events.at(-1);
+    expect(last).toMatchObject({
+      type: 'dlq',
+      data: { cause: 'rejected', workerId: 'w', reason: 'bad payload' },
+    });
+  });
+
   it('lease expiry requeues with backoff and dead-letters at the limit', async () => {
     const task = await engine.enqueue({ command: 'EXPIRES', payload: {}, maxAttempts: 2 });
     await engine.claim({ workerId: 'slow', commands: ['EXPIRES'], leaseSeconds: 1 });

@@ -62,7 +62,7 @@ describe.each(KINDS)('SDK worker over %s', (kind) => {
     expect(types.at(-1)).toBe('dlq');
   });
 
-  it('fails a task at once on UnrecoverableError ("do not retry")', async () => {
+  it('dead-letters a task at once on UnrecoverableError ("do not retry")', async () => {
     const command = uniqueName('FATAL');
     const task = await producer.enqueue(command, {}, { maxAttempts: 5 });
     let calls = 0;
@@ -81,10 +81,14 @@ describe.each(KINDS)('SDK worker over %s', (kind) => {
     await sleep(300);
     await worker.close();
     expect(calls).toBe(1);
-    expect(failures[0]).toMatchObject({ outcome: 'dead', via: 'fail' });
+    expect(failures[0]).toMatchObject({ outcome: 'dead', via: 'nack' });
     const { task: after, result } = await producer.result(task.id);
     expect(after).toMatchObject({ status: 'FAILED', attempts: 1 });
     expect(result).toMatchObject({ status: 'FAILED', error: 'bad payload' });
+    // In the dead-letter queue (an admin can requeue it), after one delivery of five allowed.
+    const history = await producer.history(task.id);
+    expect(history.at(-1)).toMatchObject({ type: 'dlq', data: { cause: 'rejected', reason: 'bad payload' } });
+    expect(history.filter((e) => e.type === 'claimed')).toHaveLength(1);
   });
 
   it('keeps the task through automatic heartbeats when the handler outlives its lease', async () => {

@@ -60,6 +60,7 @@ const command: fc.Arbitrary<TaskCommand> = fc.oneof(
     { requiredKeys: ['type', 'workerId'] },
   ),
   fc.record({ type: fc.constant('abandon' as const), workerId: worker }),
+  fc.record({ type: fc.constant('deadLetter' as const), workerId: worker }),
   fc.record({ type: fc.constant('complete' as const), workerId: worker, result: fc.constant(1) }),
   fc.record({ type: fc.constant('fail' as const), workerId: worker, error: fc.constant('e') }),
   fc.constant({ type: 'expireLease' as const }),
@@ -177,7 +178,10 @@ describe('decider agrees with the xstate machine', () => {
       }),
       fc.record({
         type: fc.constant('dlq' as const),
-        data: fc.record({ cause: fc.constantFrom('nack' as const, 'leaseExpired' as const), workerId }),
+        data: fc.record({
+          cause: fc.constantFrom('nack' as const, 'leaseExpired' as const, 'rejected' as const),
+          workerId,
+        }),
       }),
       fc.constant({ type: 'requeued' as const, data: {} }),
       fc.constant({ type: 'cancelled' as const, data: {} }),

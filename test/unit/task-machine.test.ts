@@ -129,6 +129,7 @@ describe('transition table derived from the machine', () => {
     expect(TASK_TRANSITIONS.inProgress.dlq?.map((t) => t.guards[0]?.name)).toEqual([
       'causeIsNack',
       'causeIsLeaseExpiry',
+      'causeIsRejection',
     ]);
   });
 
