@@ -76,6 +76,13 @@ export function rowSpecs(s: Sizes): RowSpec[] {
       target: atLeast(2),
     },
     {
+      label: `enqueue batched (${n(s.enqueueBatched)}, 1,000/call, 4 calls in flight; BullMQ addBulk likewise)`,
+      unit: 'tasks/s',
+      a: 'enqueue-batched4|codeq',
+      b: 'enqueue-batched4|bullmq',
+      target: atLeast(2),
+    },
+    {
       label: `enqueue batched over HTTP (POST /tasks/batch, 1,000/call)`,
       unit: 'tasks/s',
       a: 'enqueue-batched|codeq-http',

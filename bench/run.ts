@@ -152,6 +152,19 @@ try {
         () => bull.enqueueBatched(sizes.enqueueBatched, 1000),
         sizes.enqueueBatched,
       );
+      // The same calls with 4 in flight, for both peers: codeq's append and apply pipeline overlaps.
+      await measure(
+        round,
+        'enqueue-batched4|codeq',
+        () => codeq.enqueueBatched(sizes.enqueueBatched, 1000, 4),
+        sizes.enqueueBatched,
+      );
+      await measure(
+        round,
+        'enqueue-batched4|bullmq',
+        () => bull.enqueueBatched(sizes.enqueueBatched, 1000, 4),
+        sizes.enqueueBatched,
+      );
       await measure(round, 'enqueue-batched|codeq-http', () =>
         codeqHttp.enqueueBatched(sizes.enqueueBatched, 1000),
       );

@@ -5,6 +5,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
+  inBatches,
   LATENCY_WARMUP_SECONDS,
   cpuNow,
   cpuSince,
@@ -58,15 +59,13 @@ export class BullmqPeer implements Peer {
     await queue.close();
   }
 
-  async enqueueBatched(n: number, batch: number): Promise<ProcessFigure> {
+  async enqueueBatched(n: number, batch: number, inFlight = 1): Promise<ProcessFigure> {
     const queue = this.queue();
     const cpu0 = cpuNow();
     const started = performance.now();
-    for (let i = 0; i < n; i += batch) {
-      await queue.addBulk(
-        Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({ name: 'noop', data: { i: i + j } })),
-      );
-    }
+    await inBatches(n, batch, inFlight, (from, count) =>
+      queue.addBulk(Array.from({ length: count }, (_, j) => ({ name: 'noop', data: { i: from + j } }))),
+    );
     const seconds = (performance.now() - started) / 1000;
     const cpuUs = cpuSince(cpu0);
     await BullmqPeer.drop(queue);

@@ -11,6 +11,7 @@ import { deleteStream, openManager } from '../../src/events/stream.js';
 import { EngineTransport, Worker } from '../../src/sdk/index.js';
 import { verifyRun } from './codeq-verify.js';
 import {
+  inBatches,
   LATENCY_WARMUP_SECONDS,
   cpuNow,
   cpuSince,
@@ -132,18 +133,15 @@ export class CodeqPeer implements Peer {
     await nc.close();
   }
 
-  async enqueueBatched(n: number, batch: number): Promise<ProcessFigure> {
+  async enqueueBatched(n: number, batch: number, inFlight = 1): Promise<ProcessFigure> {
     const engine = await this.createEngine();
     const cpu0 = cpuNow();
     const started = performance.now();
-    for (let i = 0; i < n; i += batch) {
-      await engine.enqueueMany(
-        Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({
-          command: 'noop',
-          payload: { i: i + j },
-        })),
-      );
-    }
+    await inBatches(n, batch, inFlight, (from, count) =>
+      engine.enqueueMany(
+        Array.from({ length: count }, (_, j) => ({ command: 'noop', payload: { i: from + j } })),
+      ),
+    );
     const seconds = (performance.now() - started) / 1000;
     const cpuUs = cpuSince(cpu0);
     await this.dispose(engine);

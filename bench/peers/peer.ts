@@ -54,7 +54,7 @@ export interface Peer {
   /** Name in the table. */
   readonly name: string;
   /** Enqueues `n` tasks in batches of `batch`; tasks/s (and the CPU it took). */
-  enqueueBatched(n: number, batch: number): Promise<Figure & { cpuUs?: number[] }>;
+  enqueueBatched(n: number, batch: number, inFlight?: number): Promise<Figure & { cpuUs?: number[] }>;
   /** Enqueues `n` tasks one call each, `inFlight` at a time; tasks/s. */
   enqueueSingle(n: number, inFlight: number): Promise<Figure>;
   /** Enqueues a backlog of `n` no-op tasks (untimed), then processes it; tasks/s. */
@@ -126,4 +126,23 @@ export function sleepMs(ms: number): Promise<void> {
 export async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done() && Date.now() < deadline) await sleepMs(20);
+}
+
+/** Sends `n` items in calls of `batch`, `inFlight` calls at a time (1 = one after another). */
+export async function inBatches(
+  n: number,
+  batch: number,
+  inFlight: number,
+  send: (from: number, count: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, inFlight) }, async () => {
+      while (next < n) {
+        const from = next;
+        next += batch;
+        await send(from, Math.min(batch, n - from));
+      }
+    }),
+  );
 }
