@@ -17,6 +17,7 @@ import type { EngineApi } from '../engine/engine.types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin.routes.js';
 import { logRoutes } from './log.routes.js';
+import { profileRoutes } from './profile.routes.js';
 import type { AuthenticatorOptions } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createErrorHandler } from './error-mapper.js';
@@ -161,6 +162,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(subscriptionRoutes, deps);
       await api.register(adminRoutes, deps);
       await api.register(logRoutes, deps);
+      await api.register(profileRoutes, deps);
     },
     { prefix: API_PREFIX },
   );
