@@ -37,11 +37,14 @@ import type {
   TaskHistory,
   TaskView,
 } from './engine.types.js';
-import { enqueueMany } from './enqueue.js';
-import { assertWorkerId, claimCount, seconds } from './input-validation.js';
+import { enqueueMany, enqueueSettled } from './enqueue.js';
+import { assertWorkerId, claimCount, normaliseEnqueue, seconds } from './input-validation.js';
 import { LeaderLock } from './leader-lock.js';
 import { TaskCommands, type ResultSubmission } from './task-commands.js';
 import { TaskWriter } from './task-writer.js';
+
+/** Most single enqueues coalesced into one append batch. */
+const MAX_COALESCED_ENQUEUES = 1000;
 
 /** Outbound bytes the NATS client buffers before writing inline (its default is 32 KiB). */
 const PENDING_LIMIT_BYTES = 256 * 1024;
@@ -54,6 +57,12 @@ export class Engine implements EngineApi {
   private readonly admin: AdminOps;
   private readonly background: BackgroundLoop | undefined;
   private rebuilding: Promise<void> | undefined;
+  /** Single enqueues waiting for the current microtask turn to end (see `enqueue`). */
+  private pendingEnqueues: {
+    input: EnqueueInput;
+    resolve: (view: TaskView) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
   private closed = false;
 
   private constructor(
@@ -238,22 +247,57 @@ export class Engine implements EngineApi {
     await loop.tick(now);
   }
 
+  /**
+   * Creates one task. Concurrent calls without an idempotency key are coalesced into one append
+   * batch (those made within one microtask turn), each still answering on its own; keyed calls take
+   * the batch path directly, which resolves keys against the index first.
+   */
   async enqueue(input: EnqueueInput): Promise<TaskView> {
-    const [view] = await this.enqueueMany([input]);
-    return view as TaskView;
+    if (typeof input !== 'object' || input === null || input.idempotencyKey !== undefined) {
+      const [view] = await this.enqueueMany([input]);
+      return view as TaskView;
+    }
+    // Bad input fails this call alone, before it joins a batch.
+    normaliseEnqueue(input, this.settings, Date.now());
+    return new Promise<TaskView>((resolve, reject) => {
+      this.pendingEnqueues.push({ input, resolve, reject });
+      if (this.pendingEnqueues.length === 1) queueMicrotask(() => this.flushEnqueues());
+    });
+  }
+
+  private flushEnqueues(): void {
+    const waiting = this.pendingEnqueues;
+    this.pendingEnqueues = [];
+    for (let i = 0; i < waiting.length; i += MAX_COALESCED_ENQUEUES) {
+      const chunk = waiting.slice(i, i + MAX_COALESCED_ENQUEUES);
+      enqueueSettled(
+        chunk.map((w) => w.input),
+        this.enqueueDeps(),
+      ).then(
+        (answers) =>
+          answers.forEach((answer, k) =>
+            answer instanceof Error ? chunk[k]!.reject(answer) : chunk[k]!.resolve(answer),
+          ),
+        (err: unknown) => chunk.forEach((w) => w.reject(err)),
+      );
+    }
+  }
+
+  private enqueueDeps(): Parameters<typeof enqueueMany>[1] {
+    return {
+      settings: this.settings,
+      store: this.store,
+      writer: this.writer,
+      log: this.log,
+      load: (id) => this.commands.load(id),
+    };
   }
 
   async enqueueMany(inputs: EnqueueInput[]): Promise<TaskView[]> {
     if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 10_000) {
       throw new CodeqError('INVALID_INPUT', 'invalid body: 1..10000 tasks expected');
     }
-    return enqueueMany(inputs, {
-      settings: this.settings,
-      store: this.store,
-      writer: this.writer,
-      log: this.log,
-      load: (id) => this.commands.load(id),
-    });
+    return enqueueMany(inputs, this.enqueueDeps());
   }
 
   async claim(input: ClaimInput): Promise<TaskView[]> {

@@ -27,6 +27,8 @@ interface EnqueueDeps {
   load: (taskId: string) => Promise<StoredTask>;
 }
 
+type StoredEnqueued = StoredTaskEvent & { type: 'enqueued' };
+
 /** The view of a task right after its `enqueued` event. */
 export function viewOfEnqueued(event: StoredTaskEvent & { type: 'enqueued' }): TaskView {
   const d = event.data;
@@ -111,8 +113,10 @@ export async function enqueueMany(inputs: readonly EnqueueInput[], deps: Enqueue
   });
 
   const written = await writeWithRetries(items, deps);
+  const failure = written.find((w): w is CodeqError => w instanceof CodeqError);
+  if (failure) throw failure;
   for (let j = 0; j < toWrite.length; j++) {
-    const stored = written[j]!;
+    const stored = written[j] as StoredEnqueued;
     if (stored.command !== inputs[toWrite[j]!]!.command) {
       throw idempotencyConflict(datas[toWrite[j]!]!.idempotencyKey ?? '');
     }
@@ -142,8 +146,8 @@ export async function enqueueMany(inputs: readonly EnqueueInput[], deps: Enqueue
 async function writeWithRetries(
   items: readonly WriteItem[],
   deps: EnqueueDeps,
-): Promise<(StoredTaskEvent & { type: 'enqueued' })[]> {
-  const out: (StoredTaskEvent & { type: 'enqueued' })[] = new Array(items.length);
+): Promise<(StoredEnqueued | CodeqError)[]> {
+  const out: (StoredEnqueued | CodeqError)[] = new Array(items.length);
   let pending = items.map((_, i) => i);
   for (let attempt = 1; pending.length > 0; attempt++) {
     const outcomes = await deps.writer.write(pending.map((i) => items[i]!));
@@ -151,28 +155,76 @@ async function writeWithRetries(
     const duplicates: [number, number][] = [];
     outcomes.forEach((outcome, j) => {
       const i = pending[j]!;
-      if (outcome.ok && !outcome.duplicate) out[i] = outcome.event as StoredTaskEvent & { type: 'enqueued' };
+      if (outcome.ok && !outcome.duplicate) out[i] = outcome.event as StoredEnqueued;
       else if (outcome.ok) duplicates.push([i, outcome.event.seq]);
       else if (
         (outcome.error.code === 'TIMEOUT' || outcome.error.code === 'UNAVAILABLE') &&
         attempt < APPEND_TRIES
       )
         retry.push(i);
-      else throw outcome.error;
+      // Each item answers on its own: one failure never becomes another caller's.
+      else out[i] = outcome.error;
     });
     for (const [i, seq] of duplicates) {
-      const original = await deps.log.getBySeq(seq);
-      if (!original || original.type !== 'enqueued') {
-        throw new CodeqError(
-          'INTERNAL',
-          `duplicate enqueue points at seq ${seq}, which is not an enqueued event`,
-        );
+      try {
+        const original = await deps.log.getBySeq(seq);
+        if (!original || original.type !== 'enqueued') {
+          throw new CodeqError(
+            'INTERNAL',
+            `duplicate enqueue points at seq ${seq}, which is not an enqueued event`,
+          );
+        }
+        await deps.store.apply([original]);
+        out[i] = original;
+      } catch (err) {
+        out[i] = err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
       }
-      await deps.store.apply([original]);
-      out[i] = original;
     }
     pending = retry;
     if (retry.length > 0) await new Promise((r) => setTimeout(r, 100 * attempt));
   }
   return out;
+}
+
+/**
+ * Enqueues inputs without idempotency keys, each answering on its own (a view or the error that
+ * refused it): what `Engine.enqueue` uses to coalesce concurrent single calls into one batch.
+ */
+export async function enqueueSettled(
+  inputs: readonly EnqueueInput[],
+  deps: EnqueueDeps,
+): Promise<(TaskView | CodeqError)[]> {
+  const now = Date.now();
+  const answers: (TaskView | CodeqError)[] = new Array(inputs.length);
+  const items: WriteItem[] = [];
+  const index: number[] = [];
+  inputs.forEach((input, i) => {
+    try {
+      if (input.idempotencyKey !== undefined)
+        throw new CodeqError('INTERNAL', 'keyed inputs take enqueueMany');
+      const data = normaliseEnqueue(input, deps.settings, now);
+      const taskId = randomUUID();
+      const decision = decide(
+        ABSENT_SNAPSHOT,
+        { type: 'enqueue', data },
+        {
+          taskId,
+          command: input.command,
+          actor: input.actor ?? 'producer',
+          now,
+          backoff: deps.settings.backoff,
+        },
+      );
+      if (!decision.ok) throw new CodeqError('INTERNAL', `enqueue refused: ${decision.message}`);
+      items.push({ event: decision.events[0] as TaskEvent, expectedVersion: 0, msgId: `enq:${taskId}` });
+      index.push(i);
+    } catch (err) {
+      answers[i] = err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
+    }
+  });
+  const written = items.length > 0 ? await writeWithRetries(items, deps) : [];
+  written.forEach((w, k) => {
+    answers[index[k]!] = w instanceof CodeqError ? w : viewOfEnqueued(w);
+  });
+  return answers;
 }

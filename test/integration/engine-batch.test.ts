@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
 import { CodeqError } from '../../src/errors.js';
@@ -55,5 +56,48 @@ describe('batch claim and batch results', () => {
     expect(claimed.map((t) => (t.payload as { i: number }).i)).toEqual(
       Array.from({ length: 1000 }, (_, i) => i),
     );
+  });
+});
+
+describe('coalesced single enqueues', () => {
+  let engine: Engine;
+  let redisUrl: string;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    let deployment;
+    ({ engine, deployment, close } = await createTestEngine());
+    redisUrl = deployment.redisUrl;
+  });
+  afterAll(async () => close());
+
+  async function scriptCalls(redis: Redis): Promise<number> {
+    const info = await redis.info('commandstats');
+    return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
+  }
+
+  it('concurrent enqueue() calls share append batches; each answers on its own', async () => {
+    const redis = new Redis(redisUrl);
+    try {
+      const before = await scriptCalls(redis);
+      const calls = Array.from({ length: 300 }, (_, i) =>
+        engine.enqueue(
+          i === 150 ? { command: 'bad.command', payload: {} } : { command: 'COALESCE', payload: { i } },
+        ),
+      );
+      const settled = await Promise.allSettled(calls);
+      const after = await scriptCalls(redis);
+      expect(settled[150]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_INPUT' } });
+      const views = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      expect(views).toHaveLength(299);
+      expect(new Set(views.map((v) => v.id)).size).toBe(299);
+      expect(views.map((v) => (v.payload as { i: number }).i)).toEqual(
+        Array.from({ length: 300 }, (_, i) => i).filter((i) => i !== 150),
+      );
+      expect(await engine.queueStats('COALESCE')).toMatchObject({ ready: 299 });
+      // One apply script per batch, not one per call.
+      expect(after - before).toBeLessThan(10);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
