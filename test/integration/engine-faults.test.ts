@@ -319,27 +319,42 @@ function report(name: string, t0: number, w: Workload, stream: StreamContents, e
   );
 }
 
+/** What a fault injected by {@link faultRun} can reach. */
+interface FaultContext {
+  servers: Awaited<ReturnType<typeof setup>>['servers'];
+  deployment: Awaited<ReturnType<typeof setup>>['deployment'];
+  a: Engine;
+}
+
+/**
+ * One fault test: two engines under a running workload, `fault` injected mid-run, then the workload
+ * drained and the stream and the projection verified.
+ */
+async function faultRun(label: string, fault: (ctx: FaultContext) => Promise<void>): Promise<void> {
+  const t0 = Date.now();
+  const { servers, deployment, options } = await setup();
+  const a = await newEngine(options);
+  const b = await newEngine(options);
+  const w = startWorkload(a, [a, b], 3);
+  await midRun(w);
+  await fault({ servers, deployment, a });
+  const stream = await drain(a, w);
+  verifyStream(stream, w);
+  expect(w.errors.unexpected()).toEqual({});
+  await verifyProjection(options, deployment, w);
+  report(label, t0, w, stream);
+}
+
 describe('engine under faults (real workload, private servers)', () => {
   it(
     'FLUSHALL on Redis mid-run: the projection is rebuilt from the log and no task is lost or duplicated',
     async () => {
-      const t0 = Date.now();
-      const { deployment, options } = await setup();
-      const a = await newEngine(options);
-      const b = await newEngine(options);
-      const w = startWorkload(a, [a, b], 3);
-      await midRun(w);
-
-      const admin = new Redis(deployment.redisUrl);
-      await admin.flushall();
-      admin.disconnect();
-      await waitFor('the projection to be rebuilt', () => a.store.isBuilt(), 20_000);
-
-      const stream = await drain(a, w);
-      verifyStream(stream, w);
-      expect(w.errors.unexpected()).toEqual({});
-      await verifyProjection(options, deployment, w);
-      report('flushall', t0, w, stream);
+      await faultRun('flushall', async ({ deployment, a }) => {
+        const admin = new Redis(deployment.redisUrl);
+        await admin.flushall();
+        admin.disconnect();
+        await waitFor('the projection to be rebuilt', () => a.store.isBuilt(), 20_000);
+      });
     },
     TEST_TIMEOUT_MS,
   );
@@ -347,23 +362,12 @@ describe('engine under faults (real workload, private servers)', () => {
   it(
     'Redis killed -9 and restarted empty mid-run: clients reconnect, the projection is rebuilt, nothing lost',
     async () => {
-      const t0 = Date.now();
-      const { servers, deployment, options } = await setup();
-      const a = await newEngine(options);
-      const b = await newEngine(options);
-      const w = startWorkload(a, [a, b], 3);
-      await midRun(w);
-
-      await servers.redis.kill();
-      await sleep(1000);
-      await servers.redis.start();
-      await waitFor('the projection to be rebuilt', () => a.store.isBuilt(), 20_000);
-
-      const stream = await drain(a, w);
-      verifyStream(stream, w);
-      expect(w.errors.unexpected()).toEqual({});
-      await verifyProjection(options, deployment, w);
-      report('redis kill -9', t0, w, stream);
+      await faultRun('redis kill -9', async ({ servers, a }) => {
+        await servers.redis.kill();
+        await sleep(1000);
+        await servers.redis.start();
+        await waitFor('the projection to be rebuilt', () => a.store.isBuilt(), 20_000);
+      });
     },
     TEST_TIMEOUT_MS,
   );
@@ -371,22 +375,11 @@ describe('engine under faults (real workload, private servers)', () => {
   it(
     'nats-server killed -9 and restarted on its data dir mid-run: retried enqueues (same keys) neither lose nor duplicate',
     async () => {
-      const t0 = Date.now();
-      const { servers, deployment, options } = await setup();
-      const a = await newEngine(options);
-      const b = await newEngine(options);
-      const w = startWorkload(a, [a, b], 3);
-      await midRun(w);
-
-      await servers.nats.kill();
-      await sleep(1000);
-      await servers.nats.start();
-
-      const stream = await drain(a, w);
-      verifyStream(stream, w);
-      expect(w.errors.unexpected()).toEqual({});
-      await verifyProjection(options, deployment, w);
-      report('nats kill -9', t0, w, stream);
+      await faultRun('nats kill -9', async ({ servers }) => {
+        await servers.nats.kill();
+        await sleep(1000);
+        await servers.nats.start();
+      });
     },
     TEST_TIMEOUT_MS,
   );
