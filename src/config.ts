@@ -103,6 +103,10 @@ export function toEngineSettings(config: CodeqConfig): EngineSettings {
     idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
     completedRetentionMs: config.completedRetentionSeconds * 1000,
     deadRetentionMs: config.deadRetentionSeconds * 1000,
+    // Live tasks are snapshotted once their oldest event is three quarters of the log's max age old.
+    // (A max age of 0 keeps events forever: nothing to snapshot.)
+    snapshotAfterMs:
+      config.streamMaxAgeSeconds > 0 ? config.streamMaxAgeSeconds * 750 : Number.POSITIVE_INFINITY,
     // Not configurable yet: the contract has no key for them.
     sweepIntervalMs: 1000,
     maxWaitSeconds: 30,

@@ -85,6 +85,8 @@ export function candidateEvents(
       if (command.reason !== undefined) retry.reason = dead.reason = command.reason;
       return [make(ctx, 'nacked', retry), make(ctx, 'dlq', dead)];
     }
+    case 'snapshot':
+      return [make(ctx, 'snapshot', command.data)];
     case 'deadLetter': {
       const dead: TaskEventData<'dlq'> = { cause: 'rejected', workerId: command.workerId };
       if (command.reason !== undefined) dead.reason = command.reason;

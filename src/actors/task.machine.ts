@@ -87,6 +87,14 @@ export const TASK_GUARDS = {
   causeIsLeaseExpiry: ({ event }) => event.type === 'dlq' && event.data.cause === 'leaseExpired',
   /** A dead-lettering the lease holder asked for (do not retry), whatever the attempts. */
   causeIsRejection: ({ event }) => event.type === 'dlq' && event.data.cause === 'rejected',
+  /** A snapshot of a pending task. */
+  snapshotPending: ({ event }) => event.type === 'snapshot' && event.data.status === 'pending',
+  /** A snapshot of a leased task (which needs a holder and a deadline). */
+  snapshotInProgress: ({ event }) =>
+    event.type === 'snapshot' &&
+    event.data.status === 'inProgress' &&
+    event.data.workerId !== undefined &&
+    event.data.leaseUntil !== undefined,
 } satisfies Record<string, TaskGuard>;
 
 /** Name of one of {@link TASK_GUARDS}. */
@@ -122,6 +130,17 @@ export const TASK_UPDATERS = {
   releaseLease: () => ({ workerId: undefined, leaseUntil: undefined }),
   /** An admin requeue: a fresh set of deliveries, claimable at once. */
   resetAttempts: () => ({ attempts: 0, workerId: undefined, leaseUntil: undefined, runAt: undefined }),
+  /** A snapshot restores what a decision reads (after a rollup it is the task's first event). */
+  restoreSnapshot: ({ event }) =>
+    event.type === 'snapshot'
+      ? {
+          attempts: event.data.attempts,
+          maxAttempts: event.data.maxAttempts,
+          runAt: event.data.runAt,
+          workerId: event.data.workerId,
+          leaseUntil: event.data.leaseUntil,
+        }
+      : {},
   /** A result callback outcome (history only): nothing a decision reads changes. */
   noteWebhook: () => ({}),
 } satisfies Record<string, TaskUpdater>;
@@ -177,6 +196,7 @@ export const taskMachine = setup({
     releaseLease: assign(TASK_UPDATERS.releaseLease),
     resetAttempts: assign(TASK_UPDATERS.resetAttempts),
     noteWebhook: assign(TASK_UPDATERS.noteWebhook),
+    restoreSnapshot: assign(TASK_UPDATERS.restoreSnapshot),
   },
 }).createMachine({
   id: 'task',
@@ -184,12 +204,20 @@ export const taskMachine = setup({
   context: { attempts: 0, maxAttempts: 0 },
   states: {
     absent: {
-      on: { enqueued: { target: 'pending', actions: 'applyEnqueued' } },
+      on: {
+        enqueued: { target: 'pending', actions: 'applyEnqueued' },
+        // After a rollup the snapshot is the first event a replay sees.
+        snapshot: [
+          { guard: 'snapshotPending', target: 'pending', actions: 'restoreSnapshot' },
+          { guard: 'snapshotInProgress', target: 'inProgress', actions: 'restoreSnapshot' },
+        ],
+      },
     },
     pending: {
       on: {
         claimed: { guard: and(['isDue', 'isNextAttempt']), target: 'inProgress', actions: 'applyClaimed' },
         cancelled: { target: 'cancelled' },
+        snapshot: { guard: 'snapshotPending', actions: 'restoreSnapshot' },
       },
     },
     inProgress: {
@@ -227,6 +255,7 @@ export const taskMachine = setup({
         ],
         completed: { guard: OWNER_WITH_LEASE, target: 'completed', actions: 'releaseLease' },
         failed: { guard: OWNER_WITH_LEASE, target: 'failed', actions: 'releaseLease' },
+        snapshot: { guard: and(['snapshotInProgress', 'isOwner']), actions: 'restoreSnapshot' },
       },
     },
     // Terminal, yet not xstate `final`: a finished task still records its result callback's outcome

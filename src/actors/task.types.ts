@@ -66,6 +66,7 @@ export type TaskCommand =
   | { type: 'nack'; workerId: string; delayOverrideSeconds?: number | undefined; reason?: string | undefined }
   | { type: 'abandon'; workerId: string }
   | { type: 'deadLetter'; workerId: string; reason?: string | undefined }
+  | { type: 'snapshot'; data: TaskEventData<'snapshot'> }
   | {
       type: 'complete';
       workerId: string;

@@ -10,6 +10,7 @@ import type { Claimer } from './claimer.js';
 import { RESERVATION_MS } from './claimer.js';
 import type { EngineObserver, EngineSettings } from './engine.types.js';
 import type { LeaderLock } from './leader-lock.js';
+import { snapshotAgingTasks } from './snapshots.js';
 import type { TaskWriter } from './task-writer.js';
 
 /** Purge runs every this many ticks (retention is measured in hours, not seconds). */
@@ -84,6 +85,12 @@ export class BackgroundLoop {
       });
       if (round.promoted > 0) writer.scheduleWake(command);
       if (round.expired.length > 0) await claimer.repairLeases(round.expired);
+      await snapshotAgingTasks(command, now, {
+        store,
+        writer,
+        snapshotAfterMs: settings.snapshotAfterMs,
+        backoff: settings.backoff,
+      });
     }
     if (this.ticks++ % PURGE_EVERY_TICKS === 0) {
       for (const command of commands) {

@@ -14,6 +14,7 @@ export const DEFAULT_ENGINE_SETTINGS: Readonly<EngineSettings> = Object.freeze({
   idempotencyTtlMs: 24 * 3600_000,
   completedRetentionMs: 24 * 3600_000,
   deadRetentionMs: 7 * 24 * 3600_000,
+  snapshotAfterMs: (7 * 24 * 3600_000 * 3) / 4,
   sweepIntervalMs: 1000,
   maxWaitSeconds: 30,
 });

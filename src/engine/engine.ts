@@ -108,7 +108,16 @@ export class Engine implements EngineApi {
 
   /** Connects, provisions the stream, loads the scripts, builds the projection if Redis lost it. */
   static async create(options: EngineOptions): Promise<Engine> {
-    const settings = resolveSettings(options.settings);
+    const settings = resolveSettings({
+      // Snapshots come well before the log forgets a task's first events.
+      ...(options.streamMaxAgeMs === undefined
+        ? {}
+        : {
+            snapshotAfterMs:
+              options.streamMaxAgeMs > 0 ? (options.streamMaxAgeMs * 3) / 4 : Number.POSITIVE_INFINITY,
+          }),
+      ...options.settings,
+    });
     const logger = options.logger ?? pino({ level: 'silent' });
     const prefix = options.subjectPrefix ?? 'codeq.task';
     const streamName = options.streamName ?? 'CODEQ_TASKS';

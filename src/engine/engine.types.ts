@@ -175,6 +175,12 @@ export interface EngineSettings {
   completedRetentionMs: number;
   /** Dead-lettered tasks leave the projection after this, default 7 d. */
   deadRetentionMs: number;
+  /**
+   * A live task whose oldest event in the log is older than this gets a snapshot (subject rollup),
+   * so it never ages out of the stream; default three quarters of the stream's max age (5.25 d), ms;
+   * infinite when the stream keeps events forever.
+   */
+  snapshotAfterMs: number;
   /** Sweeper period, default 1 000 ms. */
   sweepIntervalMs: number;
   /** Longest long-poll, default 30 s. */

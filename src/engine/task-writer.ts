@@ -20,6 +20,8 @@ export interface WriteItem {
   expectedVersion: number;
   /** `Nats-Msg-Id` (idempotent enqueue). */
   msgId?: string | undefined;
+  /** Publish as a subject rollup: the log keeps only this event of the task (snapshots). */
+  rollup?: boolean;
 }
 
 /** Outcome of one {@link WriteItem}: the stored event, or why the log refused it. */
@@ -77,6 +79,7 @@ export class TaskWriter {
         expectedVersion: item.expectedVersion,
       };
       if (item.msgId !== undefined) request.msgId = item.msgId;
+      if (item.rollup) request.rollup = true;
       return request;
     });
     const acks = await this.deps.publisher.appendMany(requests);

@@ -75,6 +75,27 @@ export const EventDataSchemas = {
   /** A pending task was cancelled. Terminal. */
   cancelled: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 4096 })) }),
   /**
+   * The folded state of a live task, published as a subject rollup (the log then keeps only this
+   * event and what follows), so a task that lives longer than the stream's max age never loses its
+   * history. Carries everything the projection and the machine need to restore the task.
+   */
+  snapshot: Type.Object({
+    status: Type.Union([Type.Literal('pending'), Type.Literal('inProgress')]),
+    payload: Type.Unknown(),
+    priority: Type.Integer({ minimum: 0, maximum: 9 }),
+    maxAttempts: Type.Integer({ minimum: 1 }),
+    attempts: Attempts,
+    readySeq: Type.Integer({ minimum: 1 }),
+    createdAt: EpochMs,
+    updatedAt: EpochMs,
+    runAt: Type.Optional(EpochMs),
+    workerId: Type.Optional(WorkerId),
+    leaseUntil: Type.Optional(EpochMs),
+    webhook: Type.Optional(Type.String({ maxLength: 4096 })),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    error: Type.Optional(Type.String({ maxLength: 65536 })),
+  }),
+  /**
    * The result callback of a finished task was accepted by its receiver (2xx). History only: it
    * follows a terminal event and changes no state. `deliveryId` is the one the receiver saw.
    */

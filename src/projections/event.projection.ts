@@ -10,7 +10,8 @@ import type { StoredTaskEvent } from '../events/task-event.schema.js';
  * Hash field names (short: a task hash is kept per task at full speed).
  * s state · a attempts · m maxAttempts · p priority · w worker · l lease deadline · r due time ·
  * rs sequence that made it ready (FIFO order) · pl payload JSON · res result JSON · err error ·
- * art artifacts JSON · wh webhook · ik idempotency key · ca created · ua updated · v version.
+ * art artifacts JSON · wh webhook · ik idempotency key · ca created · ua updated · v version ·
+ * oa time of the task's oldest event still in the log (its enqueue, or its latest snapshot).
  */
 export const FIELD = {
   state: 's',
@@ -28,6 +29,7 @@ export const FIELD = {
   webhook: 'wh',
   idempotencyKey: 'ik',
   createdAt: 'ca',
+  oldestEventAt: 'oa',
   updatedAt: 'ua',
   version: 'v',
 } as const;
@@ -77,6 +79,29 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
       return [id, seq, 'Q', at, event.data.reason ?? DLQ_REASONS[event.data.cause]];
     case 'cancelled':
       return [id, seq, 'X', at, event.data.reason ?? null];
+    case 'snapshot': {
+      const d = event.data;
+      return [
+        id,
+        seq,
+        'S',
+        at,
+        d.status,
+        JSON.stringify(d.payload ?? null),
+        d.priority,
+        d.maxAttempts,
+        d.attempts,
+        d.readySeq,
+        d.createdAt,
+        d.updatedAt,
+        d.runAt ?? null,
+        d.workerId ?? null,
+        d.leaseUntil ?? null,
+        d.webhook ?? null,
+        d.idempotencyKey ?? null,
+        d.error ?? null,
+      ];
+    }
     case 'webhookDelivered':
     case 'webhookGaveUp':
       // History only: the version moves (so the next decision's expected version is right), nothing

@@ -35,6 +35,11 @@ export class ProjectionKeys {
     return `${this.commandBase(command)}reserved`;
   }
 
+  /** Live (pending or leased) tasks by the time of their oldest event in the log (snapshot due). */
+  age(command: string): string {
+    return `${this.commandBase(command)}age`;
+  }
+
   /** Dead-lettered tasks, score = time of the `dlq` event. */
   dlq(command: string): string {
     return `${this.commandBase(command)}dlq`;

@@ -105,10 +105,12 @@ export class ProjectionStore {
       let ops = byCommand.get(event.command);
       if (!ops) byCommand.set(event.command, (ops = []));
       ops.push(projectEvent(event));
-      if (event.type !== 'enqueued') continue;
+      // A snapshot is the first event of a rolled-up task: it carries the same index entries.
+      if (event.type !== 'enqueued' && event.type !== 'snapshot') continue;
       indexEntries.push(this.keys.taskIndex(event.taskId), event.command);
       const key = event.data.idempotencyKey;
-      const ttlMs = event.at + this.idempotencyTtlMs - now;
+      const createdAt = event.type === 'snapshot' ? event.data.createdAt : event.at;
+      const ttlMs = createdAt + this.idempotencyTtlMs - now;
       if (key !== undefined && ttlMs > 0) {
         pipeline.set(this.keys.idempotency(key), `${event.taskId} ${event.command}`, 'PX', ttlMs, 'NX');
       }
@@ -159,6 +161,11 @@ export class ProjectionStore {
       nextLeaseAt: reply[3] === '' ? undefined : Number(reply[3]),
       promoted: Number(reply[4]),
     };
+  }
+
+  /** Live tasks of a command whose oldest event in the log is older than `before` (oldest first). */
+  async aging(command: string, before: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.age(command), '-inf', `(${before}`, 'LIMIT', 0, limit);
   }
 
   /** Returns reserved tasks that will not be claimed after all to ready. */

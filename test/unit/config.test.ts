@@ -222,9 +222,14 @@ describe('loadConfig', () => {
       idempotencyTtlMs: 60_000,
       completedRetentionMs: 86_400_000,
       deadRetentionMs: 604_800_000,
+      snapshotAfterMs: 453_600_000, // three quarters of the 7-day log
       sweepIntervalMs: 1000,
       maxWaitSeconds: 30,
     });
+    // A log that keeps events forever needs no snapshots.
+    expect(toEngineSettings(loadConfig({ env: { STREAM_MAX_AGE_SECONDS: '0' } })).snapshotAfterMs).toBe(
+      Number.POSITIVE_INFINITY,
+    );
   });
 
   it('refuses to start without any credentials, and adds dev tokens only in dev mode', () => {

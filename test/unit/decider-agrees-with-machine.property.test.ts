@@ -183,6 +183,36 @@ describe('decider agrees with the xstate machine', () => {
           workerId,
         }),
       }),
+      fc.record({
+        type: fc.constant('snapshot' as const),
+        data: fc.record(
+          {
+            status: fc.constantFrom('pending' as const, 'inProgress' as const),
+            payload: fc.constant(null),
+            priority: fc.constant(0),
+            maxAttempts: fc.integer({ min: 1, max: 3 }),
+            attempts: fc.integer({ min: 0, max: 3 }),
+            readySeq: fc.constant(1),
+            createdAt: fc.constant(0),
+            updatedAt: fc.constant(0),
+            runAt: at,
+            workerId,
+            leaseUntil: at,
+          },
+          {
+            requiredKeys: [
+              'status',
+              'payload',
+              'priority',
+              'maxAttempts',
+              'attempts',
+              'readySeq',
+              'createdAt',
+              'updatedAt',
+            ],
+          },
+        ),
+      }),
       fc.constant({ type: 'requeued' as const, data: {} }),
       fc.constant({ type: 'cancelled' as const, data: {} }),
       fc.constant({

@@ -108,9 +108,19 @@ describe('transition table derived from the machine', () => {
       Object.entries(TASK_TRANSITIONS).map(([state, row]) => [state, Object.keys(row).sort()]),
     );
     expect(accepted).toEqual({
-      absent: ['enqueued'],
-      pending: ['cancelled', 'claimed'],
-      inProgress: ['abandoned', 'completed', 'dlq', 'failed', 'heartbeat', 'leaseExpired', 'nacked'],
+      // A snapshot (subject rollup) is a rolled-up task's first event, or a no-op on a live task.
+      absent: ['enqueued', 'snapshot'],
+      pending: ['cancelled', 'claimed', 'snapshot'],
+      inProgress: [
+        'abandoned',
+        'completed',
+        'dlq',
+        'failed',
+        'heartbeat',
+        'leaseExpired',
+        'nacked',
+        'snapshot',
+      ],
       // Terminal states record result callback outcomes (history only) and nothing else.
       completed: ['webhookDelivered', 'webhookGaveUp'],
       failed: ['webhookDelivered', 'webhookGaveUp'],

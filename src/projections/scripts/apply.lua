@@ -44,6 +44,10 @@ end
 
 -- Puts an existing task back into its state's index when it sits in none (rebuild only).
 local function restore(id, key, state)
+  if state == 'pending' or state == 'inProgress' then
+    local oa = tonumber(redis.call('HGET', key, 'oa'))
+    if oa and not redis.call('ZSCORE', base .. 'age', id) then redis.call('ZADD', base .. 'age', oa, id) end
+  end
   if state == 'pending' then
     if redis.call('ZSCORE', base .. 'ready', id) or redis.call('ZSCORE', base .. 'delayed', id)
       or redis.call('ZSCORE', base .. 'reserved', id) then return end
@@ -68,17 +72,33 @@ for _, op in ipairs(ops) do
   local cur = redis.call('HMGET', key, 'v', 's', 'p')
   local version, state, priority = tonumber(cur[1]), cur[2], cur[3]
   local ok
-  if version then ok = version < seq else ok = (code == 'E') end
+  if version then ok = version < seq else ok = (code == 'E' or code == 'S') end
   if ok then
     applied = applied + 1
     if code == 'E' then
       -- [id, seq, 'E', at, priority, maxAttempts, payloadJson, runAt|null, webhook|null, idemKey|null]
       if version then leave(id, state) end
-      redis.call('HSET', key, 'v', seq, 's', 'pending', 'a', 0, 'm', op[6], 'p', op[5], 'rs', seq, 'pl', op[7], 'ca', at, 'ua', at)
+      redis.call('HSET', key, 'v', seq, 's', 'pending', 'a', 0, 'm', op[6], 'p', op[5], 'rs', seq, 'pl', op[7], 'ca', at, 'ua', at, 'oa', at)
+      redis.call('ZADD', base .. 'age', at, id)
       if op[8] ~= NULL then redis.call('HSET', key, 'r', op[8]) end
       if op[9] ~= NULL then redis.call('HSET', key, 'wh', op[9]) end
       if op[10] ~= NULL then redis.call('HSET', key, 'ik', op[10]) end
       pend(id, op[8], op[5], seq)
+    elseif code == 'S' then
+      -- snapshot: [.., at, status, payloadJson, priority, maxAttempts, attempts, readySeq, createdAt,
+      --            updatedAt, runAt|null, workerId|null, leaseUntil|null, webhook|null, idemKey|null, error|null]
+      if not version then
+        -- The first event of a rolled-up task (a rebuild): restore it whole.
+        redis.call('HSET', key, 's', op[5], 'pl', op[6], 'p', op[7], 'm', op[8], 'a', op[9], 'rs', op[10], 'ca', op[11], 'ua', op[12])
+        local optional = { r = op[13], w = op[14], l = op[15], wh = op[16], ik = op[17], err = op[18] }
+        for field, value in pairs(optional) do
+          if value ~= NULL then redis.call('HSET', key, field, value) end
+        end
+        if op[5] == 'pending' then pend(id, op[13], op[7], op[10]) else redis.call('ZADD', base .. 'inflight', op[15], id) end
+      end
+      -- Live, the task is unchanged: only its version and its oldest event move.
+      redis.call('HSET', key, 'v', seq, 'oa', at)
+      redis.call('ZADD', base .. 'age', at, id)
     elseif code == 'C' then
       -- claimed: [.., at, attempts, workerId, leaseUntil]
       leave(id, state)
@@ -105,7 +125,11 @@ for _, op in ipairs(ops) do
       -- abandoned: [.., at]; requeued: [.., at] (attempts start again)
       leave(id, state)
       redis.call('HSET', key, 'v', seq, 's', 'pending', 'rs', seq, 'ua', at)
-      if code == 'R' then redis.call('HSET', key, 'a', 0) end
+      if code == 'R' then
+        redis.call('HSET', key, 'a', 0)
+        local oa = tonumber(redis.call('HGET', key, 'oa'))
+        if oa then redis.call('ZADD', base .. 'age', oa, id) end
+      end
       redis.call('HDEL', key, 'w', 'l', 'r')
       pend(id, nil, priority, seq)
     elseif code == 'D' or code == 'F' then
@@ -119,12 +143,14 @@ for _, op in ipairs(ops) do
       if op[6] ~= NULL then redis.call('HSET', key, 'art', op[6]) end
       redis.call('HDEL', key, 'l')
       redis.call('ZADD', base .. 'done', at, id)
+      redis.call('ZREM', base .. 'age', id)
     elseif code == 'Q' then
       -- dlq: [.., at, reason]
       leave(id, state)
       redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[5], 'ua', at)
       redis.call('HDEL', key, 'l')
       redis.call('ZADD', base .. 'dlq', at, id)
+      redis.call('ZREM', base .. 'age', id)
     elseif code == 'X' then
       -- cancelled: [.., at, reason|null]
       leave(id, state)
@@ -132,6 +158,7 @@ for _, op in ipairs(ops) do
       if op[5] ~= NULL then redis.call('HSET', key, 'err', op[5]) end
       redis.call('HDEL', key, 'r')
       redis.call('ZADD', base .. 'done', at, id)
+      redis.call('ZREM', base .. 'age', id)
     else
       -- 'K': history-only events (webhook outcomes) move the version and nothing else.
       redis.call('HSET', key, 'v', seq)

@@ -1,0 +1,75 @@
+/**
+ * Snapshots keep live tasks in a log that ages out (design §2): a task whose oldest event nears the
+ * stream's max age gets its folded state appended as a `snapshot` event published as a subject
+ * rollup (with the expected version), after which the log holds only the snapshot and what follows.
+ */
+import { decide } from '../actors/task.decider.js';
+import type { BackoffSettings } from '../actors/task.types.js';
+import type { TaskEvent, TaskEventData } from '../events/task-event.schema.js';
+import { FIELD as F } from '../projections/event.projection.js';
+import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
+import { snapshotFromHash } from '../projections/task-record.js';
+import type { TaskWriter, WriteItem } from './task-writer.js';
+
+/** Most snapshots one pass takes per command. */
+const SNAPSHOTS_PER_PASS = 500;
+
+/** The `snapshot` event data of a live task hash, or undefined for a task that is not live. */
+export function snapshotData(task: StoredTask): TaskEventData<'snapshot'> | undefined {
+  const h = task.hash;
+  const status = h[F.state];
+  if (status !== 'pending' && status !== 'inProgress') return undefined;
+  const num = (field: string) => (h[field] === undefined ? undefined : Number(h[field]));
+  const data: TaskEventData<'snapshot'> = {
+    status,
+    payload: JSON.parse(h[F.payload] ?? 'null') as unknown,
+    priority: num(F.priority) ?? 0,
+    maxAttempts: num(F.maxAttempts) ?? 1,
+    attempts: num(F.attempts) ?? 0,
+    readySeq: num(F.readySeq) ?? 1,
+    createdAt: num(F.createdAt) ?? 0,
+    updatedAt: num(F.updatedAt) ?? 0,
+  };
+  const runAt = num(F.runAt);
+  const leaseUntil = num(F.leaseUntil);
+  if (runAt !== undefined) data.runAt = runAt;
+  if (h[F.worker] !== undefined) data.workerId = h[F.worker];
+  if (leaseUntil !== undefined) data.leaseUntil = leaseUntil;
+  if (h[F.webhook] !== undefined) data.webhook = h[F.webhook];
+  if (h[F.idempotencyKey] !== undefined) data.idempotencyKey = h[F.idempotencyKey];
+  if (h[F.error] !== undefined) data.error = h[F.error];
+  return data;
+}
+
+/**
+ * Snapshots the live tasks of `command` whose oldest event is older than `now - snapshotAfterMs`.
+ * A task that moved meanwhile (version conflict) is simply left for the next pass. Returns how many
+ * snapshots were written.
+ */
+export async function snapshotAgingTasks(
+  command: string,
+  now: number,
+  deps: { store: ProjectionStore; writer: TaskWriter; snapshotAfterMs: number; backoff: BackoffSettings },
+): Promise<number> {
+  if (!Number.isFinite(deps.snapshotAfterMs)) return 0; // the log keeps events forever
+  const ids = await deps.store.aging(command, now - deps.snapshotAfterMs, SNAPSHOTS_PER_PASS);
+  if (ids.length === 0) return 0;
+  const tasks = await deps.store.loadMany(command, ids);
+  const items: WriteItem[] = [];
+  for (const task of tasks) {
+    const data = snapshotData(task);
+    if (!data) continue;
+    const snapshot = snapshotFromHash(task.hash);
+    const decision = decide(
+      snapshot,
+      { type: 'snapshot', data },
+      { taskId: task.id, command, actor: 'system', now, backoff: deps.backoff },
+    );
+    if (decision.ok) {
+      items.push({ event: decision.events[0] as TaskEvent, expectedVersion: snapshot.version, rollup: true });
+    }
+  }
+  if (items.length === 0) return 0;
+  const outcomes = await deps.writer.write(items);
+  return outcomes.filter((o) => o.ok).length;
+}
