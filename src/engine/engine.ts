@@ -4,15 +4,14 @@
  * any number of them may share one NATS and one Redis.
  */
 import { randomUUID } from 'node:crypto';
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { foldEvents } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT, type TaskCommand } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
 import { EventLog } from '../events/event-log.js';
 import { EventPublisher } from '../events/event-publisher.js';
-import { provisionStream } from '../events/stream.js';
 import { assertValidCommand, wakeSubject } from '../events/subjects.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { EventProjector } from '../projections/event.projector.js';
@@ -21,6 +20,7 @@ import { ProjectionStore } from '../projections/projection.store.js';
 import { resultFromHash, viewFromHash } from '../projections/task-record.js';
 import { AdminOps } from './admin-ops.js';
 import { BackgroundLoop } from './background.js';
+import { connectEngine } from './engine-connect.js';
 import { Claimer } from './claimer.js';
 import { ClaimWaiters } from './claim-waiters.js';
 import { resolveSettings } from './engine-settings.js';
@@ -37,17 +37,11 @@ import type {
   TaskHistory,
   TaskView,
 } from './engine.types.js';
-import { enqueueMany, enqueueSettled } from './enqueue.js';
-import { assertWorkerId, claimCount, normaliseEnqueue, seconds } from './input-validation.js';
+import { EnqueueCoalescer, enqueueMany } from './enqueue.js';
+import { assertWorkerId, claimCount, seconds } from './input-validation.js';
 import { LeaderLock } from './leader-lock.js';
 import { TaskCommands, type ResultSubmission } from './task-commands.js';
 import { TaskWriter } from './task-writer.js';
-
-/** Most single enqueues coalesced into one append batch. */
-const MAX_COALESCED_ENQUEUES = 1000;
-
-/** Outbound bytes the NATS client buffers before writing inline (its default is 32 KiB). */
-const PENDING_LIMIT_BYTES = 256 * 1024;
 
 /** codeq's engine. Build it with {@link Engine.create}. */
 export class Engine implements EngineApi {
@@ -57,12 +51,7 @@ export class Engine implements EngineApi {
   private readonly admin: AdminOps;
   private readonly background: BackgroundLoop | undefined;
   private rebuilding: Promise<void> | undefined;
-  /** Single enqueues waiting for the current microtask turn to end (see `enqueue`). */
-  private pendingEnqueues: {
-    input: EnqueueInput;
-    resolve: (view: TaskView) => void;
-    reject: (err: unknown) => void;
-  }[] = [];
+  private readonly coalescer: EnqueueCoalescer;
   private closed = false;
 
   private constructor(
@@ -85,6 +74,7 @@ export class Engine implements EngineApi {
     private readonly observer: EngineOptions['observer'],
   ) {
     this.commands = new TaskCommands({ store, writer, settings, ensureBuilt: () => this.ensureBuilt() });
+    this.coalescer = new EnqueueCoalescer(this.enqueueDeps());
     this.admin = new AdminOps({ store, log, commands: this.commands, settings });
     this.claimer = new Claimer({
       store,
@@ -121,45 +111,7 @@ export class Engine implements EngineApi {
     const logger = options.logger ?? pino({ level: 'silent' });
     const prefix = options.subjectPrefix ?? 'codeq.task';
     const streamName = options.streamName ?? 'CODEQ_TASKS';
-    let nc: NatsConnection;
-    try {
-      nc = await connect({
-        servers: options.natsServers,
-        name: 'codeq',
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
-        // This process wakes its own claimers directly; the echo of its wake-ups would only wake
-        // them a second time.
-        noEcho: true,
-        // The client writes to the socket inline once 32 KiB are pending; batches of appends are
-        // larger than that, so a bigger buffer means far fewer write syscalls (nats.js hidden option).
-        ...({ pendingLimit: PENDING_LIMIT_BYTES } as object),
-      });
-    } catch (err) {
-      throw new CodeqError('UNAVAILABLE', `cannot connect to NATS at ${String(options.natsServers)}`, {
-        cause: err,
-      });
-    }
-    const redis = new Redis(options.redisUrl, { lazyConnect: true });
-    // ioredis reconnects by itself and queues commands meanwhile (they run once Redis is back);
-    // without a listener it prints every failed reconnect as an "Unhandled error event".
-    redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-    try {
-      const streamOptions: Parameters<typeof provisionStream>[1] = {
-        name: streamName,
-        subjectPrefix: prefix,
-      };
-      if (options.streamReplicas !== undefined) streamOptions.replicas = options.streamReplicas;
-      if (options.streamMaxAgeMs !== undefined) streamOptions.maxAgeMs = options.streamMaxAgeMs;
-      await provisionStream(nc, streamOptions);
-      await redis.connect().catch((err: unknown) => {
-        throw new CodeqError('UNAVAILABLE', `cannot connect to Redis at ${options.redisUrl}`, { cause: err });
-      });
-    } catch (err) {
-      redis.disconnect();
-      await nc.close();
-      throw err;
-    }
+    const { nc, redis } = await connectEngine(options, { name: streamName, subjectPrefix: prefix }, logger);
     const keys = new ProjectionKeys(options.keyPrefix ?? 'codeq');
     const store = new ProjectionStore(redis, keys, settings.idempotencyTtlMs);
     const log = new EventLog({ nc, stream: streamName, subjectPrefix: prefix });
@@ -266,30 +218,7 @@ export class Engine implements EngineApi {
       const [view] = await this.enqueueMany([input]);
       return view as TaskView;
     }
-    // Bad input fails this call alone, before it joins a batch.
-    normaliseEnqueue(input, this.settings, Date.now());
-    return new Promise<TaskView>((resolve, reject) => {
-      this.pendingEnqueues.push({ input, resolve, reject });
-      if (this.pendingEnqueues.length === 1) queueMicrotask(() => this.flushEnqueues());
-    });
-  }
-
-  private flushEnqueues(): void {
-    const waiting = this.pendingEnqueues;
-    this.pendingEnqueues = [];
-    for (let i = 0; i < waiting.length; i += MAX_COALESCED_ENQUEUES) {
-      const chunk = waiting.slice(i, i + MAX_COALESCED_ENQUEUES);
-      enqueueSettled(
-        chunk.map((w) => w.input),
-        this.enqueueDeps(),
-      ).then(
-        (answers) =>
-          answers.forEach((answer, k) =>
-            answer instanceof Error ? chunk[k]!.reject(answer) : chunk[k]!.resolve(answer),
-          ),
-        (err: unknown) => chunk.forEach((w) => w.reject(err)),
-      );
-    }
+    return this.coalescer.add(input);
   }
 
   private enqueueDeps(): Parameters<typeof enqueueMany>[1] {

@@ -19,7 +19,8 @@ import type { TaskWriter, WriteItem } from './task-writer.js';
 /** Tries of an append whose outcome is unknown (timeout, connection loss); safe thanks to the msg id. */
 const APPEND_TRIES = 3;
 
-interface EnqueueDeps {
+/** What the enqueue path needs from the engine. */
+export interface EnqueueDeps {
   settings: EngineSettings;
   store: ProjectionStore;
   writer: TaskWriter;
@@ -227,4 +228,49 @@ export async function enqueueSettled(
     answers[index[k]!] = w instanceof CodeqError ? w : viewOfEnqueued(w);
   });
   return answers;
+}
+
+/** Most single enqueues coalesced into one append batch. */
+const MAX_COALESCED_ENQUEUES = 1000;
+
+/**
+ * Coalesces concurrent single enqueues (those made within one microtask turn) into one append
+ * batch, each call still answering on its own. Inputs are validated before they join, so bad input
+ * fails its own call alone.
+ */
+export class EnqueueCoalescer {
+  private pending: {
+    input: EnqueueInput;
+    resolve: (view: TaskView) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+
+  constructor(private readonly deps: EnqueueDeps) {}
+
+  /** Queues one input (without an idempotency key) for the current turn's batch. */
+  add(input: EnqueueInput): Promise<TaskView> {
+    normaliseEnqueue(input, this.deps.settings, Date.now());
+    return new Promise<TaskView>((resolve, reject) => {
+      this.pending.push({ input, resolve, reject });
+      if (this.pending.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const waiting = this.pending;
+    this.pending = [];
+    for (let i = 0; i < waiting.length; i += MAX_COALESCED_ENQUEUES) {
+      const chunk = waiting.slice(i, i + MAX_COALESCED_ENQUEUES);
+      enqueueSettled(
+        chunk.map((w) => w.input),
+        this.deps,
+      ).then(
+        (answers) =>
+          answers.forEach((answer, k) =>
+            answer instanceof Error ? chunk[k]!.reject(answer) : chunk[k]!.resolve(answer),
+          ),
+        (err: unknown) => chunk.forEach((w) => w.reject(err)),
+      );
+    }
+  }
 }
