@@ -1,6 +1,6 @@
 /** Schemas of the admin routes (queues, cleanup, DLQ, listings). */
 import Type from 'typebox';
-import { Command, MESSAGES, PageQueryFields, Rfc3339 } from './common.schema.js';
+import { Command, MESSAGES, PageQueryFields, Rfc3339, TASK_ID_PATTERN } from './common.schema.js';
 
 /** One command's counts. */
 export const QueueStatsSchema = Type.Object({
@@ -34,7 +34,7 @@ export const PageQuery = Type.Object(PageQueryFields, { additionalProperties: fa
 export const RequeueBody = Type.Object(
   {
     taskIds: Type.Optional(
-      Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), { minItems: 1, maxItems: 10_000 }),
+      Type.Array(Type.String({ pattern: TASK_ID_PATTERN }), { minItems: 1, maxItems: 10_000 }),
     ),
   },
   { additionalProperties: false },

@@ -3,9 +3,13 @@
  * error bodies, and the field rules whose error strings the contract fixes (`x-error`).
  */
 import Type from 'typebox';
+import { COMMAND_PATTERN as COMMAND_RE, TASK_ID_PATTERN as TASK_ID_RE } from '../events/subjects.js';
 
 /** A command name, as codeQ and the event subjects allow it. */
-export const COMMAND_PATTERN = '^[A-Za-z0-9_-]{1,128}$';
+export const COMMAND_PATTERN = COMMAND_RE.source;
+
+/** JSON-schema pattern of a task id (the log's subject token rule). */
+export const TASK_ID_PATTERN = TASK_ID_RE.source;
 
 /** Contract error strings, attached to fields with `x-error` so validation answers them verbatim. */
 export const MESSAGES = {
@@ -28,7 +32,7 @@ export const ErrorBody = Type.Object({ error: Type.String() }, { description: 'E
 
 /** A task id path parameter. Other shapes answer 404, as an unknown id would. */
 export const TaskIdParams = Type.Object(
-  { id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) },
+  { id: Type.String({ pattern: TASK_ID_PATTERN }) },
   { additionalProperties: false },
 );
 

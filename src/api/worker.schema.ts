@@ -1,6 +1,6 @@
 /** Schemas of the worker routes (claim, heartbeat, abandon, nack, result). */
 import Type from 'typebox';
-import { ArtifactSchema, Command, MESSAGES, ResultRecordSchema } from './common.schema.js';
+import { ArtifactSchema, Command, MESSAGES, ResultRecordSchema, TASK_ID_PATTERN } from './common.schema.js';
 
 /** `POST /tasks/claim` body (optional: defaults everywhere). */
 export const ClaimBody = Type.Object(
@@ -67,7 +67,7 @@ export const BatchResultsBody = Type.Object(
   {
     results: Type.Array(
       Type.Object(
-        { taskId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), ...resultFields },
+        { taskId: Type.String({ pattern: TASK_ID_PATTERN }), ...resultFields },
         { additionalProperties: false },
       ),
       { minItems: 1, maxItems: 1000 },

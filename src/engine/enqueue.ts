@@ -194,6 +194,8 @@ async function writeWithRetries(
 export async function enqueueSettled(
   inputs: readonly EnqueueInput[],
   deps: EnqueueDeps,
+  /** Already-normalised data per input (validated when the call was made), else normalised here. */
+  normalised?: readonly TaskEventData<'enqueued'>[],
 ): Promise<(TaskView | CodeqError)[]> {
   const now = Date.now();
   const answers: (TaskView | CodeqError)[] = new Array(inputs.length);
@@ -203,7 +205,7 @@ export async function enqueueSettled(
     try {
       if (input.idempotencyKey !== undefined)
         throw new CodeqError('INTERNAL', 'keyed inputs take enqueueMany');
-      const data = normaliseEnqueue(input, deps.settings, now);
+      const data = normalised?.[i] ?? normaliseEnqueue(input, deps.settings, now);
       const taskId = randomUUID();
       const decision = decide(
         ABSENT_SNAPSHOT,
@@ -241,6 +243,7 @@ const MAX_COALESCED_ENQUEUES = 1000;
 export class EnqueueCoalescer {
   private pending: {
     input: EnqueueInput;
+    data: TaskEventData<'enqueued'>;
     resolve: (view: TaskView) => void;
     reject: (err: unknown) => void;
   }[] = [];
@@ -249,9 +252,9 @@ export class EnqueueCoalescer {
 
   /** Queues one input (without an idempotency key) for the current turn's batch. */
   add(input: EnqueueInput): Promise<TaskView> {
-    normaliseEnqueue(input, this.deps.settings, Date.now());
+    const data = normaliseEnqueue(input, this.deps.settings, Date.now());
     return new Promise<TaskView>((resolve, reject) => {
-      this.pending.push({ input, resolve, reject });
+      this.pending.push({ input, data, resolve, reject });
       if (this.pending.length === 1) queueMicrotask(() => this.flush());
     });
   }
@@ -264,6 +267,7 @@ export class EnqueueCoalescer {
       enqueueSettled(
         chunk.map((w) => w.input),
         this.deps,
+        chunk.map((w) => w.data),
       ).then(
         (answers) =>
           answers.forEach((answer, k) =>

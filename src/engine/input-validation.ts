@@ -3,7 +3,7 @@
  * before anything is written.
  */
 import { CodeqError } from '../errors.js';
-import { assertValidCommand } from '../events/subjects.js';
+import { TASK_ID_PATTERN, assertValidCommand } from '../events/subjects.js';
 import type { TaskEventData } from '../events/task-event.schema.js';
 import type { EnqueueInput, EngineSettings } from './engine.types.js';
 
@@ -28,7 +28,7 @@ function isInt(value: unknown): value is number {
 
 /** A task id as codeq issues them (UUID) or any subject-safe id a log may hold. */
 export function assertTaskId(taskId: unknown): asserts taskId is string {
-  if (typeof taskId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(taskId)) {
+  if (typeof taskId !== 'string' || !TASK_ID_PATTERN.test(taskId)) {
     throw new CodeqError('NOT_FOUND', 'not found', { details: { taskId: String(taskId).slice(0, 80) } });
   }
 }

@@ -13,6 +13,7 @@ import { snapshotFromHash } from '../projections/task-record.js';
 import type { EngineSettings, ResultInput, ResultRecord } from './engine.types.js';
 import { assertTaskId, assertWorkerId, seconds } from './input-validation.js';
 import type { TaskWriter, WriteItem } from './task-writer.js';
+import { TASK_ID_PATTERN } from '../events/subjects.js';
 
 /** One command for one task. */
 export interface TaskCommandRequest {
@@ -31,8 +32,6 @@ export type CommandOutcome = { ok: true; event: StoredTaskEvent } | { ok: false;
 
 /** One result of {@link TaskCommands.submitResults}. */
 export type ResultSubmission = ResultInput;
-
-const TASK_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function asCodeqError(err: unknown): CodeqError {
   return err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
@@ -110,7 +109,7 @@ export class TaskCommands {
     const outcomes: CommandOutcome[] = new Array(requests.length);
     const valid: number[] = [];
     const slow: number[] = [];
-    requests.forEach((r, i) => (TASK_ID.test(r.taskId) ? valid : slow).push(i));
+    requests.forEach((r, i) => (TASK_ID_PATTERN.test(r.taskId) ? valid : slow).push(i));
     const loaded = await this.deps.store.loadAll(
       valid.map((i) => requests[i]!.taskId),
       valid.map((i) => requests[i]!.commandHint),
