@@ -9,6 +9,8 @@ import type { ProjectionStore, StoredTask } from '../projections/projection.stor
 import { snapshotFromHash, viewFromHash } from '../projections/task-record.js';
 import type { TaskView } from './engine.types.js';
 import type { TaskWriter, WriteItem } from './task-writer.js';
+import type { LeaseCache } from './lease-cache.js';
+import type { TaskSnapshot } from '../actors/task.types.js';
 
 /** How long a reservation holds a task between reserve and append, ms. Above the append timeout. */
 export const RESERVATION_MS = 10_000;
@@ -35,6 +37,8 @@ export class Claimer {
       requeueInspectLimit: number;
       now?: () => number;
       random?: () => number;
+      /** Remembers the leases this engine takes, so their results skip the projection read. */
+      leases?: LeaseCache | undefined;
     },
   ) {}
 
@@ -93,6 +97,7 @@ export class Claimer {
     const now = this.now();
     const items: WriteItem[] = [];
     const claimable: StoredTask[] = [];
+    const snapshots: TaskSnapshot[] = [];
     const giveBack: StoredTask[] = [];
     const command: TaskCommand = { type: 'claim', workerId, leaseMs };
     for (const task of reserved) {
@@ -104,6 +109,7 @@ export class Claimer {
       }
       items.push({ event: decision.events[0]!, expectedVersion: snapshot.version });
       claimable.push(task);
+      snapshots.push(snapshot);
     }
     if (giveBack.length > 0)
       await this.deps.store.release(
@@ -117,6 +123,7 @@ export class Claimer {
     outcomes.forEach((outcome, i) => {
       const task = claimable[i] as StoredTask;
       if (outcome.ok && outcome.event.type === 'claimed') {
+        this.deps.leases?.afterWrite(snapshots[i]!, outcome.event);
         const view = viewFromHash(task.id, task.command, task.hash);
         views.push({
           ...view,
@@ -151,6 +158,7 @@ export class Claimer {
       if (!decision.ok || decision.events.length !== 1) continue;
       items.push({ event: decision.events[0]!, expectedVersion: snapshot.version });
       tasks.push(task);
+      this.deps.leases?.forget(task.id);
     }
     if (items.length === 0) return 0;
     const outcomes = await this.deps.writer.write(items);

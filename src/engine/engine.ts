@@ -22,6 +22,7 @@ import { AdminOps } from './admin-ops.js';
 import { BackgroundLoop } from './background.js';
 import { connectEngine } from './engine-connect.js';
 import { Claimer } from './claimer.js';
+import { LeaseCache } from './lease-cache.js';
 import { ClaimWaiters } from './claim-waiters.js';
 import { resolveSettings } from './engine-settings.js';
 import type {
@@ -73,7 +74,14 @@ export class Engine implements EngineApi {
     withBackground: boolean,
     private readonly observer: EngineOptions['observer'],
   ) {
-    this.commands = new TaskCommands({ store, writer, settings, ensureBuilt: () => this.ensureBuilt() });
+    const leases = new LeaseCache();
+    this.commands = new TaskCommands({
+      store,
+      writer,
+      settings,
+      ensureBuilt: () => this.ensureBuilt(),
+      leases,
+    });
     this.coalescer = new EnqueueCoalescer(this.enqueueDeps());
     this.admin = new AdminOps({ store, log, commands: this.commands, settings });
     this.claimer = new Claimer({
@@ -81,6 +89,7 @@ export class Engine implements EngineApi {
       writer,
       backoff: settings.backoff,
       requeueInspectLimit: settings.requeueInspectLimit,
+      leases,
     });
     if (withBackground) {
       this.background = new BackgroundLoop({

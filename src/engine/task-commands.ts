@@ -14,6 +14,8 @@ import type { EngineSettings, ResultInput, ResultRecord } from './engine.types.j
 import { assertTaskId, assertWorkerId, seconds } from './input-validation.js';
 import type { TaskWriter, WriteItem } from './task-writer.js';
 import { TASK_ID_PATTERN } from '../events/subjects.js';
+import type { TaskSnapshot } from '../actors/task.types.js';
+import type { LeaseCache } from './lease-cache.js';
 
 /** One command for one task. */
 export interface TaskCommandRequest {
@@ -33,6 +35,17 @@ export type CommandOutcome = { ok: true; event: StoredTaskEvent } | { ok: false;
 /** One result of {@link TaskCommands.submitResults}. */
 export type ResultSubmission = ResultInput;
 
+/** The task a decision is about: its id, command and snapshot (from the projection or the lease cache). */
+interface Target {
+  id: string;
+  command: string;
+  snapshot: TaskSnapshot;
+}
+
+function target(task: StoredTask): Target {
+  return { id: task.id, command: task.command, snapshot: snapshotFromHash(task.hash) };
+}
+
 function asCodeqError(err: unknown): CodeqError {
   return err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
 }
@@ -46,10 +59,12 @@ export class TaskCommands {
       settings: EngineSettings;
       /** Waits for (or runs) a rebuild when Redis lost the projection. */
       ensureBuilt: () => Promise<void>;
+      /** Snapshots of leases this engine wrote; consulted before the projection. */
+      leases?: LeaseCache | undefined;
     },
   ) {}
 
-  private context(task: StoredTask, actor: string): DecisionContext {
+  private context(task: { id: string; command: string }, actor: string): DecisionContext {
     return {
       taskId: task.id,
       command: task.command,
@@ -71,67 +86,109 @@ export class TaskCommands {
     return task;
   }
 
-  /** Decides and writes one command, resyncing from the log on a possibly stale refusal or conflict. */
+  /**
+   * Decides and writes one command, resyncing from the log on a possibly stale refusal or conflict.
+   * A lease this engine wrote is decided on its cached snapshot first; if that one is refused or
+   * meets a newer version, the projection decides (see {@link LeaseCache}).
+   */
   async run(
     taskId: string,
     command: TaskCommand,
     actor: string,
     loaded?: StoredTask,
   ): Promise<StoredTaskEvent> {
-    let task = loaded ?? (await this.load(taskId));
-    for (let attempt = 0; ; attempt++) {
-      const snapshot = snapshotFromHash(task.hash);
-      const decision = decide(snapshot, command, this.context(task, actor));
+    const leases = this.deps.leases;
+    const cached = loaded === undefined ? leases?.get(taskId) : undefined;
+    let fromCache = cached !== undefined;
+    let current: Target = cached
+      ? { id: taskId, command: cached.command, snapshot: cached.snapshot }
+      : target(loaded ?? (await this.load(taskId)));
+    for (let attempt = 0; ; ) {
+      const snapshot = current.snapshot;
+      const decision = decide(snapshot, command, this.context(current, actor));
       let error: CodeqError;
       if (decision.ok) {
         const [outcome] = await this.deps.writer.write([
           { event: decision.events[0] as TaskEvent, expectedVersion: snapshot.version },
         ]);
-        if (outcome?.ok) return outcome.event;
+        if (outcome?.ok) {
+          leases?.afterWrite(snapshot, outcome.event);
+          return outcome.event;
+        }
         error = outcome?.error ?? new CodeqError('INTERNAL', 'no append outcome');
         if (error.code !== 'VERSION_CONFLICT') throw error;
       } else {
         error = new CodeqError(decision.code, decision.message, { details: { taskId } });
       }
-      if (attempt >= 3) throw error;
-      const fresh = await this.deps.writer.resync(task.command, task.id);
-      if (!fresh || (fresh.hash.v === task.hash.v && !decision.ok)) throw error;
-      task = fresh;
+      if (fromCache) {
+        // The cached lease is out of date: decide again on the projection (not an attempt).
+        leases?.forget(taskId);
+        fromCache = false;
+        current = target(await this.load(taskId));
+        continue;
+      }
+      if (attempt++ >= 3) throw error;
+      const fresh = await this.deps.writer.resync(current.command, current.id);
+      if (!fresh) throw error;
+      const next = target(fresh);
+      if (next.snapshot.version === snapshot.version && !decision.ok) throw error;
+      current = next;
     }
   }
 
   /**
    * Runs many commands with a fixed number of round trips on the common path (one read of the
-   * index, one of the hashes, one pipelined append, one apply). Items that are refused, conflict or
-   * are unknown take the single path, which resyncs from the log before answering.
+   * snapshots, none for leases this engine holds cached, one pipelined append, one apply). Items
+   * that are refused, conflict or are unknown take the single path, which resyncs from the log
+   * before answering.
    */
   async runMany(requests: readonly TaskCommandRequest[]): Promise<CommandOutcome[]> {
+    const leases = this.deps.leases;
     const outcomes: CommandOutcome[] = new Array(requests.length);
-    const valid: number[] = [];
+    const targets: (Target | undefined)[] = new Array(requests.length);
+    const toLoad: number[] = [];
     const slow: number[] = [];
-    requests.forEach((r, i) => (TASK_ID_PATTERN.test(r.taskId) ? valid : slow).push(i));
-    const loaded = await this.deps.store.loadAll(
-      valid.map((i) => requests[i]!.taskId),
-      valid.map((i) => requests[i]!.commandHint),
-    );
+    requests.forEach((r, i) => {
+      if (!TASK_ID_PATTERN.test(r.taskId)) return slow.push(i);
+      const cached = leases?.get(r.taskId, r.commandHint);
+      if (cached) targets[i] = { id: r.taskId, command: cached.command, snapshot: cached.snapshot };
+      else toLoad.push(i);
+    });
+    if (toLoad.length > 0) {
+      const loaded = await this.deps.store.loadAll(
+        toLoad.map((i) => requests[i]!.taskId),
+        toLoad.map((i) => requests[i]!.commandHint),
+      );
+      toLoad.forEach((i, j) => {
+        const task = loaded[j];
+        if (task) targets[i] = target(task);
+        else slow.push(i);
+      });
+    }
     const items: WriteItem[] = [];
     const itemIndex: number[] = [];
-    valid.forEach((i, j) => {
-      const task = loaded[j];
+    targets.forEach((current, i) => {
+      if (!current) return;
       const request = requests[i]!;
-      if (!task) return slow.push(i);
-      const snapshot = snapshotFromHash(task.hash);
-      const decision = decide(snapshot, request.command, this.context(task, request.actor));
-      if (!decision.ok) return slow.push(i);
-      items.push({ event: decision.events[0] as TaskEvent, expectedVersion: snapshot.version });
+      const decision = decide(current.snapshot, request.command, this.context(current, request.actor));
+      if (!decision.ok) {
+        // Refused: the single path decides again on the projection (resynced from the log).
+        leases?.forget(request.taskId);
+        return slow.push(i);
+      }
+      items.push({ event: decision.events[0] as TaskEvent, expectedVersion: current.snapshot.version });
       itemIndex.push(i);
     });
     const written = items.length > 0 ? await this.deps.writer.write(items) : [];
     written.forEach((outcome, k) => {
       const i = itemIndex[k]!;
-      if (outcome.ok) outcomes[i] = { ok: true, event: outcome.event };
-      else if (outcome.error.code === 'VERSION_CONFLICT') slow.push(i);
-      else outcomes[i] = { ok: false, error: outcome.error };
+      if (outcome.ok) {
+        leases?.afterWrite(targets[i]!.snapshot, outcome.event);
+        outcomes[i] = { ok: true, event: outcome.event };
+      } else if (outcome.error.code === 'VERSION_CONFLICT') {
+        leases?.forget(requests[i]!.taskId);
+        slow.push(i);
+      } else outcomes[i] = { ok: false, error: outcome.error };
     });
     await Promise.all(
       slow.map(async (i) => {
