@@ -103,7 +103,7 @@ export class TaskCommands {
     let current: Target = cached
       ? { id: taskId, command: cached.command, snapshot: cached.snapshot }
       : target(loaded ?? (await this.load(taskId)));
-    for (let attempt = 0; ; ) {
+    for (let attempt = 0; ;) {
       const snapshot = current.snapshot;
       const decision = decide(snapshot, command, this.context(current, actor));
       let error: CodeqError;

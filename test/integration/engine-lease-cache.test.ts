@@ -50,7 +50,12 @@ describe('engine lease cache: another instance moved the task on', () => {
     const beat = await holder.heartbeat({ taskId: claimed[0]!.id, workerId: 'w', extendSeconds: 60 });
     expect(beat.leaseUntil).toBeGreaterThan(claimed[0]!.leaseUntil!);
     const answers = await holder.submitResults(
-      claimed.map((t) => ({ taskId: t.id, workerId: 'w', status: 'COMPLETED' as const, result: { ok: t.id } })),
+      claimed.map((t) => ({
+        taskId: t.id,
+        workerId: 'w',
+        status: 'COMPLETED' as const,
+        result: { ok: t.id },
+      })),
     );
     expect(answers.every((a) => !(a instanceof Error) && a.status === 'COMPLETED')).toBe(true);
     expect(await types(claimed[0]!.id)).toEqual(['enqueued', 'claimed', 'heartbeat', 'completed']);
@@ -97,7 +102,10 @@ describe('engine lease cache: another instance moved the task on', () => {
 
   it("answers from the log when the worker's own earlier calls went through the other instance", async () => {
     const command = 'cache-cancelled';
-    const [a, b] = await holder.enqueueMany([{ command, payload: { a: 1 } }, { command, payload: { b: 1 } }]);
+    const [a, b] = await holder.enqueueMany([
+      { command, payload: { a: 1 } },
+      { command, payload: { b: 1 } },
+    ]);
     await holder.claim({ workerId: 'w', commands: [command], count: 2, leaseSeconds: 60 });
     // Behind a load balancer, the same worker's nack of a and heartbeat of b reach the other instance.
     await other.nack({ taskId: a!.id, workerId: 'w', reason: 'try later' });
