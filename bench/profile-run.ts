@@ -2,13 +2,13 @@
  * Profiling aid for the benchmark's missed targets: one codeq figure on its own servers, with the
  * per-process CPU (node / nats-server / redis-server) per task or event. Run it under
  * `node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-run.ts <figure> [n]` to see
- * where node's time goes. Figures: process-sdk, process-engine, process-sdk-http, enqueue, rebuild.
+ * where node's time goes. Figures: process-sdk, process-engine, process-sdk-http, enqueue, rebuild (admin rebuild, then after a loss).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalServer } from '../src/local/local-servers.js';
-import { rebuildRate } from './peers/codeq-backlog.js';
+import { rebuildAfterLossRate, rebuildRate } from './peers/codeq-backlog.js';
 import { CodeqHttpPeer } from './peers/codeq-http.peer.js';
 import { CodeqPeer, fillBacklog } from './peers/codeq.peer.js';
 import type { Figure } from './peers/peer.js';
@@ -50,6 +50,7 @@ try {
     const e = await codeq.createEngine();
     await fillBacklog(e, n);
     await measure('rebuild', n, () => rebuildRate(e));
+    await measure('rebuild after loss', n, () => rebuildAfterLossRate(e));
     await codeq.dispose(e);
   } else {
     throw new Error(`unknown figure ${figure}`);

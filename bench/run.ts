@@ -24,7 +24,7 @@ import {
 } from './figures.js';
 import { BullmqPeer } from './peers/bullmq.peer.js';
 import { CodeqHttpPeer } from './peers/codeq-http.peer.js';
-import { claimLatency, fillBigBacklog, rebuildRate } from './peers/codeq-backlog.js';
+import { claimLatency, fillBigBacklog, rebuildAfterLossRate, rebuildRate } from './peers/codeq-backlog.js';
 import { CodeqPeer } from './peers/codeq.peer.js';
 import { setCpuProbe, type ProcessFigure } from './peers/peer.js';
 import { buildRows, fmt, markdownTable, median, record, textTable, type Samples } from './report.js';
@@ -217,6 +217,7 @@ try {
     const engine = big.engine;
     for (let round = 1; round <= rounds; round++) {
       await measure(round, 'rebuild|codeq', () => rebuildRate(engine), sizes.bigBacklog);
+      await measure(round, 'rebuild-lost|codeq', () => rebuildAfterLossRate(engine), sizes.bigBacklog);
       const c = await claimLatency(engine, Math.ceil(sizes.claimSamples / rounds));
       record(samples, 'claim-backlog|codeq', c.backlogMs);
       record(samples, 'claim-empty|codeq', c.emptyMs);

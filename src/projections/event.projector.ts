@@ -133,10 +133,10 @@ export class EventProjector {
       batchSize: this.batchSize,
       onBatch: async (batch) => {
         if (batch.length === 0) return;
-        // The `now` of a replay decides ready vs delayed exactly as a live apply would.
-        await this.store.apply(batch, Date.now(), { reindex });
         const lastSeq = (batch[batch.length - 1] as { seq: number }).seq;
-        await this.store.saveCheckpoint(lastSeq);
+        // The `now` of a replay decides ready vs delayed exactly as a live apply would; the
+        // checkpoint rides in the same round trip, after the batch.
+        await this.store.apply(batch, Date.now(), { reindex, checkpoint: lastSeq });
         events += batch.length;
         onProgress?.({ events, lastSeq });
       },

@@ -13,6 +13,7 @@ const SCRIPTS = {
   codeqPurge: 'purge.lua',
   codeqDeleteIfEqual: 'delete-if-equal.lua',
   codeqSnapshots: 'snapshots.lua',
+  codeqCheckpoint: 'checkpoint.lua',
 } as const;
 
 /** Name of a projection script command. */

@@ -89,12 +89,14 @@ export class ProjectionStore {
    * Applies events in one round trip: index entries of new tasks first, then one script call per
    * command. Already-applied events (sequence not above the task's version) are skipped.
    * With `reindex` (a rebuild's replay), a skipped event's task that sits in no index is put back
-   * into the one its state calls for (see `apply.lua`). Returns how many events changed the projection.
+   * into the one its state calls for (see `apply.lua`). With `checkpoint`, the projector's checkpoint
+   * moves to it in the same round trip, after the scripts. Returns how many events changed the
+   * projection.
    */
   async apply(
     events: readonly StoredTaskEvent[],
     now: number = Date.now(),
-    options: { reindex?: boolean } = {},
+    options: { reindex?: boolean; checkpoint?: number } = {},
   ): Promise<number> {
     if (events.length === 0) return 0;
     const byCommand = new Map<string, ProjectionOp[]>();
@@ -129,6 +131,8 @@ export class ProjectionStore {
       pipeline.codeqApply(this.keys.commandBase(command), now, reindex, applyArgument(ops));
       scriptSlots.push(slot++);
     }
+    if (options.checkpoint !== undefined)
+      pipeline.codeqCheckpoint(this.keys.checkpoint(), options.checkpoint);
     const results = await execOrThrow(pipeline);
     return scriptSlots.reduce((sum, i) => sum + Number(results[i] ?? 0), 0);
   }
@@ -329,12 +333,7 @@ export class ProjectionStore {
 
   /** Records the projector's progress (never moves backwards). */
   async saveCheckpoint(seq: number): Promise<void> {
-    await this.redis.eval(
-      "local c = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1",
-      1,
-      this.keys.checkpoint(),
-      seq,
-    );
+    await this.redis.codeqCheckpoint(this.keys.checkpoint(), seq);
   }
 
   /** True once a build of the projection finished and Redis has not lost it since. */
