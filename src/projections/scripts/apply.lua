@@ -69,8 +69,8 @@ local applied = 0
 for _, op in ipairs(ops) do
   local id, seq, code, at = op[1], op[2], op[3], op[4]
   local key = base .. 't:' .. id
-  local cur = redis.call('HMGET', key, 'v', 's', 'p')
-  local version, state, priority = tonumber(cur[1]), cur[2], cur[3]
+  local cur = redis.call('HMGET', key, 'v', 's', 'p', 'r')
+  local version, state, priority, hasRunAt = tonumber(cur[1]), cur[2], cur[3], cur[4] ~= false
   local ok
   if version then ok = version < seq else ok = (code == 'E' or code == 'S') end
   if ok then
@@ -103,7 +103,7 @@ for _, op in ipairs(ops) do
       -- claimed: [.., at, attempts, workerId, leaseUntil]
       leave(id, state)
       redis.call('HSET', key, 'v', seq, 's', 'inProgress', 'a', op[5], 'w', op[6], 'l', op[7], 'ua', at)
-      redis.call('HDEL', key, 'r')
+      if hasRunAt then redis.call('HDEL', key, 'r') end
       redis.call('ZADD', base .. 'inflight', op[7], id)
     elseif code == 'H' then
       -- heartbeat: [.., at, leaseUntil]
@@ -156,7 +156,7 @@ for _, op in ipairs(ops) do
       leave(id, state)
       redis.call('HSET', key, 'v', seq, 's', 'cancelled', 'ua', at)
       if op[5] ~= NULL then redis.call('HSET', key, 'err', op[5]) end
-      redis.call('HDEL', key, 'r')
+      if hasRunAt then redis.call('HDEL', key, 'r') end
       redis.call('ZADD', base .. 'done', at, id)
       redis.call('ZREM', base .. 'age', id)
     else

@@ -46,13 +46,21 @@ end
 local reserved = {}
 if count > 0 then
   local best = redis.call('ZPOPMIN', base .. 'ready', count)
+  -- One ZADD for the whole batch (score, member, score, member, ...), in chunks that stay well
+  -- under Lua's limit on unpacked arguments.
+  local until_ = now + reserveMs
+  local entries = {}
   for j = 1, #best, 2 do
     local id = best[j]
     local fields = redis.call('HGETALL', base .. 't:' .. id)
     if #fields > 0 then
-      redis.call('ZADD', base .. 'reserved', now + reserveMs, id)
+      entries[#entries + 1] = until_
+      entries[#entries + 1] = id
       reserved[#reserved + 1] = { id, fields }
     end
+  end
+  for i = 1, #entries, 2000 do
+    redis.call('ZADD', base .. 'reserved', unpack(entries, i, math.min(i + 1999, #entries)))
   end
 end
 
