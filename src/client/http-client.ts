@@ -283,7 +283,8 @@ export class CodeqHttpClient {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signals.length ? AbortSignal.any(signals) : undefined,
+        // AbortSignal.any only when there are two: it is not free, and requests are per batch.
+        signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
       });
     } catch (err) {
       if (options.signal?.aborted)

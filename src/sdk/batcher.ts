@@ -17,10 +17,12 @@ export interface BatcherOptions<I, O> {
   send: (items: I[]) => Promise<Settled<O>[]>;
 }
 
-interface Pending<I, O> {
-  item: I;
-  resolve: (value: O) => void;
-  reject: (err: unknown) => void;
+/** Receives one item's outcome (see {@link Batcher.push}). */
+export interface BatchWaiter<O> {
+  /** The item succeeded. */
+  resolve(value: O): void;
+  /** The item failed, or its whole batch did. */
+  reject(error: unknown): void;
 }
 
 /** A size-or-delay batcher. Not shared between unrelated callers: each owner makes its own. */
@@ -28,10 +30,13 @@ export class Batcher<I, O> {
   private readonly maxSize: number;
   private readonly maxDelayMs: number;
   private readonly sendFn: (items: I[]) => Promise<Settled<O>[]>;
-  private queue: Pending<I, O>[] = [];
+  // Two parallel arrays rather than one object per item: the worker pushes one item per task.
+  private items: I[] = [];
+  private waiters: BatchWaiter<O>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private batches = 0;
+  private readonly onTimer = () => this.flushNow();
 
   constructor(options: BatcherOptions<I, O>) {
     this.maxSize = Math.max(1, options.maxSize ?? 100);
@@ -46,16 +51,23 @@ export class Batcher<I, O> {
 
   /** Items waiting for their batch to go out. */
   get pending(): number {
-    return this.queue.length;
+    return this.items.length;
   }
 
   /** Adds one item; resolves with its own outcome once its batch is answered. */
   add(item: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= this.maxSize) this.flushNow();
-      else this.timer ??= setTimeout(() => this.flushNow(), this.maxDelayMs);
-    });
+    return new Promise<O>((resolve, reject) => this.push(item, { resolve, reject }));
+  }
+
+  /**
+   * Adds one item whose outcome goes to `waiter` once its batch is answered.
+   * What {@link Batcher.add} does without a promise per item, for callers with an object to call.
+   */
+  push(item: I, waiter: BatchWaiter<O>): void {
+    this.items.push(item);
+    this.waiters.push(waiter);
+    if (this.items.length >= this.maxSize) this.flushNow();
+    else this.timer ??= setTimeout(this.onTimer, this.maxDelayMs);
   }
 
   /** Sends what is waiting now, and resolves once every batch sent so far is answered. */
@@ -67,27 +79,35 @@ export class Batcher<I, O> {
   private flushNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxSize);
-      const done = this.sendBatch(batch).finally(() => this.inFlight.delete(done));
+    while (this.items.length > 0) {
+      let items = this.items;
+      let waiters = this.waiters;
+      if (items.length <= this.maxSize) {
+        this.items = [];
+        this.waiters = [];
+      } else {
+        items = this.items.splice(0, this.maxSize);
+        waiters = this.waiters.splice(0, this.maxSize);
+      }
+      const done = this.sendBatch(items, waiters).finally(() => this.inFlight.delete(done));
       this.inFlight.add(done);
     }
   }
 
-  private async sendBatch(batch: Pending<I, O>[]): Promise<void> {
+  private async sendBatch(items: I[], waiters: BatchWaiter<O>[]): Promise<void> {
     this.batches++;
     let answers: Settled<O>[];
     try {
-      answers = await this.sendFn(batch.map((p) => p.item));
+      answers = await this.sendFn(items);
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      for (const w of waiters) w.reject(err);
       return;
     }
-    batch.forEach((p, i) => {
+    for (let i = 0; i < waiters.length; i++) {
       const s = answers[i];
-      if (s === undefined) p.reject(new Error('batch answer missing for an item'));
-      else if (s.ok) p.resolve(s.value);
-      else p.reject(s.error);
-    });
+      if (s === undefined) waiters[i]!.reject(new Error('batch answer missing for an item'));
+      else if (s.ok) waiters[i]!.resolve(s.value);
+      else waiters[i]!.reject(s.error);
+    }
   }
 }

@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { EngineApi, ResultRecord, TaskView } from '../engine/engine.types.js';
+import type { EngineApi, ResultInput, ResultRecord, TaskView } from '../engine/engine.types.js';
 import type { Settled } from './batcher.js';
 import type {
   Task,
@@ -78,14 +78,14 @@ export class EngineTransport implements Transport {
 
   async completeMany(items: TransportCompletion[]): Promise<Settled<ResultRecord>[]> {
     // One engine call for the whole batch: a fixed number of round trips, however many results.
+    const workerId = this.workerId;
     const answers = await this.engine.submitResults(
-      items.map((i) => ({
-        taskId: i.taskId,
-        workerId: this.workerId,
-        status: 'COMPLETED' as const,
-        result: i.result,
-        ...(i.command === undefined ? {} : { command: i.command }),
-      })),
+      items.map((i) => {
+        // No conditional spread: it would cost two objects and a copy per item.
+        const input: ResultInput = { taskId: i.taskId, workerId, status: 'COMPLETED', result: i.result };
+        if (i.command !== undefined) input.command = i.command;
+        return input;
+      }),
     );
     return answers.map((a) => (a instanceof Error ? { ok: false, error: a } : { ok: true, value: a }));
   }

@@ -31,29 +31,57 @@ export interface HttpTransportOptions {
   fetch?: typeof fetch;
 }
 
-const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
-
 /** Task JSON (RFC3339 times) to a {@link Task} (epoch ms). */
 export function taskFromJson(json: TaskJson): Task {
-  const {
-    state: _state,
-    version: _version,
-    leaseUntil,
-    runAt,
-    createdAt,
-    updatedAt,
-    ...rest
-  } = json as TaskJson & { state?: unknown; version?: unknown };
-  const task: Task = { ...rest, createdAt: Date.parse(createdAt), updatedAt: Date.parse(updatedAt) };
-  if (leaseUntil !== undefined) task.leaseUntil = ms(leaseUntil);
-  if (runAt !== undefined) task.runAt = ms(runAt);
+  // Field by field: a rest copy (`{ state, version, ...rest }`) cost ~5 µs per task, more than the
+  // JSON.parse of the task; a claim of 256 tasks pays it 256 times.
+  const task: Task = {
+    id: json.id,
+    command: json.command,
+    payload: json.payload,
+    priority: json.priority,
+    status: json.status,
+    attempts: json.attempts,
+    maxAttempts: json.maxAttempts,
+    createdAt: Date.parse(json.createdAt),
+    updatedAt: Date.parse(json.updatedAt),
+  };
+  if (json.leaseUntil !== undefined) task.leaseUntil = Date.parse(json.leaseUntil);
+  if (json.runAt !== undefined) task.runAt = Date.parse(json.runAt);
+  // The other fields (webhook, workerId, error, idempotencyKey, and any a newer server adds) as sent.
+  const from = json as unknown as Record<string, unknown>;
+  const to = task as unknown as Record<string, unknown>;
+  for (const key in from) {
+    switch (key) {
+      case 'id':
+      case 'command':
+      case 'payload':
+      case 'priority':
+      case 'status':
+      case 'attempts':
+      case 'maxAttempts':
+      case 'createdAt':
+      case 'updatedAt':
+      case 'leaseUntil':
+      case 'runAt':
+      case 'state':
+      case 'version':
+      case '__proto__':
+        break;
+      default:
+        to[key] = from[key];
+    }
+  }
   return task;
 }
 
 /** ResultRecord JSON to a {@link ResultRecord}. */
 export function resultFromJson(json: ResultJson): ResultRecord {
-  const { completedAt, ...rest } = json;
-  return { ...rest, completedAt: Date.parse(completedAt) };
+  // Field by field rather than a rest copy, for the same reason as taskFromJson.
+  const record = { completedAt: Date.parse(json.completedAt) } as Record<string, unknown>;
+  const from = json as unknown as Record<string, unknown>;
+  for (const key in from) if (key !== 'completedAt' && key !== '__proto__') record[key] = from[key];
+  return record as unknown as ResultRecord;
 }
 
 /** A transport over codeq's HTTP API. */
@@ -97,9 +125,10 @@ export class HttpTransport implements Transport {
 
   async heartbeat(taskId: string, extendSeconds: number): Promise<{ leaseUntil: number }> {
     const answer = await this.client.heartbeat(taskId, extendSeconds);
-    const leaseUntil = ms(answer.leaseUntil);
     // An old server answers `{ok:true}` only: the deadline is then "about now + extend".
-    return { leaseUntil: leaseUntil ?? Date.now() + extendSeconds * 1000 };
+    const leaseUntil =
+      answer.leaseUntil === undefined ? Date.now() + extendSeconds * 1000 : Date.parse(answer.leaseUntil);
+    return { leaseUntil };
   }
 
   nack(

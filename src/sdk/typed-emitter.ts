@@ -8,19 +8,29 @@ export type EventMap = Record<string, unknown[]>;
 
 /** Listeners keyed by event; a throwing listener is reported to `onListenerError`, never to the emitter. */
 export class TypedEmitter<E extends EventMap> {
-  private readonly listeners = new Map<keyof E, Set<Listener>>();
+  /**
+   * Listeners per event, each list replaced (never changed) by on/off: emit walks the list it read,
+   * so listeners added or removed meanwhile take effect from the next emit, without a copy per emit
+   * (a worker emits per task).
+   */
+  private readonly listeners = new Map<keyof E, readonly Listener[]>();
 
-  /** Adds a listener. */
+  /** Adds a listener (once: adding the same function again does nothing). */
   on<K extends keyof E>(event: K, listener: (...args: E[K]) => void): this {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as unknown as Listener);
+    const list = this.listeners.get(event) ?? [];
+    const fn = listener as unknown as Listener;
+    if (!list.includes(fn)) this.listeners.set(event, [...list, fn]);
     return this;
   }
 
   /** Removes a listener. */
   off<K extends keyof E>(event: K, listener: (...args: E[K]) => void): this {
-    this.listeners.get(event)?.delete(listener as unknown as Listener);
+    const list = this.listeners.get(event);
+    const fn = listener as unknown as Listener;
+    if (list === undefined || !list.includes(fn)) return this;
+    const rest = list.filter((l) => l !== fn);
+    if (rest.length === 0) this.listeners.delete(event);
+    else this.listeners.set(event, rest);
     return this;
   }
 
@@ -35,14 +45,14 @@ export class TypedEmitter<E extends EventMap> {
 
   /** Number of listeners of an event. */
   listenerCount(event: keyof E): number {
-    return this.listeners.get(event)?.size ?? 0;
+    return this.listeners.get(event)?.length ?? 0;
   }
 
   /** Calls the listeners of `event`; true when there was at least one. */
   protected emit<K extends keyof E>(event: K, ...args: E[K]): boolean {
-    const set = this.listeners.get(event);
-    if (!set || set.size === 0) return false;
-    for (const listener of [...set]) {
+    const list = this.listeners.get(event);
+    if (list === undefined) return false;
+    for (const listener of list) {
       try {
         (listener as unknown as (...a: E[K]) => void)(...args);
       } catch (err) {

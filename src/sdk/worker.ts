@@ -4,35 +4,19 @@
  */
 import { CodeqError } from '../errors.js';
 import { Batcher } from './batcher.js';
-import type { Settled } from './batcher.js';
-import { JobAbortedError, RetryLaterError, UnrecoverableError, isLeaseLost, toCodeqError } from './errors.js';
-import { LeaseKeeper } from './job-lease.js';
+import { JobAbortedError, isLeaseLost, toCodeqError } from './errors.js';
+import { LeaseClock } from './job-lease.js';
 import type { CommandMap, DefaultCommands } from './producer.js';
 import { backoffDelayMs, resolveRetry, sleep, withRetry } from './retry.js';
 import type { ResolvedRetryOptions } from './retry.js';
 import type { ResultRecord, Task, Transport, TransportCompletion } from './transport.js';
 import { TypedEmitter } from './typed-emitter.js';
-import type { FailureInfo, Job, WorkerEvents, WorkerOptions } from './worker.types.js';
+import { Running } from './worker-job.js';
+import type { JobHost } from './worker-job.js';
+import { completeBatch, isThenable, nackFailure, toResultObject } from './worker-outcomes.js';
+import type { Job, WorkerEvents, WorkerOptions } from './worker.types.js';
 
-/** One task this worker holds. */
-interface Running {
-  job: Job;
-  controller: AbortController;
-  lease: LeaseKeeper;
-  /** The handler returned or threw: its outcome is being recorded; close() waits for it. */
-  finishing: boolean;
-  /** Given back at shutdown: whatever the handler returns later is ignored. */
-  handedBack: boolean;
-  /** Settles when the task left this worker (recorded or handed back). */
-  done: Promise<void>;
-}
-
-/** The result object stored for a handler's return value (the API wants an object). */
-export function toResultObject(value: unknown): Record<string, unknown> {
-  if (value === undefined || value === null) return {};
-  if (typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  return { value };
-}
+export { toResultObject } from './worker-outcomes.js';
 
 /** Claims and runs tasks. Create it, listen to its events, `close()` it on shutdown. */
 export class Worker<
@@ -49,12 +33,29 @@ export class Worker<
   private claiming = 0;
   private readonly leaseSeconds: number;
   private readonly waitSeconds: number;
-  private readonly heartbeatMs: number | undefined;
   private readonly retry: ResolvedRetryOptions;
+  private readonly handler: (job: Job) => unknown;
   private readonly completions: Batcher<TransportCompletion, ResultRecord>;
+  /** One timer for the heartbeats and deadlines of every task held. */
+  private readonly leases: LeaseClock<Running>;
   private readonly active = new Set<Running>();
   private readonly stopController = new AbortController();
   private slotWaiters: Array<() => void> = [];
+  /** close() waiting for the last task to leave. */
+  private idleWaiters: Array<() => void> = [];
+  /** How the tasks report back: one object per worker, not closures per task. */
+  private readonly host: JobHost = {
+    progressed: (job, progress) => this.emit('progress', job, progress),
+    recorded: (run, result) => {
+      this.emit('completed', run.job, result);
+      this.release(run);
+    },
+    refused: (run, error) => {
+      // Typically NOT_OWNER / WRONG_STATE / LEASE_EXPIRED: the lease was lost and the result refused.
+      this.emit('error', toCodeqError(error), run.job);
+      this.release(run);
+    },
+  };
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -76,12 +77,22 @@ export class Worker<
     this.leaseSeconds = Math.max(1, Math.ceil(options.leaseSeconds ?? 30));
     this.waitSeconds = Math.min(30, Math.max(0, Math.round(options.waitSeconds ?? 5)));
     const hb = options.heartbeat ?? true;
-    this.heartbeatMs = hb === false ? undefined : hb === true ? (this.leaseSeconds * 1000) / 3 : hb;
+    this.leases = new LeaseClock<Running>({
+      transport: this.transport,
+      leaseSeconds: this.leaseSeconds,
+      intervalMs: hb === false ? undefined : hb === true ? (this.leaseSeconds * 1000) / 3 : hb,
+      onLost: (run, error) => {
+        run.abort(error);
+        this.emit('leaseLost', run.job, error);
+      },
+      onError: (run, error) => this.emit('error', error, run.job),
+    });
     this.retry = resolveRetry(options.retry);
+    this.handler = options.handler as (job: Job) => unknown;
     this.completions = new Batcher({
       maxSize: options.completionBatch?.maxSize ?? 64,
       maxDelayMs: options.completionBatch?.maxDelayMs ?? 2,
-      send: (items) => this.sendCompletions(items),
+      send: (items) => completeBatch(this.transport, items, this.retry),
     });
     if (options.autorun ?? true) void this.run();
   }
@@ -125,12 +136,26 @@ export class Worker<
     this.stopController.abort();
     this.wakeSlotWaiters();
     await (this.loop ?? Promise.resolve());
-    const timer = sleep(Math.max(0, deadline - Date.now())).then(() => 'timeout' as const);
-    await Promise.race([Promise.allSettled([...this.active].map((r) => r.done)), timer]);
-    const leftovers = [...this.active];
-    await Promise.allSettled(leftovers.map((r) => (r.finishing ? r.done : this.handBack(r))));
+    // No task starts any more: wait for the running ones, up to the timeout.
+    await this.idle(Math.max(0, deadline - Date.now()));
+    // Those whose outcome is being recorded are waited for; the others are given back.
+    for (const run of [...this.active]) if (!run.finishing) void this.handBack(run);
+    await this.idle();
     await this.completions.flush();
+    this.leases.close();
     this.emit('closed');
+  }
+
+  /** Resolves when no task is held any more, or after `timeoutMs`. */
+  private idle(timeoutMs = Infinity): Promise<void> {
+    if (this.active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = timeoutMs === Infinity ? undefined : setTimeout(resolve, timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private wakeSlotWaiters(): void {
@@ -178,151 +203,91 @@ export class Worker<
         await Promise.allSettled(tasks.map((t) => withRetry(() => this.transport.abandon(t.id), this.retry)));
         break;
       }
-      for (const task of tasks) this.start(task, claimedAt);
-    }
-  }
-
-  private start(task: Task, claimedAt: number): void {
-    const controller = new AbortController();
-    const entry = { controller, finishing: false, handedBack: false } as Running;
-    entry.lease = new LeaseKeeper({
-      transport: this.transport,
-      taskId: task.id,
-      leaseSeconds: this.leaseSeconds,
-      claimedAt,
-      intervalMs: this.heartbeatMs,
-      onLost: (error) => {
-        controller.abort(error);
-        this.emit('leaseLost', entry.job, error);
-      },
-      onError: (error) => this.emit('error', error, entry.job),
-    });
-    entry.job = this.makeJob(task, entry);
-    this.active.add(entry);
-    entry.done = this.process(entry).finally(() => this.release(entry));
-  }
-
-  private release(entry: Running): void {
-    if (!this.active.delete(entry)) return;
-    const waiter = this.slotWaiters.shift();
-    waiter?.();
-  }
-
-  private makeJob(task: Task, entry: Running): Job {
-    const emitProgress = (value: unknown) => this.emit('progress', entry.job, value);
-    let progress: unknown;
-    return {
-      id: task.id,
-      command: task.command,
-      payload: task.payload,
-      attempt: task.attempts,
-      maxAttempts: task.maxAttempts,
-      task,
-      signal: entry.controller.signal,
-      get progress() {
-        return progress;
-      },
-      get leaseUntil() {
-        return entry.lease.serverLeaseUntil;
-      },
-      async updateProgress(value: unknown) {
-        progress = value;
-        emitProgress(value);
-        await entry.lease.extend().catch(() => undefined);
-      },
-      extendLease: () => entry.lease.extend(),
-    };
-  }
-
-  private async process(entry: Running): Promise<void> {
-    const { job } = entry;
-    this.emit('active', job);
-    let outcome: Settled<unknown>;
-    try {
-      const handler = this.options.handler as (job: Job) => Promise<unknown> | unknown;
-      outcome = { ok: true, value: await handler(job) };
-    } catch (error) {
-      outcome = { ok: false, error };
-    }
-    entry.lease.stop();
-    if (entry.handedBack) return;
-    entry.finishing = true;
-    try {
-      if (outcome.ok) {
-        const result = await this.completions.add({
-          taskId: job.id,
-          result: toResultObject(outcome.value),
-          command: job.command,
-        });
-        this.emit('completed', job, result);
-      } else {
-        await this.recordFailure(job, outcome.error);
-      }
-    } catch (err) {
-      // Typically NOT_OWNER / WRONG_STATE / LEASE_EXPIRED: the lease was lost and the result refused.
-      this.emit('error', toCodeqError(err), job);
-    }
-  }
-
-  private async recordFailure(job: Job, thrown: unknown): Promise<void> {
-    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-    const message = (error.message || error.name || 'handler failed').slice(0, 4096);
-    let info: FailureInfo;
-    if (error instanceof UnrecoverableError) {
-      // Straight to the dead-letter queue (an admin can requeue it), not a FAILED result.
-      await withRetry(() => this.transport.nack(job.id, { reason: message, deadLetter: true }), this.retry);
-      info = { outcome: 'dead', via: 'nack' };
-    } else {
-      const nack: { reason: string; delaySeconds?: number } = { reason: message };
-      if (error instanceof RetryLaterError) nack.delaySeconds = error.delaySeconds;
-      const out = await withRetry(() => this.transport.nack(job.id, nack), this.retry);
-      info =
-        out.status === 'dlq'
-          ? { outcome: 'dead', via: 'nack' }
-          : { outcome: 'retry', via: 'nack', delaySeconds: out.delaySeconds };
-    }
-    this.emit('failed', job, error, info);
-  }
-
-  /** Gives a still-running task back at shutdown: abort the handler, abandon the task. */
-  private async handBack(entry: Running): Promise<void> {
-    entry.handedBack = true;
-    entry.lease.stop();
-    entry.controller.abort(new JobAbortedError('shutdown', 'worker is shutting down; task abandoned'));
-    try {
-      if (!entry.lease.lost) await withRetry(() => this.transport.abandon(entry.job.id), this.retry);
-    } catch (err) {
-      // Lost meanwhile: the server repairs it (or already did); nothing is stuck.
-      if (!isLeaseLost(err)) this.emit('error', toCodeqError(err), entry.job);
-    } finally {
-      this.release(entry);
+      const startedAt = Date.now();
+      for (const task of tasks) this.start(task, claimedAt, startedAt);
     }
   }
 
   /**
-   * One batch of completions. When the batch had to be retried, an item refused on the retry may
-   * have been recorded by the try whose answer was lost: it counts as done if the task is completed.
+   * Runs one claimed task. A handler that returns synchronously is settled at once, without a
+   * promise; one that returns a promise is awaited.
    */
-  private async sendCompletions(items: TransportCompletion[]): Promise<Settled<ResultRecord>[]> {
-    let retried = false;
-    const answers = await withRetry((attempt) => {
-      retried = attempt > 0;
-      return this.transport.completeMany(items);
-    }, this.retry);
-    if (!retried) return answers;
-    return Promise.all(
-      answers.map(async (a, i) => {
-        if (a.ok || !isLeaseLost(a.error)) return a;
-        const task = await this.transport.getTask(items[i]!.taskId).catch(() => undefined);
-        if (task?.status !== 'COMPLETED') return a;
-        const value: ResultRecord = {
-          taskId: task.id,
-          status: 'COMPLETED',
-          result: items[i]!.result,
-          completedAt: task.updatedAt,
-        };
-        return { ok: true as const, value };
-      }),
-    );
+  private start(task: Task, claimedAt: number, startedAt: number): void {
+    const run = new Running(this.leases, this.host, task, claimedAt);
+    this.active.add(run);
+    this.leases.add(run, startedAt);
+    this.emit('active', run.job);
+    let value: unknown;
+    try {
+      value = this.handler(run.job);
+    } catch (error) {
+      this.settle(run, false, error);
+      return;
+    }
+    if (isThenable(value)) void this.awaitHandler(run, value);
+    else this.settle(run, true, value);
+  }
+
+  private async awaitHandler(run: Running, pending: PromiseLike<unknown>): Promise<void> {
+    let value: unknown;
+    try {
+      value = await pending;
+    } catch (error) {
+      this.settle(run, false, error);
+      return;
+    }
+    this.settle(run, true, value);
+  }
+
+  /** Records the handler's outcome: a completion (batched) for a value, a nack for a throw. */
+  private settle(run: Running, ok: boolean, outcome: unknown): void {
+    run.stop();
+    if (run.handedBack) return;
+    run.finishing = true;
+    if (ok) {
+      const item = { taskId: run.taskId, result: toResultObject(outcome), command: run.job.command };
+      // Answered through run.resolve / run.reject (the host's recorded / refused).
+      this.completions.push(item, run);
+    } else {
+      void this.fail(run, outcome);
+    }
+  }
+
+  private async fail(run: Running, thrown: unknown): Promise<void> {
+    try {
+      const { error, info } = await nackFailure(this.transport, run.taskId, thrown, this.retry);
+      this.emit('failed', run.job, error, info);
+    } catch (err) {
+      // Typically NOT_OWNER / WRONG_STATE / LEASE_EXPIRED: the lease was lost and the nack refused.
+      this.emit('error', toCodeqError(err), run.job);
+    }
+    this.release(run);
+  }
+
+  /** The task left this worker: frees its slot. */
+  private release(run: Running): void {
+    if (!this.active.delete(run)) return;
+    const waiter = this.slotWaiters.shift();
+    waiter?.();
+    if (this.active.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Gives a still-running task back at shutdown: abort the handler, abandon the task. */
+  private async handBack(run: Running): Promise<void> {
+    run.handedBack = true;
+    run.stop();
+    run.abort(new JobAbortedError('shutdown', 'worker is shutting down; task abandoned'));
+    try {
+      if (!run.lost) await withRetry(() => this.transport.abandon(run.taskId), this.retry);
+    } catch (err) {
+      // Lost meanwhile: the server repairs it (or already did); nothing is stuck.
+      if (!isLeaseLost(err)) this.emit('error', toCodeqError(err), run.job);
+    } finally {
+      this.release(run);
+    }
   }
 }

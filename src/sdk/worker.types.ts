@@ -69,7 +69,11 @@ export interface WorkerOptions<
   waitSeconds?: number;
   /**
    * Automatic heartbeats: `true` (default) every `leaseSeconds / 3`; a number = that period in ms;
-   * `false` = never (the handler must finish within the lease or call `job.extendLease()`).
+   * `false` = never (the handler must finish within the lease or call `job.extendLease()`). One
+   * timer serves all tasks: a heartbeat goes out one period after the task started or after its
+   * previous heartbeat (also one by `extendLease` / `updateProgress`), or up to a tenth of the period
+   * earlier so that tasks started close together share a timer run; never later (beyond event-loop
+   * lag).
    */
   heartbeat?: boolean | number;
   /** close(): how long running handlers may take before their tasks are abandoned, ms; default 10 000 ms. */

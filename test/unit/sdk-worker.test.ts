@@ -25,6 +25,14 @@ function task(id: string): Task {
   };
 }
 
+/** Resolves once `check` holds (polls every 5 ms, up to 2 s). */
+async function until(check: () => boolean): Promise<void> {
+  for (let waited = 0; !check(); waited += 5) {
+    if (waited > 2000) throw new Error('condition not met within 2 s');
+    await sleep(5);
+  }
+}
+
 /** A fake transport: hands out `queue` once, records every call. */
 function fake(queue: Task[], overrides: Partial<Transport> = {}) {
   const calls: Array<[string, ...unknown[]]> = [];
@@ -140,6 +148,94 @@ describe('Worker (fake transport)', () => {
     expect(calls).toContainEqual(['abandon', 'd']);
     expect(calls.filter((c) => c[0] === 'completeMany').flatMap((c) => c[1] as string[])).not.toContain('d');
     expect((reasons[0] as JobAbortedError).reason).toBe('shutdown');
+    expect(worker.running).toBe(0);
+  });
+
+  it("creates a job's abort signal only when read; read after a lost lease, it is already aborted", async () => {
+    const { transport } = fake([task('e'), ...Array.from({ length: 20 }, (_, i) => task(`q${i}`))], {
+      heartbeat: async () => {
+        throw new CodeqError('NOT_OWNER', 'not-owner');
+      },
+    });
+    let controllers = 0;
+    const Original = globalThis.AbortController;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        controllers++;
+      }
+    };
+    let lostSignal: AbortSignal | undefined;
+    try {
+      const worker = new Worker({
+        transport,
+        commands: ['C'],
+        heartbeat: 20,
+        autorun: false,
+        handler: async (job) => {
+          if (job.id !== 'e') return 'quick'; // never reads job.signal
+          await until(() => lost.length > 0);
+          lostSignal = job.signal; // first read: after the lease was lost
+        },
+      });
+      const lost: string[] = [];
+      worker.on('leaseLost', (job) => lost.push(job.id));
+      worker.on('error', () => undefined);
+      const ownControllers = controllers; // the worker's own (shutdown)
+      void worker.run();
+      await until(() => lostSignal !== undefined);
+      await worker.close();
+      expect(controllers - ownControllers).toBe(1); // the one read, not one per task
+    } finally {
+      globalThis.AbortController = Original;
+    }
+    expect(lostSignal?.aborted).toBe(true);
+    expect((lostSignal?.reason as JobAbortedError).reason).toBe('leaseLost');
+  });
+
+  it('job methods work detached (destructured), and progress is stored, emitted and extends the lease', async () => {
+    const { transport, calls } = fake([task('f')]);
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      handler: async ({ updateProgress, extendLease, signal }) => {
+        await updateProgress(50);
+        await extendLease();
+        return { aborted: signal.aborted };
+      },
+    });
+    const progress: unknown[] = [];
+    const results: unknown[] = [];
+    worker.on('progress', (job, value) => progress.push([job.id, value, job.progress]));
+    worker.on('completed', (_job, result) => results.push(result.result));
+    await until(() => results.length === 1);
+    await worker.close();
+    expect(progress).toEqual([['f', 50, 50]]);
+    expect(calls.filter((c) => c[0] === 'heartbeat')).toEqual([
+      ['heartbeat', 'f'],
+      ['heartbeat', 'f'],
+    ]);
+    expect(results).toEqual([{ aborted: false }]);
+  });
+
+  it('settles synchronous handlers: a value completes, a throw nacks', async () => {
+    const { transport, calls } = fake([task('g'), task('h')]);
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      handler: (job) => {
+        if (job.id === 'h') throw new Error('sync failure');
+        return 7;
+      },
+    });
+    const events: unknown[] = [];
+    worker.on('completed', (job, result) => events.push(['completed', job.id, result.result]));
+    worker.on('failed', (job, err, info) => events.push(['failed', job.id, err.message, info.outcome]));
+    await until(() => events.length === 2);
+    await worker.close();
+    expect(events).toContainEqual(['completed', 'g', { value: 7 }]);
+    expect(events).toContainEqual(['failed', 'h', 'sync failure', 'retry']);
+    expect(calls).toContainEqual(['nack', 'h', { reason: 'sync failure' }]);
     expect(worker.running).toBe(0);
   });
 
