@@ -112,7 +112,8 @@ export class CodeqHttpPeer {
     );
   }
 
-  private static async sdkWorker(base: string, n: number): Promise<void> {
+  /** Runs the SDK Worker until `n` tasks completed; returns its `close` (untimed, as BullMQ's). */
+  private static async sdkWorker(base: string, n: number): Promise<() => Promise<void>> {
     const transport = new HttpTransport({ baseUrl: base, token: 'bench-worker' });
     let done = 0;
     const worker = new Worker({
@@ -127,7 +128,7 @@ export class CodeqHttpPeer {
     worker.on('completed', () => void done++);
     worker.on('error', () => undefined);
     await waitFor(() => done >= n, 600_000);
-    await worker.close();
+    return () => worker.close();
   }
 
   /** Enqueues `n` tasks in-process (untimed), then processes them over HTTP; tasks/s. */
@@ -136,10 +137,14 @@ export class CodeqHttpPeer {
     const ids = await fillBacklog(engine, n);
     const cpu0 = cpuNow();
     const started = performance.now();
-    if (this.options.via === 'sdk') await CodeqHttpPeer.sdkWorker(base, n);
+    let close: (() => Promise<void>) | undefined;
+    if (this.options.via === 'sdk') close = await CodeqHttpPeer.sdkWorker(base, n);
     else await this.rawLoops(base, n);
     const seconds = (performance.now() - started) / 1000;
     const cpuUs = cpuSince(cpu0);
+    // Like the BullMQ peer, the clock stops when the last task completed, before the worker closes
+    // (an SDK worker's close waits for its long-polls in flight).
+    await close?.();
     const invariants = await verifyRun(engine, ids);
     await this.stop(engine, app);
     return { value: n / seconds, unit: 'tasks/s', invariants, cpuUs };

@@ -165,23 +165,27 @@ export class CodeqPeer implements Peer {
     return { value: n / seconds, unit: 'tasks/s' };
   }
 
-  /** Processes `n` waiting tasks with the SDK Worker on the in-process transport. */
-  private async sdkProcess(engine: Engine, n: number): Promise<void> {
+  /**
+   * Processes `n` waiting tasks with the SDK Worker on the in-process transport; returns its
+   * `close` (untimed, as BullMQ's).
+   */
+  private async sdkProcess(engine: Engine, n: number): Promise<() => Promise<void>> {
     const transport = new EngineTransport({ engine, workerId: 'bench-sdk' });
     let done = 0;
     const worker = new Worker({
       transport,
       commands: ['noop'],
       handler: () => undefined,
-      concurrency: 1000,
-      claimBatchSize: 500,
-      completionBatch: { maxSize: 500, maxDelayMs: 2 },
+      concurrency: 1024,
+      claimBatchSize: 128,
+      claimLoops: 8,
+      completionBatch: { maxSize: 256, maxDelayMs: 2 },
       waitSeconds: 1,
     });
     worker.on('completed', () => void done++);
     worker.on('error', () => undefined);
     await waitFor(() => done >= n, 600_000);
-    await worker.close();
+    return () => worker.close();
   }
 
   async processBacklog(n: number): Promise<ProcessFigure> {
@@ -191,10 +195,12 @@ export class CodeqPeer implements Peer {
     const memPending = await redisUsedMemory(this.redis);
     const cpu0 = cpuNow();
     const started = performance.now();
-    if (this.options.via === 'sdk') await this.sdkProcess(engine, n);
+    let close: (() => Promise<void>) | undefined;
+    if (this.options.via === 'sdk') close = await this.sdkProcess(engine, n);
     else await claimLoops(engine, n, this.options.loops ?? 16, this.options.batch ?? 128, () => ['noop']);
     const seconds = (performance.now() - started) / 1000;
     const cpuUs = cpuSince(cpu0);
+    await close?.(); // untimed, like BullMQ's worker.close()
     const memCompleted = await redisUsedMemory(this.redis);
     const stream = await this.streamBytes(engine);
     const invariants = this.options.verify === false ? undefined : await verifyRun(engine, ids);
@@ -229,40 +235,36 @@ export class CodeqPeer implements Peer {
     return { value: n / seconds, unit: 'tasks/s' };
   }
 
+  /**
+   * Enqueue → handler start, open loop. The handler side is the SDK Worker on the in-process
+   * transport with concurrency 64 (as BullMQ's Worker): claims long-poll in 4 loops of up to 16 and
+   * completions are batched beside them, so finishing one task never holds up the start of the next.
+   */
   async latency(ratePerSecond: number, seconds: number): Promise<{ p50: number; p95: number; p99: number }> {
     const engine = await this.createEngine();
     const latencies: number[] = [];
     const warmup = Math.round(ratePerSecond * LATENCY_WARMUP_SECONDS);
-    const controller = new AbortController();
-    const workers = Array.from({ length: 4 }, async (_, w) => {
-      const workerId = `lat-${w}`;
-      while (!controller.signal.aborted) {
-        const tasks = await engine.claim({
-          workerId,
-          commands: ['noop'],
-          count: 16,
-          waitSeconds: 30,
-          signal: controller.signal,
-        });
+    const transport = new EngineTransport({ engine, workerId: 'lat' });
+    const worker = new Worker({
+      transport,
+      commands: ['noop'],
+      concurrency: 64,
+      claimBatchSize: 16,
+      claimLoops: 4,
+      waitSeconds: 30,
+      handler: (job) => {
         const now = performance.timeOrigin + performance.now();
-        for (const t of tasks) {
-          const { t: sent, i } = t.payload as { t: number; i: number };
-          if (i >= warmup) latencies.push(now - sent);
-        }
-        if (tasks.length > 0) {
-          await engine.submitResults(
-            tasks.map((t) => ({ taskId: t.id, workerId, status: 'COMPLETED' as const, result: null })),
-          );
-        }
-      }
+        const { t: sent, i } = job.payload as { t: number; i: number };
+        if (i >= warmup) latencies.push(now - sent);
+      },
     });
+    worker.on('error', () => undefined);
     await sleepMs(200);
     const total = await openLoop(ratePerSecond, LATENCY_WARMUP_SECONDS + seconds, (i) => {
       void engine.enqueue({ command: 'noop', payload: { t: performance.timeOrigin + performance.now(), i } });
     });
     await waitFor(() => latencies.length >= total - warmup, 30_000);
-    controller.abort();
-    await Promise.all(workers);
+    await worker.close();
     await this.dispose(engine);
     return latencySummary(latencies);
   }
