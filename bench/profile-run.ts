@@ -2,7 +2,7 @@
  * Profiling aid for the benchmark's missed targets: one codeq figure on its own servers, with the
  * per-process CPU (node / nats-server / redis-server) per task or event. Run it under
  * `node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-run.ts <figure> [n]` to see
- * where node's time goes. Figures: process-sdk, process-engine, process-sdk-http, enqueue, rebuild (admin rebuild, then after a loss).
+ * where node's time goes. Figures: process-sdk, process-engine, process-sdk-http, process-http, enqueue, rebuild (admin rebuild, then after a loss).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,10 @@ try {
   } else if (figure === 'process-sdk-http') {
     await measure('process, SDK over HTTP (incl. fill)', n, () =>
       new CodeqHttpPeer(codeq, { via: 'sdk' }).processBacklog(n),
+    );
+  } else if (figure === 'process-http') {
+    await measure('process, raw HTTP batch loops (incl. fill)', n, () =>
+      new CodeqHttpPeer(codeq, { via: 'raw' }).processBacklog(n),
     );
   } else if (figure === 'enqueue') {
     await measure('enqueue batched', n, () => codeq.enqueueBatched(n, 1000));

@@ -14,9 +14,18 @@ export type ResultJson = Static<typeof ResultRecordSchema>;
 /** History JSON. */
 export type HistoryJson = Static<typeof HistoryResponse>;
 
+// The tasks of one answer mostly share their times (claimed, enqueued or completed in the same
+// millisecond): remembering the last conversion saves a Date and a string per field and task.
+let lastMs = Number.NaN;
+let lastIso = '';
+
 /** RFC3339 UTC of an epoch-ms time. */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
 
 /** The Task JSON of a task view. */

@@ -124,59 +124,62 @@ export function createMetrics(): Metrics {
  */
 export function engineObserver(metrics: Metrics): EngineObserver {
   const claimedAt = new Map<string, number>();
-  const finishRun = (event: StoredTaskEvent, outcome: string) => {
-    const start = claimedAt.get(event.taskId);
-    if (start === undefined) return;
-    claimedAt.delete(event.taskId);
-    metrics.taskRunDuration.observe(
-      { command: event.command, outcome },
-      Math.max(0, event.at - start) / 1000,
-    );
+  const counterOf: Partial<Record<StoredTaskEvent['type'], Counter<'command'>>> = {
+    enqueued: metrics.tasksCreated,
+    claimed: metrics.tasksClaimed,
+    completed: metrics.tasksCompleted,
+    failed: metrics.tasksFailed,
+    dlq: metrics.tasksDeadLettered,
+    leaseExpired: metrics.tasksLeaseExpired,
+    nacked: metrics.tasksNacked,
+    cancelled: metrics.tasksCancelled,
+  };
+  /** Outcome label of the events that end a delivery. */
+  const RUN_OUTCOMES: ReadonlySet<string> = new Set([
+    'completed',
+    'failed',
+    'dlq',
+    'leaseExpired',
+    'nacked',
+    'abandoned',
+  ]);
+  // Labelled children resolved once per (command, outcome): prom-client hashes the labels on
+  // every observe otherwise, and a busy engine observes every delivery.
+  const runChildren = new Map<string, { observe(value: number): void }>();
+  const runChild = (command: string, outcome: string) => {
+    const key = `${command}\u0000${outcome}`;
+    let child = runChildren.get(key);
+    if (!child) {
+      if (runChildren.size >= MAX_TRACKED_CLAIMS) runChildren.clear();
+      child = metrics.taskRunDuration.labels({ command, outcome });
+      runChildren.set(key, child);
+    }
+    return child;
   };
   return {
     onEventsAppended(events) {
+      // Counters move once per (event type, command) and batch, not once per event.
+      const counts = new Map<Counter<'command'>, Map<string, number>>();
       for (const event of events) {
-        const labels = { command: event.command };
-        switch (event.type) {
-          case 'enqueued':
-            metrics.tasksCreated.inc(labels);
-            break;
-          case 'claimed':
-            metrics.tasksClaimed.inc(labels);
-            // Map keeps insertion order: drop the oldest entry when full (its task was likely lost track of).
-            if (claimedAt.size >= MAX_TRACKED_CLAIMS)
-              claimedAt.delete(claimedAt.keys().next().value as string);
-            claimedAt.set(event.taskId, event.at);
-            break;
-          case 'completed':
-            metrics.tasksCompleted.inc(labels);
-            finishRun(event, 'completed');
-            break;
-          case 'failed':
-            metrics.tasksFailed.inc(labels);
-            finishRun(event, 'failed');
-            break;
-          case 'dlq':
-            metrics.tasksDeadLettered.inc(labels);
-            finishRun(event, 'dlq');
-            break;
-          case 'leaseExpired':
-            metrics.tasksLeaseExpired.inc(labels);
-            finishRun(event, 'leaseExpired');
-            break;
-          case 'nacked':
-            metrics.tasksNacked.inc(labels);
-            finishRun(event, 'nacked');
-            break;
-          case 'abandoned':
-            finishRun(event, 'abandoned');
-            break;
-          case 'cancelled':
-            metrics.tasksCancelled.inc(labels);
-            break;
-          default:
-            break;
+        const counter = counterOf[event.type];
+        if (counter) {
+          let byCommand = counts.get(counter);
+          if (!byCommand) counts.set(counter, (byCommand = new Map()));
+          byCommand.set(event.command, (byCommand.get(event.command) ?? 0) + 1);
         }
+        if (event.type === 'claimed') {
+          // Map keeps insertion order: drop the oldest entry when full (its task was likely lost track of).
+          if (claimedAt.size >= MAX_TRACKED_CLAIMS) claimedAt.delete(claimedAt.keys().next().value as string);
+          claimedAt.set(event.taskId, event.at);
+        } else if (RUN_OUTCOMES.has(event.type)) {
+          const start = claimedAt.get(event.taskId);
+          if (start === undefined) continue;
+          claimedAt.delete(event.taskId);
+          runChild(event.command, event.type).observe(Math.max(0, event.at - start) / 1000);
+        }
+      }
+      for (const [counter, byCommand] of counts) {
+        for (const [command, n] of byCommand) counter.inc({ command }, n);
       }
     },
     onClaimFinished(waitMs, count) {
