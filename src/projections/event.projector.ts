@@ -23,6 +23,9 @@ export interface ProjectionRetention {
   deadMs: number;
 }
 
+/** Apply calls a rebuild keeps in flight (see `replayFrom`). */
+const REBUILD_APPLIES_IN_FLIGHT = 2;
+
 /** Most tasks one purge call of a rebuild removes per command (one short Lua script). */
 const REBUILD_PURGE_BATCH = 1000;
 
@@ -128,6 +131,13 @@ export class EventProjector {
     reindex = false,
   ): Promise<number> {
     let events = 0;
+    // A rebuild keeps two applies in flight, so Redis applies one batch while this process decodes
+    // the next. Order is kept: one connection, and each batch's commands are written when its apply
+    // starts. Only a rebuild may: if an apply failed, a later one would already have moved the
+    // checkpoint past it, which a rebuild survives (it is redone whole: nothing marks it built) but
+    // a catch-up would not (it resumes from the checkpoint).
+    const maxInFlight = reindex ? REBUILD_APPLIES_IN_FLIGHT : 1;
+    const inFlight: Promise<void>[] = [];
     const summary = await this.log.replay({
       fromSeq,
       batchSize: this.batchSize,
@@ -136,11 +146,17 @@ export class EventProjector {
         const lastSeq = (batch[batch.length - 1] as { seq: number }).seq;
         // The `now` of a replay decides ready vs delayed exactly as a live apply would; the
         // checkpoint rides in the same round trip, after the batch.
-        await this.store.apply(batch, Date.now(), { reindex, checkpoint: lastSeq });
-        events += batch.length;
-        onProgress?.({ events, lastSeq });
+        const applied = this.store.apply(batch, Date.now(), { reindex, checkpoint: lastSeq }).then(() => {
+          events += batch.length;
+          onProgress?.({ events, lastSeq });
+        });
+        inFlight.push(applied);
+        // Rejections surface here (or below), stopping the replay; none is left unobserved.
+        applied.catch(() => undefined);
+        if (inFlight.length >= maxInFlight) await inFlight.shift();
       },
     });
+    for (const applied of inFlight.splice(0)) await applied;
     return summary.events;
   }
 
