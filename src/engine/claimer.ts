@@ -58,7 +58,13 @@ export class Claimer {
     return ctx;
   }
 
-  /** One round over `commands` (rotating the start for fairness) for up to `count` tasks. */
+  /**
+   * One round over `commands` (rotating the start for fairness) for up to `count` tasks. Commands
+   * are visited in waves whose reserve calls run together (one round trip for the wave), each asking
+   * for its share of what is still wanted; a wave that comes back short makes the next one twice as
+   * wide. A single command is one reserve call, as before; many sparse commands (thousands, a task
+   * or two each) cost a few round trips instead of one per command.
+   */
   async round(
     commands: readonly string[],
     count: number,
@@ -68,24 +74,55 @@ export class Claimer {
     const tasks: TaskView[] = [];
     let nextAt: number | undefined;
     const start = this.rotation++ % commands.length;
-    for (let i = 0; i < commands.length && tasks.length < count; i++) {
-      const command = commands[(start + i) % commands.length] as string;
-      const reserve = await this.deps.store.reserve(command, {
-        now: this.now(),
-        count: count - tasks.length,
-        reserveMs: RESERVATION_MS,
-        inspectLimit: this.deps.requeueInspectLimit,
-        promoteLimit: PROMOTE_LIMIT,
-      });
-      for (const t of [reserve.nextDueAt, reserve.nextLeaseAt]) {
-        if (t !== undefined && (nextAt === undefined || t < nextAt)) nextAt = t;
+    let width = 1;
+    for (let i = 0; i < commands.length && tasks.length < count;) {
+      const wave: string[] = [];
+      for (; wave.length < width && i < commands.length; i++) {
+        wave.push(commands[(start + i) % commands.length] as string);
       }
-      if (reserve.expired.length > 0) await this.repairLeases(reserve.expired);
-      if (reserve.promoted > 0) this.deps.writer.scheduleWake(command);
-      if (reserve.reserved.length > 0)
-        tasks.push(...(await this.claimReserved(reserve.reserved, workerId, leaseMs)));
+      const wanted = count - tasks.length;
+      const share = Math.ceil(wanted / wave.length);
+      const now = this.now();
+      const rounds = await Promise.all(
+        wave.map((command) =>
+          this.deps.store.reserve(command, {
+            now,
+            count: share,
+            reserveMs: RESERVATION_MS,
+            inspectLimit: this.deps.requeueInspectLimit,
+            promoteLimit: PROMOTE_LIMIT,
+          }),
+        ),
+      );
+      const reserved: StoredTask[] = [];
+      const surplus: StoredTask[] = [];
+      rounds.forEach((reserve, k) => {
+        for (const t of [reserve.nextDueAt, reserve.nextLeaseAt]) {
+          if (t !== undefined && (nextAt === undefined || t < nextAt)) nextAt = t;
+        }
+        if (reserve.promoted > 0) this.deps.writer.scheduleWake(wave[k] as string);
+        for (const task of reserve.reserved) (reserved.length < wanted ? reserved : surplus).push(task);
+      });
+      const expired = rounds.flatMap((r) => r.expired);
+      await Promise.all([
+        expired.length > 0 ? this.repairLeases(expired) : undefined,
+        surplus.length > 0 ? this.release(surplus) : undefined,
+      ]);
+      if (reserved.length > 0) tasks.push(...(await this.claimReserved(reserved, workerId, leaseMs)));
+      if (reserved.length < wanted) width *= 2;
     }
     return { tasks, nextAt };
+  }
+
+  /** Returns reservations to ready, per command. */
+  private async release(tasks: readonly StoredTask[]): Promise<void> {
+    const byCommand = new Map<string, string[]>();
+    for (const t of tasks) {
+      const ids = byCommand.get(t.command);
+      if (ids) ids.push(t.id);
+      else byCommand.set(t.command, [t.id]);
+    }
+    await Promise.all([...byCommand].map(([command, ids]) => this.deps.store.release(command, ids)));
   }
 
   /** Decides, appends and applies the claims of reserved tasks; gives back what it could not claim. */
@@ -111,11 +148,7 @@ export class Claimer {
       claimable.push(task);
       snapshots.push(snapshot);
     }
-    if (giveBack.length > 0)
-      await this.deps.store.release(
-        giveBack[0]!.command,
-        giveBack.map((t) => t.id),
-      );
+    if (giveBack.length > 0) await this.release(giveBack);
     if (items.length === 0) return [];
     const outcomes = await this.deps.writer.write(items);
     const views: TaskView[] = [];
