@@ -14,7 +14,14 @@ const SCRIPTS = {
   codeqDeleteIfEqual: 'delete-if-equal.lua',
   codeqSnapshots: 'snapshots.lua',
   codeqCheckpoint: 'checkpoint.lua',
+  codeqFlush: 'flush.lua',
 } as const;
+
+/**
+ * Scripts that name no key up front: the flush finds its keys by SCAN (a whole-deployment
+ * operation, like FLUSHDB, which Redis Cluster could only run node by node anyway).
+ */
+const KEYLESS: ReadonlySet<string> = new Set(['codeqFlush']);
 
 /** Name of a projection script command. */
 export type ScriptName = keyof typeof SCRIPTS;
@@ -39,7 +46,7 @@ export function defineScripts(redis: Redis): Redis & ScriptCommands {
   const marked = redis as Redis & { codeqScriptsDefined?: boolean };
   if (!marked.codeqScriptsDefined) {
     for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-      redis.defineCommand(name, { numberOfKeys: 1, lua: source(name) });
+      redis.defineCommand(name, { numberOfKeys: KEYLESS.has(name) ? 0 : 1, lua: source(name) });
     }
     marked.codeqScriptsDefined = true;
   }

@@ -34,6 +34,9 @@ export interface ReserveResult {
   promoted: number;
 }
 
+/** Keys one step of a flush scans (and deletes): short steps, so Redis keeps serving others. */
+const FLUSH_SCAN_COUNT = 2000;
+
 /** Which index a listing reads. */
 export type TaskIndexName = 'ready' | 'delayed' | 'inflight' | 'dlq' | 'done';
 
@@ -356,10 +359,15 @@ export class ProjectionStore {
     const locks = this.keys.lock('');
     let cursor = '0';
     do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', this.keys.everything(), 'COUNT', 1000);
+      // Scanned and deleted inside Redis: the keys never travel to this process and back.
+      const [next, count] = (await this.redis.codeqFlush(
+        cursor,
+        this.keys.everything(),
+        FLUSH_SCAN_COUNT,
+        locks,
+      )) as [string, number];
       cursor = next;
-      const batch = found.filter((key) => !key.startsWith(locks));
-      if (batch.length > 0) deleted += await this.redis.unlink(...batch);
+      deleted += count;
     } while (cursor !== '0');
     return deleted;
   }
