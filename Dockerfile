@@ -25,4 +25,4 @@ RUN mkdir -p /app/.codeq && chown node:node /app/.codeq
 USER node
 EXPOSE 8080
 # SIGTERM reaches node directly (exec form): open long-polls get 204 and the engine closes cleanly.
-CMD ["node", "--max-semi-space-size=32", "dist/src/cli/main.js", "server"]
+CMD ["node", "dist/src/cli/main.js", "server"]
