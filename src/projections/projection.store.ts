@@ -103,7 +103,10 @@ export class ProjectionStore {
   ): Promise<number> {
     if (events.length === 0) return 0;
     const byCommand = new Map<string, ProjectionOp[]>();
-    const pipeline = scriptPipeline(this.redis.pipeline());
+    // Only enqueues (and snapshots) need more than the script: claims and results of one command,
+    // the hot path, go out as one script call without building a pipeline.
+    let pipeline: ReturnType<typeof scriptPipeline> | undefined;
+    const pipe = () => (pipeline ??= scriptPipeline(this.redis.pipeline()));
     const seenCommands = new Set<string>();
     const indexEntries: string[] = [];
     for (const event of events) {
@@ -117,26 +120,36 @@ export class ProjectionStore {
       const createdAt = event.type === 'snapshot' ? event.data.createdAt : event.at;
       const ttlMs = createdAt + this.idempotencyTtlMs - now;
       if (key !== undefined && ttlMs > 0) {
-        pipeline.set(this.keys.idempotency(key), `${event.taskId} ${event.command}`, 'PX', ttlMs, 'NX');
+        pipe().set(this.keys.idempotency(key), `${event.taskId} ${event.command}`, 'PX', ttlMs, 'NX');
       }
       if (!seenCommands.has(event.command)) {
         seenCommands.add(event.command);
-        pipeline.sadd(this.keys.commands(), event.command);
+        pipe().sadd(this.keys.commands(), event.command);
       }
     }
+    const reindex = options.reindex ? 1 : 0;
+    if (pipeline === undefined && byCommand.size === 1 && options.checkpoint === undefined) {
+      const [command, ops] = byCommand.entries().next().value as [string, ProjectionOp[]];
+      try {
+        return Number(
+          await this.redis.codeqApply(this.keys.commandBase(command), now, reindex, applyArgument(ops)),
+        );
+      } catch (err) {
+        throw new CodeqError('UNAVAILABLE', `redis: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const p = pipe();
     // Index entries go before the scripts (a crash in between is healed by re-applying), all in one
     // MSET: one command per batch rather than per task. (On Redis Cluster this would be per slot.)
-    if (indexEntries.length > 0) pipeline.mset(...indexEntries);
+    if (indexEntries.length > 0) p.mset(...indexEntries);
     const scriptSlots: number[] = [];
-    let slot = (pipeline as unknown as { length: number }).length;
+    let slot = (p as unknown as { length: number }).length;
     for (const [command, ops] of byCommand) {
-      const reindex = options.reindex ? 1 : 0;
-      pipeline.codeqApply(this.keys.commandBase(command), now, reindex, applyArgument(ops));
+      p.codeqApply(this.keys.commandBase(command), now, reindex, applyArgument(ops));
       scriptSlots.push(slot++);
     }
-    if (options.checkpoint !== undefined)
-      pipeline.codeqCheckpoint(this.keys.checkpoint(), options.checkpoint);
-    const results = await execOrThrow(pipeline);
+    if (options.checkpoint !== undefined) p.codeqCheckpoint(this.keys.checkpoint(), options.checkpoint);
+    const results = await execOrThrow(p);
     return scriptSlots.reduce((sum, i) => sum + Number(results[i] ?? 0), 0);
   }
 
