@@ -16,25 +16,13 @@ import {
   readStream,
   reservedEntries,
 } from '../support/invariants.js';
+import { rejection, sleep } from '../support/assertions.js';
 
 const TOTAL = 5000;
 const CHUNK = 500;
 const CLAIMERS = 16;
 const COMMAND = 'drain';
 const DRAIN_DEADLINE_MS = 40_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves with the CodeqError a promise rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<CodeqError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CodeqError);
-    return err as CodeqError;
-  }
-  throw new Error('expected a rejection, but the call succeeded');
-}
 
 describe('engine concurrency: two instances, 16 claimers, 5,000 tasks', () => {
   let deployment: TestDeployment;

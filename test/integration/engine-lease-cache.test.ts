@@ -8,18 +8,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { CodeqError } from '../../src/errors.js';
 import { dropDeployment, engineOptions, testDeployment, type TestDeployment } from '../support/engine.js';
 import { atMostOneTerminal, noDoubleLease, readStream } from '../support/invariants.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function rejection(promise: Promise<unknown>): Promise<CodeqError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CodeqError);
-    return err as CodeqError;
-  }
-  throw new Error('expected a rejection, but the call succeeded');
-}
+import { rejection, sleep } from '../support/assertions.js';
 
 describe('engine lease cache: another instance moved the task on', () => {
   let deployment: TestDeployment;

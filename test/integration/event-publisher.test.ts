@@ -7,6 +7,7 @@ import { deleteStream, provisionStream } from '../../src/events/stream.js';
 import { taskSubject } from '../../src/events/subjects.js';
 import type { TaskEvent } from '../../src/events/task-event.schema.js';
 import { uniqueName } from '../support/servers.js';
+import { rejection } from '../support/assertions.js';
 
 let nc: NatsConnection;
 const streams: string[] = [];
@@ -71,16 +72,6 @@ function req(
   event = enqueued('cmd', taskId),
 ): AppendRequest {
   return { subject: taskSubject(prefix, event.command, taskId), event, expectedVersion };
-}
-
-async function rejection(p: Promise<unknown>): Promise<CodeqError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CodeqError);
-    return err as CodeqError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('EventPublisher', () => {
