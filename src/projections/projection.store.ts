@@ -5,9 +5,11 @@
 import type { Redis } from 'ioredis';
 import { CodeqError } from '../errors.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
-import { FIELD, applyArgument, projectEvent, type ProjectionOp } from './event.projection.js';
+import { applyEvents, type ApplyOptions } from './apply-events.js';
+import { FIELD } from './event.projection.js';
 import type { ProjectionKeys } from './keys.js';
 import { defineScripts, scriptPipeline, type ScriptCommands } from './lua-scripts.js';
+import { execOrThrow } from './redis-exec.js';
 import { hashFromFlat, type TaskHash } from './task-record.js';
 
 /** A task read from the projection. */
@@ -39,22 +41,6 @@ const FLUSH_SCAN_COUNT = 2000;
 
 /** Which index a listing reads. */
 export type TaskIndexName = 'ready' | 'delayed' | 'inflight' | 'dlq' | 'done';
-
-async function execOrThrow(pipeline: {
-  exec(): Promise<[Error | null, unknown][] | null>;
-}): Promise<unknown[]> {
-  let results: [Error | null, unknown][] | null;
-  try {
-    results = await pipeline.exec();
-  } catch (err) {
-    throw new CodeqError('UNAVAILABLE', 'redis did not answer', { cause: err });
-  }
-  if (!results) throw new CodeqError('UNAVAILABLE', 'redis pipeline was discarded');
-  return results.map(([err, value]) => {
-    if (err) throw new CodeqError('UNAVAILABLE', `redis: ${err.message}`, { cause: err });
-    return value;
-  });
-}
 
 type NestedReply = [string, string[]][];
 
@@ -89,68 +75,16 @@ export class ProjectionStore {
   }
 
   /**
-   * Applies events in one round trip: index entries of new tasks first, then one script call per
-   * command. Already-applied events (sequence not above the task's version) are skipped.
-   * With `reindex` (a rebuild's replay), a skipped event's task that sits in no index is put back
-   * into the one its state calls for (see `apply.lua`). With `checkpoint`, the projector's checkpoint
-   * moves to it in the same round trip, after the scripts. Returns how many events changed the
-   * projection.
+   * Applies events in one round trip (see {@link applyEvents}): index entries of new tasks first,
+   * then one script call per command; already-applied events are skipped. Returns how many events
+   * changed the projection.
    */
-  async apply(
+  apply(
     events: readonly StoredTaskEvent[],
     now: number = Date.now(),
-    options: { reindex?: boolean; checkpoint?: number } = {},
+    options: ApplyOptions = {},
   ): Promise<number> {
-    if (events.length === 0) return 0;
-    const byCommand = new Map<string, ProjectionOp[]>();
-    // Only enqueues (and snapshots) need more than the script: claims and results of one command,
-    // the hot path, go out as one script call without building a pipeline.
-    let pipeline: ReturnType<typeof scriptPipeline> | undefined;
-    const pipe = () => (pipeline ??= scriptPipeline(this.redis.pipeline()));
-    const seenCommands = new Set<string>();
-    const indexEntries: string[] = [];
-    for (const event of events) {
-      let ops = byCommand.get(event.command);
-      if (!ops) byCommand.set(event.command, (ops = []));
-      ops.push(projectEvent(event));
-      // A snapshot is the first event of a rolled-up task: it carries the same index entries.
-      if (event.type !== 'enqueued' && event.type !== 'snapshot') continue;
-      indexEntries.push(this.keys.taskIndex(event.taskId), event.command);
-      const key = event.data.idempotencyKey;
-      const createdAt = event.type === 'snapshot' ? event.data.createdAt : event.at;
-      const ttlMs = createdAt + this.idempotencyTtlMs - now;
-      if (key !== undefined && ttlMs > 0) {
-        pipe().set(this.keys.idempotency(key), `${event.taskId} ${event.command}`, 'PX', ttlMs, 'NX');
-      }
-      if (!seenCommands.has(event.command)) {
-        seenCommands.add(event.command);
-        pipe().sadd(this.keys.commands(), event.command);
-      }
-    }
-    const reindex = options.reindex ? 1 : 0;
-    if (pipeline === undefined && byCommand.size === 1 && options.checkpoint === undefined) {
-      const [command, ops] = byCommand.entries().next().value as [string, ProjectionOp[]];
-      try {
-        return Number(
-          await this.redis.codeqApply(this.keys.commandBase(command), now, reindex, applyArgument(ops)),
-        );
-      } catch (err) {
-        throw new CodeqError('UNAVAILABLE', `redis: ${(err as Error).message}`, { cause: err });
-      }
-    }
-    const p = pipe();
-    // Index entries go before the scripts (a crash in between is healed by re-applying), all in one
-    // MSET: one command per batch rather than per task. (On Redis Cluster this would be per slot.)
-    if (indexEntries.length > 0) p.mset(...indexEntries);
-    const scriptSlots: number[] = [];
-    let slot = (p as unknown as { length: number }).length;
-    for (const [command, ops] of byCommand) {
-      p.codeqApply(this.keys.commandBase(command), now, reindex, applyArgument(ops));
-      scriptSlots.push(slot++);
-    }
-    if (options.checkpoint !== undefined) p.codeqCheckpoint(this.keys.checkpoint(), options.checkpoint);
-    const results = await execOrThrow(p);
-    return scriptSlots.reduce((sum, i) => sum + Number(results[i] ?? 0), 0);
+    return applyEvents(this.redis, this.keys, this.idempotencyTtlMs, events, now, options);
   }
 
   /** One claim round for `command` (see `reserve.lua`). */
