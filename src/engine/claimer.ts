@@ -150,7 +150,7 @@ export class Claimer {
     }
     if (giveBack.length > 0) await this.release(giveBack);
     if (items.length === 0) return [];
-    const outcomes = await this.deps.writer.write(items);
+    const outcomes = await this.deps.writer.write(items, { applyInBackground: true });
     const views: TaskView[] = [];
     const stale: StoredTask[] = [];
     outcomes.forEach((outcome, i) => {

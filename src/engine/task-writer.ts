@@ -24,6 +24,16 @@ export interface WriteItem {
   rollup?: boolean;
 }
 
+/** Options of {@link TaskWriter.write}. */
+export interface WriteOptions {
+  /**
+   * Answer once the log took the events, without waiting for Redis to confirm their apply (which
+   * is already sent, ahead of anything this engine sends later). Claims use it: the lease is the
+   * log's fact, and the worker starts one Redis round trip sooner. Default false.
+   */
+  applyInBackground?: boolean;
+}
+
 /** Outcome of one {@link WriteItem}: the stored event, or why the log refused it. */
 export type WriteOutcome =
   { ok: true; event: StoredTaskEvent; duplicate: boolean } | { ok: false; error: CodeqError };
@@ -62,16 +72,17 @@ export class TaskWriter {
    * order. An apply failure after a successful append is not an error for the caller: the event is
    * the fact, and the projector applies it.
    */
-  async write(items: readonly WriteItem[]): Promise<WriteOutcome[]> {
-    if (items.length <= WRITE_CHUNK) return this.writeChunk(items);
+  async write(items: readonly WriteItem[], options: WriteOptions = {}): Promise<WriteOutcome[]> {
+    const background = options.applyInBackground === true;
+    if (items.length <= WRITE_CHUNK) return this.writeChunk(items, background);
     // Chunks are appended together and each is applied as soon as its own acks are in, so Redis
     // works on the first chunk while NATS still acknowledges the last (items are distinct tasks).
     const chunks: WriteItem[][] = [];
     for (let i = 0; i < items.length; i += WRITE_CHUNK) chunks.push(items.slice(i, i + WRITE_CHUNK));
-    return (await Promise.all(chunks.map((chunk) => this.writeChunk(chunk)))).flat();
+    return (await Promise.all(chunks.map((chunk) => this.writeChunk(chunk, background)))).flat();
   }
 
-  private async writeChunk(items: readonly WriteItem[]): Promise<WriteOutcome[]> {
+  private async writeChunk(items: readonly WriteItem[], background: boolean): Promise<WriteOutcome[]> {
     const requests: AppendRequest[] = items.map((item) => {
       const request: AppendRequest = {
         subject: taskSubject(this.deps.subjectPrefix, item.event.command, item.event.taskId),
@@ -94,7 +105,14 @@ export class TaskWriter {
       outcomes.push({ ok: true, event, duplicate: ack.duplicate });
       if (!ack.duplicate) stored.push(event);
     });
-    if (stored.length > 0) await this.applyStored(stored);
+    if (stored.length > 0) {
+      // The apply's commands are on the Redis connection once applyStored returns its promise
+      // (ioredis writes synchronously), so anything this engine sends Redis afterwards is served
+      // after them: not waiting for the answer keeps read-your-writes within the engine.
+      const applying = this.applyStored(stored);
+      if (!background) await applying;
+      else applying.catch((err: unknown) => this.deps.logger.warn({ err }, 'work after an apply failed'));
+    }
     return outcomes;
   }
 

@@ -114,3 +114,39 @@ describe('engine lease cache: another instance moved the task on', () => {
     expect(atMostOneTerminal(stream).violations).toEqual([]);
   });
 });
+
+describe('engine: a claim answers once the log took it', () => {
+  let deployment: TestDeployment;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    deployment = testDeployment();
+    engine = await Engine.create(engineOptions(deployment));
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+    if (deployment) await dropDeployment(deployment);
+  });
+
+  it('and the same engine reads its own claims back at once (the apply is ahead on the connection)', async () => {
+    const command = 'claim-read-back';
+    await engine.enqueueMany(Array.from({ length: 50 }, (_, i) => ({ command, payload: { i } })));
+    const claimed = await engine.claim({ workerId: 'w', commands: [command], count: 50, leaseSeconds: 60 });
+    expect(claimed).toHaveLength(50);
+    // No wait of any kind between the claim's answer and these reads.
+    const [views, stats] = await Promise.all([
+      Promise.all(claimed.map((t) => engine.getTask(t.id))),
+      engine.queueStats(command),
+    ]);
+    for (const [i, view] of views.entries()) {
+      expect(view).toMatchObject({ status: 'IN_PROGRESS', workerId: 'w', version: claimed[i]!.version });
+    }
+    expect(stats).toMatchObject({ ready: 0, inProgress: 50 });
+    const answers = await engine.submitResults(
+      claimed.map((t) => ({ taskId: t.id, workerId: 'w', status: 'COMPLETED' as const, result: null })),
+    );
+    expect(answers.filter((a) => a instanceof Error)).toEqual([]);
+    expect(await engine.queueStats(command)).toMatchObject({ ready: 0, inProgress: 0 });
+  });
+});
