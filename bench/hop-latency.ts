@@ -14,6 +14,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { LocalServer } from '../src/local/local-servers.js';
+import { latencySummary } from './peers/peer.js';
 
 const rate = Number(process.argv[2] ?? 500);
 if (!Number.isFinite(rate) || rate <= 0 || rate > 20_000) throw new Error('rate must be 1..20000 per second');
@@ -59,12 +60,10 @@ try {
   }
   await new Promise((r) => setTimeout(r, 500));
   await responder.close();
-  const pct = (sorted: number[], p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
   for (const [hop, values] of Object.entries(samples)) {
-    const s = values.sort((a, b) => a - b);
+    const { p50, p95, p99 } = latencySummary(values);
     console.log(
-      `${rate}/s  ${hop.padEnd(22)} p50 ${pct(s, 0.5).toFixed(2)}  p95 ${pct(s, 0.95).toFixed(2)}  p99 ${pct(s, 0.99).toFixed(2)} ms  (${s.length} samples)`,
+      `${rate}/s  ${hop.padEnd(22)} p50 ${p50.toFixed(2)}  p95 ${p95.toFixed(2)}  p99 ${p99.toFixed(2)} ms  (${values.length} samples)`,
     );
   }
 } finally {

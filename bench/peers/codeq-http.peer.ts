@@ -9,11 +9,11 @@ import { buildServer, closeServer, type CodeqServer } from '../../src/api/server
 import { loadConfig, toEngineSettings } from '../../src/config.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { createMetrics, engineObserver } from '../../src/metrics/metrics.js';
-import { HttpTransport, Worker } from '../../src/sdk/index.js';
+import { HttpTransport } from '../../src/sdk/index.js';
 import type { CodeqPeer } from './codeq.peer.js';
 import { fillBacklog } from './codeq.peer.js';
 import { verifyRun } from './codeq-verify.js';
-import { cpuNow, cpuSince, sleepMs, waitFor, type Figure, type ProcessFigure } from './peer.js';
+import { cpuNow, cpuSince, sdkWorkerUntilDone, sleepMs, type Figure, type ProcessFigure } from './peer.js';
 
 const TOKENS = [
   { token: 'bench-producer', role: 'producer', subject: 'bench-producer' },
@@ -112,25 +112,6 @@ export class CodeqHttpPeer {
     );
   }
 
-  /** Runs the SDK Worker until `n` tasks completed; returns its `close` (untimed, as BullMQ's). */
-  private static async sdkWorker(base: string, n: number): Promise<() => Promise<void>> {
-    const transport = new HttpTransport({ baseUrl: base, token: 'bench-worker' });
-    let done = 0;
-    const worker = new Worker({
-      transport,
-      commands: ['noop'],
-      handler: () => undefined,
-      concurrency: 1024,
-      claimBatchSize: 256,
-      completionBatch: { maxSize: 256, maxDelayMs: 2 },
-      waitSeconds: 1,
-    });
-    worker.on('completed', () => void done++);
-    worker.on('error', () => undefined);
-    await waitFor(() => done >= n, 600_000);
-    return () => worker.close();
-  }
-
   /** Enqueues `n` tasks in-process (untimed), then processes them over HTTP; tasks/s. */
   async processBacklog(n: number): Promise<ProcessFigure> {
     const { engine, app, base } = await this.start();
@@ -138,7 +119,12 @@ export class CodeqHttpPeer {
     const cpu0 = cpuNow();
     const started = performance.now();
     let close: (() => Promise<void>) | undefined;
-    if (this.options.via === 'sdk') close = await CodeqHttpPeer.sdkWorker(base, n);
+    if (this.options.via === 'sdk')
+      close = await sdkWorkerUntilDone(new HttpTransport({ baseUrl: base, token: 'bench-worker' }), n, {
+        concurrency: 1024,
+        claimBatchSize: 256,
+        completionBatch: { maxSize: 256, maxDelayMs: 2 },
+      });
     else await this.rawLoops(base, n);
     const seconds = (performance.now() - started) / 1000;
     const cpuUs = cpuSince(cpu0);

@@ -19,6 +19,7 @@ import {
   openLoop,
   redisCommands,
   redisUsedMemory,
+  sdkWorkerUntilDone,
   sleepMs,
   waitFor,
   type Figure,
@@ -165,29 +166,6 @@ export class CodeqPeer implements Peer {
     return { value: n / seconds, unit: 'tasks/s' };
   }
 
-  /**
-   * Processes `n` waiting tasks with the SDK Worker on the in-process transport; returns its
-   * `close` (untimed, as BullMQ's).
-   */
-  private async sdkProcess(engine: Engine, n: number): Promise<() => Promise<void>> {
-    const transport = new EngineTransport({ engine, workerId: 'bench-sdk' });
-    let done = 0;
-    const worker = new Worker({
-      transport,
-      commands: ['noop'],
-      handler: () => undefined,
-      concurrency: 1024,
-      claimBatchSize: 128,
-      claimLoops: 8,
-      completionBatch: { maxSize: 256, maxDelayMs: 2 },
-      waitSeconds: 1,
-    });
-    worker.on('completed', () => void done++);
-    worker.on('error', () => undefined);
-    await waitFor(() => done >= n, 600_000);
-    return () => worker.close();
-  }
-
   async processBacklog(n: number): Promise<ProcessFigure> {
     const engine = await this.createEngine();
     const memBefore = await redisUsedMemory(this.redis);
@@ -196,7 +174,13 @@ export class CodeqPeer implements Peer {
     const cpu0 = cpuNow();
     const started = performance.now();
     let close: (() => Promise<void>) | undefined;
-    if (this.options.via === 'sdk') close = await this.sdkProcess(engine, n);
+    if (this.options.via === 'sdk')
+      close = await sdkWorkerUntilDone(new EngineTransport({ engine, workerId: 'bench-sdk' }), n, {
+        concurrency: 1024,
+        claimBatchSize: 128,
+        claimLoops: 8,
+        completionBatch: { maxSize: 256, maxDelayMs: 2 },
+      });
     else await claimLoops(engine, n, this.options.loops ?? 16, this.options.batch ?? 128, () => ['noop']);
     const seconds = (performance.now() - started) / 1000;
     const cpuUs = cpuSince(cpu0);

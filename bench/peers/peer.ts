@@ -3,6 +3,7 @@
  * setup and teardown (connections, queues) are not timed.
  */
 import type { Redis } from 'ioredis';
+import { Worker, type Transport, type WorkerOptions } from '../../src/sdk/index.js';
 
 /** One measured figure. */
 export interface Figure {
@@ -103,6 +104,29 @@ export async function openLoop(
     await new Promise((r) => setTimeout(r, 1));
   }
   return total;
+}
+
+/**
+ * Runs an SDK Worker with a no-op handler until `n` tasks completed and returns its `close`, for the
+ * caller to run after stopping its clock (as the BullMQ peer closes its Worker untimed).
+ */
+export async function sdkWorkerUntilDone(
+  transport: Transport,
+  n: number,
+  tuning: Pick<WorkerOptions, 'concurrency' | 'claimBatchSize' | 'claimLoops' | 'completionBatch'>,
+): Promise<() => Promise<void>> {
+  let done = 0;
+  const worker = new Worker({
+    transport,
+    commands: ['noop'],
+    handler: () => undefined,
+    waitSeconds: 1,
+    ...tuning,
+  });
+  worker.on('completed', () => void done++);
+  worker.on('error', () => undefined);
+  await waitFor(() => done >= n, 600_000);
+  return () => worker.close();
 }
 
 /** Counts commands the Redis server processed so far (INFO stats `total_commands_processed`). */

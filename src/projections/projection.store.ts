@@ -281,11 +281,6 @@ export class ProjectionStore {
     return Number((await this.redis.get(this.keys.checkpoint())) ?? 0);
   }
 
-  /** Records the projector's progress (never moves backwards). */
-  async saveCheckpoint(seq: number): Promise<void> {
-    await this.redis.codeqCheckpoint(this.keys.checkpoint(), seq);
-  }
-
   /** True once a build of the projection finished and Redis has not lost it since. */
   async isBuilt(): Promise<boolean> {
     return (await this.redis.exists(this.keys.builtMarker())) === 1;
