@@ -28,7 +28,7 @@ export function snapshotData(task: StoredTask): TaskEventData<'snapshot'> | unde
     attempts: num(F.attempts) ?? 0,
     readySeq: num(F.readySeq) ?? 1,
     createdAt: num(F.createdAt) ?? 0,
-    updatedAt: num(F.updatedAt) ?? 0,
+    updatedAt: num(F.updatedAt) ?? num(F.createdAt) ?? 0,
   };
   const runAt = num(F.runAt);
   const leaseUntil = num(F.leaseUntil);

@@ -11,7 +11,8 @@ import type { StoredTaskEvent } from '../events/task-event.schema.js';
  * s state · a attempts · m maxAttempts · p priority · w worker · l lease deadline · r due time ·
  * rs sequence that made it ready (FIFO order) · pl payload JSON · res result JSON · err error ·
  * art artifacts JSON · wh webhook · ik idempotency key · ca created · ua updated · v version ·
- * oa time of the task's oldest event still in the log (its enqueue, or its latest snapshot).
+ * oa time of the task's oldest event still in the log (its latest snapshot).
+ * A new task's hash leaves out a (0), ua and oa (both = ca): readers default them.
  */
 export const FIELD = {
   state: 's',
@@ -37,12 +38,20 @@ export const FIELD = {
 /** The error shown for a dead-lettered task whose event names no reason. */
 const DLQ_REASONS = { nack: 'nacked', leaseExpired: 'LEASE_EXPIRED', rejected: 'rejected' } as const;
 
-/** One event as `apply.lua` takes it. */
-export type ProjectionOp = (string | number | null)[];
+/** One event as `apply.lua` takes it: values as decimal strings (see the script's header). */
+export type ProjectionOp = (string | null)[];
+
+/** 2^44: the ready score's priority step (`(9 - priority) * 2^44 + readySeq`, exact below 2^53). */
+const PRIORITY_STEP = 2 ** 44;
+
+/** A number as `apply.lua` takes it: its decimal string (exact for safe integers). */
+const str = (n: number): string => String(n);
+const strOrNull = (n: number | undefined): string | null => (n === undefined ? null : String(n));
 
 /** Maps one stored event to its op (see `scripts/apply.lua` for each code's effect). */
 export function projectEvent(event: StoredTaskEvent): ProjectionOp {
-  const { taskId: id, seq, at } = event;
+  const { taskId: id, at } = event;
+  const seq = str(event.seq);
   switch (event.type) {
     case 'enqueued': {
       const d = event.data;
@@ -50,53 +59,54 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
         id,
         seq,
         'E',
-        at,
-        d.priority,
-        d.maxAttempts,
+        str(at),
+        str(d.priority),
+        str(d.maxAttempts),
         JSON.stringify(d.payload ?? null),
-        d.runAt ?? null,
+        strOrNull(d.runAt),
         d.webhook ?? null,
         d.idempotencyKey ?? null,
+        str((9 - d.priority) * PRIORITY_STEP + event.seq),
       ];
     }
     case 'claimed':
-      return [id, seq, 'C', at, event.data.attempts, event.data.workerId, event.data.leaseUntil];
+      return [id, seq, 'C', str(at), str(event.data.attempts), event.data.workerId, str(event.data.leaseUntil)];
     case 'heartbeat':
-      return [id, seq, 'H', at, event.data.leaseUntil];
+      return [id, seq, 'H', str(at), str(event.data.leaseUntil)];
     case 'nacked':
-      return [id, seq, 'N', at, event.data.runAt, event.data.reason ?? null];
+      return [id, seq, 'N', str(at), str(event.data.runAt), event.data.reason ?? null];
     case 'leaseExpired':
-      return [id, seq, 'L', at, event.data.runAt];
+      return [id, seq, 'L', str(at), str(event.data.runAt)];
     case 'abandoned':
-      return [id, seq, 'A', at];
+      return [id, seq, 'A', str(at)];
     case 'requeued':
-      return [id, seq, 'R', at];
+      return [id, seq, 'R', str(at)];
     case 'completed':
-      return [id, seq, 'D', at, JSON.stringify(event.data.result ?? null), artifacts(event.data.artifacts)];
+      return [id, seq, 'D', str(at), JSON.stringify(event.data.result ?? null), artifacts(event.data.artifacts)];
     case 'failed':
-      return [id, seq, 'F', at, event.data.error, artifacts(event.data.artifacts)];
+      return [id, seq, 'F', str(at), event.data.error, artifacts(event.data.artifacts)];
     case 'dlq':
-      return [id, seq, 'Q', at, event.data.reason ?? DLQ_REASONS[event.data.cause]];
+      return [id, seq, 'Q', str(at), event.data.reason ?? DLQ_REASONS[event.data.cause]];
     case 'cancelled':
-      return [id, seq, 'X', at, event.data.reason ?? null];
+      return [id, seq, 'X', str(at), event.data.reason ?? null];
     case 'snapshot': {
       const d = event.data;
       return [
         id,
         seq,
         'S',
-        at,
+        str(at),
         d.status,
         JSON.stringify(d.payload ?? null),
-        d.priority,
-        d.maxAttempts,
-        d.attempts,
-        d.readySeq,
-        d.createdAt,
-        d.updatedAt,
-        d.runAt ?? null,
+        str(d.priority),
+        str(d.maxAttempts),
+        str(d.attempts),
+        str(d.readySeq),
+        str(d.createdAt),
+        str(d.updatedAt),
+        strOrNull(d.runAt),
         d.workerId ?? null,
-        d.leaseUntil ?? null,
+        strOrNull(d.leaseUntil),
         d.webhook ?? null,
         d.idempotencyKey ?? null,
         d.error ?? null,
@@ -106,7 +116,7 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
     case 'webhookGaveUp':
       // History only: the version moves (so the next decision's expected version is right), nothing
       // else does; `ua` stays so retention still counts from the terminal event.
-      return [id, seq, 'K', at];
+      return [id, seq, 'K', str(at)];
   }
 }
 

@@ -95,7 +95,7 @@ export function viewFromHash(taskId: string, command: string, hash: TaskHash): T
     runAt: s === 'pending' ? num(hash[F.runAt]) : undefined,
     idempotencyKey: hash[F.idempotencyKey],
     createdAt: num(hash[F.createdAt]) ?? 0,
-    updatedAt: num(hash[F.updatedAt]) ?? 0,
+    updatedAt: num(hash[F.updatedAt]) ?? num(hash[F.createdAt]) ?? 0,
     version: num(hash[F.version]) ?? 0,
   };
 }
@@ -111,6 +111,6 @@ export function resultFromHash(taskId: string, hash: TaskHash): ResultRecord | u
     result: s === 'completed' ? parseJson(hash[F.result]) : undefined,
     error: s === 'completed' ? undefined : hash[F.error],
     artifacts,
-    completedAt: num(hash[F.updatedAt]) ?? 0,
+    completedAt: num(hash[F.updatedAt]) ?? num(hash[F.createdAt]) ?? 0,
   };
 }

@@ -8,8 +8,11 @@
 -- reindex, a skipped event's task is put back into the index its state calls for.
 -- An op applies only if its seq is above the task's version. Only 'E' (enqueued) creates a task
 -- hash: a later event for a task not seen yet (mid-rebuild) waits for the replay instead of leaving
--- a partial task. Numbers are passed to redis.call as numbers (never concatenated), so they keep
--- every digit. Returns the number of ops applied.
+-- a partial task. Values come as decimal strings and go to redis.call as they are: converting a
+-- Lua number back to a string costs Redis more than the whole HMGET (bench/redis-apply-cost.ts),
+-- and a string keeps every digit. Only comparisons convert (tonumber). A new task's hash leaves out
+-- what readers default: attempts (0), updated and oldest-event time (both = created). Returns the
+-- number of ops applied.
 local base = KEYS[1]
 local now = tonumber(ARGV[1])
 local reindex = ARGV[2] == '1'
@@ -33,34 +36,42 @@ local function leave(id, state)
   end
 end
 
--- Puts a pending task in delayed (due later) or ready (priority, then FIFO by readySeq).
-local function pend(id, runAt, priority, readySeq)
-  if runAt ~= nil and runAt ~= NULL and runAt > now then
+-- Puts a pending task in delayed (due later) or ready (priority, then FIFO by readySeq); `score`,
+-- when given, is the ready score already computed by the caller (a string).
+local function pend(id, runAt, priority, readySeq, score)
+  if runAt ~= nil and runAt ~= NULL and runAt ~= false and tonumber(runAt) > now then
     redis.call('ZADD', base .. 'delayed', runAt, id)
   else
-    redis.call('ZADD', base .. 'ready', (9 - tonumber(priority)) * TWO44 + readySeq, id)
+    redis.call('ZADD', base .. 'ready', score or ((9 - tonumber(priority)) * TWO44 + tonumber(readySeq)), id)
   end
+end
+
+-- The time of a task's oldest event still in the log (absent until its first snapshot: created).
+local function oldest(key)
+  local f = redis.call('HMGET', key, 'oa', 'ca')
+  return f[1] or f[2]
 end
 
 -- Puts an existing task back into its state's index when it sits in none (rebuild only).
 local function restore(id, key, state)
   if state == 'pending' or state == 'inProgress' then
-    local oa = tonumber(redis.call('HGET', key, 'oa'))
+    local oa = oldest(key)
     if oa and not redis.call('ZSCORE', base .. 'age', id) then redis.call('ZADD', base .. 'age', oa, id) end
   end
   if state == 'pending' then
     if redis.call('ZSCORE', base .. 'ready', id) or redis.call('ZSCORE', base .. 'delayed', id)
       or redis.call('ZSCORE', base .. 'reserved', id) then return end
     local f = redis.call('HMGET', key, 'r', 'p', 'rs')
-    pend(id, tonumber(f[1]), f[2], tonumber(f[3]))
+    pend(id, f[1], f[2], f[3])
   elseif state == 'inProgress' then
     if not redis.call('ZSCORE', base .. 'inflight', id) then
-      redis.call('ZADD', base .. 'inflight', tonumber(redis.call('HGET', key, 'l')), id)
+      redis.call('ZADD', base .. 'inflight', redis.call('HGET', key, 'l'), id)
     end
   elseif state then
     local set = (state == 'deadLettered') and 'dlq' or 'done'
     if not redis.call('ZSCORE', base .. set, id) then
-      redis.call('ZADD', base .. set, tonumber(redis.call('HGET', key, 'ua')), id)
+      local f = redis.call('HMGET', key, 'ua', 'ca')
+      redis.call('ZADD', base .. set, f[1] or f[2], id)
     end
   end
 end
@@ -72,18 +83,23 @@ for _, op in ipairs(ops) do
   local cur = redis.call('HMGET', key, 'v', 's', 'p', 'r')
   local version, state, priority, hasRunAt = tonumber(cur[1]), cur[2], cur[3], cur[4] ~= false
   local ok
-  if version then ok = version < seq else ok = (code == 'E' or code == 'S') end
+  if version then ok = version < tonumber(seq) else ok = (code == 'E' or code == 'S') end
   if ok then
     applied = applied + 1
     if code == 'E' then
-      -- [id, seq, 'E', at, priority, maxAttempts, payloadJson, runAt|null, webhook|null, idemKey|null]
-      if version then leave(id, state) end
-      redis.call('HSET', key, 'v', seq, 's', 'pending', 'a', 0, 'm', op[6], 'p', op[5], 'rs', seq, 'pl', op[7], 'ca', at, 'ua', at, 'oa', at)
+      -- [id, seq, 'E', at, priority, maxAttempts, payloadJson, runAt|null, webhook|null, idemKey|null,
+      --  readyScore]
+      if version then
+        -- Over an older hash of the same id (never live: an enqueue is a task's first event).
+        leave(id, state)
+        redis.call('DEL', key)
+      end
+      redis.call('HSET', key, 'v', seq, 's', 'pending', 'm', op[6], 'p', op[5], 'rs', seq, 'pl', op[7], 'ca', at)
       redis.call('ZADD', base .. 'age', at, id)
       if op[8] ~= NULL then redis.call('HSET', key, 'r', op[8]) end
       if op[9] ~= NULL then redis.call('HSET', key, 'wh', op[9]) end
       if op[10] ~= NULL then redis.call('HSET', key, 'ik', op[10]) end
-      pend(id, op[8], op[5], seq)
+      pend(id, op[8], op[5], seq, op[11])
     elseif code == 'S' then
       -- snapshot: [.., at, status, payloadJson, priority, maxAttempts, attempts, readySeq, createdAt,
       --            updatedAt, runAt|null, workerId|null, leaseUntil|null, webhook|null, idemKey|null, error|null]
@@ -127,8 +143,7 @@ for _, op in ipairs(ops) do
       redis.call('HSET', key, 'v', seq, 's', 'pending', 'rs', seq, 'ua', at)
       if code == 'R' then
         redis.call('HSET', key, 'a', 0)
-        local oa = tonumber(redis.call('HGET', key, 'oa'))
-        if oa then redis.call('ZADD', base .. 'age', oa, id) end
+        redis.call('ZADD', base .. 'age', oldest(key), id)
       end
       redis.call('HDEL', key, 'w', 'l', 'r')
       pend(id, nil, priority, seq)
@@ -141,14 +156,13 @@ for _, op in ipairs(ops) do
         redis.call('HSET', key, 'v', seq, 's', 'failed', 'err', op[5], 'ua', at)
       end
       if op[6] ~= NULL then redis.call('HSET', key, 'art', op[6]) end
-      redis.call('HDEL', key, 'l')
+      -- The lease deadline stays: nothing reads it once the task is terminal (one call fewer).
       redis.call('ZADD', base .. 'done', at, id)
       redis.call('ZREM', base .. 'age', id)
     elseif code == 'Q' then
       -- dlq: [.., at, reason]
       leave(id, state)
       redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[5], 'ua', at)
-      redis.call('HDEL', key, 'l')
       redis.call('ZADD', base .. 'dlq', at, id)
       redis.call('ZREM', base .. 'age', id)
     elseif code == 'X' then
