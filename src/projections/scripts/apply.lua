@@ -20,6 +20,35 @@ local ops = cjson.decode(ARGV[3])
 local NULL = cjson.null
 local TWO44 = 17592186044416
 
+-- Index writes whose reply nothing reads wait here and go out as one ZADD (or ZREM) per index at
+-- the end: a call per batch instead of per event, the biggest share of Redis's cost per call being
+-- the call itself. Before an op touches a task with a deferred write, everything deferred goes out,
+-- so each op still sees the indexes exactly as if every write had been immediate.
+local adds, removals, deferred = {}, {}, {}
+local function add(set, score, id)
+  local t = adds[set]
+  if not t then t = {}; adds[set] = t end
+  t[#t + 1] = score
+  t[#t + 1] = id
+  deferred[id] = true
+end
+local function removeLater(set, id)
+  local t = removals[set]
+  if not t then t = {}; removals[set] = t end
+  t[#t + 1] = id
+  deferred[id] = true
+end
+-- Chunks stay well under Lua's limit on unpacked arguments.
+local function writeDeferred()
+  for set, t in pairs(adds) do
+    for i = 1, #t, 2000 do redis.call('ZADD', base .. set, unpack(t, i, math.min(i + 1999, #t))) end
+  end
+  for set, t in pairs(removals) do
+    for i = 1, #t, 1000 do redis.call('ZREM', base .. set, unpack(t, i, math.min(i + 999, #t))) end
+  end
+  adds, removals, deferred = {}, {}, {}
+end
+
 -- Removes a task from the index its current state keeps it in.
 local function leave(id, state)
   if state == 'pending' then
@@ -40,9 +69,9 @@ end
 -- when given, is the ready score already computed by the caller (a string).
 local function pend(id, runAt, priority, readySeq, score)
   if runAt ~= nil and runAt ~= NULL and runAt ~= false and tonumber(runAt) > now then
-    redis.call('ZADD', base .. 'delayed', runAt, id)
+    add('delayed', runAt, id)
   else
-    redis.call('ZADD', base .. 'ready', score or ((9 - tonumber(priority)) * TWO44 + tonumber(readySeq)), id)
+    add('ready', score or ((9 - tonumber(priority)) * TWO44 + tonumber(readySeq)), id)
   end
 end
 
@@ -56,7 +85,7 @@ end
 local function restore(id, key, state)
   if state == 'pending' or state == 'inProgress' then
     local oa = oldest(key)
-    if oa and not redis.call('ZSCORE', base .. 'age', id) then redis.call('ZADD', base .. 'age', oa, id) end
+    if oa and not redis.call('ZSCORE', base .. 'age', id) then add('age', oa, id) end
   end
   if state == 'pending' then
     if redis.call('ZSCORE', base .. 'ready', id) or redis.call('ZSCORE', base .. 'delayed', id)
@@ -65,13 +94,13 @@ local function restore(id, key, state)
     pend(id, f[1], f[2], f[3])
   elseif state == 'inProgress' then
     if not redis.call('ZSCORE', base .. 'inflight', id) then
-      redis.call('ZADD', base .. 'inflight', redis.call('HGET', key, 'l'), id)
+      add('inflight', redis.call('HGET', key, 'l'), id)
     end
   elseif state then
     local set = (state == 'deadLettered') and 'dlq' or 'done'
     if not redis.call('ZSCORE', base .. set, id) then
       local f = redis.call('HMGET', key, 'ua', 'ca')
-      redis.call('ZADD', base .. set, f[1] or f[2], id)
+      add(set, f[1] or f[2], id)
     end
   end
 end
@@ -80,6 +109,7 @@ local applied = 0
 for _, op in ipairs(ops) do
   local id, seq, code, at = op[1], op[2], op[3], op[4]
   local key = base .. 't:' .. id
+  if deferred[id] then writeDeferred() end
   local cur = redis.call('HMGET', key, 'v', 's', 'p', 'r')
   local version, state, priority, hasRunAt = tonumber(cur[1]), cur[2], cur[3], cur[4] ~= false
   local ok
@@ -95,7 +125,7 @@ for _, op in ipairs(ops) do
         redis.call('DEL', key)
       end
       redis.call('HSET', key, 'v', seq, 's', 'pending', 'm', op[6], 'p', op[5], 'rs', seq, 'pl', op[7], 'ca', at)
-      redis.call('ZADD', base .. 'age', at, id)
+      add('age', at, id)
       if op[8] ~= NULL then redis.call('HSET', key, 'r', op[8]) end
       if op[9] ~= NULL then redis.call('HSET', key, 'wh', op[9]) end
       if op[10] ~= NULL then redis.call('HSET', key, 'ik', op[10]) end
@@ -110,22 +140,22 @@ for _, op in ipairs(ops) do
         for field, value in pairs(optional) do
           if value ~= NULL then redis.call('HSET', key, field, value) end
         end
-        if op[5] == 'pending' then pend(id, op[13], op[7], op[10]) else redis.call('ZADD', base .. 'inflight', op[15], id) end
+        if op[5] == 'pending' then pend(id, op[13], op[7], op[10]) else add('inflight', op[15], id) end
       end
       -- Live, the task is unchanged: only its version and its oldest event move.
       redis.call('HSET', key, 'v', seq, 'oa', at)
-      redis.call('ZADD', base .. 'age', at, id)
+      add('age', at, id)
     elseif code == 'C' then
       -- claimed: [.., at, attempts, workerId, leaseUntil]
       leave(id, state)
       redis.call('HSET', key, 'v', seq, 's', 'inProgress', 'a', op[5], 'w', op[6], 'l', op[7], 'ua', at)
       if hasRunAt then redis.call('HDEL', key, 'r') end
-      redis.call('ZADD', base .. 'inflight', op[7], id)
+      add('inflight', op[7], id)
     elseif code == 'H' then
       -- heartbeat: [.., at, leaseUntil]
       if state ~= 'inProgress' then leave(id, state) end
       redis.call('HSET', key, 'v', seq, 'l', op[5], 'ua', at)
-      redis.call('ZADD', base .. 'inflight', op[5], id)
+      add('inflight', op[5], id)
     elseif code == 'N' or code == 'L' then
       -- nacked: [.., at, runAt, reason|null]; leaseExpired: [.., at, runAt]
       leave(id, state)
@@ -143,7 +173,7 @@ for _, op in ipairs(ops) do
       redis.call('HSET', key, 'v', seq, 's', 'pending', 'rs', seq, 'ua', at)
       if code == 'R' then
         redis.call('HSET', key, 'a', 0)
-        redis.call('ZADD', base .. 'age', oldest(key), id)
+        add('age', oldest(key), id)
       end
       redis.call('HDEL', key, 'w', 'l', 'r')
       pend(id, nil, priority, seq)
@@ -157,22 +187,22 @@ for _, op in ipairs(ops) do
       end
       if op[6] ~= NULL then redis.call('HSET', key, 'art', op[6]) end
       -- The lease deadline stays: nothing reads it once the task is terminal (one call fewer).
-      redis.call('ZADD', base .. 'done', at, id)
-      redis.call('ZREM', base .. 'age', id)
+      add('done', at, id)
+      removeLater('age', id)
     elseif code == 'Q' then
       -- dlq: [.., at, reason]
       leave(id, state)
       redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[5], 'ua', at)
-      redis.call('ZADD', base .. 'dlq', at, id)
-      redis.call('ZREM', base .. 'age', id)
+      add('dlq', at, id)
+      removeLater('age', id)
     elseif code == 'X' then
       -- cancelled: [.., at, reason|null]
       leave(id, state)
       redis.call('HSET', key, 'v', seq, 's', 'cancelled', 'ua', at)
       if op[5] ~= NULL then redis.call('HSET', key, 'err', op[5]) end
       if hasRunAt then redis.call('HDEL', key, 'r') end
-      redis.call('ZADD', base .. 'done', at, id)
-      redis.call('ZREM', base .. 'age', id)
+      add('done', at, id)
+      removeLater('age', id)
     else
       -- 'K': history-only events (webhook outcomes) move the version and nothing else.
       redis.call('HSET', key, 'v', seq)
@@ -181,4 +211,5 @@ for _, op in ipairs(ops) do
     restore(id, key, state)
   end
 end
+writeDeferred()
 return applied
