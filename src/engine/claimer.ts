@@ -125,12 +125,11 @@ export class Claimer {
     await Promise.all([...byCommand].map(([command, ids]) => this.deps.store.release(command, ids)));
   }
 
-  /** Decides, appends and applies the claims of reserved tasks; gives back what it could not claim. */
-  private async claimReserved(
-    reserved: StoredTask[],
-    workerId: string,
-    leaseMs: number,
-  ): Promise<TaskView[]> {
+  /**
+   * Decides, appends and applies the claims of reserved tasks; gives back what it could not claim.
+   * Also what a claimer does with tasks handed to it at their enqueue (`hand-off.ts`).
+   */
+  async claimReserved(reserved: StoredTask[], workerId: string, leaseMs: number): Promise<TaskView[]> {
     const now = this.now();
     const items: WriteItem[] = [];
     const claimable: StoredTask[] = [];

@@ -24,6 +24,7 @@ import { connectEngine } from './engine-connect.js';
 import { Claimer } from './claimer.js';
 import { LeaseCache } from './lease-cache.js';
 import { ClaimWaiters } from './claim-waiters.js';
+import { planHandOff } from './hand-off.js';
 import { resolveSettings } from './engine-settings.js';
 import type {
   Artifact,
@@ -142,6 +143,8 @@ export class Engine implements EngineApi {
         holder.engine?.waiters.wake(command);
         nc.publish(wakeSubject(prefix, command));
       },
+      handOff: (stored) =>
+        holder.engine ? planHandOff(holder.engine.waiters, stored, Date.now()) : undefined,
     });
     const lock = new LeaderLock(redis, keys.lock('background'), Math.max(5000, settings.sweepIntervalMs * 5));
     const wakePrefix = wakeSubject(prefix, 'x').slice(0, -1);
@@ -276,9 +279,18 @@ export class Engine implements EngineApi {
       }
       if (this.waiters.generation(commands) !== generation) continue;
       const until = Math.min(deadline, round.nextAt ?? Number.POSITIVE_INFINITY);
-      if ((await this.waiters.wait(commands, until, input.signal)) === 'aborted') {
+      const outcome = await this.waiters.wait(commands, until, input.signal, count);
+      if (outcome === 'aborted') {
         this.observer?.onClaimFinished?.(Date.now() - started, 0);
         return [];
+      }
+      if (typeof outcome === 'object') {
+        // Tasks enqueued by this engine, reserved for this claim (hand-off.ts).
+        const tasks = await this.claimer.claimReserved(outcome.handed, input.workerId, leaseMs);
+        if (tasks.length > 0) {
+          this.observer?.onClaimFinished?.(Date.now() - started, tasks.length, true);
+          return tasks;
+        }
       }
     }
   }

@@ -278,8 +278,11 @@ export interface EngineApi {
 export interface EngineObserver {
   /** Events this process appended and applied (every transition it caused). */
   onEventsAppended?(events: readonly StoredTaskEvent[]): void;
-  /** A claim call finished after waiting `waitMs` ms with `count` tasks. */
-  onClaimFinished?(waitMs: number, count: number): void;
+  /**
+   * A claim call finished after waiting `waitMs` ms with `count` tasks; `handedOff` when they were
+   * handed to it at their enqueue (no reserve round).
+   */
+  onClaimFinished?(waitMs: number, count: number, handedOff?: boolean): void;
   /** Projector progress: `lag` = stream last sequence minus last applied sequence. */
   onProjectorLag?(lag: number): void;
 }

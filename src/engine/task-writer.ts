@@ -34,6 +34,20 @@ export interface WriteOptions {
   applyInBackground?: boolean;
 }
 
+/**
+ * New tasks handed straight to this engine's waiting claimers (see `hand-off.ts`): their apply puts
+ * them into `reserved` rather than ready, and `deliver` gives them to the claimers once that apply
+ * is on the Redis connection.
+ */
+export interface HandOffPlan {
+  /** Ids of the handed-off tasks. */
+  taken: ReadonlySet<string>;
+  /** Reservation deadline of the handed-off tasks, epoch ms. */
+  reserveUntil: number;
+  /** Gives the tasks to the claimers. */
+  deliver: () => void;
+}
+
 /** Outcome of one {@link WriteItem}: the stored event, or why the log refused it. */
 export type WriteOutcome =
   { ok: true; event: StoredTaskEvent; duplicate: boolean } | { ok: false; error: CodeqError };
@@ -62,6 +76,8 @@ export class TaskWriter {
       subjectPrefix: string;
       /** Publishes the wake-up of one command (core NATS). */
       publishWake: (command: string) => void;
+      /** Offers the events the log just took to waiting claimers (new tasks only). */
+      handOff?: (stored: readonly StoredTaskEvent[]) => HandOffPlan | undefined;
       logger: Logger;
       observer?: EngineObserver | undefined;
     },
@@ -108,18 +124,28 @@ export class TaskWriter {
     if (stored.length > 0) {
       // The apply's commands are on the Redis connection once applyStored returns its promise
       // (ioredis writes synchronously), so anything this engine sends Redis afterwards is served
-      // after them: not waiting for the answer keeps read-your-writes within the engine.
-      const applying = this.applyStored(stored);
+      // after them: not waiting for the answer keeps read-your-writes within the engine. The same
+      // order lets a hand-off deliver right after: the claimers' writes follow the reservations.
+      const handOff = this.deps.handOff?.(stored);
+      const applying = this.applyStored(stored, handOff);
+      handOff?.deliver();
       if (!background) await applying;
       else applying.catch((err: unknown) => this.deps.logger.warn({ err }, 'work after an apply failed'));
     }
     return outcomes;
   }
 
-  /** Applies events the log already holds, then notifies observers and wakes claimers. */
-  async applyStored(events: readonly StoredTaskEvent[]): Promise<void> {
+  /**
+   * Applies events the log already holds, then notifies observers and wakes claimers (of work not
+   * handed off). The apply is on the Redis connection when this returns its promise.
+   */
+  async applyStored(events: readonly StoredTaskEvent[], handOff?: HandOffPlan): Promise<void> {
     try {
-      await this.deps.store.apply(events);
+      await this.deps.store.apply(
+        events,
+        Date.now(),
+        handOff ? { reserve: { ids: handOff.taken, until: handOff.reserveUntil } } : {},
+      );
     } catch (err) {
       this.deps.logger.warn(
         { err, events: events.length },
@@ -127,7 +153,9 @@ export class TaskWriter {
       );
     }
     this.deps.observer?.onEventsAppended?.(events);
-    for (const e of events) if (MAKES_PENDING.has(e.type)) this.scheduleWake(e.command);
+    for (const e of events) {
+      if (MAKES_PENDING.has(e.type) && !handOff?.taken.has(e.taskId)) this.scheduleWake(e.command);
+    }
   }
 
   /** Wakes claimers of `command`, coalesced to one wake-up per command per batch. */

@@ -32,7 +32,7 @@ export interface Metrics {
   readonly tasksCancelled: Counter<'command'>;
   /** `codeq_queue_depth{command,state}` (state: ready, delayed, inProgress, dlq), read on scrape. */
   readonly queueDepth: Gauge<'command' | 'state'>;
-  /** `codeq_claim_wait_seconds`: how long claim calls waited. */
+  /** `codeq_claim_wait_seconds{outcome}`: how long claim calls waited (claimed, handed_off, empty). */
   readonly claimWait: Histogram<'outcome'>;
   /** `codeq_task_run_duration_seconds{command,outcome}`: claim to terminal event (or nack/expiry). */
   readonly taskRunDuration: Histogram<'command' | 'outcome'>;
@@ -81,7 +81,7 @@ export function createMetrics(): Metrics {
     }),
     claimWait: new Histogram({
       name: 'codeq_claim_wait_seconds',
-      help: 'Time claim calls spent waiting, by outcome (claimed or empty).',
+      help: 'Time claim calls spent waiting, by outcome (claimed, handed_off: given a task at its enqueue, or empty).',
       labelNames: ['outcome'] as const,
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
       registers: [registry],
@@ -182,8 +182,9 @@ export function engineObserver(metrics: Metrics): EngineObserver {
         for (const [command, n] of byCommand) counter.inc({ command }, n);
       }
     },
-    onClaimFinished(waitMs, count) {
-      metrics.claimWait.observe({ outcome: count > 0 ? 'claimed' : 'empty' }, waitMs / 1000);
+    onClaimFinished(waitMs, count, handedOff) {
+      const outcome = count === 0 ? 'empty' : handedOff ? 'handed_off' : 'claimed';
+      metrics.claimWait.observe({ outcome }, waitMs / 1000);
     },
     onProjectorLag(lag) {
       metrics.projectorLag.set(lag);

@@ -17,6 +17,12 @@ export interface ApplyOptions {
   reindex?: boolean;
   /** Moves the projector's checkpoint to this stream sequence in the same round trip, after the scripts. */
   checkpoint?: number;
+  /**
+   * New tasks (`enqueued` events) to put into `reserved` until `until` (epoch ms) instead of ready:
+   * tasks handed straight to a waiting claimer of this engine. If the claimer never appends its
+   * claim, the reservation lapses and a reserve round returns the task to ready.
+   */
+  reserve?: { ids: ReadonlySet<string>; until: number };
 }
 
 /**
@@ -53,7 +59,10 @@ export async function applyEvents(
   for (const event of events) {
     let ops = byCommand.get(event.command);
     if (!ops) byCommand.set(event.command, (ops = []));
-    ops.push(projectEvent(event));
+    const op = projectEvent(event);
+    if (options.reserve?.ids.has(event.taskId) && event.type === 'enqueued')
+      op.push(String(options.reserve.until));
+    ops.push(op);
     // A snapshot is the first event of a rolled-up task: it carries the same index entries.
     if (event.type !== 'enqueued' && event.type !== 'snapshot') continue;
     indexEntries.push(keys.taskIndex(event.taskId), event.command);

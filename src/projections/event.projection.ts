@@ -70,7 +70,15 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
       ];
     }
     case 'claimed':
-      return [id, seq, 'C', str(at), str(event.data.attempts), event.data.workerId, str(event.data.leaseUntil)];
+      return [
+        id,
+        seq,
+        'C',
+        str(at),
+        str(event.data.attempts),
+        event.data.workerId,
+        str(event.data.leaseUntil),
+      ];
     case 'heartbeat':
       return [id, seq, 'H', str(at), str(event.data.leaseUntil)];
     case 'nacked':
@@ -82,7 +90,14 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
     case 'requeued':
       return [id, seq, 'R', str(at)];
     case 'completed':
-      return [id, seq, 'D', str(at), JSON.stringify(event.data.result ?? null), artifacts(event.data.artifacts)];
+      return [
+        id,
+        seq,
+        'D',
+        str(at),
+        JSON.stringify(event.data.result ?? null),
+        artifacts(event.data.artifacts),
+      ];
     case 'failed':
       return [id, seq, 'F', str(at), event.data.error, artifacts(event.data.artifacts)];
     case 'dlq':

@@ -4,6 +4,7 @@
  */
 import type { TaskSnapshot, TaskStatus } from '../actors/task.types.js';
 import type { PublicTaskStatus, ResultRecord, TaskView } from '../engine/engine.types.js';
+import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { FIELD as F } from './event.projection.js';
 
 /** A task hash as Redis returns it (field → string). */
@@ -34,6 +35,27 @@ function num(value: string | undefined): number | undefined {
 function state(hash: TaskHash): TaskStatus {
   const s = hash[F.state];
   return s !== undefined && STATUSES.has(s) ? (s as TaskStatus) : 'absent';
+}
+
+/**
+ * The hash `apply.lua` writes for a task's `enqueued` event (keep the two in step): what a claimer
+ * handed the task straight from its enqueue decides on, without reading it back.
+ */
+export function hashOfEnqueued(event: StoredTaskEvent & { type: 'enqueued' }): TaskHash {
+  const d = event.data;
+  const hash: TaskHash = {
+    [F.version]: String(event.seq),
+    [F.state]: 'pending',
+    [F.maxAttempts]: String(d.maxAttempts),
+    [F.priority]: String(d.priority),
+    [F.readySeq]: String(event.seq),
+    [F.payload]: JSON.stringify(d.payload ?? null),
+    [F.createdAt]: String(event.at),
+  };
+  if (d.runAt !== undefined) hash[F.runAt] = String(d.runAt);
+  if (d.webhook !== undefined) hash[F.webhook] = d.webhook;
+  if (d.idempotencyKey !== undefined) hash[F.idempotencyKey] = d.idempotencyKey;
+  return hash;
 }
 
 /** The decision snapshot of a task hash (`absent` for an empty hash). */

@@ -118,7 +118,7 @@ for _, op in ipairs(ops) do
     applied = applied + 1
     if code == 'E' then
       -- [id, seq, 'E', at, priority, maxAttempts, payloadJson, runAt|null, webhook|null, idemKey|null,
-      --  readyScore]
+      --  readyScore, reservedUntil (only for a task handed straight to a claimer)]
       if version then
         -- Over an older hash of the same id (never live: an enqueue is a task's first event).
         leave(id, state)
@@ -129,7 +129,7 @@ for _, op in ipairs(ops) do
       if op[8] ~= NULL then redis.call('HSET', key, 'r', op[8]) end
       if op[9] ~= NULL then redis.call('HSET', key, 'wh', op[9]) end
       if op[10] ~= NULL then redis.call('HSET', key, 'ik', op[10]) end
-      pend(id, op[8], op[5], seq, op[11])
+      if op[12] then add('reserved', op[12], id) else pend(id, op[8], op[5], seq, op[11]) end
     elseif code == 'S' then
       -- snapshot: [.., at, status, payloadJson, priority, maxAttempts, attempts, readySeq, createdAt,
       --            updatedAt, runAt|null, workerId|null, leaseUntil|null, webhook|null, idemKey|null, error|null]
