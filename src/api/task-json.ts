@@ -15,17 +15,20 @@ export type ResultJson = Static<typeof ResultRecordSchema>;
 export type HistoryJson = Static<typeof HistoryResponse>;
 
 // The tasks of one answer mostly share their times (claimed, enqueued or completed in the same
-// millisecond): remembering the last conversion saves a Date and a string per field and task.
-let lastMs = Number.NaN;
-let lastIso = '';
+// millisecond), but a task's own fields differ (created, updated, lease): a small cache indexed by
+// the low bits of the time keeps each of them, where one remembered value missed on every field.
+const ISO_SLOTS = 64;
+const isoKeys = new Float64Array(ISO_SLOTS).fill(Number.NaN);
+const isoValues: string[] = new Array<string>(ISO_SLOTS).fill('');
 
 /** RFC3339 UTC of an epoch-ms time. */
 export function iso(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
+  const slot = ms & (ISO_SLOTS - 1);
+  if (isoKeys[slot] === ms) return isoValues[slot] as string;
+  const text = new Date(ms).toISOString();
+  isoKeys[slot] = ms;
+  isoValues[slot] = text;
+  return text;
 }
 
 /** The Task JSON of a task view. */
