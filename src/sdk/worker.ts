@@ -2,6 +2,7 @@
  * The worker: claims in batches with long-poll, runs handlers with bounded concurrency, keeps leases
  * alive, completes on return (completions batched), nacks on a throw, and shuts down gracefully.
  */
+import { setMaxListeners } from 'node:events';
 import { CodeqError } from '../errors.js';
 import { Batcher } from './batcher.js';
 import { JobAbortedError, isLeaseLost, toCodeqError } from './errors.js';
@@ -74,6 +75,9 @@ export class Worker<
       1,
       Math.floor(options.claimLoops ?? Math.min(4, Math.ceil(this.concurrency / this.claimBatch))),
     );
+    // Every claim loop waits on the stop signal (a long-poll, a backoff sleep): not a leak, so lift
+    // Node's warning threshold (10 listeners per signal) to what the loops can hold.
+    setMaxListeners(Math.max(10, 2 * this.claimLoops + 10), this.stopController.signal);
     this.leaseSeconds = Math.max(1, Math.ceil(options.leaseSeconds ?? 30));
     this.waitSeconds = Math.min(30, Math.max(0, Math.round(options.waitSeconds ?? 5)));
     const hb = options.heartbeat ?? true;

@@ -114,6 +114,29 @@ describe('Worker (fake transport)', () => {
     expect(lost).toEqual(['a']);
   });
 
+  it('many claim loops waiting on one stop signal raise no listener-leak warning', async () => {
+    const { transport } = fake([]);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const worker = new Worker({
+        transport,
+        commands: ['C'],
+        concurrency: 160,
+        claimBatchSize: 10,
+        claimLoops: 16,
+        handler: () => undefined,
+      });
+      await sleep(60);
+      await worker.close();
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('nacks with the delay of a RetryLaterError and the message as reason', async () => {
     const { transport, calls } = fake([task('b')]);
     const worker = new Worker({
