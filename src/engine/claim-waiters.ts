@@ -129,7 +129,11 @@ export class ClaimWaiters {
     if (!plan) return undefined;
     const taken = new Set<string>();
     for (const [waiter, given] of plan) {
+      // Taken now: neither its timer nor an abort can end it without its tasks any more (the
+      // claimer sees an abort itself and gives them back).
       this.detach(waiter);
+      clearTimeout(waiter.timer);
+      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
       for (const t of given) taken.add(t.id);
     }
     const chosen = plan;

@@ -114,8 +114,11 @@ export class Claimer {
     return { tasks, nextAt };
   }
 
-  /** Returns reservations to ready, per command. */
-  private async release(tasks: readonly StoredTask[]): Promise<void> {
+  /**
+   * Returns reservations to ready, per command, and wakes claimers of those commands (the tasks are
+   * claimable again; nobody else would tell them).
+   */
+  async release(tasks: readonly StoredTask[]): Promise<void> {
     const byCommand = new Map<string, string[]>();
     for (const t of tasks) {
       const ids = byCommand.get(t.command);
@@ -123,6 +126,7 @@ export class Claimer {
       else byCommand.set(t.command, [t.id]);
     }
     await Promise.all([...byCommand].map(([command, ids]) => this.deps.store.release(command, ids)));
+    for (const command of byCommand.keys()) this.deps.writer.scheduleWake(command);
   }
 
   /**

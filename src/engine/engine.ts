@@ -285,7 +285,13 @@ export class Engine implements EngineApi {
         return [];
       }
       if (typeof outcome === 'object') {
-        // Tasks enqueued by this engine, reserved for this claim (hand-off.ts).
+        // Tasks enqueued by this engine, reserved for this claim (hand-off.ts). A caller that left
+        // meanwhile gets none: leasing them to nobody would hold them until the lease ran out.
+        if (input.signal?.aborted || this.closed) {
+          await this.claimer.release(outcome.handed).catch(() => undefined); // else they lapse
+          this.observer?.onClaimFinished?.(Date.now() - started, 0);
+          return [];
+        }
         const tasks = await this.claimer.claimReserved(outcome.handed, input.workerId, leaseMs);
         if (tasks.length > 0) {
           this.observer?.onClaimFinished?.(Date.now() - started, tasks.length, true);

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClaimWaiters } from '../../src/engine/claim-waiters.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { StoredTaskEvent } from '../../src/events/task-event.schema.js';
 import { dropDeployment, engineOptions, testDeployment, type TestDeployment } from '../support/engine.js';
@@ -81,6 +82,37 @@ describe('engine hand-off to a waiting claimer', () => {
         tasks.map((t) => t.id),
       ).violations,
     ).toEqual([]);
+  });
+
+  it('a claim whose caller left during the hand-off gives the tasks back to ready at once', async () => {
+    const command = 'handoff-aborted';
+    const controller = new AbortController();
+    // Abort right after the tasks were handed to this claim, before it appends anything.
+    const waiters = (engine as unknown as { waiters: ClaimWaiters }).waiters;
+    const handOff = waiters.handOff.bind(waiters);
+    waiters.handOff = (tasks) => {
+      const plan = handOff(tasks);
+      controller.abort();
+      return plan;
+    };
+    try {
+      const waiting = engine.claim({
+        workerId: 'w',
+        commands: [command],
+        waitSeconds: 10,
+        signal: controller.signal,
+      });
+      await sleep(100);
+      const task = await engine.enqueue({ command, payload: {} });
+      expect(await waiting).toEqual([]);
+      expect(await members(command, 'reserved')).toEqual([]);
+      expect(await members(command, 'ready')).toEqual([task.id]);
+      expect((await engine.history(task.id)).events.map((e) => e.type)).toEqual(['enqueued']);
+      const again = await engine.claim({ workerId: 'w2', commands: [command] });
+      expect(again.map((t) => t.id)).toEqual([task.id]);
+    } finally {
+      waiters.handOff = handOff;
+    }
   });
 
   it('a delayed task is not handed off: it waits in delayed', async () => {

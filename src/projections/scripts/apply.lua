@@ -106,110 +106,116 @@ local function restore(id, key, state)
 end
 
 local applied = 0
-for _, op in ipairs(ops) do
-  local id, seq, code, at = op[1], op[2], op[3], op[4]
-  local key = base .. 't:' .. id
-  if deferred[id] then writeDeferred() end
-  local cur = redis.call('HMGET', key, 'v', 's', 'p', 'r')
-  local version, state, priority, hasRunAt = tonumber(cur[1]), cur[2], cur[3], cur[4] ~= false
-  local ok
-  if version then ok = version < tonumber(seq) else ok = (code == 'E' or code == 'S') end
-  if ok then
-    applied = applied + 1
-    if code == 'E' then
-      -- [id, seq, 'E', at, priority, maxAttempts, payloadJson, runAt|null, webhook|null, idemKey|null,
-      --  readyScore, reservedUntil (only for a task handed straight to a claimer)]
-      if version then
-        -- Over an older hash of the same id (never live: an enqueue is a task's first event).
-        leave(id, state)
-        redis.call('DEL', key)
-      end
-      redis.call('HSET', key, 'v', seq, 's', 'pending', 'm', op[6], 'p', op[5], 'rs', seq, 'pl', op[7], 'ca', at)
-      add('age', at, id)
-      if op[8] ~= NULL then redis.call('HSET', key, 'r', op[8]) end
-      if op[9] ~= NULL then redis.call('HSET', key, 'wh', op[9]) end
-      if op[10] ~= NULL then redis.call('HSET', key, 'ik', op[10]) end
-      if op[12] then add('reserved', op[12], id) else pend(id, op[8], op[5], seq, op[11]) end
-    elseif code == 'S' then
-      -- snapshot: [.., at, status, payloadJson, priority, maxAttempts, attempts, readySeq, createdAt,
-      --            updatedAt, runAt|null, workerId|null, leaseUntil|null, webhook|null, idemKey|null, error|null]
-      if not version then
-        -- The first event of a rolled-up task (a rebuild): restore it whole.
-        redis.call('HSET', key, 's', op[5], 'pl', op[6], 'p', op[7], 'm', op[8], 'a', op[9], 'rs', op[10], 'ca', op[11], 'ua', op[12])
-        local optional = { r = op[13], w = op[14], l = op[15], wh = op[16], ik = op[17], err = op[18] }
-        for field, value in pairs(optional) do
-          if value ~= NULL then redis.call('HSET', key, field, value) end
+local function applyAll()
+  for _, op in ipairs(ops) do
+    local id, seq, code, at = op[1], op[2], op[3], op[4]
+    local key = base .. 't:' .. id
+    if deferred[id] then writeDeferred() end
+    local cur = redis.call('HMGET', key, 'v', 's', 'p', 'r')
+    local version, state, priority, hasRunAt = tonumber(cur[1]), cur[2], cur[3], cur[4] ~= false
+    local ok
+    if version then ok = version < tonumber(seq) else ok = (code == 'E' or code == 'S') end
+    if ok then
+      applied = applied + 1
+      if code == 'E' then
+        -- [id, seq, 'E', at, priority, maxAttempts, payloadJson, runAt|null, webhook|null, idemKey|null,
+        --  readyScore, reservedUntil (only for a task handed straight to a claimer)]
+        if version then
+          -- Over an older hash of the same id (never live: an enqueue is a task's first event).
+          leave(id, state)
+          redis.call('DEL', key)
         end
-        if op[5] == 'pending' then pend(id, op[13], op[7], op[10]) else add('inflight', op[15], id) end
-      end
-      -- Live, the task is unchanged: only its version and its oldest event move.
-      redis.call('HSET', key, 'v', seq, 'oa', at)
-      add('age', at, id)
-    elseif code == 'C' then
-      -- claimed: [.., at, attempts, workerId, leaseUntil]
-      leave(id, state)
-      redis.call('HSET', key, 'v', seq, 's', 'inProgress', 'a', op[5], 'w', op[6], 'l', op[7], 'ua', at)
-      if hasRunAt then redis.call('HDEL', key, 'r') end
-      add('inflight', op[7], id)
-    elseif code == 'H' then
-      -- heartbeat: [.., at, leaseUntil]
-      if state ~= 'inProgress' then leave(id, state) end
-      redis.call('HSET', key, 'v', seq, 'l', op[5], 'ua', at)
-      add('inflight', op[5], id)
-    elseif code == 'N' or code == 'L' then
-      -- nacked: [.., at, runAt, reason|null]; leaseExpired: [.., at, runAt]
-      leave(id, state)
-      redis.call('HSET', key, 'v', seq, 's', 'pending', 'r', op[5], 'rs', seq, 'ua', at)
-      if code == 'L' then
-        redis.call('HSET', key, 'err', 'LEASE_EXPIRED')
-      elseif op[6] ~= NULL then
-        redis.call('HSET', key, 'err', op[6])
-      end
-      redis.call('HDEL', key, 'w', 'l')
-      pend(id, op[5], priority, seq)
-    elseif code == 'A' or code == 'R' then
-      -- abandoned: [.., at]; requeued: [.., at] (attempts start again)
-      leave(id, state)
-      redis.call('HSET', key, 'v', seq, 's', 'pending', 'rs', seq, 'ua', at)
-      if code == 'R' then
-        redis.call('HSET', key, 'a', 0)
-        add('age', oldest(key), id)
-      end
-      redis.call('HDEL', key, 'w', 'l', 'r')
-      pend(id, nil, priority, seq)
-    elseif code == 'D' or code == 'F' then
-      -- completed: [.., at, resultJson, artifactsJson|null]; failed: [.., at, error, artifactsJson|null]
-      leave(id, state)
-      if code == 'D' then
-        redis.call('HSET', key, 'v', seq, 's', 'completed', 'res', op[5], 'ua', at)
+        redis.call('HSET', key, 'v', seq, 's', 'pending', 'm', op[6], 'p', op[5], 'rs', seq, 'pl', op[7], 'ca', at)
+        add('age', at, id)
+        if op[8] ~= NULL then redis.call('HSET', key, 'r', op[8]) end
+        if op[9] ~= NULL then redis.call('HSET', key, 'wh', op[9]) end
+        if op[10] ~= NULL then redis.call('HSET', key, 'ik', op[10]) end
+        if op[12] then add('reserved', op[12], id) else pend(id, op[8], op[5], seq, op[11]) end
+      elseif code == 'S' then
+        -- snapshot: [.., at, status, payloadJson, priority, maxAttempts, attempts, readySeq, createdAt,
+        --            updatedAt, runAt|null, workerId|null, leaseUntil|null, webhook|null, idemKey|null, error|null]
+        if not version then
+          -- The first event of a rolled-up task (a rebuild): restore it whole.
+          redis.call('HSET', key, 's', op[5], 'pl', op[6], 'p', op[7], 'm', op[8], 'a', op[9], 'rs', op[10], 'ca', op[11], 'ua', op[12])
+          local optional = { r = op[13], w = op[14], l = op[15], wh = op[16], ik = op[17], err = op[18] }
+          for field, value in pairs(optional) do
+            if value ~= NULL then redis.call('HSET', key, field, value) end
+          end
+          if op[5] == 'pending' then pend(id, op[13], op[7], op[10]) else add('inflight', op[15], id) end
+        end
+        -- Live, the task is unchanged: only its version and its oldest event move.
+        redis.call('HSET', key, 'v', seq, 'oa', at)
+        add('age', at, id)
+      elseif code == 'C' then
+        -- claimed: [.., at, attempts, workerId, leaseUntil]
+        leave(id, state)
+        redis.call('HSET', key, 'v', seq, 's', 'inProgress', 'a', op[5], 'w', op[6], 'l', op[7], 'ua', at)
+        if hasRunAt then redis.call('HDEL', key, 'r') end
+        add('inflight', op[7], id)
+      elseif code == 'H' then
+        -- heartbeat: [.., at, leaseUntil]
+        if state ~= 'inProgress' then leave(id, state) end
+        redis.call('HSET', key, 'v', seq, 'l', op[5], 'ua', at)
+        add('inflight', op[5], id)
+      elseif code == 'N' or code == 'L' then
+        -- nacked: [.., at, runAt, reason|null]; leaseExpired: [.., at, runAt]
+        leave(id, state)
+        redis.call('HSET', key, 'v', seq, 's', 'pending', 'r', op[5], 'rs', seq, 'ua', at)
+        if code == 'L' then
+          redis.call('HSET', key, 'err', 'LEASE_EXPIRED')
+        elseif op[6] ~= NULL then
+          redis.call('HSET', key, 'err', op[6])
+        end
+        redis.call('HDEL', key, 'w', 'l')
+        pend(id, op[5], priority, seq)
+      elseif code == 'A' or code == 'R' then
+        -- abandoned: [.., at]; requeued: [.., at] (attempts start again)
+        leave(id, state)
+        redis.call('HSET', key, 'v', seq, 's', 'pending', 'rs', seq, 'ua', at)
+        if code == 'R' then
+          redis.call('HSET', key, 'a', 0)
+          add('age', oldest(key), id)
+        end
+        redis.call('HDEL', key, 'w', 'l', 'r')
+        pend(id, nil, priority, seq)
+      elseif code == 'D' or code == 'F' then
+        -- completed: [.., at, resultJson, artifactsJson|null]; failed: [.., at, error, artifactsJson|null]
+        leave(id, state)
+        if code == 'D' then
+          redis.call('HSET', key, 'v', seq, 's', 'completed', 'res', op[5], 'ua', at)
+        else
+          redis.call('HSET', key, 'v', seq, 's', 'failed', 'err', op[5], 'ua', at)
+        end
+        if op[6] ~= NULL then redis.call('HSET', key, 'art', op[6]) end
+        -- The lease deadline stays: nothing reads it once the task is terminal (one call fewer).
+        add('done', at, id)
+        removeLater('age', id)
+      elseif code == 'Q' then
+        -- dlq: [.., at, reason]
+        leave(id, state)
+        redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[5], 'ua', at)
+        add('dlq', at, id)
+        removeLater('age', id)
+      elseif code == 'X' then
+        -- cancelled: [.., at, reason|null]
+        leave(id, state)
+        redis.call('HSET', key, 'v', seq, 's', 'cancelled', 'ua', at)
+        if op[5] ~= NULL then redis.call('HSET', key, 'err', op[5]) end
+        if hasRunAt then redis.call('HDEL', key, 'r') end
+        add('done', at, id)
+        removeLater('age', id)
       else
-        redis.call('HSET', key, 'v', seq, 's', 'failed', 'err', op[5], 'ua', at)
+        -- 'K': history-only events (webhook outcomes) move the version and nothing else.
+        redis.call('HSET', key, 'v', seq)
       end
-      if op[6] ~= NULL then redis.call('HSET', key, 'art', op[6]) end
-      -- The lease deadline stays: nothing reads it once the task is terminal (one call fewer).
-      add('done', at, id)
-      removeLater('age', id)
-    elseif code == 'Q' then
-      -- dlq: [.., at, reason]
-      leave(id, state)
-      redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[5], 'ua', at)
-      add('dlq', at, id)
-      removeLater('age', id)
-    elseif code == 'X' then
-      -- cancelled: [.., at, reason|null]
-      leave(id, state)
-      redis.call('HSET', key, 'v', seq, 's', 'cancelled', 'ua', at)
-      if op[5] ~= NULL then redis.call('HSET', key, 'err', op[5]) end
-      if hasRunAt then redis.call('HDEL', key, 'r') end
-      add('done', at, id)
-      removeLater('age', id)
-    else
-      -- 'K': history-only events (webhook outcomes) move the version and nothing else.
-      redis.call('HSET', key, 'v', seq)
+    elseif reindex and version then
+      restore(id, key, state)
     end
-  elseif reindex and version then
-    restore(id, key, state)
   end
 end
+-- A script that fails halfway keeps what it wrote (Redis does not roll back): the index writes of
+-- the ops already applied still go out, so no applied task is left outside its index.
+local ok, failure = pcall(applyAll)
 writeDeferred()
+if not ok then error(failure) end
 return applied
