@@ -25,6 +25,7 @@ import { Claimer } from './claimer.js';
 import { LeaseCache } from './lease-cache.js';
 import { ClaimWaiters } from './claim-waiters.js';
 import { planHandOff } from './hand-off.js';
+import { longPollClaim } from './long-poll-claim.js';
 import { resolveSettings } from './engine-settings.js';
 import type {
   Artifact,
@@ -40,7 +41,7 @@ import type {
   TaskView,
 } from './engine.types.js';
 import { EnqueueCoalescer, enqueueMany } from './enqueue.js';
-import { assertWorkerId, claimCount, seconds } from './input-validation.js';
+import { assertWorkerId, seconds } from './input-validation.js';
 import { LeaderLock } from './leader-lock.js';
 import { TaskCommands, type ResultSubmission } from './task-commands.js';
 import { TaskWriter } from './task-writer.js';
@@ -251,54 +252,13 @@ export class Engine implements EngineApi {
   }
 
   async claim(input: ClaimInput): Promise<TaskView[]> {
-    assertWorkerId(input.workerId);
-    if (!Array.isArray(input.commands) || input.commands.length === 0 || input.commands.length > 1000) {
-      throw new CodeqError('INVALID_INPUT', 'commands: 1..1000 command names expected');
-    }
-    input.commands.forEach((c) => assertValidCommand(c));
-    const commands = [...new Set(input.commands)];
-    const count = claimCount(input.count);
-    const leaseMs =
-      seconds(input.leaseSeconds, 'leaseSeconds', 1, 7 * 86400, this.settings.defaultLeaseSeconds) * 1000;
-    const waitRaw = input.waitSeconds ?? 0;
-    if (typeof waitRaw !== 'number' || !Number.isFinite(waitRaw) || waitRaw < 0) {
-      throw new CodeqError('INVALID_INPUT', "invalid 'waitSeconds' (must be >= 0)");
-    }
-    const started = Date.now();
-    const deadline = started + Math.min(waitRaw, this.settings.maxWaitSeconds) * 1000;
-    for (;;) {
-      const generation = this.waiters.generation(commands);
-      const round = await this.claimer.round(commands, count, input.workerId, leaseMs);
-      if (round.tasks.length > 0) {
-        // More may be waiting behind these: hand the wake-up on to the next claimer.
-        for (const c of new Set(round.tasks.map((t) => t.command))) this.waiters.wake(c);
-      }
-      if (round.tasks.length > 0 || Date.now() >= deadline || this.closed || input.signal?.aborted) {
-        this.observer?.onClaimFinished?.(Date.now() - started, round.tasks.length);
-        return round.tasks;
-      }
-      if (this.waiters.generation(commands) !== generation) continue;
-      const until = Math.min(deadline, round.nextAt ?? Number.POSITIVE_INFINITY);
-      const outcome = await this.waiters.wait(commands, until, input.signal, count);
-      if (outcome === 'aborted') {
-        this.observer?.onClaimFinished?.(Date.now() - started, 0);
-        return [];
-      }
-      if (typeof outcome === 'object') {
-        // Tasks enqueued by this engine, reserved for this claim (hand-off.ts). A caller that left
-        // meanwhile gets none: leasing them to nobody would hold them until the lease ran out.
-        if (input.signal?.aborted || this.closed) {
-          await this.claimer.release(outcome.handed).catch(() => undefined); // else they lapse
-          this.observer?.onClaimFinished?.(Date.now() - started, 0);
-          return [];
-        }
-        const tasks = await this.claimer.claimReserved(outcome.handed, input.workerId, leaseMs);
-        if (tasks.length > 0) {
-          this.observer?.onClaimFinished?.(Date.now() - started, tasks.length, true);
-          return tasks;
-        }
-      }
-    }
+    return longPollClaim(input, {
+      claimer: this.claimer,
+      waiters: this.waiters,
+      settings: this.settings,
+      observer: this.observer,
+      isClosed: () => this.closed,
+    });
   }
 
   async heartbeat(input: {
