@@ -5,10 +5,11 @@
  * Appends go through {@link EventPublisher} (the hot path), not through this class.
  */
 import { jetstream } from '@nats-io/jetstream';
-import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { CodeqError } from '../errors.js';
 import { decodeStoredEvent } from './event-codec.js';
+import { pullRead } from './pull-reader.js';
 import { DEFAULT_STREAM_NAME, openManager, toCodeqError } from './stream.js';
 import { assertValidPrefix, DEFAULT_SUBJECT_PREFIX, taskSubject } from './subjects.js';
 import type { StoredTaskEvent } from './task-event.schema.js';
@@ -100,7 +101,7 @@ export class EventLog {
 
   /**
    * Every stored event of one task, in order (empty for an unknown task). Reads through a filtered
-   * ordered consumer: several milliseconds, never for a hot path.
+   * consumer: a few milliseconds, never for a hot path.
    */
   async history(command: string, taskId: string): Promise<StoredTaskEvent[]> {
     const subject = taskSubject(this.#prefix, command, taskId);
@@ -204,10 +205,7 @@ export class EventLog {
     }
   }
 
-  /**
-   * Reads `[fromSeq, end]` through an ordered consumer, where the end is what the consumer had
-   * pending at creation. Fetches one batch ahead of `onBatch` so NATS and the handler overlap.
-   */
+  /** Reads `[fromSeq, end]` (see {@link pullRead}), the end being what was pending at the start. */
   async #read(
     filter: string | undefined,
     fromSeq: number,
@@ -215,61 +213,18 @@ export class EventLog {
     onBatch: (events: StoredTaskEvent[]) => Promise<void>,
     signal?: AbortSignal,
   ): Promise<ReplaySummary> {
-    const js = await this.#client();
-    let consumer: Consumer;
-    try {
-      consumer = await js.consumers.get(this.#stream, {
-        opt_start_seq: fromSeq,
-        ...(filter === undefined ? {} : { filter_subjects: filter }),
-      });
-    } catch (err) {
-      throw toCodeqError(err, `read ${filter ?? this.#stream}`);
-    }
-    let events = 0;
-    let lastSeq = 0;
-    let handling: Promise<void> = Promise.resolve();
-    // The handler's own error is rethrown untouched (not mapped like a NATS error).
-    let handlerFailure: { error: unknown } | undefined;
-    try {
-      // Messages appended after creation come after these, in order: counting them bounds the read.
-      let remaining = (await consumer.info(true)).num_pending;
-      while (remaining > 0) {
-        if (signal?.aborted) throw new CodeqError('ABORTED', 'replay aborted', { cause: signal.reason });
-        const batch: StoredTaskEvent[] = [];
-        const iter = await consumer.fetch({
-          max_messages: Math.min(batchSize, remaining),
-          expires: this.#fetchTimeoutMs,
-        });
-        let last: JsMsg | undefined;
-        try {
-          for await (const m of iter) {
-            batch.push(decodeStoredEvent(m.data, m.seq, m.subject, this.#prefix));
-            last = m;
-          }
-        } finally {
-          iter.stop();
-        }
-        if (last === undefined) break; // the rest was deleted while we read
-        remaining -= batch.length;
-        // Nothing pending after the last one: done, even if events deleted meanwhile left `remaining` > 0.
-        if (last.info.pending === 0) remaining = 0;
-        events += batch.length;
-        lastSeq = batch[batch.length - 1]!.seq;
-        await handling;
-        if (handlerFailure) break;
-        handling = onBatch(batch).then(undefined, (error: unknown) => {
-          handlerFailure = { error };
-        });
-      }
-      await handling;
-    } catch (err) {
-      await handling;
-      throw toCodeqError(err, `read ${filter ?? this.#stream}`);
-    } finally {
-      consumer.delete().catch(() => {});
-    }
-    if (handlerFailure) throw handlerFailure.error;
-    return { events, lastSeq };
+    return pullRead({
+      nc: this.#nc,
+      jsm: await this.#manager(),
+      stream: this.#stream,
+      prefix: this.#prefix,
+      filter,
+      fromSeq,
+      batchSize,
+      fetchTimeoutMs: this.#fetchTimeoutMs,
+      onBatch,
+      signal,
+    });
   }
 
   #manager(): Promise<JetStreamManager> {
