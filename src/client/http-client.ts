@@ -19,6 +19,7 @@ import type {
   ClaimOptions,
   TaskPage,
 } from './http-client.types.js';
+import { fetchSend, nodeHttpSend, type HttpAnswer, type HttpSend } from './http-send.js';
 
 export type {
   TaskJson,
@@ -53,13 +54,13 @@ export class CodeqHttpClient {
   private readonly baseUrl: string;
   private readonly tokens: RoleTokens;
   private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly send: HttpSend;
 
   constructor(options: HttpClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.tokens = options.tokens ?? {};
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.fetchImpl = options.fetch ?? fetch;
+    this.send = options.fetch ? fetchSend(options.fetch) : nodeHttpSend();
   }
 
   /** The server root this client talks to. */
@@ -277,9 +278,9 @@ export class CodeqHttpClient {
     const timeout = options.timeoutMs ?? this.timeoutMs;
     if (timeout > 0) signals.push(AbortSignal.timeout(timeout + (options.waitSeconds ?? 0) * 1000));
     if (options.signal) signals.push(options.signal);
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await this.fetchImpl(url, {
+      res = await this.send(url, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -289,14 +290,14 @@ export class CodeqHttpClient {
     } catch (err) {
       if (options.signal?.aborted)
         throw new CodeqError('ABORTED', `${method} ${path} aborted`, { cause: err });
-      const reason = err instanceof Error ? (causeMessage(err) ?? err.message) : String(err);
+      const reason = err instanceof Error ? (causeMessage(err) ?? codedMessage(err)) : String(err);
       throw new CodeqError('UNAVAILABLE', `cannot reach codeq at ${this.baseUrl}: ${reason}`, {
         cause: err,
         details: { url },
       });
     }
     if (res.status === 204) return undefined;
-    const text = await res.text();
+    const text = res.text;
     let decoded: unknown = undefined;
     if (text) {
       try {
@@ -305,13 +306,13 @@ export class CodeqHttpClient {
         decoded = text;
       }
     }
-    if (res.ok) return decoded;
+    if (res.status >= 200 && res.status < 300) return decoded;
     const message =
       decoded && typeof decoded === 'object' && typeof (decoded as { error?: unknown }).error === 'string'
         ? (decoded as { error: string }).error
         : text || res.statusText;
     throw new CodeqError(errorCodeForStatus(res.status, message), message, {
-      details: { status: res.status, method, path, requestId: res.headers.get('x-request-id') ?? undefined },
+      details: { status: res.status, method, path, requestId: res.header('x-request-id') },
     });
   }
 }
@@ -344,12 +345,17 @@ function pageOf(answer: unknown): TaskPage {
   return page;
 }
 
-/** fetch wraps socket errors ("fetch failed"); the cause says what really happened. */
+/**
+ * fetch wraps socket errors ("fetch failed") and an abort wraps its reason (a timeout): the cause
+ * says what really happened.
+ */
 function causeMessage(err: Error): string | undefined {
   const cause = (err as { cause?: unknown }).cause;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code} ${cause.message}` : cause.message;
-  }
-  return undefined;
+  return cause instanceof Error ? codedMessage(cause) : undefined;
+}
+
+/** A socket error's message with its code (`ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1`). */
+function codedMessage(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code} ${err.message}` : err.message;
 }

@@ -27,7 +27,7 @@ export interface HttpTransportOptions {
   tokens?: RoleTokens;
   /** Request timeout in ms on top of a long-poll's wait; default 30 000 ms. */
   timeoutMs?: number;
-  /** The fetch implementation; default the global `fetch` (tests count requests with a wrapper). */
+  /** A fetch implementation to send with (tests count requests with a wrapper); default Node's `http` (see `CodeqHttpClient`). */
   fetch?: typeof fetch;
 }
 

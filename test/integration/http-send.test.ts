@@ -1,0 +1,144 @@
+/**
+ * The HTTP client's default sender (`node:http` with a keep-alive agent) against real sockets:
+ * answers, connection reuse, a server that closes idle connections first, refused connections,
+ * timeouts, aborts and answers cut short, and how the client maps each.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CodeqHttpClient } from '../../src/client/http-client.js';
+import { nodeHttpSend } from '../../src/client/http-send.js';
+import { CodeqError } from '../../src/errors.js';
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+/** A local server; counts the connections it accepted. */
+async function serve(
+  handler: http.RequestListener,
+  keepAliveTimeoutMs = 5000,
+): Promise<{ url: string; connections: () => number }> {
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  let connections = 0;
+  server.on('connection', () => connections++);
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => connections,
+  };
+}
+
+const echo: http.RequestListener = (req, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c.toString()));
+  req.on('end', () => {
+    if (req.url === '/empty') return res.writeHead(204).end();
+    res.setHeader('x-request-id', 'req-1');
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ method: req.method, url: req.url, body, auth: req.headers.authorization }));
+  });
+};
+
+describe('nodeHttpSend', () => {
+  it('sends method, headers and body, reads status, headers and the whole body, and reuses its connection', async () => {
+    const { url, connections } = await serve(echo);
+    const send = nodeHttpSend();
+    const big = 'x'.repeat(300_000); // many chunks on the way back
+    for (let i = 0; i < 3; i++) {
+      const answer = await send(`${url}/a?b=${i}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+        body: JSON.stringify({ big, i }),
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.header('x-request-id')).toBe('req-1');
+      expect(answer.header('x-missing')).toBeUndefined();
+      expect(JSON.parse(answer.text)).toEqual({
+        method: 'POST',
+        url: `/a?b=${i}`,
+        body: JSON.stringify({ big, i }),
+        auth: 'Bearer t',
+      });
+    }
+    expect(await send(`${url}/empty`, { method: 'GET', headers: {} })).toMatchObject({
+      status: 204,
+      text: '',
+    });
+    expect(connections()).toBe(1);
+  });
+
+  it('survives a server that closes idle connections before the agent does', async () => {
+    const { url, connections } = await serve(echo, 100);
+    const send = nodeHttpSend();
+    expect((await send(`${url}/1`, { method: 'GET', headers: {} })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await send(`${url}/2`, { method: 'GET', headers: {} })).status).toBe(200);
+    expect(connections()).toBe(2);
+  });
+
+  it('rejects an answer cut short', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('{"partial":');
+      setTimeout(() => (res.socket as Socket).destroy(), 20);
+    });
+    await expect(nodeHttpSend()(url, { method: 'GET', headers: {} })).rejects.toThrow();
+  });
+});
+
+describe('CodeqHttpClient on the default sender', () => {
+  async function failure(p: Promise<unknown>): Promise<CodeqError> {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CodeqError);
+    return err as CodeqError;
+  }
+
+  it('maps a refused connection to UNAVAILABLE naming the socket error', async () => {
+    const { url } = await serve(echo);
+    const closing = servers.pop()!;
+    await new Promise((r) => closing.close(r));
+    const err = await failure(new CodeqHttpClient({ baseUrl: url }).healthz());
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('maps a timeout to UNAVAILABLE and a caller abort to ABORTED (or no tasks, for a claim)', async () => {
+    const { url } = await serve(() => {
+      // never answers
+    });
+    const client = new CodeqHttpClient({ baseUrl: url, timeoutMs: 200 });
+    const timedOut = await failure(client.healthz());
+    expect(timedOut.code).toBe('UNAVAILABLE');
+    expect(timedOut.message).toMatch(/timeout/i);
+
+    const patient = new CodeqHttpClient({ baseUrl: url, timeoutMs: 60_000 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    expect(await patient.claim({ commands: ['c'], signal: ac.signal })).toEqual([]);
+    const ac2 = new AbortController();
+    setTimeout(() => ac2.abort(), 100);
+    const aborted = await failure(patient.events({ fromSeq: 1, signal: ac2.signal }));
+    expect(aborted.code).toBe('ABORTED');
+  });
+
+  it('maps an error status with its message and request id', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json', 'x-request-id': 'r-9' });
+      res.end(JSON.stringify({ error: 'task not found' }));
+    });
+    const err = await failure(new CodeqHttpClient({ baseUrl: url }).getTask('nope'));
+    expect(err.code).toBe('NOT_FOUND');
+    expect(err.message).toBe('task not found');
+    expect(err.details).toMatchObject({ status: 404, requestId: 'r-9' });
+  });
+});
