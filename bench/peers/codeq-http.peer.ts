@@ -1,7 +1,8 @@
 /**
  * codeq over HTTP: the API server runs in this process (port 0, static tokens, silent logs), the
  * client goes through the batch endpoints (`POST /tasks/batch`, claim with `count`,
- * `POST /tasks/results`), either with raw fetch loops or with the SDK Worker on its HTTP transport.
+ * `POST /tasks/results`), either with raw loops of codeq's HTTP client or with the SDK Worker on its
+ * HTTP transport (the same client underneath).
  */
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
@@ -9,6 +10,7 @@ import { buildServer, closeServer, type CodeqServer } from '../../src/api/server
 import { loadConfig, toEngineSettings } from '../../src/config.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { createMetrics, engineObserver } from '../../src/metrics/metrics.js';
+import { CodeqHttpClient } from '../../src/client/http-client.js';
 import { HttpTransport } from '../../src/sdk/index.js';
 import type { CodeqPeer } from './codeq.peer.js';
 import { fillBacklog } from './codeq.peer.js';
@@ -22,7 +24,7 @@ const TOKENS = [
 
 /** Settings of {@link CodeqHttpPeer}. */
 export interface CodeqHttpPeerOptions {
-  /** `raw`: fetch loops on the batch endpoints; `sdk`: the SDK Worker with the HTTP transport. */
+  /** `raw`: client loops on the batch endpoints; `sdk`: the SDK Worker with the HTTP transport. */
   via: 'raw' | 'sdk';
   /** Raw loops (default 16) and tasks per claim (default 256, the API's maximum). */
   loops?: number;
@@ -58,31 +60,18 @@ export class CodeqHttpPeer {
     await this.codeq.dispose(engine);
   }
 
-  private static async post(
-    url: string,
-    token: string,
-    body: unknown,
-  ): Promise<{ status: number; json: unknown }> {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : undefined };
-  }
-
   /** `POST /tasks/batch` with `batch` tasks per call; tasks/s. */
   async enqueueBatched(n: number, batch: number): Promise<Figure> {
     const { engine, app, base } = await this.start();
+    const client = new CodeqHttpClient({ baseUrl: base, tokens: { default: 'bench-producer' } });
     const started = performance.now();
     for (let i = 0; i < n; i += batch) {
       const tasks = Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({
         command: 'noop',
         payload: { i: i + j },
       }));
-      const r = await CodeqHttpPeer.post(`${base}/v1/codeq/tasks/batch`, 'bench-producer', { tasks });
-      if (r.status !== 202) throw new Error(`batch create answered ${r.status}`);
+      const created = await client.createTasks(tasks);
+      if (created.length !== tasks.length) throw new Error(`batch create returned ${created.length} tasks`);
     }
     const seconds = (performance.now() - started) / 1000;
     await this.stop(engine, app);
@@ -92,21 +81,19 @@ export class CodeqHttpPeer {
   private async rawLoops(base: string, n: number): Promise<void> {
     let done = 0;
     const batch = this.options.batch ?? 256;
+    const client = new CodeqHttpClient({ baseUrl: base, tokens: { default: 'bench-worker' } });
     await Promise.all(
       Array.from({ length: this.options.loops ?? 16 }, async () => {
         while (done < n) {
-          const claim = await CodeqHttpPeer.post(`${base}/v1/codeq/tasks/claim`, 'bench-worker', {
-            commands: ['noop'],
-            count: batch,
-          });
-          const tasks = claim.status === 200 ? (claim.json as { tasks: { id: string }[] }).tasks : [];
+          const tasks = await client.claim({ commands: ['noop'], count: batch });
           if (tasks.length === 0) {
             await sleepMs(1);
             continue;
           }
-          const results = tasks.map((t) => ({ taskId: t.id, status: 'COMPLETED', result: {} }));
-          const r = await CodeqHttpPeer.post(`${base}/v1/codeq/tasks/results`, 'bench-worker', { results });
-          done += (r.json as { results: { ok: boolean }[] }).results.filter((x) => x.ok).length;
+          const answers = await client.submitResults(
+            tasks.map((t) => ({ taskId: t.id, status: 'COMPLETED' as const, result: {} })),
+          );
+          done += answers.filter((a) => (a as { ok?: boolean }).ok).length;
         }
       }),
     );
