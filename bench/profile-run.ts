@@ -1,10 +1,13 @@
 /**
  * Profiling aid for the benchmark's missed targets: one codeq figure on its own servers, with the
- * per-process CPU (node / nats-server / redis-server) per task or event. Run it under
- * `node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-run.ts <figure> [n]` to see
- * where node's time goes. Figures: process-sdk, process-engine, process-sdk-http, process-http, enqueue, rebuild (admin rebuild, then after a loss).
+ * per-process CPU (node / nats-server / redis-server) per task or event. With
+ * `PROFILE_DIR=/tmp/prof npx tsx bench/profile-run.ts <figure> [n]`, a V8 CPU profile of each
+ * measurement goes to that directory (`npx tsx bench/cpu-top.ts <file>` summarises one): for
+ * rebuild and enqueue the timed part alone, for the process figures with their untimed fill. Figures: process-sdk,
+ * process-engine, process-sdk-http, process-http, enqueue, rebuild (admin rebuild, then after a loss).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalServer } from '../src/local/local-servers.js';
@@ -23,11 +26,26 @@ const engine = { natsServers: nats.url, redisUrl: redis.url, background: false }
 const codeq = new CodeqPeer({ engine, verify: false });
 const snap = () => [selfCpuUs(), processCpuUs(nats.pid), processCpuUs(redis.pid)];
 
+const profileDir = process.env.PROFILE_DIR;
+const session = new Session();
+if (profileDir) {
+  mkdirSync(profileDir, { recursive: true });
+  session.connect();
+  await session.post('Profiler.enable');
+}
+
 /** Runs `run`, prints its figure and the CPU µs per unit of each process over `units`. */
 async function measure(label: string, units: number, run: () => Promise<Figure>): Promise<void> {
+  if (profileDir) await session.post('Profiler.start');
   const before = snap();
   const r = await run();
   const per = snap().map((v, i) => ((v - before[i]!) / units).toFixed(1));
+  if (profileDir) {
+    const { profile } = await session.post('Profiler.stop');
+    const file = join(profileDir, `${label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    console.log(`profile: ${file}`);
+  }
   console.log(
     `${label}: ${r.value.toFixed(0)} ${r.unit}; CPU µs per unit: node ${per[0]}, nats ${per[1]}, redis ${per[2]}`,
   );
