@@ -19,7 +19,7 @@ import type {
   ClaimOptions,
   TaskPage,
 } from './http-client.types.js';
-import { fetchSend, nodeHttpSend, type HttpAnswer, type HttpSend } from './http-send.js';
+import { fetchSender, nodeHttpSender, type HttpAnswer, type HttpSender } from './http-send.js';
 
 export type {
   TaskJson,
@@ -54,18 +54,23 @@ export class CodeqHttpClient {
   private readonly baseUrl: string;
   private readonly tokens: RoleTokens;
   private readonly timeoutMs: number;
-  private readonly send: HttpSend;
+  private readonly sender: HttpSender;
 
   constructor(options: HttpClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.tokens = options.tokens ?? {};
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.send = options.fetch ? fetchSend(options.fetch) : nodeHttpSend();
+    this.sender = options.fetch ? fetchSender(options.fetch) : nodeHttpSender();
   }
 
   /** The server root this client talks to. */
   get url(): string {
     return this.baseUrl;
+  }
+
+  /** Closes the client's idle connections. Optional: idle connections never keep a process alive. */
+  close(): void {
+    this.sender.close();
   }
 
   // ---- producer -------------------------------------------------------------------------------
@@ -280,7 +285,7 @@ export class CodeqHttpClient {
     if (options.signal) signals.push(options.signal);
     let res: HttpAnswer;
     try {
-      res = await this.send(url, {
+      res = await this.sender.send(url, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -27,32 +27,39 @@ export interface HttpAnswer {
   header(name: string): string | undefined;
 }
 
-/** Sends one request; rejects when no answer came (refused, reset, aborted). */
-export type HttpSend = (url: string, request: HttpRequest) => Promise<HttpAnswer>;
+/** Sends requests; `send` rejects when no answer came (refused, reset, aborted). */
+export interface HttpSender {
+  send(url: string, request: HttpRequest): Promise<HttpAnswer>;
+  /** Closes idle connections (those in use finish first). */
+  close(): void;
+}
 
 /** Idle keep-alive sockets close after this long, ms: below common server keep-alive timeouts (Node's 5 s). */
 const IDLE_SOCKET_MS = 4000;
 
 /**
  * A sender on `node:http`/`node:https`, with one keep-alive agent per protocol. Idle sockets do not
- * keep the process alive, and close before a server would close them under a new request.
+ * keep the process alive, and close before a server would close them under a new request. A
+ * request that meets a kept-alive socket the server (or a proxy) had just closed, before any answer,
+ * is sent once more on a new one: the server never read it.
  */
-export function nodeHttpSend(): HttpSend {
+export function nodeHttpSender(): HttpSender {
   const agents = {
-    'http:': new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
-    'https:': new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+    http: new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+    https: new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
   };
-  return (url, request) =>
+  const attempt = (target: URL, request: HttpRequest, retry: boolean): Promise<HttpAnswer> =>
     new Promise<HttpAnswer>((resolve, reject) => {
-      const target = new URL(url);
       const secure = target.protocol === 'https:';
       const options: http.RequestOptions = {
         method: request.method,
         headers: request.body === undefined ? request.headers : withLength(request.headers, request.body),
-        agent: secure ? agents['https:'] : agents['http:'],
+        agent: secure ? agents.https : agents.http,
         ...(request.signal ? { signal: request.signal } : {}),
       };
+      let answered = false;
       const req = (secure ? https : http).request(target, options, (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
@@ -75,14 +82,28 @@ export function nodeHttpSend(): HttpSend {
           });
         });
       });
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const stale = req.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+        if (retry && stale && !request.signal?.aborted) resolve(attempt(target, request, false));
+        else reject(err);
+      });
       req.end(request.body);
     });
+  return {
+    send: (url, request) => attempt(new URL(url), request, true),
+    close: () => {
+      // Only the idle ones: destroy() would cut requests still in flight too.
+      for (const agent of [agents.http, agents.https]) {
+        for (const sockets of Object.values(agent.freeSockets))
+          for (const socket of sockets ?? []) socket.destroy();
+      }
+    },
+  };
 }
 
-/** A sender on a `fetch` implementation. */
-export function fetchSend(fetchImpl: typeof fetch): HttpSend {
-  return async (url, request) => {
+/** A sender on a `fetch` implementation (which owns its connections: `close` does nothing). */
+export function fetchSender(fetchImpl: typeof fetch): HttpSender {
+  const send = async (url: string, request: HttpRequest): Promise<HttpAnswer> => {
     const res = await fetchImpl(url, {
       method: request.method,
       headers: request.headers,
@@ -97,6 +118,7 @@ export function fetchSend(fetchImpl: typeof fetch): HttpSend {
       header: (name) => res.headers.get(name) ?? undefined,
     };
   };
+  return { send, close: () => undefined };
 }
 
 function withLength(headers: Record<string, string>, body: string): Record<string, string> {

@@ -35,6 +35,8 @@ export interface PullReadOptions {
   onBatch: (events: StoredTaskEvent[]) => Promise<void>;
   /** Stops the read between batches with `ABORTED`. */
   signal?: AbortSignal | undefined;
+  /** Prefix of the reply inbox; default the connection's own (`_INBOX` unless it set another). */
+  inboxPrefix?: string | undefined;
 }
 
 /** What a {@link pullRead} read. */
@@ -47,6 +49,9 @@ export interface PullReadSummary {
 
 /** The consumer outlives a stalled reader this long before the server drops it, ms. */
 const CONSUMER_IDLE_MS = 120_000;
+
+/** 409 descriptions that mean the consumer is gone rather than the request refused. */
+const CONSUMER_GONE_RE = /consumer deleted|server shutdown|leadership change/i;
 
 /** Times in a row a lost consumer is re-created without a message in between before the read fails. */
 const MAX_RESETS = 3;
@@ -61,12 +66,13 @@ const MAX_RESETS = 3;
  * `CORRUPT_EVENT`.
  */
 export async function pullRead(o: PullReadOptions): Promise<PullReadSummary> {
-  const requests = new PullRequests(o);
+  let requests: PullRequests | undefined;
   let events = 0;
   let lastSeq = 0;
   let handling: Promise<void> = Promise.resolve();
   let handlerFailure: { error: unknown } | undefined;
   try {
+    requests = new PullRequests(o);
     let remaining = await requests.open(o.fromSeq);
     while (remaining > 0) {
       if (o.signal?.aborted) throw new CodeqError('ABORTED', 'replay aborted', { cause: o.signal.reason });
@@ -85,9 +91,9 @@ export async function pullRead(o: PullReadOptions): Promise<PullReadSummary> {
     await handling;
   } catch (err) {
     await handling;
-    throw toCodeqError(err, requests.what);
+    throw toCodeqError(err, `read ${o.filter ?? o.stream}`);
   } finally {
-    requests.close();
+    requests?.close();
   }
   if (handlerFailure) throw handlerFailure.error;
   return { events, lastSeq };
@@ -104,7 +110,7 @@ type PullEnd = 'done' | 'expired' | 'lost';
 class PullRequests {
   /** True once a message said nothing more was pending. */
   drained = false;
-  /** What the read is, for error messages. */
+  /** What is read, for error messages. */
   readonly what: string;
   readonly #o: PullReadOptions;
   readonly #inbox: string;
@@ -124,7 +130,7 @@ class PullRequests {
   constructor(o: PullReadOptions) {
     this.#o = o;
     this.what = `read ${o.filter ?? o.stream}`;
-    this.#inbox = createInbox();
+    this.#inbox = createInbox(o.inboxPrefix ?? connectionInboxPrefix(o.nc));
     this.#sub = o.nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => this.#onMsg(err, msg) });
     void this.#sub.closed.then(() =>
       this.#fail(new CodeqError('UNAVAILABLE', `${this.what}: NATS connection closed`)),
@@ -201,6 +207,9 @@ class PullRequests {
     if (!info) {
       return this.#fail(new CodeqError('INTERNAL', `${this.what}: unexpected reply subject ${msg.reply}`));
     }
+    // Already read: a consumer replaced after a silence may still have been delivering. Events come
+    // in stream order from either one, so whatever is not past the last one read is a repeat.
+    if (info.seq <= this.#lastSeq) return;
     let event: StoredTaskEvent;
     try {
       event = decodeStoredEvent(msg.data, info.seq, msg.subject, this.#o.prefix);
@@ -221,8 +230,10 @@ class PullRequests {
     const code = msg.headers?.code ?? 0;
     if (code === 100) return; // idle heartbeat
     if (code === 404 || code === 408) return this.#settle('expired');
-    if (code === 409 && /consumer deleted/i.test(msg.headers?.description ?? '')) return this.#settle('lost');
     const description = msg.headers?.description || `status ${code}`;
+    // The consumer is gone (deleted, a server shutting down or losing leadership, no responders):
+    // re-created after the last event read, as the stock ordered consumer does.
+    if (code === 503 || (code === 409 && CONSUMER_GONE_RE.test(description))) return this.#settle('lost');
     this.#fail(new CodeqError(code === 409 ? 'UNAVAILABLE' : 'INTERNAL', `${this.what}: ${description}`));
   }
 
@@ -266,7 +277,8 @@ class PullRequests {
 /**
  * Stream sequence and pending count of a delivered message, from its reply subject:
  * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`, or the newer form with
- * `<domain>.<account hash>` after `ACK` and a random token at the end. Undefined for anything else.
+ * `<domain>.<account hash>` after `ACK` and a random token (or more) at the end, read like nats.js
+ * reads them. Undefined for anything else.
  */
 export function deliveryInfo(reply: string): { seq: number; pending: number } | undefined {
   // A scan instead of split(): no array and no substrings per message (a rebuild reads millions).
@@ -278,7 +290,7 @@ export function deliveryInfo(reply: string): { seq: number; pending: number } | 
     DOTS[dotCount++] = i;
   }
   const tokens = dotCount + 1;
-  const seqToken = tokens === 9 ? 5 : tokens === 11 || tokens === 12 ? 7 : -1;
+  const seqToken = tokens === 9 ? 5 : tokens >= 11 ? 7 : -1;
   if (seqToken < 0) return undefined;
   const seq = tokenNumber(reply, seqToken, dotCount);
   const pending = tokenNumber(reply, seqToken + 3, dotCount);
@@ -287,8 +299,8 @@ export function deliveryInfo(reply: string): { seq: number; pending: number } | 
 }
 
 const DOT = 46;
-/** Positions of the dots of the reply subject being parsed (at most 12 in a valid one). */
-const DOTS = new Int32Array(12);
+/** Positions of the dots of the reply subject being parsed (11 or 12 today; room for more tokens). */
+const DOTS = new Int32Array(32);
 
 /** Token `k` of the subject whose dots are in `DOTS` as a non-negative integer, or -1. */
 function tokenNumber(s: string, k: number, dotCount: number): number {
@@ -302,4 +314,10 @@ function tokenNumber(s: string, k: number, dotCount: number): number {
     value = value * 10 + digit;
   }
   return Number.isSafeInteger(value) ? value : -1;
+}
+
+/** The inbox prefix the connection was opened with (nats.js keeps its options on the connection). */
+function connectionInboxPrefix(nc: NatsConnection): string | undefined {
+  const prefix = (nc as { options?: { inboxPrefix?: unknown } }).options?.inboxPrefix;
+  return typeof prefix === 'string' && prefix !== '' ? prefix : undefined;
 }

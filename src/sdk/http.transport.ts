@@ -217,6 +217,6 @@ export class HttpTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    // fetch keeps no state the transport owns.
+    this.client.close();
   }
 }

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodeqHttpClient } from '../../src/client/http-client.js';
-import { nodeHttpSend } from '../../src/client/http-send.js';
+import { nodeHttpSender } from '../../src/client/http-send.js';
 import { CodeqError } from '../../src/errors.js';
 
 const servers: http.Server[] = [];
@@ -46,10 +46,10 @@ const echo: http.RequestListener = (req, res) => {
   });
 };
 
-describe('nodeHttpSend', () => {
+describe('nodeHttpSender', () => {
   it('sends method, headers and body, reads status, headers and the whole body, and reuses its connection', async () => {
     const { url, connections } = await serve(echo);
-    const send = nodeHttpSend();
+    const { send } = nodeHttpSender();
     const big = 'x'.repeat(300_000); // many chunks on the way back
     for (let i = 0; i < 3; i++) {
       const answer = await send(`${url}/a?b=${i}`, {
@@ -74,9 +74,49 @@ describe('nodeHttpSend', () => {
     expect(connections()).toBe(1);
   });
 
+  it('close() ends idle connections only; the sender still works after it', async () => {
+    let release: () => void = () => undefined;
+    let closed = 0;
+    const { url, connections } = await serve((req, res) => {
+      req.socket.once('close', () => closed++);
+      if (req.url === '/slow') release = () => res.end('slow');
+      else res.end('fast');
+    });
+    const sender = nodeHttpSender();
+    expect((await sender.send(`${url}/a`, { method: 'GET', headers: {} })).text).toBe('fast');
+    // One connection busy with /slow, a second one idle after /b.
+    const slow = sender.send(`${url}/slow`, { method: 'GET', headers: {} });
+    expect((await sender.send(`${url}/b`, { method: 'GET', headers: {} })).text).toBe('fast');
+    expect(connections()).toBe(2);
+    sender.close();
+    await expect.poll(() => closed).toBe(1);
+    release();
+    expect((await slow).text).toBe('slow');
+    expect((await sender.send(`${url}/c`, { method: 'GET', headers: {} })).text).toBe('fast');
+    expect(connections()).toBe(2);
+  });
+
+  it('sends once more when a kept-alive connection is dropped under its request', async () => {
+    // A server (or a proxy) that drops an idle connection as a request arrives on it, without a
+    // keep-alive hint: the client learns it only when it reuses the socket, before any answer.
+    const server = http.createServer((req, res) => {
+      const socket = req.socket as Socket & { served?: number };
+      socket.served = (socket.served ?? 0) + 1;
+      if (socket.served > 1) socket.destroy();
+      else res.end(`ok ${req.method}`);
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { send } = nodeHttpSender();
+    for (let i = 0; i < 3; i++) {
+      expect((await send(url, { method: 'POST', headers: {}, body: '{}' })).text).toBe('ok POST');
+    }
+  });
+
   it('survives a server that closes idle connections before the agent does', async () => {
     const { url, connections } = await serve(echo, 100);
-    const send = nodeHttpSend();
+    const { send } = nodeHttpSender();
     expect((await send(`${url}/1`, { method: 'GET', headers: {} })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     expect((await send(`${url}/2`, { method: 'GET', headers: {} })).status).toBe(200);
@@ -89,7 +129,7 @@ describe('nodeHttpSend', () => {
       res.write('{"partial":');
       setTimeout(() => (res.socket as Socket).destroy(), 20);
     });
-    await expect(nodeHttpSend()(url, { method: 'GET', headers: {} })).rejects.toThrow();
+    await expect(nodeHttpSender().send(url, { method: 'GET', headers: {} })).rejects.toThrow();
   });
 });
 

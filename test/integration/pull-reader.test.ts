@@ -178,6 +178,75 @@ describe('pullRead', () => {
     await deleteStream(nc, stream);
   });
 
+  it('reads on across a restart of nats-server, every event once and in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'codeq-pull-'));
+    const server = await new LocalServer({ kind: 'nats', dataDir: join(dir, 'nats') }).start();
+    const own = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    const ownPub = new EventPublisher(own);
+    try {
+      const { stream, prefix } = await filledStream(3000, { nc: own, pub: ownPub });
+      const seqs: number[] = [];
+      let restarts = 0;
+      const summary = await pullRead({
+        nc: own,
+        jsm: await jetstreamManager(own, { timeout: 5000 }),
+        stream,
+        prefix,
+        fromSeq: 1,
+        batchSize: 500,
+        fetchTimeoutMs: 1000,
+        onBatch: async (batch) => {
+          seqs.push(...batch.map((e) => e.seq));
+          // The next batch's request is in flight: the server answers it 409 Server Shutdown (or
+          // not at all), and its in-memory consumer is gone when it comes back.
+          if (restarts++ === 0) await server.restart();
+        },
+      });
+      expect(summary).toEqual({ events: 3000, lastSeq: 3000 });
+      expect(seqs).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    } finally {
+      ownPub.close();
+      await own.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes a pull request that a stopping server refuses (409 Server Shutdown) for a lost consumer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'codeq-pull-'));
+    const server = await new LocalServer({ kind: 'nats', dataDir: join(dir, 'nats') }).start();
+    const own = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    const ownJsm = await jetstreamManager(own, { timeout: 5000 });
+    const ownPub = new EventPublisher(own);
+    try {
+      const { stream, prefix } = await filledStream(600, { nc: own, pub: ownPub });
+      const seqs: number[] = [];
+      const summary = await pullRead({
+        nc: own,
+        jsm: ownJsm,
+        stream,
+        prefix,
+        fromSeq: 1,
+        batchSize: 300,
+        fetchTimeoutMs: 2000,
+        onBatch: async (batch) => {
+          seqs.push(...batch.map((e) => e.seq));
+          if (seqs.length > 300) return;
+          // The request for the next 300 finds nothing left and waits; the server stops under it.
+          await ownJsm.streams.purge(stream);
+          await server.restart();
+        },
+      });
+      expect(summary).toEqual({ events: 300, lastSeq: 300 });
+      expect(seqs).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    } finally {
+      ownPub.close();
+      await own.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails with TIMEOUT when nats-server goes silent, instead of hanging', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'codeq-pull-'));
     const server = await new LocalServer({ kind: 'nats', dataDir: join(dir, 'nats') }).start();

@@ -20,6 +20,11 @@ describe('deliveryInfo (a delivered message reply subject)', () => {
       seq: 77,
       pending: 0,
     });
+    // A later server adding tokens at the end is read the same way (as nats.js does).
+    expect(deliveryInfo('$JS.ACK.hub.H.S.c.2.78.3.1763800000000000000.4.r.extra')).toEqual({
+      seq: 78,
+      pending: 4,
+    });
   });
 
   it('refuses what is not a delivery reply', () => {
@@ -33,7 +38,7 @@ describe('deliveryInfo (a delivered message reply subject)', () => {
       '$JS.ACK.S.c.1.0.1.1.0', // sequence 0
       '$JS.ACK.S.c.1.-4.1.1.0',
       '$JS.ACK.S.c.1.5.1.1.', // empty pending
-      '$JS.ACK.S.c.1.5.1.1.0.a.b.c.d.e.f', // too many tokens
+      `$JS.ACK.S.c.1.5.1.1.0${'.x'.repeat(30)}`, // far too many tokens
       '$JS.ACK.S.c.1.99999999999999999.1.1.0', // beyond a safe integer
     ]) {
       expect(deliveryInfo(reply), reply).toBeUndefined();
