@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { errorCodeForStatus } from '../../src/client/http-client.js';
 import {
   parseDuration,
@@ -140,8 +140,19 @@ describe('worker start', () => {
 });
 
 describe('connection settings', () => {
+  const dirs: string[] = [];
+  /** A temporary directory, removed after these tests. */
+  const tempDir = (prefix: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('takes flags over env over profile', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'codeq-profile-'));
+    const dir = tempDir('codeq-profile-');
     const profile = join(dir, 'p.yaml');
     writeFileSync(profile, 'baseUrl: http://profile:1\ntokens:\n  producer: p-prof\n  admin: a-prof\n');
     const env = { CODEQ_PRODUCER_TOKEN: 'p-env' };
@@ -157,7 +168,7 @@ describe('connection settings', () => {
     expect(d).toEqual({ baseUrl: 'http://flag:2', tokens: { producer: 't', worker: 't', admin: 't' } });
   });
   it('reads the default profile from the home directory, JSON too', () => {
-    const home = mkdtempSync(join(tmpdir(), 'codeq-home-'));
+    const home = tempDir('codeq-home-');
     expect(resolveConnection({}, {}, home).baseUrl).toBe('http://127.0.0.1:8080');
     mkdirSync(join(home, '.codeq'));
     writeFileSync(join(home, '.codeq', 'profile.json'), '{"baseUrl":"http://json:9","token":"all"}');

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   DEV_TOKENS,
   assertAuthConfigured,
@@ -14,6 +14,7 @@ import {
 import { CodeqError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'codeq-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 function yamlFile(text: string): string {
   const path = join(dir, `c${n++}.yaml`);
