@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodeqHttpClient } from '../../src/client/http-client.js';
 import { nodeHttpSender } from '../../src/client/http-send.js';
-import { CodeqError } from '../../src/errors.js';
+import { rejection } from '../support/assertions.js';
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -134,20 +134,11 @@ describe('nodeHttpSender', () => {
 });
 
 describe('CodeqHttpClient on the default sender', () => {
-  async function failure(p: Promise<unknown>): Promise<CodeqError> {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(CodeqError);
-    return err as CodeqError;
-  }
-
   it('maps a refused connection to UNAVAILABLE naming the socket error', async () => {
     const { url } = await serve(echo);
     const closing = servers.pop()!;
     await new Promise((r) => closing.close(r));
-    const err = await failure(new CodeqHttpClient({ baseUrl: url }).healthz());
+    const err = await rejection(new CodeqHttpClient({ baseUrl: url }).healthz());
     expect(err.code).toBe('UNAVAILABLE');
     expect(err.message).toMatch(/ECONNREFUSED/);
   });
@@ -157,7 +148,7 @@ describe('CodeqHttpClient on the default sender', () => {
       // never answers
     });
     const client = new CodeqHttpClient({ baseUrl: url, timeoutMs: 200 });
-    const timedOut = await failure(client.healthz());
+    const timedOut = await rejection(client.healthz());
     expect(timedOut.code).toBe('UNAVAILABLE');
     expect(timedOut.message).toMatch(/timeout/i);
 
@@ -167,7 +158,7 @@ describe('CodeqHttpClient on the default sender', () => {
     expect(await patient.claim({ commands: ['c'], signal: ac.signal })).toEqual([]);
     const ac2 = new AbortController();
     setTimeout(() => ac2.abort(), 100);
-    const aborted = await failure(patient.events({ fromSeq: 1, signal: ac2.signal }));
+    const aborted = await rejection(patient.events({ fromSeq: 1, signal: ac2.signal }));
     expect(aborted.code).toBe('ABORTED');
   });
 
@@ -176,7 +167,7 @@ describe('CodeqHttpClient on the default sender', () => {
       res.writeHead(404, { 'content-type': 'application/json', 'x-request-id': 'r-9' });
       res.end(JSON.stringify({ error: 'task not found' }));
     });
-    const err = await failure(new CodeqHttpClient({ baseUrl: url }).getTask('nope'));
+    const err = await rejection(new CodeqHttpClient({ baseUrl: url }).getTask('nope'));
     expect(err.code).toBe('NOT_FOUND');
     expect(err.message).toBe('task not found');
     expect(err.details).toMatchObject({ status: 404, requestId: 'r-9' });

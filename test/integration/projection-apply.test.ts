@@ -11,38 +11,43 @@ import { ProjectionKeys } from '../../src/projections/keys.js';
 import { defineScripts, type ScriptCommands } from '../../src/projections/lua-scripts.js';
 import { uniqueName } from '../support/servers.js';
 
+let redis: Redis & ScriptCommands;
+const keys = new ProjectionKeys(`k_${uniqueName('APPLY').toLowerCase()}`);
+const now = Date.now();
+
+beforeAll(() => {
+  redis = defineScripts(new Redis(inject('redisUrl')));
+});
+
+afterAll(async () => {
+  const found = await redis.keys(`${keys.prefix}:*`);
+  if (found.length > 0) await redis.del(...found);
+  redis.disconnect();
+});
+
+/** The op of an `enqueued` event as event.projection.ts builds it. */
+const enqueued = (id: string, seq: number, payload = '{}', runAt: string | null = null) => [
+  id,
+  String(seq),
+  'E',
+  String(now),
+  '0',
+  '3',
+  payload,
+  runAt,
+  null,
+  null,
+  String(9 * 2 ** 44 + seq),
+];
+const apply = (command: string, reindex: 0 | 1, ops: unknown[]) =>
+  redis.codeqApply(keys.commandBase(command), now, reindex, JSON.stringify(ops));
+
 describe('apply.lua when an op fails halfway', () => {
-  let redis: Redis & ScriptCommands;
-  const keys = new ProjectionKeys(`k_${uniqueName('APPLY').toLowerCase()}`);
-
-  beforeAll(() => {
-    redis = defineScripts(new Redis(inject('redisUrl')));
-  });
-
-  afterAll(async () => {
-    const found = await redis.keys(`${keys.prefix}:*`);
-    if (found.length > 0) await redis.del(...found);
-    redis.disconnect();
-  });
-
-  const now = Date.now();
-  const enqueued = (id: string, seq: number, runAt: string | null, payload = '{}') => [
-    id,
-    String(seq),
-    'E',
-    String(now),
-    '0',
-    '3',
-    payload,
-    runAt,
-    null,
-    null,
-    String(9 * 2 ** 44 + seq),
-  ];
   it('keeps the index entries of the ops applied before the failure', async () => {
     // The second op's due time is not a number: the script fails on it, after applying the first.
-    const ops = JSON.stringify([enqueued('ok', 1, null), enqueued('bad', 2, 'not-a-time')]);
-    await expect(redis.codeqApply(keys.commandBase('c'), now, 0, ops)).rejects.toThrow();
+    await expect(
+      apply('c', 0, [enqueued('ok', 1), enqueued('bad', 2, '{}', 'not-a-time')]),
+    ).rejects.toThrow();
     expect(await redis.hget(keys.task('c', 'ok'), 'v')).toBe('1');
     expect(await redis.zrange(keys.ready('c'), '0', '-1')).toEqual(['ok']);
     expect(await redis.zscore(keys.age('c'), 'ok')).toBe(String(now));
@@ -50,35 +55,6 @@ describe('apply.lua when an op fails halfway', () => {
 });
 
 describe('apply.lua: an enqueued op over an existing hash', () => {
-  let redis: Redis & ScriptCommands;
-  const keys = new ProjectionKeys(`k_${uniqueName('APPLYE').toLowerCase()}`);
-  const now = Date.now();
-  const enqueued = (id: string, seq: number, payload = '{}') => [
-    id,
-    String(seq),
-    'E',
-    String(now),
-    '0',
-    '3',
-    payload,
-    null,
-    null,
-    null,
-    String(9 * 2 ** 44 + seq),
-  ];
-  const apply = (command: string, reindex: 0 | 1, ops: unknown[]) =>
-    redis.codeqApply(keys.commandBase(command), now, reindex, JSON.stringify(ops));
-
-  beforeAll(() => {
-    redis = defineScripts(new Redis(inject('redisUrl')));
-  });
-
-  afterAll(async () => {
-    const found = await redis.keys(`${keys.prefix}:*`);
-    if (found.length > 0) await redis.del(...found);
-    redis.disconnect();
-  });
-
   it('skips an enqueue already applied and leaves the task as it is', async () => {
     expect(await apply('skip', 0, [enqueued('t1', 5, '{"first":1}')])).toBe(1);
     // A claim moved it on (seq 6); the same enqueue again (a catch-up overlapping a live apply).

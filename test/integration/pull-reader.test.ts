@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CodeqError } from '../../src/errors.js';
 import { EventPublisher } from '../../src/events/event-publisher.js';
 import { pullRead } from '../../src/events/pull-reader.js';
 import { deleteStream, provisionStream } from '../../src/events/stream.js';
@@ -18,6 +17,7 @@ import { taskSubject } from '../../src/events/subjects.js';
 import type { StoredTaskEvent } from '../../src/events/task-event.schema.js';
 import { LocalServer } from '../../src/local/local-servers.js';
 import { uniqueName } from '../support/servers.js';
+import { rejection } from '../support/assertions.js';
 
 let nc: NatsConnection;
 let jsm: JetStreamManager;
@@ -66,13 +66,23 @@ async function consumerNames(m: JetStreamManager, stream: string): Promise<strin
   return names;
 }
 
-async function failure(p: Promise<unknown>): Promise<CodeqError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CodeqError);
-  return err as CodeqError;
+/** A private nats-server the test may stop, freeze or restart, with a connection that reconnects. */
+async function withPrivateNats(
+  run: (own: { server: LocalServer; nc: NatsConnection; pub: EventPublisher }) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'codeq-pull-'));
+  const server = await new LocalServer({ kind: 'nats', dataDir: join(dir, 'nats') }).start();
+  const own = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+  const ownPub = new EventPublisher(own);
+  try {
+    await run({ server, nc: own, pub: ownPub });
+  } finally {
+    process.kill(server.pid!, 'SIGCONT'); // a frozen server must hear the stop
+    ownPub.close();
+    await own.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('pullRead', () => {
@@ -156,7 +166,7 @@ describe('pullRead', () => {
     const own = await connect({ servers: inject('natsUrl') });
     const ownPub = new EventPublisher(own);
     const { stream, prefix } = await filledStream(300, { nc: own, pub: ownPub });
-    const err = await failure(
+    const err = await rejection(
       pullRead({
         nc: own,
         jsm: await jetstreamManager(own),
@@ -179,17 +189,13 @@ describe('pullRead', () => {
   });
 
   it('reads on across a restart of nats-server, every event once and in order', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'codeq-pull-'));
-    const server = await new LocalServer({ kind: 'nats', dataDir: join(dir, 'nats') }).start();
-    const own = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
-    const ownPub = new EventPublisher(own);
-    try {
-      const { stream, prefix } = await filledStream(3000, { nc: own, pub: ownPub });
+    await withPrivateNats(async (own) => {
+      const { stream, prefix } = await filledStream(3000, own);
       const seqs: number[] = [];
       let restarts = 0;
       const summary = await pullRead({
-        nc: own,
-        jsm: await jetstreamManager(own, { timeout: 5000 }),
+        nc: own.nc,
+        jsm: await jetstreamManager(own.nc, { timeout: 5000 }),
         stream,
         prefix,
         fromSeq: 1,
@@ -197,32 +203,22 @@ describe('pullRead', () => {
         fetchTimeoutMs: 1000,
         onBatch: async (batch) => {
           seqs.push(...batch.map((e) => e.seq));
-          // The next batch's request is in flight: the server answers it 409 Server Shutdown (or
-          // not at all), and its in-memory consumer is gone when it comes back.
-          if (restarts++ === 0) await server.restart();
+          // Its in-memory consumer is gone when the server comes back.
+          if (restarts++ === 0) await own.server.restart();
         },
       });
       expect(summary).toEqual({ events: 3000, lastSeq: 3000 });
       expect(seqs).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
-    } finally {
-      ownPub.close();
-      await own.close();
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('takes a pull request that a stopping server refuses (409 Server Shutdown) for a lost consumer', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'codeq-pull-'));
-    const server = await new LocalServer({ kind: 'nats', dataDir: join(dir, 'nats') }).start();
-    const own = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
-    const ownJsm = await jetstreamManager(own, { timeout: 5000 });
-    const ownPub = new EventPublisher(own);
-    try {
-      const { stream, prefix } = await filledStream(600, { nc: own, pub: ownPub });
+    await withPrivateNats(async (own) => {
+      const { stream, prefix } = await filledStream(600, own);
+      const ownJsm = await jetstreamManager(own.nc, { timeout: 5000 });
       const seqs: number[] = [];
       const summary = await pullRead({
-        nc: own,
+        nc: own.nc,
         jsm: ownJsm,
         stream,
         prefix,
@@ -234,32 +230,23 @@ describe('pullRead', () => {
           if (seqs.length > 300) return;
           // The request for the next 300 finds nothing left and waits; the server stops under it.
           await ownJsm.streams.purge(stream);
-          await server.restart();
+          await own.server.restart();
         },
       });
       expect(summary).toEqual({ events: 300, lastSeq: 300 });
       expect(seqs).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
-    } finally {
-      ownPub.close();
-      await own.close();
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('fails with TIMEOUT when nats-server goes silent, instead of hanging', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'codeq-pull-'));
-    const server = await new LocalServer({ kind: 'nats', dataDir: join(dir, 'nats') }).start();
-    const own = await connect({ servers: server.url });
-    const ownPub = new EventPublisher(own);
-    try {
-      const { stream, prefix } = await filledStream(300, { nc: own, pub: ownPub });
+    await withPrivateNats(async (own) => {
+      const { stream, prefix } = await filledStream(300, own);
       const started = Date.now();
-      const err = await failure(
+      const err = await rejection(
         pullRead({
-          nc: own,
+          nc: own.nc,
           // Its requests (the consumer's re-creation after the silence) time out after 1 s.
-          jsm: await jetstreamManager(own, { timeout: 1000 }),
+          jsm: await jetstreamManager(own.nc, { timeout: 1000 }),
           stream,
           prefix,
           fromSeq: 1,
@@ -267,18 +254,12 @@ describe('pullRead', () => {
           fetchTimeoutMs: 300,
           onBatch: async () => {
             // Frozen, not gone: the connection stays up and nothing answers.
-            process.kill(server.pid!, 'SIGSTOP');
+            process.kill(own.server.pid!, 'SIGSTOP');
           },
         }),
       );
       expect(err.code).toBe('TIMEOUT');
       expect(Date.now() - started).toBeLessThan(5000);
-    } finally {
-      process.kill(server.pid!, 'SIGCONT');
-      ownPub.close();
-      await own.close();
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
