@@ -4,6 +4,7 @@
  * engine's observer hooks; queue depth is read from the engine when scraped.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SeriesHistogram, type HistogramSeries } from './series-histogram.js';
 import type { EngineObserver, QueueStats } from '../engine/engine.types.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 
@@ -35,7 +36,7 @@ export interface Metrics {
   /** `codeq_claim_wait_seconds{outcome}`: how long claim calls waited (claimed, handed_off, empty). */
   readonly claimWait: Histogram<'outcome'>;
   /** `codeq_task_run_duration_seconds{command,outcome}`: claim to terminal event (or nack/expiry). */
-  readonly taskRunDuration: Histogram<'command' | 'outcome'>;
+  readonly taskRunDuration: SeriesHistogram<'command' | 'outcome'>;
   /** `codeq_api_request_duration_seconds{route,method,status}`. */
   readonly apiRequestDuration: Histogram<'route' | 'method' | 'status'>;
   /** `codeq_projector_lag`: stream last sequence minus last projected sequence. */
@@ -86,7 +87,8 @@ export function createMetrics(): Metrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
       registers: [registry],
     }),
-    taskRunDuration: new Histogram({
+    // Observed once per delivery: series resolved once (prom-client hashes labels per observation).
+    taskRunDuration: new SeriesHistogram({
       name: 'codeq_task_run_duration_seconds',
       help: 'From claim to the next outcome of that delivery (completed, failed, nacked, abandoned, leaseExpired, dlq).',
       labelNames: ['command', 'outcome'] as const,
@@ -143,18 +145,17 @@ export function engineObserver(metrics: Metrics): EngineObserver {
     'nacked',
     'abandoned',
   ]);
-  // Labelled children resolved once per (command, outcome): prom-client hashes the labels on
-  // every observe otherwise, and a busy engine observes every delivery.
-  const runChildren = new Map<string, { observe(value: number): void }>();
-  const runChild = (command: string, outcome: string) => {
+  // Series resolved once per (command, outcome): a busy engine observes every delivery.
+  const runSeries = new Map<string, HistogramSeries>();
+  const runChild = (command: string, outcome: string): HistogramSeries => {
     const key = `${command}\u0000${outcome}`;
-    let child = runChildren.get(key);
-    if (!child) {
-      if (runChildren.size >= MAX_TRACKED_CLAIMS) runChildren.clear();
-      child = metrics.taskRunDuration.labels({ command, outcome });
-      runChildren.set(key, child);
+    let series = runSeries.get(key);
+    if (!series) {
+      if (runSeries.size >= MAX_TRACKED_CLAIMS) runSeries.clear();
+      series = metrics.taskRunDuration.series({ command, outcome });
+      runSeries.set(key, series);
     }
-    return child;
+    return series;
   };
   return {
     onEventsAppended(events) {
