@@ -2,7 +2,8 @@
  * One HTTP exchange of the client, two ways: Node's own `http`/`https` with a keep-alive agent (the
  * default), or any `fetch` (an injected one, for tests or other runtimes). The global `fetch`
  * (undici) reads every body through WHATWG streams: over codeq's batch endpoints (256 tasks per
- * claim, one result call per batch) it cost ~10 % of a worker's throughput (bench/http-lab.ts).
+ * claim, one result call per batch) it cost ~10 % of a worker's throughput (an A/B in
+ * docs/benchmarks.md).
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -66,13 +66,14 @@ const MAX_RESETS = 3;
  * `CORRUPT_EVENT`.
  */
 export async function pullRead(o: PullReadOptions): Promise<PullReadSummary> {
+  const what = `read ${o.filter ?? o.stream}`;
   let requests: PullRequests | undefined;
   let events = 0;
   let lastSeq = 0;
   let handling: Promise<void> = Promise.resolve();
   let handlerFailure: { error: unknown } | undefined;
   try {
-    requests = new PullRequests(o);
+    requests = new PullRequests(o, what);
     let remaining = await requests.open(o.fromSeq);
     while (remaining > 0) {
       if (o.signal?.aborted) throw new CodeqError('ABORTED', 'replay aborted', { cause: o.signal.reason });
@@ -91,7 +92,7 @@ export async function pullRead(o: PullReadOptions): Promise<PullReadSummary> {
     await handling;
   } catch (err) {
     await handling;
-    throw toCodeqError(err, `read ${o.filter ?? o.stream}`);
+    throw toCodeqError(err, what);
   } finally {
     requests?.close();
   }
@@ -110,8 +111,6 @@ type PullEnd = 'done' | 'expired' | 'lost';
 class PullRequests {
   /** True once a message said nothing more was pending. */
   drained = false;
-  /** What is read, for error messages. */
-  readonly what: string;
   readonly #o: PullReadOptions;
   readonly #inbox: string;
   readonly #sub;
@@ -127,9 +126,12 @@ class PullRequests {
   /** Messages received so far (the silence check's progress mark). */
   #received = 0;
 
-  constructor(o: PullReadOptions) {
+  constructor(
+    o: PullReadOptions,
+    /** What is read, for error messages. */
+    private readonly what: string,
+  ) {
     this.#o = o;
-    this.what = `read ${o.filter ?? o.stream}`;
     this.#inbox = createInbox(o.inboxPrefix ?? connectionInboxPrefix(o.nc));
     this.#sub = o.nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => this.#onMsg(err, msg) });
     void this.#sub.closed.then(() =>

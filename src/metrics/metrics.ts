@@ -4,7 +4,7 @@
  * engine's observer hooks; queue depth is read from the engine when scraped.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { SeriesHistogram, type HistogramSeries } from './series-histogram.js';
+import { SeriesHistogram } from './series-histogram.js';
 import type { EngineObserver, QueueStats } from '../engine/engine.types.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 
@@ -145,18 +145,6 @@ export function engineObserver(metrics: Metrics): EngineObserver {
     'nacked',
     'abandoned',
   ]);
-  // Series resolved once per (command, outcome): a busy engine observes every delivery.
-  const runSeries = new Map<string, HistogramSeries>();
-  const runChild = (command: string, outcome: string): HistogramSeries => {
-    const key = `${command}\u0000${outcome}`;
-    let series = runSeries.get(key);
-    if (!series) {
-      if (runSeries.size >= MAX_TRACKED_CLAIMS) runSeries.clear();
-      series = metrics.taskRunDuration.series({ command, outcome });
-      runSeries.set(key, series);
-    }
-    return series;
-  };
   return {
     onEventsAppended(events) {
       // Counters move once per (event type, command) and batch, not once per event.
@@ -176,7 +164,9 @@ export function engineObserver(metrics: Metrics): EngineObserver {
           const start = claimedAt.get(event.taskId);
           if (start === undefined) continue;
           claimedAt.delete(event.taskId);
-          runChild(event.command, event.type).observe(Math.max(0, event.at - start) / 1000);
+          metrics.taskRunDuration
+            .series({ command: event.command, outcome: event.type })
+            .observe(Math.max(0, event.at - start) / 1000);
         }
       }
       for (const [counter, byCommand] of counts) {
