@@ -108,6 +108,11 @@ export interface CodeqConfig {
   keyPrefix: string;
   /** Stream replicas, default 1. */
   streamReplicas: number;
+  /**
+   * The longest a request waits on NATS or Redis (retries included) before a retryable 503,
+   * default 5000 ms.
+   */
+  dependencyTimeoutMs: number;
   /** Event log retention, default 604800 s (7 d); 0 = unlimited. */
   streamMaxAgeSeconds: number;
   /** Finished tasks stay queryable this long, default 86400 s (24 h). */
@@ -264,6 +269,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     rule: '[A-Za-z0-9_:.-]{1,64}',
   },
   int('streamReplicas', 1, 1, 5),
+  int('dependencyTimeoutMs', 5000, 100, 120_000),
   int('streamMaxAgeSeconds', 7 * DAY, 0, 3650 * DAY),
   int('completedRetentionSeconds', DAY, 0, 3650 * DAY),
   int('deadRetentionSeconds', 7 * DAY, 0, 3650 * DAY),

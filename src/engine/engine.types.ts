@@ -303,6 +303,11 @@ export interface EngineOptions {
   streamReplicas?: number;
   /** Log retention (stream max age), default 7 d, in ms. */
   streamMaxAgeMs?: number;
+  /**
+   * The longest one operation waits on NATS or Redis (every retry included) before it fails with a
+   * retryable `UNAVAILABLE`, in ms; default 5000.
+   */
+  dependencyTimeoutMs?: number;
   /** Tunables; defaults from the contract. */
   settings?: Partial<EngineSettings>;
   /** Run the background sweeper and projector (leader-elected); default true. */

@@ -164,6 +164,7 @@ export async function startService(options: StartServiceOptions = {}): Promise<R
       keyPrefix: config.keyPrefix,
       streamReplicas: config.streamReplicas,
       streamMaxAgeMs: config.streamMaxAgeSeconds * 1000,
+      dependencyTimeoutMs: config.dependencyTimeoutMs,
       settings: toEngineSettings(config),
       logger,
       observer: engineObserver(metrics),
