@@ -48,6 +48,8 @@ export async function connectEngine(
     };
     if (options.streamReplicas !== undefined) streamOptions.replicas = options.streamReplicas;
     if (options.streamMaxAgeMs !== undefined) streamOptions.maxAgeMs = options.streamMaxAgeMs;
+    if (options.streamDuplicateWindowMs !== undefined)
+      streamOptions.duplicateWindowMs = options.streamDuplicateWindowMs;
     await provisionStream(nc, streamOptions);
     await redis.connect().catch((err: unknown) => {
       throw new CodeqError('UNAVAILABLE', `cannot connect to Redis at ${options.redisUrl}`, { cause: err });

@@ -11,6 +11,7 @@ import { foldEvents } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT, type TaskCommand } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
 import { EventLog } from '../events/event-log.js';
+import { IdempotencyRegistry, idempotencyBucket } from '../events/idempotency-registry.js';
 import { EventPublisher } from '../events/event-publisher.js';
 import { assertValidCommand, wakeSubject } from '../events/subjects.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
@@ -75,6 +76,7 @@ export class Engine implements EngineApi {
     private readonly logger: Logger,
     withBackground: boolean,
     private readonly observer: EngineOptions['observer'],
+    private readonly registry: IdempotencyRegistry,
   ) {
     const leases = new LeaseCache();
     this.commands = new TaskCommands({
@@ -126,6 +128,19 @@ export class Engine implements EngineApi {
     const keys = new ProjectionKeys(options.keyPrefix ?? 'codeq');
     const store = new ProjectionStore(redis, keys, settings.idempotencyTtlMs);
     const log = new EventLog({ nc, stream: streamName, subjectPrefix: prefix });
+    let registry: IdempotencyRegistry;
+    try {
+      registry = await IdempotencyRegistry.open(nc, {
+        bucket: idempotencyBucket(streamName),
+        ttlMs: settings.idempotencyTtlMs,
+        replicas: options.streamReplicas ?? 1,
+        timeoutMs: options.dependencyTimeoutMs ?? 5000,
+      });
+    } catch (err) {
+      redis.disconnect();
+      await nc.close();
+      throw err;
+    }
     const publisher = new EventPublisher(nc);
     const projector = new EventProjector(log, store, logger.child({ component: 'projector' }), undefined, {
       completedMs: settings.completedRetentionMs,
@@ -166,6 +181,7 @@ export class Engine implements EngineApi {
       logger,
       options.background ?? true,
       options.observer,
+      registry,
     );
     holder.engine = engine;
     try {
@@ -240,7 +256,7 @@ export class Engine implements EngineApi {
       store: this.store,
       writer: this.writer,
       log: this.log,
-      load: (id) => this.commands.load(id),
+      registry: this.registry,
     };
   }
 
@@ -326,9 +342,7 @@ export class Engine implements EngineApi {
   }
 
   private async submitOne(input: ResultSubmission): Promise<ResultRecord> {
-    const command = this.commands.resultCommand(input);
-    const event = await this.commands.run(input.taskId, command, input.workerId);
-    return TaskCommands.resultRecord(input, event);
+    return this.commands.submitResult(input);
   }
 
   async submitResults(inputs: ResultSubmission[]): Promise<(ResultRecord | CodeqError)[]> {

@@ -304,6 +304,11 @@ export interface EngineOptions {
   /** Log retention (stream max age), default 7 d, in ms. */
   streamMaxAgeMs?: number;
   /**
+   * Window in which the log drops a repeated `Nats-Msg-Id` (a retried append), default 120000 ms.
+   * Idempotency keys do not depend on it: they hold for `idempotencyTtlMs`.
+   */
+  streamDuplicateWindowMs?: number;
+  /**
    * The longest one operation waits on NATS or Redis (every retry included) before it fails with a
    * retryable `UNAVAILABLE`, in ms; default 5000.
    */

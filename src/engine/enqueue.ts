@@ -1,16 +1,18 @@
 /**
  * Enqueue, one or many, in one pipelined append. Every `enqueued` event carries a `Nats-Msg-Id`
  * (the idempotency key when given, else the new task id), so a publish whose ack was lost is
- * retried without creating a second task; idempotency keys older than the log's duplicate window
- * are answered from the projection's index (24 h).
+ * retried without creating a second task. Idempotency keys are bound to their task in a durable
+ * registry before the append (24 h), so they hold past the log's duplicate window whatever happens
+ * to Redis, whose index only answers repeats faster.
  */
 import { randomUUID } from 'node:crypto';
 import { decide } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
+import type { IdempotencyRegistry } from '../events/idempotency-registry.js';
 import type { StoredTaskEvent, TaskEvent, TaskEventData } from '../events/task-event.schema.js';
-import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
+import type { ProjectionStore } from '../projections/projection.store.js';
 import { viewFromHash } from '../projections/task-record.js';
 import type { EngineSettings, EnqueueInput, TaskView } from './engine.types.js';
 import { normaliseEnqueue } from './input-validation.js';
@@ -25,7 +27,8 @@ export interface EnqueueDeps {
   store: ProjectionStore;
   writer: TaskWriter;
   log: EventLog;
-  load: (taskId: string) => Promise<StoredTask>;
+  /** The durable binding of idempotency keys to task ids. */
+  registry: IdempotencyRegistry;
 }
 
 type StoredEnqueued = StoredTaskEvent & { type: 'enqueued' };
@@ -55,53 +58,51 @@ function idempotencyConflict(key: string): CodeqError {
   return new CodeqError('IDEMPOTENCY_CONFLICT', 'idempotency conflict', { details: { idempotencyKey: key } });
 }
 
-/** Validates every input first (nothing is written if one is bad), then appends and applies. */
+/** How one input of a keyed batch is answered. */
+type Plan =
+  /** Append a new `enqueued` event for this task id (a new task, or a bound key's unwritten task). */
+  | { kind: 'write'; taskId: string }
+  /** The key is bound to an existing task: answer with it. */
+  | { kind: 'existing'; taskId: string; command: string }
+  /** The same key appears earlier in the batch: answer as that input. */
+  | { kind: 'repeat'; of: number };
+
+/**
+ * Validates every input, then resolves every idempotency key before anything is appended: a key
+ * bound to another command refuses the whole request with nothing written (bindings this request
+ * made are released). Keys are answered from the Redis index when it knows them, else bound in the
+ * durable registry (see `idempotency-registry.ts`), so a lost Redis never creates a second task.
+ * When the log takes some items but not others (NATS gone past the deadline), the error names,
+ * item by item, what was written (`details.written`) and what was not (`details.failed`).
+ */
 export async function enqueueMany(inputs: readonly EnqueueInput[], deps: EnqueueDeps): Promise<TaskView[]> {
   const now = Date.now();
   const datas: TaskEventData<'enqueued'>[] = inputs.map((input) =>
     normaliseEnqueue(input, deps.settings, now),
   );
-  const results: (TaskView | undefined)[] = new Array(inputs.length);
+  const plans = await planKeys(inputs, datas, deps);
+  const results: (TaskView | CodeqError | undefined)[] = new Array(inputs.length);
+  await Promise.all(
+    plans.map(async (plan, i) => {
+      if (plan.kind !== 'existing') return;
+      const found = await findTask(plan.taskId, plan.command, deps);
+      // A bound task the log has never seen: its request died between binding and appending.
+      // It is written now, under the bound id, from this request's input.
+      if (found) results[i] = found;
+      else plans[i] = { kind: 'write', taskId: plan.taskId };
+    }),
+  );
 
-  // Keys the projection already knows answer with their task; repeats inside the batch share one.
-  const keys = datas.map((d) => d.idempotencyKey);
-  const known = await deps.store.idempotencyLookup(keys.filter((k): k is string => k !== undefined));
-  const knownByKey = new Map<string, [string, string]>();
-  keys
-    .filter((k): k is string => k !== undefined)
-    .forEach((k, i) => {
-      const hit = known[i];
-      if (hit) knownByKey.set(k, hit);
-    });
-  const firstIndexOfKey = new Map<string, number>();
   const toWrite: number[] = [];
-  for (let i = 0; i < datas.length; i++) {
-    const key = keys[i];
-    const command = inputs[i]!.command;
-    if (key !== undefined) {
-      const hit = knownByKey.get(key);
-      if (hit) {
-        if (hit[1] !== command) throw idempotencyConflict(key);
-        continue;
-      }
-      const first = firstIndexOfKey.get(key);
-      if (first !== undefined) {
-        if (inputs[first]!.command !== command) throw idempotencyConflict(key);
-        continue;
-      }
-      firstIndexOfKey.set(key, i);
-    }
-    toWrite.push(i);
-  }
-
-  const items: WriteItem[] = toWrite.map((i) => {
-    const taskId = randomUUID();
+  const items: WriteItem[] = [];
+  plans.forEach((plan, i) => {
+    if (plan.kind !== 'write') return;
     const data = datas[i]!;
     const decision = decide(
       ABSENT_SNAPSHOT,
       { type: 'enqueue', data },
       {
-        taskId,
+        taskId: plan.taskId,
         command: inputs[i]!.command,
         actor: inputs[i]!.actor ?? 'producer',
         now,
@@ -109,34 +110,139 @@ export async function enqueueMany(inputs: readonly EnqueueInput[], deps: Enqueue
       },
     );
     if (!decision.ok) throw new CodeqError('INTERNAL', `enqueue refused: ${decision.message}`);
-    const msgId = data.idempotencyKey !== undefined ? `idem:${data.idempotencyKey}` : `enq:${taskId}`;
-    return { event: decision.events[0] as TaskEvent, expectedVersion: 0, msgId };
+    const msgId = data.idempotencyKey !== undefined ? `idem:${data.idempotencyKey}` : `enq:${plan.taskId}`;
+    toWrite.push(i);
+    items.push({ event: decision.events[0] as TaskEvent, expectedVersion: 0, msgId });
   });
 
-  const written = await writeWithRetries(items, deps);
-  const failure = written.find((w): w is CodeqError => w instanceof CodeqError);
-  if (failure) throw failure;
+  const written = items.length > 0 ? await writeWithRetries(items, deps) : [];
   for (let j = 0; j < toWrite.length; j++) {
-    const stored = written[j] as StoredEnqueued;
-    if (stored.command !== inputs[toWrite[j]!]!.command) {
-      throw idempotencyConflict(datas[toWrite[j]!]!.idempotencyKey ?? '');
+    const i = toWrite[j]!;
+    const w = written[j]!;
+    if (w instanceof CodeqError) {
+      // A bound key whose task another request wrote first (same id, so a version conflict).
+      results[i] =
+        w.code === 'VERSION_CONFLICT' && datas[i]!.idempotencyKey !== undefined
+          ? ((await findTask(items[j]!.event.taskId, inputs[i]!.command, deps).catch(asCodeqError)) ?? w)
+          : w;
+    } else if (w.command !== inputs[i]!.command) {
+      results[i] = idempotencyConflict(datas[i]!.idempotencyKey ?? '');
+    } else {
+      results[i] = viewOfEnqueued(w);
     }
-    results[toWrite[j]!] = viewOfEnqueued(stored);
   }
+  for (let i = 0; i < plans.length; i++) {
+    const plan = plans[i]!;
+    if (plan.kind === 'repeat') results[i] = results[plan.of];
+  }
+  const failed = results.flatMap((r, index) => (r instanceof CodeqError ? [{ index, error: r }] : []));
+  if (failed.length > 0) throw partialFailure(results, failed);
+  return results as TaskView[];
+}
 
-  // Fill the answers of keys that were known or repeated.
+function asCodeqError(err: unknown): CodeqError {
+  return err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
+}
+
+/**
+ * The error of a batch some of whose items were not written: the first failure's code (so the
+ * caller knows whether to retry), with every item's outcome in `details`.
+ */
+function partialFailure(
+  results: readonly (TaskView | CodeqError | undefined)[],
+  failed: readonly { index: number; error: CodeqError }[],
+): CodeqError {
+  const first = failed[0]!.error;
+  if (results.length === 1) return first;
+  const written = results.flatMap((r, index) =>
+    r && !(r instanceof CodeqError) ? [{ index, id: r.id }] : [],
+  );
+  return new CodeqError(
+    first.code,
+    `${failed.length} of ${results.length} tasks were not enqueued (${first.message}); ${written.length} were: see details`,
+    {
+      cause: first,
+      details: {
+        written,
+        failed: failed.map(({ index, error }) => ({ index, code: error.code, message: error.message })),
+      },
+    },
+  );
+}
+
+/**
+ * Decides for every input whether it is written, answered by an existing task or a repeat of an
+ * earlier input. Throws `IDEMPOTENCY_CONFLICT` (with nothing written) when a key is bound, in the
+ * batch, the index or the registry, to another command.
+ */
+async function planKeys(
+  inputs: readonly EnqueueInput[],
+  datas: readonly TaskEventData<'enqueued'>[],
+  deps: EnqueueDeps,
+): Promise<Plan[]> {
+  const plans: Plan[] = new Array(inputs.length);
+  const firstOfKey = new Map<string, number>();
   for (let i = 0; i < datas.length; i++) {
-    if (results[i]) continue;
-    const key = keys[i] as string;
-    const first = firstIndexOfKey.get(key);
-    if (first !== undefined && results[first]) {
-      results[i] = results[first];
+    const key = datas[i]!.idempotencyKey;
+    const first = key === undefined ? undefined : firstOfKey.get(key);
+    if (first !== undefined) {
+      if (inputs[first]!.command !== inputs[i]!.command) throw idempotencyConflict(key!);
+      plans[i] = { kind: 'repeat', of: first };
       continue;
     }
-    const task = await deps.load(knownByKey.get(key)![0]);
-    results[i] = viewFromHash(task.id, task.command, task.hash);
+    if (key !== undefined) firstOfKey.set(key, i);
+    plans[i] = { kind: 'write', taskId: randomUUID() };
   }
-  return results as TaskView[];
+  if (firstOfKey.size === 0) return plans;
+
+  // The Redis index answers keys it knows without a round trip to the registry.
+  const keyed = [...firstOfKey.entries()];
+  const known = await deps.store.idempotencyLookup(keyed.map(([key]) => key));
+  const toBind: [string, number][] = [];
+  keyed.forEach(([key, i], k) => {
+    const hit = known[k];
+    if (!hit) return toBind.push([key, i]);
+    if (hit[1] !== inputs[i]!.command) throw idempotencyConflict(key);
+    plans[i] = { kind: 'existing', taskId: hit[0], command: hit[1] };
+  });
+  if (toBind.length === 0) return plans;
+
+  const outcomes = await Promise.allSettled(
+    toBind.map(([key, i]) =>
+      deps.registry.bind(key, (plans[i] as { taskId: string }).taskId, inputs[i]!.command),
+    ),
+  );
+  let refusal: CodeqError | undefined;
+  outcomes.forEach((outcome, k) => {
+    const [key, i] = toBind[k]!;
+    if (outcome.status === 'rejected') return void (refusal ??= asCodeqError(outcome.reason));
+    const binding = outcome.value;
+    if (binding.command !== inputs[i]!.command) return void (refusal ??= idempotencyConflict(key));
+    // A binding made earlier whose task may or may not be in the log yet: answered from the log,
+    // or written now under the bound id if its writer never appended it.
+    if (!binding.created) plans[i] = { kind: 'existing', taskId: binding.taskId, command: binding.command };
+  });
+  if (refusal) {
+    // Nothing was appended: give back the keys this request bound, so the error leaves no trace.
+    await Promise.all(
+      outcomes.map((outcome, k) =>
+        outcome.status === 'fulfilled' && outcome.value.created
+          ? deps.registry.release(toBind[k]![0], outcome.value.revision).catch(() => undefined)
+          : undefined,
+      ),
+    );
+    throw refusal;
+  }
+  return plans;
+}
+
+/**
+ * A task by id: from the projection, else from the log (Redis may have lost it; its events are
+ * applied again on the way); undefined when the log has never seen it.
+ */
+async function findTask(taskId: string, command: string, deps: EnqueueDeps): Promise<TaskView | undefined> {
+  const stored = (await deps.store.load(taskId, command)) ?? (await deps.writer.resync(command, taskId));
+  return stored ? viewFromHash(stored.id, stored.command, stored.hash) : undefined;
 }
 
 /**

@@ -9,7 +9,8 @@ import type { DecisionContext, TaskCommand } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
 import type { StoredTaskEvent, TaskEvent } from '../events/task-event.schema.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
-import { snapshotFromHash } from '../projections/task-record.js';
+import { FIELD } from '../projections/event.projection.js';
+import { resultFromHash, snapshotFromHash } from '../projections/task-record.js';
 import type { EngineSettings, ResultInput, ResultRecord } from './engine.types.js';
 import { assertTaskId, assertWorkerId, seconds } from './input-validation.js';
 import type { TaskWriter, WriteItem } from './task-writer.js';
@@ -45,6 +46,9 @@ interface Target {
 function target(task: StoredTask): Target {
   return { id: task.id, command: task.command, snapshot: snapshotFromHash(task.hash) };
 }
+
+/** Refusals of a result that may be a retry of one already recorded. */
+const RESULT_REFUSALS: ReadonlySet<string> = new Set(['WRONG_STATE', 'NOT_OWNER', 'LEASE_EXPIRED']);
 
 function asCodeqError(err: unknown): CodeqError {
   return err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
@@ -263,11 +267,43 @@ export class TaskCommands {
       }
     });
     const outcomes = await this.runMany(requests);
-    outcomes.forEach((o, k) => {
-      const i = index[k]!;
-      answers[i] = o.ok ? TaskCommands.resultRecord(inputs[i]!, o.event) : o.error;
-    });
+    await Promise.all(
+      outcomes.map(async (o, k) => {
+        const i = index[k]!;
+        answers[i] = o.ok
+          ? TaskCommands.resultRecord(inputs[i]!, o.event)
+          : ((await this.recordedResult(inputs[i]!, o.error)) ?? o.error);
+      }),
+    );
     return answers;
+  }
+
+  /** Records one result (see {@link TaskCommands.submitResults}). */
+  async submitResult(input: ResultSubmission): Promise<ResultRecord> {
+    const command = this.resultCommand(input);
+    try {
+      return TaskCommands.resultRecord(input, await this.run(input.taskId, command, input.workerId));
+    } catch (err) {
+      const recorded = await this.recordedResult(input, err);
+      if (recorded) return recorded;
+      throw err;
+    }
+  }
+
+  /**
+   * The result a refused submission already recorded: the task ended with the same status by the
+   * same worker, so this is a retry of a call whose answer was lost (a client timeout while the
+   * append went through) and it answers as the success it was, with the stored record. Undefined
+   * when the refusal stands.
+   */
+  private async recordedResult(input: ResultSubmission, err: unknown): Promise<ResultRecord | undefined> {
+    if (!(err instanceof CodeqError) || !RESULT_REFUSALS.has(err.code)) return undefined;
+    const task = await this.deps.store.load(input.taskId).catch(() => undefined);
+    if (!task) return undefined;
+    const ended = input.status === 'COMPLETED' ? 'completed' : 'failed';
+    // The terminal events leave the lease holder in the hash: it is the worker that recorded it.
+    if (task.hash[FIELD.state] !== ended || task.hash[FIELD.worker] !== input.workerId) return undefined;
+    return resultFromHash(task.id, task.hash);
   }
 
   /** Validates an extension of a lease, in seconds (default `defaultLeaseSeconds`). */

@@ -1,7 +1,15 @@
+import { randomUUID } from 'node:crypto';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
 import { Engine as EngineClass } from '../../src/engine/engine.js';
-import { createTestEngine, engineOptions, type TestDeployment } from '../support/engine.js';
+import { IdempotencyRegistry, idempotencyBucket } from '../../src/events/idempotency-registry.js';
+import {
+  createTestEngine,
+  engineOptions,
+  wipeDeploymentKeys,
+  type TestDeployment,
+} from '../support/engine.js';
 
 async function enqueuedEvents(engine: Engine, command: string): Promise<number> {
   let n = 0;
@@ -69,5 +77,111 @@ describe('idempotency keys', () => {
     });
     expect(await enqueuedEvents(engine, 'IDEM_RB')).toBe(1);
     expect(await enqueuedEvents(engine, 'OTHER')).toBe(0);
+  });
+});
+
+describe('idempotency keys outlive Redis and the duplicate window', () => {
+  it('a keyed repeat after the window, during the rebuild of a wiped Redis, answers the same task', async () => {
+    // A short msg-id window, so the log's deduplication cannot be what answers the repeat.
+    const { engine, deployment, close } = await createTestEngine({ streamDuplicateWindowMs: 500 });
+    try {
+      // Enough tasks that the rebuild takes a while.
+      for (let i = 0; i < 4; i++) {
+        await engine.enqueueMany(
+          Array.from({ length: 1000 }, (_, j) => ({ command: 'BULK', payload: { i, j } })),
+        );
+      }
+      const first = await engine.enqueue({ command: 'ORDER', payload: { v: 1 }, idempotencyKey: 'order-1' });
+      await new Promise((r) => setTimeout(r, 800));
+      await wipeDeploymentKeys(deployment);
+      const rebuild = engine.rebuildProjection();
+      const repeats = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          engine.enqueue({ command: 'ORDER', payload: { v: 2 }, idempotencyKey: 'order-1' }),
+        ),
+      );
+      await rebuild;
+      // And once more after it, from the rebuilt projection.
+      repeats.push(await engine.enqueue({ command: 'ORDER', payload: { v: 3 }, idempotencyKey: 'order-1' }));
+      expect(new Set(repeats.map((t) => t.id))).toEqual(new Set([first.id]));
+      expect(repeats.every((t) => (t.payload as { v: number }).v === 1)).toBe(true);
+      expect(await enqueuedEvents(engine, 'ORDER')).toBe(1);
+      expect((await engine.queueStats('ORDER')).ready).toBe(1);
+      await expect(
+        engine.enqueue({ command: 'OTHER', payload: {}, idempotencyKey: 'order-1' }),
+      ).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    } finally {
+      await close();
+    }
+  });
+
+  it('a batch refused for a key conflict wrote none of its items (racing batches)', async () => {
+    const { engine, deployment, close } = await createTestEngine();
+    const other = await EngineClass.create(engineOptions(deployment));
+    try {
+      let refusedB = 0;
+      let refusedA = 0;
+      for (let round = 0; round < 30; round++) {
+        const key = `race-${round}`;
+        const [a, b] = await Promise.allSettled([
+          engine.enqueueMany([{ command: 'RX', payload: { round }, idempotencyKey: key }]),
+          other.enqueueMany([
+            { command: 'RZ', payload: { round } },
+            { command: 'RY', payload: { round }, idempotencyKey: key },
+          ]),
+        ]);
+        // Exactly one side owns the key; the other is refused as a whole.
+        expect([a.status, b.status].sort()).toEqual(['fulfilled', 'rejected']);
+        const refused = (a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason) as {
+          code: string;
+        };
+        expect(refused.code).toBe('IDEMPOTENCY_CONFLICT');
+        if (b.status === 'rejected') refusedB++;
+        else refusedA++;
+      }
+      // Every RZ in the log belongs to a batch that was answered with success.
+      expect(await enqueuedEvents(engine, 'RZ')).toBe(refusedA);
+      expect(await enqueuedEvents(engine, 'RY')).toBe(refusedA);
+      expect(await enqueuedEvents(engine, 'RX')).toBe(refusedB);
+      expect((await engine.queueStats('RZ')).ready).toBe(refusedA);
+    } finally {
+      await other.close();
+      await close();
+    }
+  });
+});
+
+describe('a key bound by a request that died before its append', () => {
+  it('is completed by the next request with that key, under the bound id', async () => {
+    const { engine, deployment, close } = await createTestEngine();
+    const nc = await connect({ servers: deployment.natsUrl });
+    try {
+      const registry = await IdempotencyRegistry.open(nc, {
+        bucket: idempotencyBucket(deployment.streamName),
+        ttlMs: 60_000,
+      });
+      const orphanId = randomUUID();
+      expect((await registry.bind('orphan-key', orphanId, 'ORPHAN')).created).toBe(true);
+      const task = await engine.enqueue({
+        command: 'ORPHAN',
+        payload: { v: 1 },
+        idempotencyKey: 'orphan-key',
+      });
+      expect(task.id).toBe(orphanId);
+      const again = await engine.enqueue({
+        command: 'ORPHAN',
+        payload: { v: 2 },
+        idempotencyKey: 'orphan-key',
+      });
+      expect(again.id).toBe(orphanId);
+      expect(await enqueuedEvents(engine, 'ORPHAN')).toBe(1);
+      // The bound command still decides: another command is refused.
+      await expect(
+        engine.enqueue({ command: 'NOT_ORPHAN', payload: {}, idempotencyKey: 'orphan-key' }),
+      ).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    } finally {
+      await nc.close();
+      await close();
+    }
   });
 });

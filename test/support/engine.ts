@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import type { EngineOptions } from '../../src/engine/engine.types.js';
+import { IdempotencyRegistry, idempotencyBucket } from '../../src/events/idempotency-registry.js';
 import { deleteStream } from '../../src/events/stream.js';
 import { uniqueName } from './servers.js';
 
@@ -49,15 +50,24 @@ export function engineOptions(d: TestDeployment, extra: Partial<EngineOptions> =
 export async function dropDeployment(d: TestDeployment): Promise<void> {
   const nc = await connect({ servers: d.natsUrl });
   await deleteStream(nc, d.streamName).catch(() => undefined);
+  await IdempotencyRegistry.destroy(nc, idempotencyBucket(d.streamName)).catch(() => undefined);
   await nc.close();
+  await wipeDeploymentKeys(d);
+}
+
+/** Deletes every Redis key of a deployment (what FLUSHALL does to it, without touching others). */
+export async function wipeDeploymentKeys(d: TestDeployment): Promise<void> {
   const redis = new Redis(d.redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${d.keyPrefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${d.keyPrefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** An engine on its own deployment; `close()` closes it and drops the deployment. */
