@@ -257,6 +257,7 @@ export class Engine implements EngineApi {
       writer: this.writer,
       log: this.log,
       registry: this.registry,
+      publisher: this.publisher,
     };
   }
 

@@ -10,6 +10,7 @@ import { decide } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
+import type { EventPublisher } from '../events/event-publisher.js';
 import type { IdempotencyRegistry } from '../events/idempotency-registry.js';
 import type { StoredTaskEvent, TaskEvent, TaskEventData } from '../events/task-event.schema.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
@@ -29,6 +30,8 @@ export interface EnqueueDeps {
   log: EventLog;
   /** The durable binding of idempotency keys to task ids. */
   registry: IdempotencyRegistry;
+  /** The lean publisher the registry binds keys through. */
+  publisher: EventPublisher;
 }
 
 type StoredEnqueued = StoredTaskEvent & { type: 'enqueued' };
@@ -207,16 +210,18 @@ async function planKeys(
   });
   if (toBind.length === 0) return plans;
 
-  const outcomes = await Promise.allSettled(
-    toBind.map(([key, i]) =>
-      deps.registry.bind(key, (plans[i] as { taskId: string }).taskId, inputs[i]!.command),
-    ),
+  const outcomes = await deps.registry.bindMany(
+    toBind.map(([key, i]) => ({
+      key,
+      taskId: (plans[i] as { taskId: string }).taskId,
+      command: inputs[i]!.command,
+    })),
+    deps.publisher,
   );
   let refusal: CodeqError | undefined;
-  outcomes.forEach((outcome, k) => {
+  outcomes.forEach((binding, k) => {
     const [key, i] = toBind[k]!;
-    if (outcome.status === 'rejected') return void (refusal ??= asCodeqError(outcome.reason));
-    const binding = outcome.value;
+    if (binding instanceof CodeqError) return void (refusal ??= binding);
     if (binding.command !== inputs[i]!.command) return void (refusal ??= idempotencyConflict(key));
     // A binding made earlier whose task may or may not be in the log yet: answered from the log,
     // or written now under the bound id if its writer never appended it.
@@ -225,9 +230,9 @@ async function planKeys(
   if (refusal) {
     // Nothing was appended: give back the keys this request bound, so the error leaves no trace.
     await Promise.all(
-      outcomes.map((outcome, k) =>
-        outcome.status === 'fulfilled' && outcome.value.created
-          ? deps.registry.release(toBind[k]![0], outcome.value.revision).catch(() => undefined)
+      outcomes.map((binding, k) =>
+        !(binding instanceof CodeqError) && binding.created
+          ? deps.registry.release(toBind[k]![0], binding.revision).catch(() => undefined)
           : undefined,
       ),
     );

@@ -291,8 +291,8 @@ export class TaskCommands {
   }
 
   /**
-   * The result a refused submission already recorded: the task ended with the same status by the
-   * same worker, so this is a retry of a call whose answer was lost (a client timeout while the
+   * The result a refused submission already recorded: the task ended with the same outcome (status
+   * and result or error) by the same worker, so this is a retry of a call whose answer was lost (a client timeout while the
    * append went through) and it answers as the success it was, with the stored record. Undefined
    * when the refusal stands.
    */
@@ -300,10 +300,15 @@ export class TaskCommands {
     if (!(err instanceof CodeqError) || !RESULT_REFUSALS.has(err.code)) return undefined;
     const task = await this.deps.store.load(input.taskId).catch(() => undefined);
     if (!task) return undefined;
-    const ended = input.status === 'COMPLETED' ? 'completed' : 'failed';
+    const h = task.hash;
     // The terminal events leave the lease holder in the hash: it is the worker that recorded it.
-    if (task.hash[FIELD.state] !== ended || task.hash[FIELD.worker] !== input.workerId) return undefined;
-    return resultFromHash(task.id, task.hash);
+    if (h[FIELD.worker] !== input.workerId) return undefined;
+    // A retry sends the same outcome; a different one from the same worker is a real conflict.
+    const same =
+      input.status === 'COMPLETED'
+        ? h[FIELD.state] === 'completed' && h[FIELD.result] === JSON.stringify(input.result ?? null)
+        : h[FIELD.state] === 'failed' && h[FIELD.error] === input.error;
+    return same ? resultFromHash(task.id, h) : undefined;
   }
 
   /** Validates an extension of a lease, in seconds (default `defaultLeaseSeconds`). */

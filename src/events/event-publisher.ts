@@ -79,6 +79,8 @@ class PreparedHeaders extends MsgHdrsImpl {
 const KNOWN_TYPES = new Set<string>(TASK_EVENT_TYPES);
 const HDR_START = 'NATS/1.0\r\nNats-Expected-Last-Subject-Sequence: ';
 const CRLF_RE = /[\r\n]/;
+/** Headers of a create-if-absent publish. */
+const CREATE_HEADERS = Buffer.from(`${HDR_START}0\r\n\r\n`, 'utf8');
 
 /** The pipelined appender. One per process (or per connection) is enough; it is safe to share. */
 export class EventPublisher {
@@ -145,15 +147,30 @@ export class EventPublisher {
    * order, so a batch where some tasks moved on (conflicts) still reports every success.
    */
   appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
-    if (requests.length === 0) return Promise.resolve([]);
+    return this.#many(requests.length, (i, batch) => this.#prepare(requests[i]!, batch, i, null, null));
+  }
+
+  /**
+   * Publishes raw messages, each stored only if its subject holds none yet (expected last subject
+   * sequence 0): a KV create on the lean path, for buckets beside the stream (idempotency keys).
+   * Never rejects: each item gets its own result, in input order; a subject already holding a
+   * message answers `VERSION_CONFLICT`.
+   */
+  createMany(requests: readonly { subject: string; data: Uint8Array }[]): Promise<AppendResult[]> {
+    return this.#many(requests.length, (i, batch) =>
+      this.#closed
+        ? this.#closed
+        : new Pending(requests[i]!.subject, 0, requests[i]!.data, CREATE_HEADERS, batch, i, null, null),
+    );
+  }
+
+  /** Sends `count` prepared items as one batch resolved once with every item's result. */
+  #many(count: number, prepare: (i: number, batch: Batch) => Pending | CodeqError): Promise<AppendResult[]> {
+    if (count === 0) return Promise.resolve([]);
     return new Promise<AppendResult[]>((resolve) => {
-      const batch: Batch = {
-        results: new Array<AppendResult>(requests.length),
-        remaining: requests.length,
-        resolve,
-      };
-      for (let i = 0; i < requests.length; i++) {
-        const p = this.#prepare(requests[i]!, batch, i, null, null);
+      const batch: Batch = { results: new Array<AppendResult>(count), remaining: count, resolve };
+      for (let i = 0; i < count; i++) {
+        const p = prepare(i, batch);
         if (p instanceof CodeqError) settleBatch(batch, i, { ok: false, error: p });
         else this.#submit(p);
       }

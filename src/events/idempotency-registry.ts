@@ -12,6 +12,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { CodeqError } from '../errors.js';
+import type { EventPublisher } from './event-publisher.js';
 import { apiErrCode, openManager, toCodeqError } from './stream.js';
 
 /** JetStream API error: the subject's last sequence is not the expected one (the key is bound). */
@@ -128,6 +129,34 @@ export class IdempotencyRegistry {
       return this.bind(key, taskId, command);
     }
     return { ...existing, created: existing.taskId === taskId };
+  }
+
+  /**
+   * Binds many keys at once on the publisher's lean path (one pipelined batch of create-if-absent
+   * publishes); keys found bound are read back one by one. Each item answers on its own.
+   */
+  async bindMany(
+    items: readonly { key: string; taskId: string; command: string }[],
+    publisher: EventPublisher,
+  ): Promise<(IdempotencyBinding | CodeqError)[]> {
+    const acks = await publisher.createMany(
+      items.map(({ key, taskId, command }) => ({
+        subject: `$KV.${this.bucket}.${kvKeyOf(key)}`,
+        data: Buffer.from(JSON.stringify({ taskId, command }), 'utf8'),
+      })),
+    );
+    return Promise.all(
+      acks.map(async (ack, i): Promise<IdempotencyBinding | CodeqError> => {
+        const { key, taskId, command } = items[i]!;
+        if (ack.ok) return { taskId, command, revision: ack.seq, created: true };
+        // Bound already (or a delete marker stands, which the stock create steps over), or the
+        // outcome is unknown: the single path settles it, finding its own binding if it landed.
+        if (ack.error.code !== 'VERSION_CONFLICT' && ack.error.code !== 'TIMEOUT') return ack.error;
+        return this.bind(key, taskId, command).catch((err: unknown) =>
+          toCodeqError(err, 'bind idempotency key'),
+        );
+      }),
+    );
   }
 
   /** The binding of `key`, or undefined when it is not bound. */

@@ -45,13 +45,16 @@ describe('retried results', () => {
     });
   });
 
-  it('another worker, or the other outcome, is still refused', async () => {
+  it('another worker, another result or the other outcome is still refused', async () => {
     const id = await claimed('RETRY_OTHER', 'w-1');
     await engine.complete({ taskId: id, workerId: 'w-1', result: 1 });
     await expect(engine.complete({ taskId: id, workerId: 'w-2', result: 1 })).rejects.toMatchObject({
       code: expect.stringMatching(/WRONG_STATE|NOT_OWNER/),
     });
     await expect(engine.fail({ taskId: id, workerId: 'w-1', error: 'late' })).rejects.toMatchObject({
+      code: 'WRONG_STATE',
+    });
+    await expect(engine.complete({ taskId: id, workerId: 'w-1', result: 2 })).rejects.toMatchObject({
       code: 'WRONG_STATE',
     });
     const [batched] = await engine.submitResults([{ taskId: id, workerId: 'w-2', status: 'COMPLETED' }]);

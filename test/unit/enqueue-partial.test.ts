@@ -12,7 +12,6 @@ import type { StoredTaskEvent } from '../../src/events/task-event.schema.js';
 /** Deps whose log refuses the items `refuse` picks, with `code`. */
 function deps(refuse: (item: WriteItem, index: number) => boolean, code: 'UNAVAILABLE' = 'UNAVAILABLE') {
   let seq = 0;
-  const released: string[] = [];
   const d = {
     settings: resolveSettings(),
     store: {
@@ -30,17 +29,14 @@ function deps(refuse: (item: WriteItem, index: number) => boolean, code: 'UNAVAI
       resync: async () => undefined,
     },
     log: { getBySeq: async () => undefined },
+    publisher: {},
     registry: {
-      bind: async (key: string, taskId: string, command: string) => ({
-        taskId,
-        command,
-        revision: 1,
-        created: true,
-      }),
-      release: async (key: string) => void released.push(key),
+      bindMany: async (items: { taskId: string; command: string }[]) =>
+        items.map(({ taskId, command }) => ({ taskId, command, revision: 1, created: true })),
+      release: async () => undefined,
     },
   };
-  return { deps: d as unknown as EnqueueDeps, released };
+  return { deps: d as unknown as EnqueueDeps };
 }
 
 describe('enqueueMany, partly written', () => {
