@@ -133,6 +133,11 @@ function fastifyClientMessage(err: Partial<FastifyError>): string {
       return 'request body too large';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'unsupported content type (use application/json)';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // Fastify's message quotes the whole path: never echoed.
+      return 'request path too long';
+    case 'FST_ERR_BAD_URL':
+      return 'invalid request path';
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return 'invalid body';
@@ -251,4 +256,14 @@ export function createErrorHandler() {
     if (mapped.retryAfterSeconds !== undefined) reply.header('retry-after', String(mapped.retryAfterSeconds));
     return reply.code(mapped.status).send(mapped.body);
   };
+}
+
+/**
+ * Fastify's `frameworkErrors`: refusals by the router before any route or hook runs (a path
+ * parameter over `maxParamLength`: 414; malformed percent-encoding: 400), as `{error}` bodies that
+ * do not echo the path, with the request id.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const mapped = mapError(error);
+  return reply.header('x-request-id', request.id).code(mapped.status).send(mapped.body);
 }

@@ -102,7 +102,8 @@ export function normaliseEnqueue(
   let runAt: number | undefined;
   if (input.runAt !== undefined) {
     const t = input.runAt instanceof Date ? input.runAt.getTime() : input.runAt;
-    if (!isInt(t) || t < 0) invalid("invalid 'runAt' (use RFC3339)");
+    // Any time before now, 1970 and earlier included (negative epoch ms), is just due now.
+    if (!isInt(t)) invalid("invalid 'runAt' (use RFC3339)");
     runAt = t;
   } else if (input.delaySeconds !== undefined) {
     if (!isInt(input.delaySeconds) || input.delaySeconds < 0)
