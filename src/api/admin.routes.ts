@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { allowsCommand, assertAllCommands, assertCommandAllowed } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
 import { AUTH_ERRORS, CommandParams, MESSAGES, TaskPageSchema, parseRfc3339 } from './common.schema.js';
 import { ApiRefusal } from './error-mapper.js';
@@ -37,7 +38,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         response: { 200: Type.Array(QueueStatsSchema), ...AUTH_ERRORS },
       },
     },
-    async (_request, reply) => reply.send(await engine.allQueueStats()),
+    async (request, reply) => {
+      const principal = principalOf(request);
+      // An admin limited to some commands sees only those.
+      const stats = (await engine.allQueueStats()).filter((s) => allowsCommand(principal, s.command));
+      return reply.send(stats);
+    },
   );
 
   app.get(
@@ -50,7 +56,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         response: { 200: QueueStatsSchema, ...AUTH_ERRORS },
       },
     },
-    async (request, reply) => reply.send(await engine.queueStats(request.params.command)),
+    async (request, reply) => {
+      assertCommandAllowed(principalOf(request), request.params.command);
+      return reply.send(await engine.queueStats(request.params.command));
+    },
   );
 
   app.post(
@@ -65,6 +74,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       },
     },
     async (request, reply) => {
+      assertAllCommands(principalOf(request));
       const limit = request.body.limit ?? CLEANUP_DEFAULT_LIMIT;
       let before = Date.now();
       if (request.body.before !== undefined) {
@@ -89,6 +99,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       },
     },
     async (request, reply) => {
+      assertCommandAllowed(principalOf(request), request.params.command);
       const { cursor, limit } = request.query;
       const page = await engine.listDlq(request.params.command, {
         limit: limit ?? PAGE_DEFAULT_LIMIT,
@@ -115,10 +126,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       },
     },
     async (request, reply) => {
+      const principal = principalOf(request);
+      assertCommandAllowed(principal, request.params.command);
       const { taskIds } = request.body;
       const out = await engine.requeueDlq({
         command: request.params.command,
-        actor: `admin:${principalOf(request).subject}`,
+        actor: `admin:${principal.subject}`,
         ...(taskIds === undefined ? {} : { taskIds }),
       });
       return reply.send({ requeued: out.requeued });
@@ -137,6 +150,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     },
     async (request, reply) => {
       const { command, status, cursor, limit } = request.query;
+      assertCommandAllowed(principalOf(request), command);
       const page = await engine.listTasks(command, status, {
         limit: limit ?? PAGE_DEFAULT_LIMIT,
         ...(cursor === undefined ? {} : { cursor }),

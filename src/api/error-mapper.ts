@@ -39,6 +39,32 @@ export interface HttpError {
   status: number;
   /** The body. */
   body: { error: string };
+  /** `Retry-After` in seconds, set on 503s (a dependency did not answer: the same call may succeed). */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * `Retry-After` of a 503, in seconds: long enough for a reconnect or a failover to progress, short
+ * enough that a client does not stall (each such request already waited `dependencyTimeoutMs`).
+ */
+export const RETRY_AFTER_SECONDS = 2;
+
+/** What a 503 names as the dependency that did not answer (from `details.dependency`). */
+const DEPENDENCY_LABELS: Readonly<Record<string, string>> = {
+  nats: 'the event log (NATS)',
+  redis: 'the projection store (Redis)',
+  jwks: 'the token keys (JWKS)',
+};
+
+/** The message of a 503: which dependency, when the error says so, and that a retry may succeed. */
+function unavailableMessage(err: CodeqError): string {
+  const dependency = err.details?.dependency;
+  if (dependency === 'webhooks') return 'service unavailable: webhooks are not enabled on this server';
+  const label = typeof dependency === 'string' ? DEPENDENCY_LABELS[dependency] : undefined;
+  const what = label ?? 'a dependency';
+  return err.code === 'TIMEOUT'
+    ? `service unavailable: ${what} did not answer in time, retry later`
+    : `service unavailable: ${what} could not be reached, retry later`;
 }
 
 /** A refusal decided by a route itself (e.g. 403 `event type not allowed`), answered as is. */
@@ -65,7 +91,10 @@ export function mapError(err: unknown, overrides: ErrorMessageOverrides = {}): H
       message = overrides.wrongState;
     } else if (err.code === 'IDEMPOTENCY_CONFLICT') message = 'idempotency conflict';
     else if (status === 500) message = 'internal error';
-    else if (status === 503) message = 'service unavailable, retry later';
+    else if (status === 503) {
+      // Not the error's own message: it may name hosts and ports.
+      return { status, body: { error: unavailableMessage(err) }, retryAfterSeconds: RETRY_AFTER_SECONDS };
+    }
     return { status, body: { error: message } };
   }
   const fe = err as Partial<FastifyError> | undefined;
@@ -104,6 +133,11 @@ function fastifyClientMessage(err: Partial<FastifyError>): string {
       return 'request body too large';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'unsupported content type (use application/json)';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // Fastify's message quotes the whole path: never echoed.
+      return 'request path too long';
+    case 'FST_ERR_BAD_URL':
+      return 'invalid request path';
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return 'invalid body';
@@ -219,6 +253,17 @@ export function createErrorHandler() {
         { err: { code: (error as { code?: string }).code, message: error.message } },
         'request refused',
       );
+    if (mapped.retryAfterSeconds !== undefined) reply.header('retry-after', String(mapped.retryAfterSeconds));
     return reply.code(mapped.status).send(mapped.body);
   };
+}
+
+/**
+ * Fastify's `frameworkErrors`: refusals by the router before any route or hook runs (a path
+ * parameter over `maxParamLength`: 414; malformed percent-encoding: 400), as `{error}` bodies that
+ * do not echo the path, with the request id.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const mapped = mapError(error);
+  return reply.header('x-request-id', request.id).code(mapped.status).send(mapped.body);
 }

@@ -4,7 +4,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { createAuthHook } from './auth/authenticator.js';
+import { assertAllCommands } from './auth/auth.types.js';
+import { createAuthHook, principalOf } from './auth/authenticator.js';
 import { AUTH_ERRORS, Rfc3339, parseRfc3339 } from './common.schema.js';
 import { ApiRefusal } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
@@ -53,6 +54,8 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps)
       },
     },
     async (request, reply) => {
+      // The log holds every command's events (payloads, results).
+      assertAllCommands(principalOf(request));
       const q = request.query;
       const controller = new AbortController();
       const onClose = () => controller.abort();
@@ -105,7 +108,8 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps)
         },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      assertAllCommands(principalOf(request));
       const started = Date.now();
       const events = await engine.rebuildProjection();
       const durationMs = Date.now() - started;

@@ -20,7 +20,7 @@ import { logRoutes } from './log.routes.js';
 import { profileRoutes } from './profile.routes.js';
 import type { AuthenticatorOptions } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/authenticator.js';
-import { createErrorHandler } from './error-mapper.js';
+import { createErrorHandler, frameworkErrorHandler } from './error-mapper.js';
 import { healthRoutes, opsRoutes } from './health.routes.js';
 import type { ClaimLifecycle, RouteDeps, SubscriptionApi } from './route-context.js';
 import { subscriptionRoutes } from './subscriptions.routes.js';
@@ -58,6 +58,14 @@ export interface BuildServerOptions {
   subscriptions?: SubscriptionApi;
 }
 
+/**
+ * Longest path parameter the router matches (Fastify's default is 100): above any valid task id
+ * (64) or command (128), so an over-long one still reaches its route and is answered by the
+ * route's own validation (404 for an id, `invalid command`); only longer ones are refused by the
+ * router, 414 in the `{error}` shape.
+ */
+export const MAX_PATH_PARAM_LENGTH = 256;
+
 /** Incoming request ids are echoed when they look like ids; anything else is replaced. */
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -82,6 +90,10 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
     requestIdHeader: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // Router refusals (over-long parameter, malformed percent-encoding) in the API's shape: Fastify's
+    // own bodies echo the path.
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
@@ -93,6 +105,9 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
     reply.code(404).send({ error: `route not found: ${request.method} ${request.url.split('?')[0]}` }),
   );
 
+  // JSON only: Fastify's built-in text/plain parser would hand a string to routes expecting an
+  // object, answered 400 instead of 415 Unsupported Media Type.
+  app.removeContentTypeParser('text/plain');
   // An empty JSON body is "no body" (codeQ clients post bodiless abandon/heartbeat requests).
   const defaultJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');

@@ -40,7 +40,11 @@ function listed(sub: Subscription) {
 export const subscriptionRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const guard = createAuthHook(deps.auth, { kind: 'worker', scope: 'codeq:subscribe' });
   const service = (): SubscriptionApi => {
-    if (!deps.subscriptions) throw new CodeqError('UNAVAILABLE', 'webhooks are not enabled on this server');
+    if (!deps.subscriptions) {
+      throw new CodeqError('UNAVAILABLE', 'webhooks are not enabled on this server', {
+        details: { dependency: 'webhooks' },
+      });
+    }
     return deps.subscriptions;
   };
   const NOT_FOUND = { ...AUTH_ERRORS, 404: ErrorBody };

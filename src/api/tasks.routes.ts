@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import type { EnqueueInput } from '../engine/engine.types.js';
 import { CodeqError } from '../errors.js';
-import { allowsCommand } from './auth/auth.types.js';
+import { allowsCommand, assertTaskVisible } from './auth/auth.types.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
 import {
@@ -121,7 +121,9 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       },
     },
     async (request, reply) => {
-      return reply.send(taskJson(await engine.getTask(request.params.id)));
+      const task = await engine.getTask(request.params.id);
+      assertTaskVisible(principalOf(request), task);
+      return reply.send(taskJson(task));
     },
   );
 
@@ -139,6 +141,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     },
     async (request, reply) => {
       const { task, result } = await engine.getResult(request.params.id);
+      assertTaskVisible(principalOf(request), task);
       // codeQ answers 404 while the result does not exist yet.
       if (!result) throw new CodeqError('NOT_FOUND', 'no result yet');
       return reply.send({ task: taskJson(task), result: resultJson(result) });
@@ -158,6 +161,9 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       },
     },
     async (request, reply) => {
+      const principal = principalOf(request);
+      // The command is checked before the log is read (history reads every event of the task).
+      assertTaskVisible(principal, await engine.getTask(request.params.id));
       return reply.send(historyJson(await engine.history(request.params.id)));
     },
   );
@@ -180,6 +186,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       const task = await engine.cancel({
         taskId: request.params.id,
         actor: `${principal.role === 'admin' ? 'admin' : 'producer'}:${principal.subject}`,
+        allowedCommands: principal.eventTypes,
         ...(request.body.reason === undefined ? {} : { reason: request.body.reason }),
       });
       return reply.send(taskJson(task));

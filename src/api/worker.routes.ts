@@ -9,6 +9,7 @@ import type { Static } from 'typebox';
 import Type from 'typebox';
 import type { ResultInput as EngineResultInput, ResultRecord } from '../engine/engine.types.js';
 import { allowsCommand } from './auth/auth.types.js';
+import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
 import { AUTH_ERRORS, ErrorBody, ResultRecordSchema, TaskIdParams, TaskSchema } from './common.schema.js';
 import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES, mapError } from './error-mapper.js';
@@ -79,11 +80,16 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     optionalBody: true,
   };
 
-  const submit = (taskId: string, workerId: string, body: ResultInput): Promise<ResultRecord> => {
-    const artifacts = body.artifacts === undefined ? {} : { artifacts: body.artifacts };
+  const submit = (taskId: string, worker: Principal, body: ResultInput): Promise<ResultRecord> => {
+    const common = {
+      taskId,
+      workerId: worker.subject,
+      allowedCommands: worker.eventTypes,
+      ...(body.artifacts === undefined ? {} : { artifacts: body.artifacts }),
+    };
     return body.status === 'COMPLETED'
-      ? engine.complete({ taskId, workerId, result: body.result, ...artifacts })
-      : engine.fail({ taskId, workerId, error: body.error as string, ...artifacts });
+      ? engine.complete({ ...common, result: body.result })
+      : engine.fail({ ...common, error: body.error as string });
   };
 
   app.post(
@@ -155,9 +161,11 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       },
     },
     async (request, reply) => {
+      const principal = principalOf(request);
       const { leaseUntil } = await engine.heartbeat({
         taskId: request.params.id,
-        workerId: principalOf(request).subject,
+        workerId: principal.subject,
+        allowedCommands: principal.eventTypes,
         extendSeconds: request.body.extendSeconds ?? config.defaultLeaseSeconds,
       });
       return reply.send({ ok: true as const, leaseUntil: new Date(leaseUntil).toISOString() });
@@ -178,7 +186,12 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       },
     },
     async (request, reply) => {
-      await engine.abandon({ taskId: request.params.id, workerId: principalOf(request).subject });
+      const principal = principalOf(request);
+      await engine.abandon({
+        taskId: request.params.id,
+        workerId: principal.subject,
+        allowedCommands: principal.eventTypes,
+      });
       return reply.send({ status: 'requeued' as const });
     },
   );
@@ -198,9 +211,11 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     },
     async (request, reply) => {
       const { delaySeconds, reason, deadLetter } = request.body;
+      const principal = principalOf(request);
       const out = await engine.nack({
         taskId: request.params.id,
-        workerId: principalOf(request).subject,
+        workerId: principal.subject,
+        allowedCommands: principal.eventTypes,
         ...(delaySeconds === undefined
           ? {}
           : { delaySeconds: Math.min(delaySeconds, config.backoffMaxSeconds) }),
@@ -226,7 +241,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     },
     async (request, reply) => {
       checkResult(request.body);
-      const record = await submit(request.params.id, principalOf(request).subject, request.body);
+      const record = await submit(request.params.id, principalOf(request), request.body);
       return reply.send(resultJson(record));
     },
   );
@@ -243,13 +258,19 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       },
     },
     async (request, reply) => {
-      const workerId = principalOf(request).subject;
+      const { subject: workerId, eventTypes: allowedCommands } = principalOf(request);
       request.body.results.forEach((r, i) => checkResult(r, `results[${i}]: `));
       // One engine call: a fixed number of round trips however many results (design §5).
       const answers = await engine.submitResults(
         request.body.results.map((r) => {
           // Field by field: conditional spreads would cost extra objects and copies per result.
-          const input: EngineResultInput = { taskId: r.taskId, workerId, status: r.status, result: r.result };
+          const input: EngineResultInput = {
+            taskId: r.taskId,
+            workerId,
+            status: r.status,
+            result: r.result,
+            allowedCommands,
+          };
           if (r.error !== undefined) input.error = r.error;
           if (r.artifacts !== undefined) input.artifacts = r.artifacts;
           return input;

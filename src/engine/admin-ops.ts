@@ -67,7 +67,13 @@ export class AdminOps {
     for (let i = 0; i < ids.length; i += REQUEUE_CHUNK) {
       const requests = ids
         .slice(i, i + REQUEUE_CHUNK)
-        .map((taskId) => ({ taskId, command: { type: 'requeue' } as const, actor: input.actor }));
+        // Given ids must belong to the command named: another command's task is refused (not found).
+        .map((taskId) => ({
+          taskId,
+          command: { type: 'requeue' } as const,
+          actor: input.actor,
+          allowedCommands: [input.command],
+        }));
       const outcomes = await this.deps.commands.runMany(requests);
       requeued += outcomes.filter((o) => o.ok).length;
     }

@@ -282,6 +282,7 @@ export class Engine implements EngineApi {
     taskId: string;
     workerId: string;
     extendSeconds?: number;
+    allowedCommands?: readonly string[];
   }): Promise<{ leaseUntil: number }> {
     assertWorkerId(input.workerId);
     const extendMs = this.commands.leaseMs(input.extendSeconds);
@@ -289,6 +290,7 @@ export class Engine implements EngineApi {
       input.taskId,
       { type: 'heartbeat', workerId: input.workerId, extendMs },
       input.workerId,
+      { allowedCommands: input.allowedCommands },
     );
     return { leaseUntil: event.type === 'heartbeat' ? event.data.leaseUntil : 0 };
   }
@@ -299,6 +301,7 @@ export class Engine implements EngineApi {
     delaySeconds?: number;
     reason?: string;
     deadLetter?: boolean;
+    allowedCommands?: readonly string[];
   }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     assertWorkerId(input.workerId);
     if (input.delaySeconds !== undefined) seconds(input.delaySeconds, 'delaySeconds', 0, 365 * 86400, 0);
@@ -313,15 +316,23 @@ export class Engine implements EngineApi {
           delayOverrideSeconds: input.delaySeconds,
           reason: input.reason,
         };
-    const event = await this.commands.run(input.taskId, command, input.workerId);
+    const event = await this.commands.run(input.taskId, command, input.workerId, {
+      allowedCommands: input.allowedCommands,
+    });
     if (event.type === 'nacked')
       return { status: 'requeued', delaySeconds: Math.round(event.data.delayMs / 1000) };
     return { status: 'dlq', delaySeconds: 0 };
   }
 
-  async abandon(input: { taskId: string; workerId: string }): Promise<void> {
+  async abandon(input: {
+    taskId: string;
+    workerId: string;
+    allowedCommands?: readonly string[];
+  }): Promise<void> {
     assertWorkerId(input.workerId);
-    await this.commands.run(input.taskId, { type: 'abandon', workerId: input.workerId }, input.workerId);
+    await this.commands.run(input.taskId, { type: 'abandon', workerId: input.workerId }, input.workerId, {
+      allowedCommands: input.allowedCommands,
+    });
   }
 
   async complete(input: {
@@ -329,6 +340,7 @@ export class Engine implements EngineApi {
     workerId: string;
     result: unknown;
     artifacts?: Artifact[];
+    allowedCommands?: readonly string[];
   }): Promise<ResultRecord> {
     return this.submitOne({ ...input, status: 'COMPLETED' });
   }
@@ -338,6 +350,7 @@ export class Engine implements EngineApi {
     workerId: string;
     error: string;
     artifacts?: Artifact[];
+    allowedCommands?: readonly string[];
   }): Promise<ResultRecord> {
     return this.submitOne({ ...input, status: 'FAILED' });
   }
@@ -353,8 +366,15 @@ export class Engine implements EngineApi {
     return this.commands.submitResults(inputs);
   }
 
-  async cancel(input: { taskId: string; actor: string; reason?: string }): Promise<TaskView> {
-    await this.commands.run(input.taskId, { type: 'cancel', reason: input.reason }, input.actor);
+  async cancel(input: {
+    taskId: string;
+    actor: string;
+    reason?: string;
+    allowedCommands?: readonly string[];
+  }): Promise<TaskView> {
+    await this.commands.run(input.taskId, { type: 'cancel', reason: input.reason }, input.actor, {
+      allowedCommands: input.allowedCommands,
+    });
     return this.getTask(input.taskId);
   }
 

@@ -105,6 +105,8 @@ export interface ResultInput {
   artifacts?: Artifact[];
   /** The task's command, when known (a claimed TaskView has it): saves a lookup; verified, not trusted. */
   command?: string;
+  /** Commands the caller may act on (`*` = all; default all): another command's task is `NOT_FOUND`. */
+  allowedCommands?: readonly string[];
 }
 
 /** Input of `claim`. */
@@ -187,7 +189,11 @@ export interface EngineSettings {
   maxWaitSeconds: number;
 }
 
-/** The operations of the engine. `Engine` implements this; the API, SDK and CLI depend only on it. */
+/**
+ * The operations of the engine. `Engine` implements this; the API, SDK and CLI depend only on it.
+ * Operations that change one task take `allowedCommands` (the commands the caller may act on, `*` =
+ * all; default all): a task of another command is refused as `NOT_FOUND`, with nothing written.
+ */
 export interface EngineApi {
   /** Creates a task (or returns the existing one for a known idempotency key). */
   enqueue(input: EnqueueInput): Promise<TaskView>;
@@ -200,6 +206,7 @@ export interface EngineApi {
     taskId: string;
     workerId: string;
     extendSeconds?: number;
+    allowedCommands?: readonly string[];
   }): Promise<{ leaseUntil: number }>;
   /** Gives the task back for a retry with backoff, or dead-letters it at the attempt limit. */
   nack(input: {
@@ -209,15 +216,17 @@ export interface EngineApi {
     reason?: string;
     /** Do not retry: dead-letter now, whatever the attempts (codeq addition). */
     deadLetter?: boolean;
+    allowedCommands?: readonly string[];
   }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }>;
   /** Gives the task back untouched (ready at once, attempts kept). */
-  abandon(input: { taskId: string; workerId: string }): Promise<void>;
+  abandon(input: { taskId: string; workerId: string; allowedCommands?: readonly string[] }): Promise<void>;
   /** Records a successful result. Terminal. */
   complete(input: {
     taskId: string;
     workerId: string;
     result: unknown;
     artifacts?: Artifact[];
+    allowedCommands?: readonly string[];
   }): Promise<ResultRecord>;
   /** Records a failed result. Terminal. */
   fail(input: {
@@ -225,6 +234,7 @@ export interface EngineApi {
     workerId: string;
     error: string;
     artifacts?: Artifact[];
+    allowedCommands?: readonly string[];
   }): Promise<ResultRecord>;
   /**
    * Records many results (completed or failed) in a few round trips; each item answers on its own
@@ -252,7 +262,12 @@ export interface EngineApi {
     options?: { cursor?: string; limit?: number },
   ): Promise<Page<TaskView>>;
   /** Cancels a pending task. */
-  cancel(input: { taskId: string; actor: string; reason?: string }): Promise<TaskView>;
+  cancel(input: {
+    taskId: string;
+    actor: string;
+    reason?: string;
+    allowedCommands?: readonly string[];
+  }): Promise<TaskView>;
   /** Deletes terminal tasks last changed before `before` (from the projection and the log). */
   cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }>;
   /**

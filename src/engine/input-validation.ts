@@ -33,6 +33,29 @@ export function assertTaskId(taskId: unknown): asserts taskId is string {
   }
 }
 
+/**
+ * True when a caller limited to `allowedCommands` may act on a task of `command`: the list holds the
+ * command or `*`; absent means every command.
+ */
+export function commandAllowed(allowedCommands: readonly string[] | undefined, command: string): boolean {
+  return allowedCommands === undefined || allowedCommands.includes('*') || allowedCommands.includes(command);
+}
+
+/**
+ * The refusal of a task of a command the caller may not use: exactly that of an unknown task
+ * (`NOT_FOUND`), so a limited caller learns nothing about other commands' tasks, not even that they
+ * exist. `undefined` when the command is allowed.
+ */
+export function commandRefusal(
+  allowedCommands: readonly string[] | undefined,
+  task: { id: string; command: string },
+): CodeqError | undefined {
+  if (commandAllowed(allowedCommands, task.command)) return undefined;
+  return new CodeqError('NOT_FOUND', 'not found', {
+    details: { taskId: task.id, reason: 'command not allowed' },
+  });
+}
+
 /** A worker id (token subject): 1..256 characters. */
 export function assertWorkerId(workerId: unknown): asserts workerId is string {
   if (typeof workerId !== 'string' || workerId.length === 0 || workerId.length > 256) {
@@ -79,7 +102,8 @@ export function normaliseEnqueue(
   let runAt: number | undefined;
   if (input.runAt !== undefined) {
     const t = input.runAt instanceof Date ? input.runAt.getTime() : input.runAt;
-    if (!isInt(t) || t < 0) invalid("invalid 'runAt' (use RFC3339)");
+    // Any time before now, 1970 and earlier included (negative epoch ms), is just due now.
+    if (!isInt(t)) invalid("invalid 'runAt' (use RFC3339)");
     runAt = t;
   } else if (input.delaySeconds !== undefined) {
     if (!isInt(input.delaySeconds) || input.delaySeconds < 0)

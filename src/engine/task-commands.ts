@@ -12,7 +12,7 @@ import type { ProjectionStore, StoredTask } from '../projections/projection.stor
 import { FIELD } from '../projections/event.projection.js';
 import { resultFromHash, snapshotFromHash } from '../projections/task-record.js';
 import type { EngineSettings, ResultInput, ResultRecord } from './engine.types.js';
-import { assertTaskId, assertWorkerId, seconds } from './input-validation.js';
+import { assertTaskId, commandRefusal, assertWorkerId, seconds } from './input-validation.js';
 import type { TaskWriter, WriteItem } from './task-writer.js';
 import { TASK_ID_PATTERN } from '../events/subjects.js';
 import type { TaskSnapshot } from '../actors/task.types.js';
@@ -28,6 +28,16 @@ export interface TaskCommandRequest {
   actor: string;
   /** The task's command when the caller knows it (saves a Redis read; verified, not trusted). */
   commandHint?: string | undefined;
+  /** Commands the caller may act on (`*` = all; default all); another command's task is `NOT_FOUND`. */
+  allowedCommands?: readonly string[] | undefined;
+}
+
+/** Options of {@link TaskCommands.run}. */
+export interface RunOptions {
+  /** The task, already loaded from the projection (skips the lease cache and the read). */
+  loaded?: StoredTask | undefined;
+  /** Commands the caller may act on (`*` = all; default all); another command's task is `NOT_FOUND`. */
+  allowedCommands?: readonly string[] | undefined;
 }
 
 /** Outcome of one request of a batch. */
@@ -93,20 +103,24 @@ export class TaskCommands {
   /**
    * Decides and writes one command, resyncing from the log on a possibly stale refusal or conflict.
    * A lease this engine wrote is decided on its cached snapshot first; if that one is refused or
-   * meets a newer version, the projection decides (see {@link LeaseCache}).
+   * meets a newer version, the projection decides (see {@link LeaseCache}). A task's command never
+   * changes, so `allowedCommands` is checked once, before anything is decided or written.
    */
   async run(
     taskId: string,
     command: TaskCommand,
     actor: string,
-    loaded?: StoredTask,
+    options: RunOptions = {},
   ): Promise<StoredTaskEvent> {
+    const { loaded, allowedCommands } = options;
     const leases = this.deps.leases;
     const cached = loaded === undefined ? leases?.get(taskId) : undefined;
     let fromCache = cached !== undefined;
     let current: Target = cached
       ? { id: taskId, command: cached.command, snapshot: cached.snapshot }
       : target(loaded ?? (await this.load(taskId)));
+    const refusal = commandRefusal(allowedCommands, current);
+    if (refusal) throw refusal;
     for (let attempt = 0; ;) {
       const snapshot = current.snapshot;
       const decision = decide(snapshot, command, this.context(current, actor));
@@ -174,6 +188,11 @@ export class TaskCommands {
     targets.forEach((current, i) => {
       if (!current) return;
       const request = requests[i]!;
+      const refusal = commandRefusal(request.allowedCommands, current);
+      if (refusal) {
+        outcomes[i] = { ok: false, error: refusal };
+        return;
+      }
       const decision = decide(current.snapshot, request.command, this.context(current, request.actor));
       if (!decision.ok) {
         // Refused: the single path decides again on the projection (resynced from the log).
@@ -198,7 +217,8 @@ export class TaskCommands {
       slow.map(async (i) => {
         const r = requests[i]!;
         try {
-          outcomes[i] = { ok: true, event: await this.run(r.taskId, r.command, r.actor) };
+          const options = { allowedCommands: r.allowedCommands };
+          outcomes[i] = { ok: true, event: await this.run(r.taskId, r.command, r.actor, options) };
         } catch (err) {
           outcomes[i] = { ok: false, error: asCodeqError(err) };
         }
@@ -260,6 +280,7 @@ export class TaskCommands {
           command: this.resultCommand(input),
           actor: input.workerId,
           commandHint: input.command,
+          allowedCommands: input.allowedCommands,
         });
         index.push(i);
       } catch (err) {
@@ -282,7 +303,10 @@ export class TaskCommands {
   async submitResult(input: ResultSubmission): Promise<ResultRecord> {
     const command = this.resultCommand(input);
     try {
-      return TaskCommands.resultRecord(input, await this.run(input.taskId, command, input.workerId));
+      const event = await this.run(input.taskId, command, input.workerId, {
+        allowedCommands: input.allowedCommands,
+      });
+      return TaskCommands.resultRecord(input, event);
     } catch (err) {
       const recorded = await this.recordedResult(input, err);
       if (recorded) return recorded;

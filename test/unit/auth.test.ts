@@ -76,11 +76,12 @@ describe('static tokens', () => {
     }
   });
 
-  it('maps a producer to a wildcard worker only with allowProducerAsWorker', async () => {
+  it('maps a producer to a worker of its own eventTypes only with allowProducerAsWorker', async () => {
     const lenient = createAuthenticator({ ...config, allowProducerAsWorker: true });
     const producer = await lenient.authenticate('Bearer producer-secret');
     const asWorker = lenient.authorize(producer, { kind: 'worker', scope: 'codeq:claim' });
-    expect(asWorker).toMatchObject({ subject: 'p1', role: 'worker', eventTypes: ['*'] });
+    // Not every command: a producer limited to GEN must not reach other commands' tasks as a worker.
+    expect(asWorker).toMatchObject({ subject: 'p1', role: 'worker', eventTypes: ['GEN'] });
     expect(asWorker.scopes.has('codeq:result')).toBe(true);
   });
 

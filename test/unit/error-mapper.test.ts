@@ -1,9 +1,12 @@
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import {
   ApiRefusal,
   LEASE_OP_MESSAGES,
   READ_MESSAGES,
   RESULT_MESSAGES,
+  RETRY_AFTER_SECONDS,
+  createErrorHandler,
   mapError,
   validationMessage,
 } from '../../src/api/error-mapper.js';
@@ -71,6 +74,44 @@ describe('mapError', () => {
     expect(mapError(tooLarge)).toEqual({ status: 413, body: { error: 'request body too large' } });
     const badJson = Object.assign(new SyntaxError('Unexpected token'), { statusCode: 400 });
     expect(mapError(badJson).body.error).toBe('invalid body: malformed JSON');
+  });
+});
+
+describe('dependency outages (UNAVAILABLE, TIMEOUT)', () => {
+  it.each<[CodeqErrorCode, Record<string, unknown> | undefined, string]>([
+    ['UNAVAILABLE', { dependency: 'redis' }, 'the projection store (Redis) could not be reached'],
+    ['UNAVAILABLE', { dependency: 'nats' }, 'the event log (NATS) could not be reached'],
+    ['TIMEOUT', { dependency: 'nats' }, 'the event log (NATS) did not answer in time'],
+    ['UNAVAILABLE', { dependency: 'jwks' }, 'the token keys (JWKS) could not be reached'],
+    ['UNAVAILABLE', undefined, 'a dependency could not be reached'],
+    ['TIMEOUT', undefined, 'a dependency did not answer in time'],
+  ])('maps %s (%o) to a retryable 503 that says so', (code, details, what) => {
+    const err = new CodeqError(code, 'redis 10.0.0.1:6379 ECONNREFUSED', details ? { details } : {});
+    expect(mapError(err)).toEqual({
+      status: 503,
+      body: { error: `service unavailable: ${what}, retry later` },
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  });
+
+  it('answers 503 with Retry-After in seconds and the {error} body', async () => {
+    const app = Fastify();
+    app.setErrorHandler(createErrorHandler());
+    app.get('/x', async () => {
+      throw new CodeqError('TIMEOUT', 'nats request timed out', { details: { dependency: 'nats' } });
+    });
+    const res = await app.inject({ method: 'GET', url: '/x' });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe(String(RETRY_AFTER_SECONDS));
+    expect(RETRY_AFTER_SECONDS).toBeGreaterThanOrEqual(1);
+    expect(res.json()).toEqual({
+      error: 'service unavailable: the event log (NATS) did not answer in time, retry later',
+    });
+    await app.close();
+  });
+
+  it('sets no Retry-After on client errors', async () => {
+    expect(mapError(new CodeqError('NOT_FOUND', 'x')).retryAfterSeconds).toBeUndefined();
   });
 });
 

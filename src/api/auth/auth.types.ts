@@ -2,6 +2,8 @@
  * Who is calling and what they may do. Produced by the authenticator from a static token or a
  * verified JWT; consumed by the route guards.
  */
+import { commandAllowed, commandRefusal } from '../../engine/input-validation.js';
+import { ApiRefusal } from '../error-mapper.js';
 
 /** A caller's role. `admin` may do everything. */
 export type Role = 'producer' | 'worker' | 'admin';
@@ -45,5 +47,30 @@ export class AuthError extends Error {
 
 /** True when `principal` may use `command` (its eventTypes contain it or `*`). */
 export function allowsCommand(principal: Principal, command: string): boolean {
-  return principal.eventTypes.includes('*') || principal.eventTypes.includes(command);
+  return commandAllowed(principal.eventTypes, command);
+}
+
+/** Refuses (403 `event type not allowed`) a command the caller named but may not use. */
+export function assertCommandAllowed(principal: Principal, command: string): void {
+  if (!allowsCommand(principal, command)) throw new ApiRefusal(403, 'event type not allowed');
+}
+
+/**
+ * Refuses a task read (task, result, history) when the task's command is not among the caller's
+ * eventTypes, exactly as an unknown task (`NOT_FOUND`, the route's 404): a limited token learns
+ * nothing about other commands' tasks, not even that they exist.
+ */
+export function assertTaskVisible(principal: Principal, task: { id: string; command: string }): void {
+  const refusal = commandRefusal(principal.eventTypes, task);
+  if (refusal) throw refusal;
+}
+
+/**
+ * Refuses (403) an operation over every command (cleanup, log reads, rebuild) to a caller whose
+ * eventTypes are limited: it would touch or show other commands' tasks.
+ */
+export function assertAllCommands(principal: Principal): void {
+  if (!principal.eventTypes.includes('*')) {
+    throw new ApiRefusal(403, 'forbidden: this operation needs a token for every event type');
+  }
 }

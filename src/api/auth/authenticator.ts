@@ -17,8 +17,8 @@ export interface Authenticator {
   /** The principal behind an `Authorization` header value; throws {@link AuthError} 401/403. */
   authenticate(header: string | undefined): Promise<Principal>;
   /**
-   * The principal as the policy sees it (a producer on a worker route becomes a wildcard worker
-   * when `allowProducerAsWorker` is on); throws {@link AuthError} 403 when not allowed.
+   * The principal as the policy sees it (a producer on a worker route becomes a worker with every
+   * scope, for its own eventTypes, when `allowProducerAsWorker` is on); throws {@link AuthError} 403 when not allowed.
    */
   authorize(principal: Principal, policy: AuthPolicy): Principal;
 }
@@ -76,8 +76,10 @@ export function createAuthenticator(config: CodeqConfig, options: AuthenticatorO
             throw new AuthError(403, `forbidden: missing scope ${policy.scope}`);
           }
           if (config.allowProducerAsWorker) {
-            // codeQ's dev fallback: a producer acts as a worker for every command with every scope.
-            return { ...principal, role: 'worker', scopes: new Set(WORKER_SCOPES), eventTypes: ['*'] };
+            // codeQ's dev fallback: a producer acts as a worker with every scope, for the commands
+            // it may produce (codeQ granted every command, which let a limited producer read and
+            // change other commands' tasks through the worker routes).
+            return { ...principal, role: 'worker', scopes: new Set(WORKER_SCOPES) };
           }
           throw new AuthError(403, 'forbidden: worker token required');
       }

@@ -1,11 +1,13 @@
 /**
  * RS256 JWT verification against the identity (producer/admin) and worker JWKS URLs, as codeQ does:
  * `iss`, `aud`, `exp` with `allowedClockSkewSeconds` of tolerance. Keys are fetched and cached by
- * jose's remote key set.
+ * jose's remote key set. A key set that cannot be fetched (refused, timed out, not 200, not a key
+ * set) is the identity provider's outage, not a bad token: it answers a retryable `UNAVAILABLE`.
  */
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { CodeqConfig } from '../../config.js';
+import { CodeqError } from '../../errors.js';
 import type { Principal } from './auth.types.js';
 import { AuthError } from './auth.types.js';
 
@@ -34,7 +36,10 @@ export function createJwtVerifier(
   config: CodeqConfig,
   options: JwtVerifierOptions = {},
 ): JwtVerifier | undefined {
-  const keySet = options.keySet ?? ((url: string) => createRemoteJWKSet(new URL(url)));
+  // The key fetch is a dependency of the request like NATS and Redis: bounded by the same timeout.
+  const remote = (url: string) =>
+    createRemoteJWKSet(new URL(url), { timeoutDuration: config.dependencyTimeoutMs });
+  const keySet = (url: string) => keysOrUnavailable((options.keySet ?? remote)(url));
   const candidates: Audience[] = [];
   if (config.workerJwksUrl) {
     candidates.push({
@@ -65,6 +70,7 @@ export function createJwtVerifier(
     const order =
       byIssuer.length > 0 ? byIssuer : candidates.filter((c) => c.issuer === undefined || c.issuer === iss);
     let forbidden: AuthError | undefined;
+    let unavailable: CodeqError | undefined;
     for (const candidate of order) {
       let payload: JWTPayload;
       try {
@@ -79,12 +85,39 @@ export function createJwtVerifier(
         // A well-signed token for another audience is a permission problem, not a bad credential.
         if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') {
           forbidden = new AuthError(403, 'forbidden: token audience not accepted');
-        }
+        } else if (err instanceof CodeqError) unavailable = err;
         continue;
       }
       return toPrincipal(payload, candidate.kind);
     }
-    throw forbidden ?? new AuthError(401, 'unauthorized');
+    // Keys that could not be fetched may be the ones that verify this token: the caller retries.
+    throw forbidden ?? unavailable ?? new AuthError(401, 'unauthorized');
+  };
+}
+
+/** True for a failure to get the key set (network, timeout, status, content), not a token problem. */
+function isKeySetOutage(err: unknown): boolean {
+  if (!(err instanceof joseErrors.JOSEError)) return true; // fetch failures (refused, reset, DNS)
+  return (
+    err instanceof joseErrors.JWKSTimeout ||
+    err instanceof joseErrors.JWKSInvalid ||
+    // jose's generic error is only raised for a non-200 answer or a body that is not JSON.
+    err.code === joseErrors.JOSEError.code
+  );
+}
+
+/** Wraps a key lookup so that a key set outage throws `UNAVAILABLE` (jose's own errors otherwise). */
+function keysOrUnavailable(keys: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await keys(header, token);
+    } catch (err) {
+      if (!isKeySetOutage(err)) throw err;
+      throw new CodeqError('UNAVAILABLE', 'the token keys (JWKS) could not be fetched', {
+        cause: err,
+        details: { dependency: 'jwks' },
+      });
+    }
   };
 }
 
