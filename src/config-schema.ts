@@ -286,10 +286,11 @@ export function envName(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-function invalid(key: string, rule: string, value: unknown): CodeqError {
+function invalid(key: string, rule: string, value: unknown, cause?: unknown): CodeqError {
   const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : JSON.stringify(value);
   return new CodeqError('INVALID_INPUT', `invalid config '${key}': ${rule} (got ${shown ?? String(value)})`, {
     details: { key },
+    cause,
   });
 }
 
@@ -361,9 +362,20 @@ export function validateKey(spec: KeySpec, value: unknown): unknown {
       return validateTokens(value);
     case 'hostList': {
       if (!Array.isArray(value) || !value.every((h) => typeof h === 'string' && h.trim() !== '')) {
-        throw invalid(key, 'must be a list of hosts, *.domains, IPs or CIDRs', value);
+        throw invalid(
+          key,
+          'must be a list of hosts, *.domains, IPs or CIDRs (each optionally with :port)',
+          value,
+        );
       }
-      parseAllowList(value as string[]);
+      try {
+        parseAllowList(value as string[]);
+      } catch (err) {
+        // The parser names the entry and why (a bad port, a bad CIDR…); say it as a config error.
+        const details = err instanceof CodeqError ? err.details : undefined;
+        if (typeof details?.reason !== 'string') throw err;
+        throw invalid(key, `entry '${String(details.entry)}': ${details.reason}`, value, err);
+      }
       return [...(value as string[])];
     }
   }

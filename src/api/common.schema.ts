@@ -129,13 +129,3 @@ export function parseRfc3339(value: string): number | undefined {
   const ms = Date.parse(value.toUpperCase());
   return Number.isFinite(ms) ? ms : undefined;
 }
-
-/** True for an absolute http(s) URL. */
-export function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}

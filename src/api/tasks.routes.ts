@@ -9,16 +9,9 @@ import { CodeqError } from '../errors.js';
 import { allowsCommand, assertTaskVisible } from './auth/auth.types.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
-import {
-  AUTH_ERRORS,
-  ErrorBody,
-  MESSAGES,
-  TaskIdParams,
-  TaskSchema,
-  isHttpUrl,
-  parseRfc3339,
-} from './common.schema.js';
+import { AUTH_ERRORS, ErrorBody, MESSAGES, TaskIdParams, TaskSchema, parseRfc3339 } from './common.schema.js';
 import { ApiRefusal, READ_MESSAGES } from './error-mapper.js';
+import { webhookUrlProblem } from '../webhooks/url-safety.js';
 import type { RouteDeps } from './route-context.js';
 import { historyJson, resultJson, taskJson } from './task-json.js';
 import {
@@ -50,7 +43,9 @@ export function toEnqueueInput(
   };
   if (body.maxAttempts !== undefined && body.maxAttempts > 0) input.maxAttempts = body.maxAttempts;
   if (body.webhook !== undefined) {
-    if (!isHttpUrl(body.webhook)) throw new ApiRefusal(400, `${where}${MESSAGES.webhook}`);
+    // The engine's rule, checked here too so a batch item's message says which item.
+    if (webhookUrlProblem(body.webhook) !== undefined)
+      throw new ApiRefusal(400, `${where}${MESSAGES.webhook}`);
     input.webhook = body.webhook;
   }
   if (body.idempotencyKey !== undefined) input.idempotencyKey = body.idempotencyKey;

@@ -5,20 +5,11 @@
 import { CodeqError } from '../errors.js';
 import { TASK_ID_PATTERN, assertValidCommand } from '../events/subjects.js';
 import type { TaskEventData } from '../events/task-event.schema.js';
+import { webhookUrlProblem } from '../webhooks/url-safety.js';
 import type { EnqueueInput, EngineSettings } from './engine.types.js';
 
 function invalid(message: string, details?: Record<string, unknown>): never {
   throw new CodeqError('INVALID_INPUT', message, details ? { details } : {});
-}
-
-/** True for an absolute http(s) URL. */
-export function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
 }
 
 /** A whole number check that refuses NaN, floats, strings and infinities. */
@@ -114,9 +105,8 @@ export function normaliseEnqueue(
   const data: TaskEventData<'enqueued'> = { payload: input.payload, priority, maxAttempts };
   if (runAt !== undefined) data.runAt = runAt;
   if (input.webhook !== undefined) {
-    if (typeof input.webhook !== 'string' || input.webhook.length > 4096 || !isHttpUrl(input.webhook)) {
-      invalid('invalid webhook url');
-    }
+    const reason = webhookUrlProblem(input.webhook);
+    if (reason !== undefined) invalid('invalid webhook url', { reason });
     data.webhook = input.webhook;
   }
   if (input.idempotencyKey !== undefined) {

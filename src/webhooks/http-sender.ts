@@ -2,8 +2,8 @@
  * The one way codeq POSTs a webhook. Outbound requests are dangerous on a server, so this sender
  * never follows redirects (a 3xx is a failure), gives every request one deadline (connect, send
  * and response together), reads at most a few KiB of a response (and then drops the socket),
- * resolves host names itself and connects only to an address that passed the URL policy, and bounds
- * how many requests run at once.
+ * resolves host names itself and connects only to an address that passed the URL policy, never
+ * sends credentials from a URL, and bounds how many requests run at once.
  */
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { signatureHeaders } from './signing.js';
-import { hostOf, refusalReason, type UrlPolicy } from './url-safety.js';
+import { hostOf, portOf, refusalReason, webhookUrlProblem, type UrlPolicy } from './url-safety.js';
 
 /** Most bytes of a response body that are read (the rest is discarded with the socket). */
 export const MAX_RESPONSE_BYTES = 8 * 1024;
@@ -90,19 +90,16 @@ export class HttpSender {
       if (extra.status !== undefined) outcome.status = extra.status;
       return outcome;
     };
-    let url: URL;
-    try {
-      url = new URL(req.url);
-    } catch {
-      return Promise.resolve(failed('invalid url', { refused: true }));
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return Promise.resolve(failed('only http and https', { refused: true }));
-    }
+    // Task webhooks come back from the log, which is outside input too: the input rule again, so
+    // a URL with credentials (node would send them as `Authorization: Basic`) never goes out.
+    const problem = webhookUrlProblem(req.url);
+    if (problem !== undefined) return Promise.resolve(failed(`refused: ${problem}`, { refused: true }));
+    const url = new URL(req.url);
     const host = hostOf(url);
+    const port = portOf(url);
     const policy = this.options.policy;
     // An IP literal is connected to directly (no lookup), so it is checked here.
-    const literalReason = refusalReason(host, isIP(host) !== 0 ? [host] : [], policy);
+    const literalReason = refusalReason(host, isIP(host) !== 0 ? [host] : [], policy, port);
     if (literalReason !== undefined)
       return Promise.resolve(failed(`refused: ${literalReason}`, { refused: true }));
     let refusal: string | undefined;
@@ -113,6 +110,7 @@ export class HttpSender {
           host,
           addresses.map((a) => a.address),
           policy,
+          port,
         );
         if (refusal !== undefined) {
           return cb(Object.assign(new Error(`refused: ${refusal}`), { code: 'EREFUSED_POLICY' }), '', 0);

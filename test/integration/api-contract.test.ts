@@ -148,6 +148,7 @@ describe('POST /tasks', () => {
     [{ command: CMD, payload: 1, delaySeconds: -1 }, "invalid 'delaySeconds' (must be >= 0)"],
     [{ command: CMD, payload: 1, webhook: 'ftp://x.example' }, 'invalid webhook url'],
     [{ command: CMD, payload: 1, webhook: '/relative' }, 'invalid webhook url'],
+    [{ command: CMD, payload: 1, webhook: 'http://user:secret@hooks.example.com/x' }, 'invalid webhook url'],
     ['{"command":', 'invalid body: malformed JSON'],
     ['[1,2]', 'invalid body: expected a JSON object'],
     ['', 'invalid body: expected a JSON object'],
@@ -220,6 +221,14 @@ describe('POST /tasks/batch and POST /tasks/results', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toContain('tasks[1]');
+    const credentialed = await req('POST', '/tasks/batch', P, {
+      tasks: [
+        { command: cmd, payload: 3 },
+        { command: cmd, payload: 4, webhook: 'https://user:secret@hooks.example.com/x' },
+      ],
+    });
+    expect(credentialed).toMatchObject({ status: 400, body: { error: 'tasks[1]: invalid webhook url' } });
+    // Neither batch wrote anything: the claim below finds the first batch's two tasks only.
 
     const claimed = await req('POST', '/tasks/claim', WA, { commands: [cmd], count: 5 });
     expect(claimed.status).toBe(200);

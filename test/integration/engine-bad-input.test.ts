@@ -36,6 +36,11 @@ describe('bad input changes nothing', () => {
     ['ftp webhook', { command: 'OK', payload: {}, webhook: 'ftp://x/y' }, 'invalid webhook url'],
     ['relative webhook', { command: 'OK', payload: {}, webhook: '/callback' }, 'invalid webhook url'],
     [
+      'webhook with credentials',
+      { command: 'OK', payload: {}, webhook: 'http://user:secret@hooks.example.com/x' },
+      'invalid webhook url',
+    ],
+    [
       'idempotency key with spaces',
       { command: 'OK', payload: {}, idempotencyKey: 'a b' },
       "invalid 'idempotencyKey'",
@@ -57,6 +62,23 @@ describe('bad input changes nothing', () => {
       ]),
     ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     expect(await engine.queueStats('BATCH_OK')).toMatchObject({ ready: 0 });
+  });
+
+  it('an enqueue or batch with a credentialed webhook is refused and writes nothing', async () => {
+    const webhook = 'https://user:secret@hooks.example.com/done';
+    await expect(engine.enqueue({ command: 'CRED_ONE', payload: 1, webhook })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: 'invalid webhook url',
+      details: { reason: 'credentials in the URL' },
+    });
+    await expect(
+      engine.enqueueMany([
+        { command: 'CRED_BATCH', payload: 1 },
+        { command: 'CRED_BATCH', payload: 2, webhook },
+      ]),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'invalid webhook url' });
+    expect(await engine.queueStats('CRED_ONE')).toMatchObject({ ready: 0, delayed: 0 });
+    expect(await engine.queueStats('CRED_BATCH')).toMatchObject({ ready: 0, delayed: 0 });
   });
 
   it('refuses bad claims and bad worker commands', async () => {
