@@ -30,6 +30,16 @@ export const Rfc3339 = (message: string) =>
 /** `{"error": "..."}`. */
 export const ErrorBody = Type.Object({ error: Type.String() }, { description: 'Error' });
 
+/** A 503 of a batch the log took part of: which items were written (index, id) and which not. */
+export const PartialWriteErrorBody = Type.Object(
+  {
+    error: Type.String(),
+    written: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), id: Type.String() }))),
+    failed: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), code: Type.String() }))),
+  },
+  { description: 'Unavailable; after a partial write, the items written and not written' },
+);
+
 /** A task id path parameter. Other shapes answer 404, as an unknown id would. */
 export const TaskIdParams = Type.Object(
   { id: Type.String({ pattern: TASK_ID_PATTERN }) },

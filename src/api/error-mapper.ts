@@ -38,9 +38,30 @@ export interface HttpError {
   /** HTTP status code. */
   status: number;
   /** The body. */
-  body: { error: string };
+  body: ErrorBodyJson;
   /** `Retry-After` in seconds, set on 503s (a dependency did not answer: the same call may succeed). */
   retryAfterSeconds?: number;
+}
+
+/** An error body: codeQ's `{error}`, plus what a batch refused after a partial write did write. */
+export interface ErrorBodyJson {
+  /** The message. */
+  error: string;
+  /** Items of a batch the log took before it failed: input index and task id. */
+  written?: { index: number; id: string }[];
+  /** Items of that batch not written: input index and error code. */
+  failed?: { index: number; code: string }[];
+}
+
+/** The item-by-item outcome a partly written batch carries (`details.written`/`failed`), if any. */
+function partialWrite(err: CodeqError): Pick<ErrorBodyJson, 'written' | 'failed'> {
+  const { written, failed } = err.details ?? {};
+  if (!Array.isArray(written) || !Array.isArray(failed)) return {};
+  return {
+    written: (written as { index: number; id: string }[]).map(({ index, id }) => ({ index, id })),
+    // Codes only: an item's message may name hosts.
+    failed: (failed as { index: number; code: string }[]).map(({ index, code }) => ({ index, code })),
+  };
 }
 
 /**
@@ -93,9 +114,13 @@ export function mapError(err: unknown, overrides: ErrorMessageOverrides = {}): H
     else if (status === 500) message = 'internal error';
     else if (status === 503) {
       // Not the error's own message: it may name hosts and ports.
-      return { status, body: { error: unavailableMessage(err) }, retryAfterSeconds: RETRY_AFTER_SECONDS };
+      return {
+        status,
+        body: { error: unavailableMessage(err), ...partialWrite(err) },
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      };
     }
-    return { status, body: { error: message } };
+    return { status, body: { error: message, ...partialWrite(err) } };
   }
   const fe = err as Partial<FastifyError> | undefined;
   if (

@@ -9,7 +9,15 @@ import { CodeqError } from '../errors.js';
 import { allowsCommand, assertTaskVisible } from './auth/auth.types.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
-import { AUTH_ERRORS, ErrorBody, MESSAGES, TaskIdParams, TaskSchema, parseRfc3339 } from './common.schema.js';
+import {
+  AUTH_ERRORS,
+  ErrorBody,
+  MESSAGES,
+  PartialWriteErrorBody,
+  TaskIdParams,
+  TaskSchema,
+  parseRfc3339,
+} from './common.schema.js';
 import { ApiRefusal, READ_MESSAGES } from './error-mapper.js';
 import { webhookUrlProblem } from '../webhooks/url-safety.js';
 import type { RouteDeps } from './route-context.js';
@@ -92,7 +100,11 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         summary: 'Create many tasks in one call (codeq addition)',
         tags: ['producer'],
         body: BatchCreateBody,
-        response: { 202: Type.Object({ tasks: Type.Array(TaskSchema) }), ...CREATE_ERRORS },
+        response: {
+          202: Type.Object({ tasks: Type.Array(TaskSchema) }),
+          ...CREATE_ERRORS,
+          503: PartialWriteErrorBody,
+        },
       },
     },
     async (request, reply) => {

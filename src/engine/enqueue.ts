@@ -166,6 +166,7 @@ function partialFailure(
     {
       cause: first,
       details: {
+        ...(first.details?.dependency === undefined ? {} : { dependency: first.details.dependency }),
         written,
         failed: failed.map(({ index, error }) => ({ index, code: error.code, message: error.message })),
       },

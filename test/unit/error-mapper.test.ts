@@ -177,3 +177,33 @@ describe('validationMessage', () => {
     ).toBe("invalid query: 'status' must be one of a, b");
   });
 });
+
+describe('a batch refused after a partial write', () => {
+  it('says item by item what was written, with codes and no messages', () => {
+    const err = new CodeqError(
+      'UNAVAILABLE',
+      '1 of 2 tasks were not enqueued (no ack from nats://10.0.0.1)',
+      {
+        details: {
+          dependency: 'nats',
+          written: [{ index: 0, id: 'a' }],
+          failed: [{ index: 1, code: 'UNAVAILABLE', message: 'no ack from nats://10.0.0.1:4222' }],
+        },
+      },
+    );
+    const mapped = mapError(err);
+    expect(mapped.status).toBe(503);
+    expect(mapped.retryAfterSeconds).toBe(RETRY_AFTER_SECONDS);
+    expect(mapped.body).toEqual({
+      error: 'service unavailable: the event log (NATS) could not be reached, retry later',
+      written: [{ index: 0, id: 'a' }],
+      failed: [{ index: 1, code: 'UNAVAILABLE' }],
+    });
+  });
+
+  it('other errors keep the plain body', () => {
+    expect(mapError(new CodeqError('UNAVAILABLE', 'x')).body).toEqual({
+      error: 'service unavailable: a dependency could not be reached, retry later',
+    });
+  });
+});
