@@ -3,11 +3,12 @@
  * created (stream, keys) afterwards.
  */
 import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import type { EngineOptions } from '../../src/engine/engine.types.js';
 import { deleteStream } from '../../src/events/stream.js';
+import { connectRedisClient, createRedisClient } from '../../src/projections/redis-client.js';
+import { unlinkOnEveryMaster } from '../../src/projections/redis-slots.js';
 import { uniqueName } from './servers.js';
 
 /** Names of one test's isolated deployment on shared servers. */
@@ -50,13 +51,9 @@ export async function dropDeployment(d: TestDeployment): Promise<void> {
   const nc = await connect({ servers: d.natsUrl });
   await deleteStream(nc, d.streamName).catch(() => undefined);
   await nc.close();
-  const redis = new Redis(d.redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${d.keyPrefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  const redis = createRedisClient({ url: d.redisUrl });
+  await connectRedisClient(redis, d.redisUrl);
+  await unlinkOnEveryMaster(redis, `${d.keyPrefix}:*`, undefined, 1000);
   redis.disconnect();
 }
 
