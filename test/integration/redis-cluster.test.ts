@@ -19,14 +19,7 @@ import {
   reservedEntries,
 } from '../support/invariants.js';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
-import {
-  ErrorTally,
-  newWorkerStats,
-  runProducer,
-  runWorker,
-  sleep,
-  type ProducerProgress,
-} from '../support/workload.js';
+import { sleep, startWorkload } from '../support/workload.js';
 
 let cluster: TestRedisCluster;
 const opened: { engines: Engine[]; deployments: TestDeployment[] } = { engines: [], deployments: [] };
@@ -146,35 +139,16 @@ describe('engine on a Redis Cluster', () => {
     );
 
     const total = 400;
-    const errors = new ErrorTally();
-    const progress: ProducerProgress = { ids: new Map(), retries: 0, done: false };
-    const producer = runProducer(
-      {
-        engine: a,
-        command,
-        total,
-        batchSize: 20,
-        pauseMs: 30,
-        keyPrefix: `fo${Date.now().toString(36)}`,
-        deadline: Date.now() + 40_000,
-        errors,
-      },
-      progress,
-    );
-    const control = { stop: false };
-    const stats = newWorkerStats();
-    const workers = [a, b, a, b].map((engine, i) =>
-      runWorker({
-        engine,
-        workerId: `fw-${i}`,
-        command,
-        leaseSeconds: 2,
-        maxWorkMs: 5,
-        control,
-        errors,
-        stats,
-      }),
-    );
+    const { progress, producer, stats, errors, control, workers } = startWorkload({
+      producer: a,
+      workers: [a, b, a, b],
+      command,
+      total,
+      batchSize: 20,
+      pauseMs: 30,
+      leaseSeconds: 2,
+      producerDeadlineMs: 40_000,
+    });
     try {
       while (progress.ids.size < total * 0.3) await sleep(50);
       await victim.kill();
