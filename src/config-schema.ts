@@ -5,6 +5,7 @@
  */
 import type { BackoffPolicyName } from './actors/task.types.js';
 import { CodeqError } from './errors.js';
+import { isClusterUrl, parseClusterNodes, parseRedisTarget } from './projections/redis-target.js';
 import { parseAllowList } from './webhooks/url-safety.js';
 
 /** Every scope a worker can hold (the contract's list). */
@@ -98,8 +99,17 @@ export interface CodeqConfig {
   localArtifactsDir: string;
   /** NATS URL(s), comma-separated; unset = launch a local nats-server. */
   natsUrl?: string | undefined;
-  /** Redis URL; unset = launch a local redis-server. */
+  /**
+   * Redis URL: `redis://`, `rediss://`, or a Redis Cluster as
+   * `redis+cluster://[user:password@]host:port,host:port` (`rediss+cluster://` for TLS); unset =
+   * launch a local redis-server (unless `redisClusterNodes` is set).
+   */
   redisUrl?: string | undefined;
+  /**
+   * Redis Cluster seed nodes, comma-separated `host:port`; unset = no cluster. Shorthand for a
+   * `redis+cluster://` `redisUrl` (the loaded configuration carries it as that URL); not both.
+   */
+  redisClusterNodes?: string | undefined;
   /** JetStream stream name, default `CODEQ_TASKS`. */
   streamName: string;
   /** Subject prefix of task events, default `codeq.task`. */
@@ -163,6 +173,18 @@ export function checkCrossKeys(config: CodeqConfig): void {
       { details: { key: 'maxPayloadBytes' } },
     );
   }
+  if (config.redisClusterNodes !== undefined) {
+    try {
+      parseClusterNodes(config.redisClusterNodes);
+    } catch (err) {
+      throw invalid('redisClusterNodes', (err as Error).message, config.redisClusterNodes);
+    }
+  }
+  if (config.redisClusterNodes !== undefined && config.redisUrl !== undefined) {
+    throw new CodeqError('INVALID_INPUT', 'set redisUrl or redisClusterNodes, not both', {
+      details: { key: 'redisClusterNodes' },
+    });
+  }
   if (config.backoffMaxSeconds < config.backoffBaseSeconds) {
     throw new CodeqError('INVALID_INPUT', 'backoffMaxSeconds must be >= backoffBaseSeconds', {
       details: { key: 'backoffMaxSeconds' },
@@ -193,7 +215,15 @@ export type KeySpec =
   | { key: string; kind: 'bool'; default: boolean }
   | { key: string; kind: 'enum'; default: string; values: readonly string[] }
   | { key: string; kind: 'string'; default?: string; pattern?: RegExp; rule?: string; allowEmpty?: boolean }
-  | { key: string; kind: 'url'; default?: string; schemes: readonly string[]; list?: boolean }
+  | {
+      key: string;
+      kind: 'url';
+      default?: string;
+      schemes: readonly string[];
+      list?: boolean;
+      /** Also accepted when this says so (it throws `INVALID_INPUT` on a malformed value of its form). */
+      accept?: (value: string) => boolean;
+    }
   | { key: string; kind: 'tokens'; default: StaticToken[] }
   | { key: string; kind: 'hostList'; default: string[] };
 
@@ -246,7 +276,9 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { key: 'allowProducerAsWorker', kind: 'bool', default: false },
   { key: 'localArtifactsDir', kind: 'string' },
   { key: 'natsUrl', kind: 'url', schemes: ['nats:', 'tls:', 'ws:', 'wss:'], list: true },
-  { key: 'redisUrl', kind: 'url', schemes: ['redis:', 'rediss:'] },
+  { key: 'redisUrl', kind: 'url', schemes: ['redis:', 'rediss:'], accept: acceptRedisClusterUrl },
+  // Checked node by node in checkCrossKeys (parseClusterNodes).
+  { key: 'redisClusterNodes', kind: 'string' },
   {
     key: 'streamName',
     kind: 'string',
@@ -280,6 +312,17 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { key: 'tokens', kind: 'tokens', default: [] },
   { key: 'dataDir', kind: 'string', default: './.codeq' },
 ];
+
+/** Accepts a well-formed Redis Cluster URL (throws `INVALID_INPUT` naming `redisUrl` if malformed). */
+function acceptRedisClusterUrl(value: string): boolean {
+  if (!isClusterUrl(value)) return false;
+  try {
+    parseRedisTarget(value);
+  } catch (err) {
+    throw invalid('redisUrl', (err as Error).message, value);
+  }
+  return true;
+}
 
 /** The environment variable of a key: upper snake case (`maxAttemptsDefault` → `MAX_ATTEMPTS_DEFAULT`). */
 export function envName(key: string): string {
@@ -347,6 +390,7 @@ export function validateKey(spec: KeySpec, value: unknown): unknown {
     case 'url': {
       const rule = `must be ${spec.list ? 'comma-separated ' : 'an absolute '}${spec.schemes.join('//, ')}// URL${spec.list ? 's' : ''}`;
       if (typeof value !== 'string' || value === '') throw invalid(key, rule, value);
+      if (spec.accept?.(value)) return value;
       for (const part of spec.list ? value.split(',') : [value]) {
         let url: URL;
         try {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { EngineSettings } from './engine/engine.types.js';
 import { CodeqError } from './errors.js';
+import { clusterUrl } from './projections/redis-target.js';
 import {
   DEV_TOKENS,
   KEY_SPECS,
@@ -66,6 +67,8 @@ export function loadConfig(options: LoadConfigOptions = {}): CodeqConfig {
   }
   if (!artifactsGiven) config.localArtifactsDir = join(config.dataDir, 'artifacts');
   checkCrossKeys(config);
+  // One field carries where Redis is: the cluster's nodes become its `redis+cluster://` URL.
+  if (config.redisClusterNodes !== undefined) config.redisUrl = clusterUrl(config.redisClusterNodes);
   return config;
 }
 

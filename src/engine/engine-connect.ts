@@ -3,10 +3,10 @@
  * stream, then Redis. Either both connect or neither is left open.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CodeqError } from '../errors.js';
 import { provisionStream } from '../events/stream.js';
+import { connectRedisClient, createRedisClient, type RedisClient } from '../projections/redis-client.js';
 import type { EngineOptions } from './engine.types.js';
 
 /** Outbound bytes the NATS client buffers before writing inline (its default is 32 KiB). */
@@ -17,7 +17,14 @@ export async function connectEngine(
   options: EngineOptions,
   stream: { name: string; subjectPrefix: string },
   logger: Logger,
-): Promise<{ nc: NatsConnection; redis: Redis }> {
+): Promise<{ nc: NatsConnection; redis: RedisClient }> {
+  // Built first (a malformed URL fails before anything opens), connected last. ioredis reconnects
+  // by itself; meanwhile commands fail fast (see redis-client.ts).
+  const redis = createRedisClient({
+    url: options.redisUrl,
+    dependencyTimeoutMs: options.dependencyTimeoutMs,
+    onError: (err) => logger.warn({ err: err.message }, 'redis connection error'),
+  });
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -37,10 +44,6 @@ export async function connectEngine(
       cause: err,
     });
   }
-  const redis = new Redis(options.redisUrl, { lazyConnect: true });
-  // ioredis reconnects by itself and queues commands meanwhile (they run once Redis is back);
-  // without a listener it prints every failed reconnect as an "Unhandled error event".
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   try {
     const streamOptions: Parameters<typeof provisionStream>[1] = {
       name: stream.name,
@@ -51,9 +54,7 @@ export async function connectEngine(
     if (options.streamDuplicateWindowMs !== undefined)
       streamOptions.duplicateWindowMs = options.streamDuplicateWindowMs;
     await provisionStream(nc, streamOptions);
-    await redis.connect().catch((err: unknown) => {
-      throw new CodeqError('UNAVAILABLE', `cannot connect to Redis at ${options.redisUrl}`, { cause: err });
-    });
+    await connectRedisClient(redis, options.redisUrl);
   } catch (err) {
     redis.disconnect();
     await nc.close();

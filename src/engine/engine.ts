@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { foldEvents } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT, type TaskCommand } from '../actors/task.types.js';
@@ -18,6 +17,7 @@ import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { EventProjector } from '../projections/event.projector.js';
 import { ProjectionKeys } from '../projections/keys.js';
 import { ProjectionStore } from '../projections/projection.store.js';
+import { closeRedisClient, type RedisClient } from '../projections/redis-client.js';
 import { resultFromHash, viewFromHash } from '../projections/task-record.js';
 import { AdminOps } from './admin-ops.js';
 import { BackgroundLoop } from './background.js';
@@ -62,7 +62,7 @@ export class Engine implements EngineApi {
     /** Resolved settings. */
     readonly settings: EngineSettings,
     private readonly nc: NatsConnection,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly wakeSub: Subscription,
     private readonly publisher: EventPublisher,
     /** The event log (read side). */
@@ -456,7 +456,7 @@ export class Engine implements EngineApi {
     this.wakeSub.unsubscribe();
     this.publisher.close();
     await this.nc.drain().catch(() => this.nc.close());
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedisClient(this.redis);
   }
 
   /** A fresh task id (UUID v4). */

@@ -3,7 +3,7 @@
  * lock, which is safe: every loop's work is idempotent and fenced by the log.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../projections/redis-client.js';
 
 const RENEW =
   "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
@@ -16,7 +16,7 @@ export class LeaderLock {
   private held = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** The lock key. */
     private readonly key: string,
     /** Lease length; a dead leader is replaced after this, ms. */

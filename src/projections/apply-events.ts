@@ -3,13 +3,13 @@
  * batch goes to `apply.lua` as one JSON argument per command, with the id index, the idempotency
  * keys and the command set written in the same round trip.
  */
-import type { Redis } from 'ioredis';
-import { CodeqError } from '../errors.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { applyArgument, projectEvent, type ProjectionOp } from './event.projection.js';
 import type { ProjectionKeys } from './keys.js';
 import { scriptPipeline, type ScriptCommands } from './lua-scripts.js';
-import { execOrThrow } from './redis-exec.js';
+import { isCluster, type RedisClient } from './redis-client.js';
+import { execOrThrow, redisUnavailable } from './redis-exec.js';
+import { pipelineOf } from './redis-slots.js';
 
 /** Options of an apply. */
 export interface ApplyOptions {
@@ -41,7 +41,7 @@ export interface ApplyOptions {
  * @param options - rebuild reindexing and the checkpoint to move
  */
 export async function applyEvents(
-  redis: Redis & ScriptCommands,
+  redis: RedisClient & ScriptCommands,
   keys: ProjectionKeys,
   idempotencyTtlMs: number,
   events: readonly StoredTaskEvent[],
@@ -53,7 +53,7 @@ export async function applyEvents(
   // Only enqueues (and snapshots) need more than the script: claims and results of one command,
   // the hot path, go out as one script call without building a pipeline.
   let pipeline: ReturnType<typeof scriptPipeline> | undefined;
-  const pipe = () => (pipeline ??= scriptPipeline(redis.pipeline()));
+  const pipe = () => (pipeline ??= scriptPipeline(pipelineOf(redis)));
   const seenCommands = new Set<string>();
   const indexEntries: string[] = [];
   for (const event of events) {
@@ -83,12 +83,12 @@ export async function applyEvents(
     try {
       return Number(await redis.codeqApply(keys.commandBase(command), now, reindex, applyArgument(ops)));
     } catch (err) {
-      throw new CodeqError('UNAVAILABLE', `redis: ${(err as Error).message}`, { cause: err });
+      throw redisUnavailable(err);
     }
   }
   const p = pipe();
   // Index entries go before the scripts (a crash in between is healed by re-applying), all in one
-  // MSET: one command per batch rather than per task. (On Redis Cluster this would be per slot.)
+  // MSET: one command per batch rather than per task (per slot on a cluster).
   if (indexEntries.length > 0) p.mset(...indexEntries);
   const scriptSlots: number[] = [];
   let slot = (p as unknown as { length: number }).length;
@@ -96,7 +96,15 @@ export async function applyEvents(
     p.codeqApply(keys.commandBase(command), now, reindex, applyArgument(ops));
     scriptSlots.push(slot++);
   }
-  if (options.checkpoint !== undefined) p.codeqCheckpoint(keys.checkpoint(), options.checkpoint);
+  // The checkpoint must never pass an event that is not applied (a catch-up resumes after it). One
+  // connection serves it after the scripts; a cluster runs slots in parallel, so there it waits.
+  const cluster = isCluster(redis);
+  if (options.checkpoint !== undefined && !cluster) p.codeqCheckpoint(keys.checkpoint(), options.checkpoint);
   const results = await execOrThrow(p);
+  if (options.checkpoint !== undefined && cluster) {
+    await redis.codeqCheckpoint(keys.checkpoint(), options.checkpoint).catch((err: unknown) => {
+      throw redisUnavailable(err);
+    });
+  }
   return scriptSlots.reduce((sum, i) => sum + Number(results[i] ?? 0), 0);
 }

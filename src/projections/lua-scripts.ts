@@ -3,7 +3,8 @@
  * ioredis runs them by EVALSHA and reloads them by itself after a Redis restart (NOSCRIPT).
  */
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 
 /** Script names, after their files. */
 const SCRIPTS = {
@@ -19,7 +20,8 @@ const SCRIPTS = {
 
 /**
  * Scripts that name no key up front: the flush finds its keys by SCAN (a whole-deployment
- * operation, like FLUSHDB, which Redis Cluster could only run node by node anyway).
+ * operation, like FLUSHDB). A single Redis only: on a cluster the flush runs node by node from the
+ * client (`projection.store.ts`), as a script may not touch keys of several slots there.
  */
 const KEYLESS: ReadonlySet<string> = new Set(['codeqFlush']);
 
@@ -42,15 +44,15 @@ export type ScriptCommands = {
 };
 
 /** Defines every script as a command on `redis` (idempotent per client). */
-export function defineScripts(redis: Redis): Redis & ScriptCommands {
-  const marked = redis as Redis & { codeqScriptsDefined?: boolean };
+export function defineScripts<C extends RedisClient>(redis: C): C & ScriptCommands {
+  const marked = redis as C & { codeqScriptsDefined?: boolean };
   if (!marked.codeqScriptsDefined) {
     for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
       redis.defineCommand(name, { numberOfKeys: KEYLESS.has(name) ? 0 : 1, lua: source(name) });
     }
     marked.codeqScriptsDefined = true;
   }
-  return redis as Redis & ScriptCommands;
+  return redis as C & ScriptCommands;
 }
 
 /** Views a pipeline of a client prepared by {@link defineScripts} with the script commands. */

@@ -2,14 +2,15 @@
  * The Redis projection: applies events (idempotently, by sequence), reserves tasks for claims and
  * answers reads. Holds no fact that is not in the log, except short-lived claim reservations.
  */
-import type { Redis } from 'ioredis';
 import { CodeqError } from '../errors.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { applyEvents, type ApplyOptions } from './apply-events.js';
 import { FIELD } from './event.projection.js';
 import type { ProjectionKeys } from './keys.js';
 import { defineScripts, scriptPipeline, type ScriptCommands } from './lua-scripts.js';
-import { execOrThrow } from './redis-exec.js';
+import { isCluster, type RedisClient } from './redis-client.js';
+import { execOrThrow, orUnavailable } from './redis-exec.js';
+import { mgetAny, pipelineOf, unlinkOnEveryMaster } from './redis-slots.js';
 import { hashFromFlat, type TaskHash } from './task-record.js';
 
 /** A task read from the projection. */
@@ -57,10 +58,10 @@ const SNAPSHOT_FIELDS = [
 
 /** Reads and writes the projection of one codeq deployment (one key prefix). */
 export class ProjectionStore {
-  private readonly redis: Redis & ScriptCommands;
+  private readonly redis: RedisClient & ScriptCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     /** Key names. */
     readonly keys: ProjectionKeys,
     /** Idempotency keys live this long after the task's creation, ms (default 24 h). */
@@ -70,7 +71,7 @@ export class ProjectionStore {
   }
 
   /** The underlying client (for health checks and tests). */
-  get client(): Redis {
+  get client(): RedisClient {
     return this.redis;
   }
 
@@ -119,24 +120,28 @@ export class ProjectionStore {
 
   /** Live tasks of a command whose oldest event in the log is older than `before` (oldest first). */
   async aging(command: string, before: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.age(command), '-inf', `(${before}`, 'LIMIT', 0, limit);
+    return orUnavailable(
+      this.redis.zrangebyscore(this.keys.age(command), '-inf', `(${before}`, 'LIMIT', 0, limit),
+    );
   }
 
   /** Returns reserved tasks that will not be claimed after all to ready. */
   async release(command: string, taskIds: readonly string[]): Promise<void> {
-    if (taskIds.length > 0) await this.redis.codeqRelease(this.keys.commandBase(command), ...taskIds);
+    if (taskIds.length > 0) {
+      await orUnavailable(this.redis.codeqRelease(this.keys.commandBase(command), ...taskIds));
+    }
   }
 
   /** The command of a task id, from the index. */
   async commandOf(taskId: string): Promise<string | undefined> {
-    return (await this.redis.get(this.keys.taskIndex(taskId))) ?? undefined;
+    return (await orUnavailable(this.redis.get(this.keys.taskIndex(taskId)))) ?? undefined;
   }
 
   /** A task's hash, or undefined when the projection does not know it. */
   async load(taskId: string, command?: string): Promise<StoredTask | undefined> {
     const cmd = command ?? (await this.commandOf(taskId));
     if (cmd === undefined) return undefined;
-    const hash = await this.redis.hgetall(this.keys.task(cmd, taskId));
+    const hash = await orUnavailable(this.redis.hgetall(this.keys.task(cmd, taskId)));
     return Object.keys(hash).length === 0 ? undefined : { id: taskId, command: cmd, hash };
   }
 
@@ -154,7 +159,12 @@ export class ProjectionStore {
     const commands: (string | null)[] = taskIds.map((_, i) => commandHints?.[i] ?? null);
     const unknown = commands.flatMap((c, i) => (c === null ? [i] : []));
     if (unknown.length > 0) {
-      const found = await this.redis.mget(...unknown.map((i) => this.keys.taskIndex(taskIds[i] as string)));
+      const found = await orUnavailable(
+        mgetAny(
+          this.redis,
+          unknown.map((i) => this.keys.taskIndex(taskIds[i] as string)),
+        ),
+      );
       unknown.forEach((i, k) => (commands[i] = found[k] ?? null));
     }
     const byCommand = new Map<string, number[]>();
@@ -165,7 +175,7 @@ export class ProjectionStore {
       group.push(i);
     });
     if (byCommand.size === 0) return out;
-    const pipeline = scriptPipeline(this.redis.pipeline());
+    const pipeline = scriptPipeline(pipelineOf(this.redis));
     for (const [command, group] of byCommand) {
       pipeline.codeqSnapshots(this.keys.commandBase(command), ...group.map((i) => taskIds[i] as string));
     }
@@ -205,7 +215,12 @@ export class ProjectionStore {
   /** Looks idempotency keys up: `[taskId, command]` per key, or undefined. */
   async idempotencyLookup(keys: readonly string[]): Promise<([string, string] | undefined)[]> {
     if (keys.length === 0) return [];
-    const values = await this.redis.mget(...keys.map((k) => this.keys.idempotency(k)));
+    const values = await orUnavailable(
+      mgetAny(
+        this.redis,
+        keys.map((k) => this.keys.idempotency(k)),
+      ),
+    );
     return values.map((v) => {
       if (!v) return undefined;
       const [id, command] = v.split(' ');
@@ -232,7 +247,7 @@ export class ProjectionStore {
 
   /** Every command that has had tasks. */
   async commands(): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.commands())).sort();
+    return (await orUnavailable(this.redis.smembers(this.keys.commands()))).sort();
   }
 
   /** A page of task ids from one index, in index order, and the index size. */
@@ -257,14 +272,11 @@ export class ProjectionStore {
    * entries; returns the removed task ids.
    */
   async purge(command: string, doneBefore: number, dlqBefore: number, limit: number): Promise<string[]> {
-    const flat = (await this.redis.codeqPurge(
-      this.keys.commandBase(command),
-      doneBefore,
-      dlqBefore,
-      limit,
+    const flat = (await orUnavailable(
+      this.redis.codeqPurge(this.keys.commandBase(command), doneBefore, dlqBefore, limit),
     )) as string[];
     const ids: string[] = [];
-    const pipeline = scriptPipeline(this.redis.pipeline());
+    const pipeline = scriptPipeline(pipelineOf(this.redis));
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const id = flat[i] as string;
       ids.push(id);
@@ -278,35 +290,37 @@ export class ProjectionStore {
 
   /** Last stream sequence the projector applied (0 when none). */
   async checkpoint(): Promise<number> {
-    return Number((await this.redis.get(this.keys.checkpoint())) ?? 0);
+    return Number((await orUnavailable(this.redis.get(this.keys.checkpoint()))) ?? 0);
   }
 
   /** True once a build of the projection finished and Redis has not lost it since. */
   async isBuilt(): Promise<boolean> {
-    return (await this.redis.exists(this.keys.builtMarker())) === 1;
+    return (await orUnavailable(this.redis.exists(this.keys.builtMarker()))) === 1;
   }
 
   /** Marks the projection as built. */
   async markBuilt(): Promise<void> {
-    await this.redis.set(this.keys.builtMarker(), String(Date.now()));
+    await orUnavailable(this.redis.set(this.keys.builtMarker(), String(Date.now())));
   }
 
   /** Deletes every key of this prefix (before a rebuild). */
   async flush(): Promise<number> {
     // The marker goes first: from here on readers wait for the rebuild instead of taking a task the
     // scan already deleted for a missing one (NOT_FOUND while the projection still looked built).
-    let deleted = await this.redis.del(this.keys.builtMarker());
+    let deleted = await orUnavailable(this.redis.del(this.keys.builtMarker()));
     // Leader locks stay: deleting the rebuilding leader's own lock would let another instance take
     // the lead and start a concurrent rebuild whose flush wipes this one's replay.
     const locks = this.keys.lock('');
+    if (isCluster(this.redis)) {
+      return (
+        deleted + (await unlinkOnEveryMaster(this.redis, this.keys.everything(), locks, FLUSH_SCAN_COUNT))
+      );
+    }
     let cursor = '0';
     do {
       // Scanned and deleted inside Redis: the keys never travel to this process and back.
-      const [next, count] = (await this.redis.codeqFlush(
-        cursor,
-        this.keys.everything(),
-        FLUSH_SCAN_COUNT,
-        locks,
+      const [next, count] = (await orUnavailable(
+        this.redis.codeqFlush(cursor, this.keys.everything(), FLUSH_SCAN_COUNT, locks),
       )) as [string, number];
       cursor = next;
       deleted += count;

@@ -11,7 +11,7 @@
  * gate was closed collapses into one trailing notification when it opens. All keys share one hash
  * tag so the scripts run on one Redis Cluster slot.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../projections/redis-client.js';
 import { CodeqError } from '../errors.js';
 
 const MARK = `
@@ -36,7 +36,7 @@ if ttl < 1 then ttl = 1 end
 redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[1])
 return ttl`;
 
-type GateRedis = Redis & {
+type GateRedis = RedisClient & {
   codeqWhMark(due: string, gate: string, member: string, now: number, settleMs: number): Promise<number>;
   codeqWhFire(due: string, gate: string, member: string, now: number, intervalMs: number): Promise<number>;
 };
@@ -53,7 +53,7 @@ export class AvailabilityGate {
    *   projection apply the event that caused it, so the depth read is never one behind.
    */
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     keyPrefix: string,
     private readonly settleMs = 50,
   ) {

@@ -7,7 +7,6 @@
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { CodeqConfig } from '../config.js';
 import type { EngineApi } from '../engine/engine.types.js';
@@ -16,6 +15,7 @@ import type { EventLog } from '../events/event-log.js';
 import { EventPublisher } from '../events/event-publisher.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
+import { closeRedisClient, connectRedisClient, createRedisClient } from '../projections/redis-client.js';
 import { AvailabilityGate } from './availability.gate.js';
 import { AvailabilityNotifier } from './availability.notifier.js';
 import { HttpSender } from './http-sender.js';
@@ -81,16 +81,20 @@ export async function startWebhooks(deps: WebhookDeps): Promise<WebhookService> 
   }).catch((err: unknown) => {
     throw new CodeqError('UNAVAILABLE', 'webhooks: cannot connect to NATS', { cause: err });
   });
-  const redis = new Redis(config.redisUrl, { lazyConnect: true });
+  const redis = createRedisClient({
+    url: config.redisUrl,
+    dependencyTimeoutMs: config.dependencyTimeoutMs,
+    onError: (err) => logger.warn({ err: err.message }, 'redis connection error'),
+  });
   const closers: Array<() => Promise<unknown>> = [
     async () => nc.drain().catch(() => nc.close()),
-    async () => redis.quit().catch(() => redis.disconnect()),
+    async () => closeRedisClient(redis),
   ];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
   };
   try {
-    await redis.connect();
+    await connectRedisClient(redis, config.redisUrl);
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const store = await SubscriptionStore.open(

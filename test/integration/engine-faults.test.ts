@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import type { EngineOptions } from '../../src/engine/engine.types.js';
+import { CodeqError } from '../../src/errors.js';
 import type { ChildOptions } from '../support/engine-child.js';
 import { engineOptions, testDeployment, type TestDeployment } from '../support/engine.js';
 import {
@@ -31,15 +32,7 @@ import {
   type StreamContents,
 } from '../support/invariants.js';
 import { startServers, type TestServers } from '../support/servers.js';
-import {
-  ErrorTally,
-  newWorkerStats,
-  runProducer,
-  runWorker,
-  sleep,
-  type ProducerProgress,
-  type WorkerStats,
-} from '../support/workload.js';
+import { sleep, startWorkload, type Workload } from '../support/workload.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const COMMAND = 'FAULT';
@@ -85,7 +78,14 @@ async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check()) return;
+    // While a dependency reconnects, reads fail fast with UNAVAILABLE: not yet, ask again.
+    const done = await Promise.resolve()
+      .then(check)
+      .catch((err: unknown) => {
+        if (err instanceof CodeqError && err.code === 'UNAVAILABLE') return false;
+        throw err;
+      });
+    if (done) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(100);
   }
@@ -128,54 +128,28 @@ async function newEngine(options: EngineOptions): Promise<Engine> {
   return engine;
 }
 
-/** A running workload: one producer and worker loops spread over the given engines. */
-interface Workload {
-  progress: ProducerProgress;
-  producer: Promise<void>;
-  stats: WorkerStats;
-  errors: ErrorTally;
-  control: { stop: boolean };
-  workers: Promise<void>[];
-}
-
-function startWorkload(producerEngine: Engine, workerEngines: Engine[], workersPerEngine: number): Workload {
-  const errors = new ErrorTally();
-  const progress: ProducerProgress = { ids: new Map(), retries: 0, done: false };
-  const producer = runProducer(
-    {
-      engine: producerEngine,
-      command: COMMAND,
-      total: N,
-      batchSize: 25,
-      pauseMs: 40,
-      keyPrefix: `k${Date.now().toString(36)}`,
-      deadline: Date.now() + 60_000,
-      errors,
-    },
-    progress,
-  );
-  const control = { stop: false };
-  const stats = newWorkerStats();
-  const workers = workerEngines.flatMap((engine, e) =>
-    Array.from({ length: workersPerEngine }, (_, w) =>
-      runWorker({
-        engine,
-        workerId: `w-${e + 1}-${w + 1}`,
-        command: COMMAND,
-        leaseSeconds: LEASE_SECONDS,
-        maxWorkMs: 5,
-        control,
-        errors,
-        stats,
-      }),
-    ),
-  );
-  started.controls.push(control);
+/** A workload: one producer and `workersPerEngine` worker loops on each of the given engines. */
+function startFaultWorkload(
+  producerEngine: Engine,
+  workerEngines: Engine[],
+  workersPerEngine: number,
+): Workload {
+  const w = startWorkload({
+    producer: producerEngine,
+    workers: workerEngines.flatMap((engine) => Array.from({ length: workersPerEngine }, () => engine)),
+    command: COMMAND,
+    total: N,
+    batchSize: 25,
+    pauseMs: 40,
+    leaseSeconds: LEASE_SECONDS,
+    producerDeadlineMs: 60_000,
+  });
+  started.controls.push(w.control);
   started.loops.push(
-    producer.catch(() => undefined),
-    ...workers,
+    w.producer.catch(() => undefined),
+    ...w.workers,
   );
-  return { progress, producer, stats, errors, control, workers };
+  return w;
 }
 
 /** Waits until the run is well under way: part enqueued, part completed. */
@@ -335,7 +309,7 @@ async function faultRun(label: string, fault: (ctx: FaultContext) => Promise<voi
   const { servers, deployment, options } = await setup();
   const a = await newEngine(options);
   const b = await newEngine(options);
-  const w = startWorkload(a, [a, b], 3);
+  const w = startFaultWorkload(a, [a, b], 3);
   await midRun(w);
   await fault({ servers, deployment, a });
   const stream = await drain(a, w);
@@ -446,7 +420,7 @@ describe('engine under faults (real workload, private servers)', () => {
         30_000,
       );
 
-      const w = startWorkload(a, [a], 3);
+      const w = startFaultWorkload(a, [a], 3);
       await midRun(w);
       // The child holds leases (heartbeated, never completed) and has done real work.
       await waitFor(

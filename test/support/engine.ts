@@ -3,12 +3,13 @@
  * created (stream, keys) afterwards.
  */
 import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import type { EngineOptions } from '../../src/engine/engine.types.js';
 import { IdempotencyRegistry, idempotencyBucket } from '../../src/events/idempotency-registry.js';
 import { deleteStream } from '../../src/events/stream.js';
+import { connectRedisClient, createRedisClient } from '../../src/projections/redis-client.js';
+import { unlinkOnEveryMaster } from '../../src/projections/redis-slots.js';
 import { uniqueName } from './servers.js';
 
 /** Names of one test's isolated deployment on shared servers. */
@@ -57,14 +58,10 @@ export async function dropDeployment(d: TestDeployment): Promise<void> {
 
 /** Deletes every Redis key of a deployment (what FLUSHALL does to it, without touching others). */
 export async function wipeDeploymentKeys(d: TestDeployment): Promise<void> {
-  const redis = new Redis(d.redisUrl);
+  const redis = createRedisClient({ url: d.redisUrl });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${d.keyPrefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await connectRedisClient(redis, d.redisUrl);
+    await unlinkOnEveryMaster(redis, `${d.keyPrefix}:*`, undefined, 1000);
   } finally {
     redis.disconnect();
   }

@@ -12,7 +12,7 @@
  * expect(await projectionDump(redis, prefix)).toEqual(before);
  * ```
  */
-import type { Redis } from 'ioredis';
+import { masterNodes, type RedisClient } from '../../src/projections/redis-client.js';
 import { foldEvents } from '../../src/actors/task.decider.js';
 import type { TaskStatus } from '../../src/actors/task.types.js';
 import type { EventLog } from '../../src/events/event-log.js';
@@ -218,15 +218,17 @@ export type DumpedKey =
   | { type: 'list'; value: string[] }
   | { type: string; value: 'unsupported' };
 
-/** Every key of a prefix (one SCAN pass), sorted. */
-export async function keysOf(redis: Redis, keyPrefix: string): Promise<string[]> {
+/** Every key of a prefix (one SCAN pass; on a cluster, one per master), sorted. */
+export async function keysOf(redis: RedisClient, keyPrefix: string): Promise<string[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  for (const node of masterNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
   return [...new Set(keys)].sort();
 }
 
@@ -245,7 +247,7 @@ function excluded(key: string, keyPrefix: string): boolean {
   );
 }
 
-async function dumpKey(redis: Redis, key: string): Promise<DumpedKey | undefined> {
+async function dumpKey(redis: RedisClient, key: string): Promise<DumpedKey | undefined> {
   const type = await redis.type(key);
   switch (type) {
     case 'none':
@@ -279,7 +281,10 @@ async function dumpKey(redis: Redis, key: string): Promise<DumpedKey | undefined
  * @param redis - a client on the deployment's Redis.
  * @param keyPrefix - the deployment's key prefix (`keyPrefix` of the engine options).
  */
-export async function projectionDump(redis: Redis, keyPrefix: string): Promise<Record<string, DumpedKey>> {
+export async function projectionDump(
+  redis: RedisClient,
+  keyPrefix: string,
+): Promise<Record<string, DumpedKey>> {
   const dump: Record<string, DumpedKey> = {};
   for (const key of await keysOf(redis, keyPrefix)) {
     if (excluded(key, keyPrefix)) continue;
@@ -293,7 +298,10 @@ export async function projectionDump(redis: Redis, keyPrefix: string): Promise<R
  * The claim reservations present under `keyPrefix`: reserved zset key → members. At rest (no claim
  * running) this must be `{}`: a leftover reservation hides a ready task.
  */
-export async function reservedEntries(redis: Redis, keyPrefix: string): Promise<Record<string, string[]>> {
+export async function reservedEntries(
+  redis: RedisClient,
+  keyPrefix: string,
+): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const key of await keysOf(redis, keyPrefix)) {
     if (!isReservedKey(key, keyPrefix)) continue;

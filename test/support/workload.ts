@@ -205,3 +205,65 @@ async function holdTask(options: WorkerOptions, taskId: string): Promise<void> {
     }
   }
 }
+
+/** A running workload: one producer and worker loops. */
+export interface Workload {
+  progress: ProducerProgress;
+  producer: Promise<void>;
+  stats: WorkerStats;
+  errors: ErrorTally;
+  /** Set `stop` to end the worker loops. */
+  control: { stop: boolean };
+  workers: Promise<void>[];
+}
+
+/** Options of {@link startWorkload}. */
+export interface WorkloadOptions {
+  /** The engine the producer enqueues on. */
+  producer: EngineApi;
+  /** One worker loop per entry (repeat an engine for several loops on it). */
+  workers: EngineApi[];
+  command: string;
+  /** Tasks to enqueue, in batches of `batchSize` every `pauseMs` ms. */
+  total: number;
+  batchSize: number;
+  pauseMs: number;
+  /** Lease of each claim, s. */
+  leaseSeconds: number;
+  /** The producer gives up retrying a batch after this long, ms. */
+  producerDeadlineMs: number;
+}
+
+/** Starts a producer (idempotency keys unique to this run) and the worker loops. */
+export function startWorkload(options: WorkloadOptions): Workload {
+  const errors = new ErrorTally();
+  const progress: ProducerProgress = { ids: new Map(), retries: 0, done: false };
+  const producer = runProducer(
+    {
+      engine: options.producer,
+      command: options.command,
+      total: options.total,
+      batchSize: options.batchSize,
+      pauseMs: options.pauseMs,
+      keyPrefix: `k${Date.now().toString(36)}`,
+      deadline: Date.now() + options.producerDeadlineMs,
+      errors,
+    },
+    progress,
+  );
+  const control = { stop: false };
+  const stats = newWorkerStats();
+  const workers = options.workers.map((engine, i) =>
+    runWorker({
+      engine,
+      workerId: `w-${i + 1}`,
+      command: options.command,
+      leaseSeconds: options.leaseSeconds,
+      maxWorkMs: 5,
+      control,
+      errors,
+      stats,
+    }),
+  );
+  return { progress, producer, stats, errors, control, workers };
+}

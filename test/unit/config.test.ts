@@ -142,6 +142,13 @@ describe('loadConfig', () => {
     expect(envName('resultWebhookMaxBackoffSeconds')).toBe('RESULT_WEBHOOK_MAX_BACKOFF_SECONDS');
   });
 
+  it('takes a Redis Cluster as a redis+cluster:// URL or as REDIS_CLUSTER_NODES (which becomes that URL)', () => {
+    const url = 'redis+cluster://u:p@10.0.0.1:7000,10.0.0.2:7001';
+    expect(loadConfig({ env: { REDIS_URL: url } }).redisUrl).toBe(url);
+    const c = loadConfig({ env: { REDIS_CLUSTER_NODES: 'r1:7000, r2:7001' } });
+    expect(c.redisUrl).toBe('redis+cluster://r1:7000,r2:7001');
+  });
+
   it('enables dev mode only explicitly (DEV_MODE=true or --dev)', () => {
     expect(loadConfig({ env: {} }).devMode).toBe(false);
     expect(loadConfig({ env: { DEV_MODE: 'true' } }).devMode).toBe(true);
@@ -164,6 +171,9 @@ describe('loadConfig', () => {
     [{ DEV_MODE: 'sure' }, 'devMode', 'true or false'],
     [{ NATS_URL: 'http://x:1' }, 'natsUrl', 'nats:'],
     [{ REDIS_URL: 'not a url' }, 'redisUrl', 'redis:'],
+    [{ REDIS_URL: 'redis+cluster://a:1,b' }, 'redisUrl', 'host:port'],
+    [{ REDIS_CLUSTER_NODES: 'a:1,b:99999' }, 'redisClusterNodes', 'host:port'],
+    [{ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://x:1' }, 'redisClusterNodes', 'not both'],
     [{ IDENTITY_JWKS_URL: 'ftp://x/jwks' }, 'identityJwksUrl', 'http:'],
     [{ STREAM_NAME: 'bad.name' }, 'streamName', '[A-Za-z0-9_-]'],
     [{ SUBJECT_PREFIX: 'codeq.*' }, 'subjectPrefix', 'no wildcards'],
