@@ -3,6 +3,7 @@
  */
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
+import type { IdempotencyRegistry } from '../events/idempotency-registry.js';
 import { assertValidCommand } from '../events/subjects.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
@@ -31,6 +32,8 @@ export class AdminOps {
       log: EventLog;
       commands: TaskCommands;
       settings: EngineSettings;
+      /** Idempotency bindings, released with the tasks `cleanup` deletes. */
+      registry: IdempotencyRegistry;
     },
   ) {}
 
@@ -90,10 +93,14 @@ export class AdminOps {
     let deleted = 0;
     for (const command of await this.deps.store.commands()) {
       if (deleted >= input.limit) break;
-      const ids = await this.deps.store.purge(command, input.before, input.before, input.limit - deleted);
-      // The log forgets them too, so a rebuild does not bring them back.
-      for (const id of ids) await this.deps.log.purgeTask(command, id);
-      deleted += ids.length;
+      const purged = await this.deps.store.purge(command, input.before, input.before, input.limit - deleted);
+      for (const { id, idempotencyKey } of purged) {
+        // The log forgets them too, so a rebuild does not bring them back.
+        await this.deps.log.purgeTask(command, id);
+        // And their keys are free again, as the index's were: a repeat makes a new task.
+        if (idempotencyKey !== undefined) await this.deps.registry.releaseIfBoundTo(idempotencyKey, id);
+      }
+      deleted += purged.length;
     }
     return { deleted };
   }

@@ -87,7 +87,7 @@ export class Engine implements EngineApi {
       leases,
     });
     this.coalescer = new EnqueueCoalescer(this.enqueueDeps());
-    this.admin = new AdminOps({ store, log, commands: this.commands, settings });
+    this.admin = new AdminOps({ store, log, commands: this.commands, settings, registry });
     this.claimer = new Claimer({
       store,
       writer,

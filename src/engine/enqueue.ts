@@ -113,7 +113,9 @@ export async function enqueueMany(inputs: readonly EnqueueInput[], deps: Enqueue
       },
     );
     if (!decision.ok) throw new CodeqError('INTERNAL', `enqueue refused: ${decision.message}`);
-    const msgId = data.idempotencyKey !== undefined ? `idem:${data.idempotencyKey}` : `enq:${plan.taskId}`;
+    // The registry gave a keyed task its id, so the id alone names the publish: a retry, or two
+    // writers of one bound key, repeat it; a key freed by a cleanup gets a new id and is not a repeat.
+    const msgId = `enq:${plan.taskId}`;
     toWrite.push(i);
     items.push({ event: decision.events[0] as TaskEvent, expectedVersion: 0, msgId });
   });

@@ -193,6 +193,12 @@ export class IdempotencyRegistry {
     }
   }
 
+  /** Unbinds `key` if it is bound to `taskId` (a deleted task's key; a newer binding stays). */
+  async releaseIfBoundTo(key: string, taskId: string): Promise<void> {
+    const binding = await this.lookup(key);
+    if (binding?.taskId === taskId) await this.release(key, binding.revision);
+  }
+
   /** Deletes the bucket (tests, and a deployment's teardown). */
   static async destroy(nc: NatsConnection, bucket: string): Promise<void> {
     const jsm = await openManager(nc);

@@ -106,14 +106,14 @@ export class EventProjector {
     let purged = 0;
     for (const command of await this.store.commands()) {
       for (;;) {
-        const ids = await this.store.purge(
+        const removed = await this.store.purge(
           command,
           now - this.retention.completedMs,
           now - this.retention.deadMs,
           REBUILD_PURGE_BATCH,
         );
-        purged += ids.length;
-        if (ids.length < REBUILD_PURGE_BATCH) break;
+        purged += removed.length;
+        if (removed.length < REBUILD_PURGE_BATCH) break;
       }
     }
     return purged;

@@ -57,6 +57,14 @@ const SNAPSHOT_FIELDS = [
 ];
 
 /** Reads and writes the projection of one codeq deployment (one key prefix). */
+/** A task {@link ProjectionStore.purge} removed. */
+export interface PurgedTask {
+  /** Its id. */
+  id: string;
+  /** Its idempotency key, when it was enqueued with one. */
+  idempotencyKey?: string;
+}
+
 export class ProjectionStore {
   private readonly redis: RedisClient & ScriptCommands;
 
@@ -271,21 +279,23 @@ export class ProjectionStore {
    * Removes terminal tasks changed before the given times from the projection and their index
    * entries; returns the removed task ids.
    */
-  async purge(command: string, doneBefore: number, dlqBefore: number, limit: number): Promise<string[]> {
+  async purge(command: string, doneBefore: number, dlqBefore: number, limit: number): Promise<PurgedTask[]> {
     const flat = (await orUnavailable(
       this.redis.codeqPurge(this.keys.commandBase(command), doneBefore, dlqBefore, limit),
     )) as string[];
-    const ids: string[] = [];
+    const purged: PurgedTask[] = [];
     const pipeline = scriptPipeline(pipelineOf(this.redis));
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const id = flat[i] as string;
-      ids.push(id);
       pipeline.del(this.keys.taskIndex(id));
       const key = flat[i + 1];
-      if (key) pipeline.codeqDeleteIfEqual(this.keys.idempotency(key), `${id} ${command}`);
+      if (key) {
+        pipeline.codeqDeleteIfEqual(this.keys.idempotency(key), `${id} ${command}`);
+        purged.push({ id, idempotencyKey: key });
+      } else purged.push({ id });
     }
-    if (ids.length > 0) await execOrThrow(pipeline);
-    return ids;
+    if (purged.length > 0) await execOrThrow(pipeline);
+    return purged;
   }
 
   /** Last stream sequence the projector applied (0 when none). */

@@ -185,3 +185,28 @@ describe('a key bound by a request that died before its append', () => {
     }
   });
 });
+
+describe('admin cleanup', () => {
+  it('frees the keys of the tasks it deletes: a repeat makes a new task', async () => {
+    const { engine, close } = await createTestEngine();
+    try {
+      const first = await engine.enqueue({
+        command: 'CLEAN',
+        payload: { v: 1 },
+        idempotencyKey: 'clean-key',
+      });
+      const [claimed] = await engine.claim({ workerId: 'w', commands: ['CLEAN'] });
+      await engine.complete({ taskId: claimed!.id, workerId: 'w', result: {} });
+      expect(await engine.cleanup({ before: Date.now() + 1000, limit: 10 })).toEqual({ deleted: 1 });
+      const again = await engine.enqueue({
+        command: 'CLEAN',
+        payload: { v: 2 },
+        idempotencyKey: 'clean-key',
+      });
+      expect(again.id).not.toBe(first.id);
+      expect(again.payload).toEqual({ v: 2 });
+    } finally {
+      await close();
+    }
+  });
+});
