@@ -119,6 +119,12 @@ export class Engine implements EngineApi {
           }),
       ...options.settings,
     });
+    const dependencyTimeoutMs = options.dependencyTimeoutMs ?? 5000;
+    if (!Number.isFinite(dependencyTimeoutMs) || dependencyTimeoutMs <= 0) {
+      throw new CodeqError('INVALID_INPUT', 'dependencyTimeoutMs must be a positive number of ms', {
+        details: { dependencyTimeoutMs },
+      });
+    }
     const logger = options.logger ?? pino({ level: 'silent' });
     const prefix = options.subjectPrefix ?? 'codeq.task';
     const streamName = options.streamName ?? 'CODEQ_TASKS';
@@ -126,7 +132,8 @@ export class Engine implements EngineApi {
     const keys = new ProjectionKeys(options.keyPrefix ?? 'codeq');
     const store = new ProjectionStore(redis, keys, settings.idempotencyTtlMs);
     const log = new EventLog({ nc, stream: streamName, subjectPrefix: prefix });
-    const publisher = new EventPublisher(nc);
+    // One try never outlasts the whole operation's budget.
+    const publisher = new EventPublisher(nc, { timeoutMs: dependencyTimeoutMs });
     const projector = new EventProjector(log, store, logger.child({ component: 'projector' }), undefined, {
       completedMs: settings.completedRetentionMs,
       deadMs: settings.deadRetentionMs,
@@ -140,6 +147,7 @@ export class Engine implements EngineApi {
       subjectPrefix: prefix,
       logger,
       observer: options.observer,
+      dependencyTimeoutMs,
       publishWake: (command) => {
         holder.engine?.waiters.wake(command);
         nc.publish(wakeSubject(prefix, command));
