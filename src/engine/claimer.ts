@@ -4,6 +4,7 @@
  * reservation saw (the log's fence refuses a stale one) and applied in one round trip.
  */
 import { decide } from '../actors/task.decider.js';
+import type { CodeqError } from '../errors.js';
 import type { BackoffSettings, DecisionContext, TaskCommand } from '../actors/task.types.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
 import { snapshotFromHash, viewFromHash } from '../projections/task-record.js';
@@ -12,7 +13,10 @@ import type { TaskWriter, WriteItem } from './task-writer.js';
 import type { LeaseCache } from './lease-cache.js';
 import type { TaskSnapshot } from '../actors/task.types.js';
 
-/** How long a reservation holds a task between reserve and append, ms. Above the append timeout. */
+/**
+ * How long a reservation holds a task between reserve and append, ms. Above the default dependency
+ * timeout; a longer one only lets a reservation lapse first, and the log's fence still decides.
+ */
 export const RESERVATION_MS = 10_000;
 /** Most delayed tasks one reserve round promotes. */
 const PROMOTE_LIMIT = 1000;
@@ -108,7 +112,15 @@ export class Claimer {
         expired.length > 0 ? this.repairLeases(expired) : undefined,
         surplus.length > 0 ? this.release(surplus) : undefined,
       ]);
-      if (reserved.length > 0) tasks.push(...(await this.claimReserved(reserved, workerId, leaseMs)));
+      if (reserved.length > 0) {
+        try {
+          tasks.push(...(await this.claimReserved(reserved, workerId, leaseMs)));
+        } catch (err) {
+          // Leases of earlier waves are the caller's now: answer with them rather than lose them.
+          if (tasks.length === 0) throw err;
+          break;
+        }
+      }
       if (reserved.length < wanted) width *= 2;
     }
     return { tasks, nextAt };
@@ -131,7 +143,9 @@ export class Claimer {
 
   /**
    * Decides, appends and applies the claims of reserved tasks; gives back what it could not claim.
-   * Also what a claimer does with tasks handed to it at their enqueue (`hand-off.ts`).
+   * Also what a claimer does with tasks handed to it at their enqueue (`hand-off.ts`). When the log
+   * took none of them because it is unavailable (past the dependency timeout), throws that
+   * retryable `UNAVAILABLE` instead of answering "no work".
    */
   async claimReserved(reserved: StoredTask[], workerId: string, leaseMs: number): Promise<TaskView[]> {
     const now = this.now();
@@ -156,6 +170,7 @@ export class Claimer {
     const outcomes = await this.deps.writer.write(items, { applyInBackground: true });
     const views: TaskView[] = [];
     const stale: StoredTask[] = [];
+    let unavailable: CodeqError | undefined;
     outcomes.forEach((outcome, i) => {
       const task = claimable[i] as StoredTask;
       if (outcome.ok && outcome.event.type === 'claimed') {
@@ -174,12 +189,15 @@ export class Claimer {
         });
       } else if (!outcome.ok && outcome.error.code === 'VERSION_CONFLICT') {
         stale.push(task);
+      } else if (!outcome.ok && outcome.error.code === 'UNAVAILABLE') {
+        unavailable ??= outcome.error;
       }
       // Any other failure (timeout, log unavailable) leaves the reservation to lapse: if the append
       // did land, the projector applies it and the lease runs its course.
     });
     // The projection was behind the log for these: catch them up, which also ends the reservation.
     await Promise.all(stale.map((t) => this.deps.writer.resync(t.command, t.id).catch(() => undefined)));
+    if (views.length === 0 && unavailable) throw unavailable;
     return views;
   }
 

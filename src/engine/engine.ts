@@ -77,6 +77,7 @@ export class Engine implements EngineApi {
     withBackground: boolean,
     private readonly observer: EngineOptions['observer'],
     private readonly registry: IdempotencyRegistry,
+    private readonly dependencyTimeoutMs: number,
   ) {
     const leases = new LeaseCache();
     this.commands = new TaskCommands({
@@ -121,6 +122,12 @@ export class Engine implements EngineApi {
           }),
       ...options.settings,
     });
+    const dependencyTimeoutMs = options.dependencyTimeoutMs ?? 5000;
+    if (!Number.isFinite(dependencyTimeoutMs) || dependencyTimeoutMs <= 0) {
+      throw new CodeqError('INVALID_INPUT', 'dependencyTimeoutMs must be a positive number of ms', {
+        details: { dependencyTimeoutMs },
+      });
+    }
     const logger = options.logger ?? pino({ level: 'silent' });
     const prefix = options.subjectPrefix ?? 'codeq.task';
     const streamName = options.streamName ?? 'CODEQ_TASKS';
@@ -134,14 +141,15 @@ export class Engine implements EngineApi {
         bucket: idempotencyBucket(streamName),
         ttlMs: settings.idempotencyTtlMs,
         replicas: options.streamReplicas ?? 1,
-        timeoutMs: options.dependencyTimeoutMs ?? 5000,
+        timeoutMs: dependencyTimeoutMs,
       });
     } catch (err) {
       redis.disconnect();
       await nc.close();
       throw err;
     }
-    const publisher = new EventPublisher(nc);
+    // One try never outlasts the whole operation's budget.
+    const publisher = new EventPublisher(nc, { timeoutMs: dependencyTimeoutMs });
     const projector = new EventProjector(log, store, logger.child({ component: 'projector' }), undefined, {
       completedMs: settings.completedRetentionMs,
       deadMs: settings.deadRetentionMs,
@@ -155,6 +163,7 @@ export class Engine implements EngineApi {
       subjectPrefix: prefix,
       logger,
       observer: options.observer,
+      dependencyTimeoutMs,
       publishWake: (command) => {
         holder.engine?.waiters.wake(command);
         nc.publish(wakeSubject(prefix, command));
@@ -182,6 +191,7 @@ export class Engine implements EngineApi {
       options.background ?? true,
       options.observer,
       registry,
+      dependencyTimeoutMs,
     );
     holder.engine = engine;
     try {
@@ -258,6 +268,7 @@ export class Engine implements EngineApi {
       log: this.log,
       registry: this.registry,
       publisher: this.publisher,
+      dependencyTimeoutMs: this.dependencyTimeoutMs,
     };
   }
 

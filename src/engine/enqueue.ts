@@ -19,9 +19,6 @@ import type { EngineSettings, EnqueueInput, TaskView } from './engine.types.js';
 import { normaliseEnqueue } from './input-validation.js';
 import type { TaskWriter, WriteItem } from './task-writer.js';
 
-/** Tries of an append whose outcome is unknown (timeout, connection loss); safe thanks to the msg id. */
-const APPEND_TRIES = 3;
-
 /** What the enqueue path needs from the engine. */
 export interface EnqueueDeps {
   settings: EngineSettings;
@@ -32,6 +29,8 @@ export interface EnqueueDeps {
   registry: IdempotencyRegistry;
   /** The lean publisher the registry binds keys through. */
   publisher: EventPublisher;
+  /** How long binding keys may take, retries included, ms. */
+  dependencyTimeoutMs: number;
 }
 
 type StoredEnqueued = StoredTaskEvent & { type: 'enqueued' };
@@ -220,6 +219,7 @@ async function planKeys(
       command: inputs[i]!.command,
     })),
     deps.publisher,
+    deps.dependencyTimeoutMs,
   );
   let refusal: CodeqError | undefined;
   outcomes.forEach((binding, k) => {
@@ -254,33 +254,21 @@ async function findTask(taskId: string, command: string, deps: EnqueueDeps): Pro
 }
 
 /**
- * Appends the items, retrying those whose outcome is unknown; a duplicate ack (same msg id seen
- * before: a retried publish or a concurrent request with the same idempotency key) resolves to the
- * original event, which is applied here too so the caller can read it at once.
+ * Appends the items (the writer rides out an election or a lost connection up to the deadline); a
+ * duplicate ack (same msg id seen before: a publish retried after a lost ack, or two writers of one
+ * bound key) resolves to the original event, which is applied here too so the caller can read it.
  */
 async function writeWithRetries(
   items: readonly WriteItem[],
   deps: EnqueueDeps,
 ): Promise<(StoredEnqueued | CodeqError)[]> {
-  const out: (StoredEnqueued | CodeqError)[] = new Array(items.length);
-  let pending = items.map((_, i) => i);
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const outcomes = await deps.writer.write(pending.map((i) => items[i]!));
-    const retry: number[] = [];
-    const duplicates: [number, number][] = [];
-    outcomes.forEach((outcome, j) => {
-      const i = pending[j]!;
-      if (outcome.ok && !outcome.duplicate) out[i] = outcome.event as StoredEnqueued;
-      else if (outcome.ok) duplicates.push([i, outcome.event.seq]);
-      else if (
-        (outcome.error.code === 'TIMEOUT' || outcome.error.code === 'UNAVAILABLE') &&
-        attempt < APPEND_TRIES
-      )
-        retry.push(i);
+  const outcomes = await deps.writer.write(items);
+  return Promise.all(
+    outcomes.map(async (outcome): Promise<StoredEnqueued | CodeqError> => {
       // Each item answers on its own: one failure never becomes another caller's.
-      else out[i] = outcome.error;
-    });
-    for (const [i, seq] of duplicates) {
+      if (!outcome.ok) return outcome.error;
+      if (!outcome.duplicate) return outcome.event as StoredEnqueued;
+      const seq = outcome.event.seq;
       try {
         const original = await deps.log.getBySeq(seq);
         if (!original || original.type !== 'enqueued') {
@@ -290,15 +278,12 @@ async function writeWithRetries(
           );
         }
         await deps.store.apply([original]);
-        out[i] = original;
+        return original;
       } catch (err) {
-        out[i] = err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
+        return asCodeqError(err);
       }
-    }
-    pending = retry;
-    if (retry.length > 0) await new Promise((r) => setTimeout(r, 100 * attempt));
-  }
-  return out;
+    }),
+  );
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * The write path every operation shares: append decided events with the task's expected version
  * (pipelined), apply the ones the log took to the projection (one round trip), and wake claimers
- * of commands that gained claimable work. A version conflict is healed by `resync`.
+ * of commands that gained claimable work. A version conflict is healed by `resync`. Appends ride
+ * out leader elections and lost connections up to the dependency timeout (`append-retry.ts`).
  */
 import type { Logger } from 'pino';
 import type { CodeqError } from '../errors.js';
+import { appendWithRetry } from '../events/append-retry.js';
 import type { AppendRequest, EventPublisher } from '../events/event-publisher.js';
 import type { EventLog } from '../events/event-log.js';
 import { taskSubject } from '../events/subjects.js';
@@ -52,6 +54,9 @@ export interface HandOffPlan {
 export type WriteOutcome =
   { ok: true; event: StoredTaskEvent; duplicate: boolean } | { ok: false; error: CodeqError };
 
+/** Default of `dependencyTimeoutMs`, ms. */
+const DEFAULT_DEPENDENCY_TIMEOUT_MS = 5000;
+
 /** Items appended and applied together; larger writes are split so apply overlaps append. */
 const WRITE_CHUNK = 256;
 
@@ -80,6 +85,12 @@ export class TaskWriter {
       handOff?: (stored: readonly StoredTaskEvent[]) => HandOffPlan | undefined;
       logger: Logger;
       observer?: EngineObserver | undefined;
+      /**
+       * The longest one write waits for the log to take its events, every retry included (a
+       * leader election, a reconnect), in ms; then the items not taken fail with a retryable
+       * `UNAVAILABLE`. Default 5000.
+       */
+      dependencyTimeoutMs?: number | undefined;
     },
   ) {}
 
@@ -90,15 +101,21 @@ export class TaskWriter {
    */
   async write(items: readonly WriteItem[], options: WriteOptions = {}): Promise<WriteOutcome[]> {
     const background = options.applyInBackground === true;
-    if (items.length <= WRITE_CHUNK) return this.writeChunk(items, background);
+    const deadline = performance.now() + (this.deps.dependencyTimeoutMs ?? DEFAULT_DEPENDENCY_TIMEOUT_MS);
+    if (items.length <= WRITE_CHUNK) return this.writeChunk(items, background, deadline);
     // Chunks are appended together and each is applied as soon as its own acks are in, so Redis
     // works on the first chunk while NATS still acknowledges the last (items are distinct tasks).
     const chunks: WriteItem[][] = [];
     for (let i = 0; i < items.length; i += WRITE_CHUNK) chunks.push(items.slice(i, i + WRITE_CHUNK));
-    return (await Promise.all(chunks.map((chunk) => this.writeChunk(chunk, background)))).flat();
+    return (await Promise.all(chunks.map((chunk) => this.writeChunk(chunk, background, deadline)))).flat();
   }
 
-  private async writeChunk(items: readonly WriteItem[], background: boolean): Promise<WriteOutcome[]> {
+  /** `deadline`: performance.now() ms by which the log must have taken the chunk's events. */
+  private async writeChunk(
+    items: readonly WriteItem[],
+    background: boolean,
+    deadline: number,
+  ): Promise<WriteOutcome[]> {
     const requests: AppendRequest[] = items.map((item) => {
       const request: AppendRequest = {
         subject: taskSubject(this.deps.subjectPrefix, item.event.command, item.event.taskId),
@@ -109,7 +126,11 @@ export class TaskWriter {
       if (item.rollup) request.rollup = true;
       return request;
     });
-    const acks = await this.deps.publisher.appendMany(requests);
+    const acks = await appendWithRetry(
+      { publisher: this.deps.publisher, lastMessageOn: (subject) => this.deps.log.lastMessageOn(subject) },
+      requests,
+      { timeoutMs: deadline - performance.now() },
+    );
     const outcomes: WriteOutcome[] = [];
     const stored: StoredTaskEvent[] = [];
     acks.forEach((ack, i) => {

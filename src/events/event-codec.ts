@@ -70,12 +70,18 @@ interface ApiError {
 
 const ackDecoder = new TextDecoder();
 const WRONG_LAST_RE = /wrong last sequence: (\d+)/;
+/** JetStream API error codes of a cluster without a (meta or stream) leader at the moment. */
+const NO_LEADER_ERR_CODES: ReadonlySet<number> = new Set([10008, 10009]);
+/** Descriptions of refusals during a leader election or a lost quorum, whatever their code. */
+const ELECTION_RE = /leader|quorum|temporarily unavailable|not available|offline/i;
 
 /**
  * Maps a JetStream publish ack (`{stream, seq, duplicate?}` or `{error: {code, err_code,
  * description}}`) the way the stock client does: 10071 → {@link VersionConflictError} (with the
- * task's actual version in `details.actualVersion`), other API errors → `INTERNAL` with
- * `details: {code, errCode}`. Returns the error rather than throwing (hot path, no try per ack).
+ * task's actual version in `details.actualVersion`); a refusal that passes with time (status 503,
+ * no leader, lost quorum: see {@link isTransientApiError}) → `UNAVAILABLE`; other API errors →
+ * `INTERNAL`; both with `details: {code, errCode}`. Returns the error rather than throwing (hot
+ * path, no try per ack).
  */
 export function decodeAck(
   data: Uint8Array,
@@ -96,7 +102,8 @@ export function decodeAck(
         details: { subject, actualVersion: actual === undefined ? undefined : Number(actual) },
       });
     }
-    return new CodeqError('INTERNAL', apiError.description ?? 'JetStream API error', {
+    const description = apiError.description ?? 'JetStream API error';
+    return new CodeqError(isTransientApiError(apiError) ? 'UNAVAILABLE' : 'INTERNAL', description, {
       details: { code: apiError.code, errCode: apiError.err_code },
     });
   }
@@ -104,6 +111,24 @@ export function decodeAck(
     return new CodeqError('INTERNAL', `invalid ack to an append on ${subject}`);
   }
   return { seq: ack.seq, duplicate: ack.duplicate === true };
+}
+
+/**
+ * True for a JetStream refusal that says "not now" rather than "never": HTTP-like status 503
+ * (JetStream temporarily unavailable, not enabled yet, a failed proposal), no cluster leader
+ * (10008, 10009), or a description naming a leader election, a lost quorum or an offline stream.
+ * The event was not stored; the same append may succeed once the cluster has a leader again.
+ */
+export function isTransientApiError(error: {
+  code?: number;
+  err_code?: number;
+  description?: string;
+}): boolean {
+  return (
+    error.code === 503 ||
+    (error.err_code !== undefined && NO_LEADER_ERR_CODES.has(error.err_code)) ||
+    ELECTION_RE.test(error.description ?? '')
+  );
 }
 
 /**

@@ -74,14 +74,24 @@ export class EventLog {
   /** The task's last event (its current version), or `undefined` for an unknown task. One direct get. */
   async lastEvent(command: string, taskId: string): Promise<StoredTaskEvent | undefined> {
     const subject = taskSubject(this.#prefix, command, taskId);
+    const msg = await this.lastMessageOn(subject);
+    return msg ? decodeStoredEvent(msg.data, msg.seq, subject, this.#prefix) : undefined;
+  }
+
+  /**
+   * The raw last message stored on a task's subject (its payload bytes, undecoded), or `undefined`
+   * when the subject has none. One direct get; what a retried append compares its own encoded event
+   * with to learn whether an earlier try landed.
+   */
+  async lastMessageOn(subject: string): Promise<{ seq: number; data: Uint8Array } | undefined> {
     const jsm = await this.#manager();
     let msg;
     try {
       msg = await jsm.direct.getMessage(this.#stream, { last_by_subj: subject });
     } catch (err) {
-      throw toCodeqError(err, `last event of ${subject}`);
+      throw toCodeqError(err, `last message of ${subject}`);
     }
-    return msg ? decodeStoredEvent(msg.data, msg.seq, msg.subject, this.#prefix) : undefined;
+    return msg ? { seq: msg.seq, data: msg.data } : undefined;
   }
 
   /** The event stored at stream sequence `seq`, or `undefined` when there is none (deleted, aged out). */

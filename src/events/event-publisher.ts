@@ -5,12 +5,14 @@
  * whose reply subject ends in a numeric token, acks are matched to their append by that token, a
  * bounded window limits what is in flight, and a single sweeper timer fails appends whose ack never
  * came. Errors are mapped the way the stock client would: 10071 → VERSION_CONFLICT, no responders →
- * UNAVAILABLE, silence → TIMEOUT.
+ * UNAVAILABLE, silence → TIMEOUT. One try per append: retrying until a deadline is
+ * `append-retry.ts`'s job.
  */
 import { createInbox, Empty, MsgHdrsImpl } from '@nats-io/nats-core';
 import type { Msg, NatsConnection, PublishOptions, Subscription } from '@nats-io/nats-core';
 import { CodeqError } from '../errors.js';
-import { decodeAck, statusError, type AppendAck } from './event-codec.js';
+import { decodeAck, encodeEvent, statusError, type AppendAck } from './event-codec.js';
+import { type Batch, Pending, settleBatch, settleError, timeoutError } from './pending-append.js';
 import { TASK_EVENT_TYPES, type TaskEvent } from './task-event.schema.js';
 
 export { WRONG_LAST_SEQUENCE, type AppendAck } from './event-codec.js';
@@ -29,6 +31,16 @@ export interface AppendRequest {
   rollup?: boolean;
 }
 
+/** Options of one {@link EventPublisher.append} or {@link EventPublisher.appendMany} call. */
+export interface AppendOptions {
+  /**
+   * Milliseconds from this call after which an item without an ack fails with `TIMEOUT`, time spent
+   * queued for room in the window included (an item still queued then is failed unsent). Default:
+   * the publisher's `timeoutMs`, counted from the send.
+   */
+  timeoutMs?: number;
+}
+
 /** Outcome of one item of {@link EventPublisher.appendMany}. */
 export type AppendResult = ({ ok: true } & AppendAck) | { ok: false; error: CodeqError };
 
@@ -40,28 +52,6 @@ export interface EventPublisherOptions {
   timeoutMs?: number;
   /** Prefix of the reply inbox; set it when the connection uses a custom `inboxPrefix`. Default `_INBOX`. */
   inboxPrefix?: string;
-}
-
-interface Batch {
-  results: AppendResult[];
-  remaining: number;
-  resolve: (results: AppendResult[]) => void;
-}
-
-/** One append between `append()` and its ack. A class (not closures) keeps objects monomorphic. */
-class Pending {
-  token = 0;
-  deadline = 0;
-  constructor(
-    readonly subject: string,
-    readonly expectedVersion: number,
-    readonly data: Uint8Array,
-    readonly headers: Uint8Array,
-    readonly batch: Batch | null,
-    readonly index: number,
-    readonly resolve: ((ack: AppendAck) => void) | null,
-    readonly reject: ((err: CodeqError) => void) | null,
-  ) {}
 }
 
 /**
@@ -104,8 +94,10 @@ export class EventPublisher {
     this.#nc = nc;
     this.#window = Math.max(1, options.window ?? 4096);
     this.#timeoutMs = Math.max(1, options.timeoutMs ?? 5000);
-    // A tenth of the timeout bounds how late a timeout fires without waking up too often.
-    this.#sweepMs = Math.min(1000, Math.max(5, Math.floor(this.#timeoutMs / 10)));
+    // Calls may ask for shorter timeouts than the publisher's (retries within a deadline), so the
+    // sweeper wakes often enough to keep those close: at most 100 ms late, and only while appends
+    // are in flight.
+    this.#sweepMs = Math.min(100, Math.max(5, Math.floor(this.#timeoutMs / 10)));
     const inbox = createInbox(options.inboxPrefix);
     this.#replyPrefix = `${inbox}.`;
     this.#pubOpts = { reply: '', headers: this.#hdr };
@@ -129,14 +121,20 @@ export class EventPublisher {
     return this.#inflight.size + this.#queue.length - this.#queueHead;
   }
 
+  /** True once closed (by {@link close} or with its connection): every append fails at once. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
   /**
    * Appends one event. Resolves with its sequence; rejects with `VERSION_CONFLICT`
    * ({@link VersionConflictError}), `UNAVAILABLE`, `TIMEOUT` (outcome unknown: retry with the same
    * `msgId`), `INVALID_INPUT` or `INTERNAL`.
    */
-  append(request: AppendRequest): Promise<AppendAck> {
+  append(request: AppendRequest, options?: AppendOptions): Promise<AppendAck> {
+    const callDeadline = this.#callDeadline(options);
     return new Promise<AppendAck>((resolve, reject) => {
-      const p = this.#prepare(request, null, 0, resolve, reject);
+      const p = this.#prepare(request, callDeadline, null, 0, resolve, reject);
       if (p instanceof CodeqError) reject(p);
       else this.#submit(p);
     });
@@ -146,8 +144,11 @@ export class EventPublisher {
    * Appends many events with one promise. Never rejects: each item gets its own result, in input
    * order, so a batch where some tasks moved on (conflicts) still reports every success.
    */
-  appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
-    return this.#many(requests.length, (i, batch) => this.#prepare(requests[i]!, batch, i, null, null));
+  appendMany(requests: readonly AppendRequest[], options?: AppendOptions): Promise<AppendResult[]> {
+    const callDeadline = this.#callDeadline(options);
+    return this.#many(requests.length, (i, batch) =>
+      this.#prepare(requests[i]!, callDeadline, batch, i, null, null),
+    );
   }
 
   /**
@@ -156,12 +157,16 @@ export class EventPublisher {
    * Never rejects: each item gets its own result, in input order; a subject already holding a
    * message answers `VERSION_CONFLICT`.
    */
-  createMany(requests: readonly { subject: string; data: Uint8Array }[]): Promise<AppendResult[]> {
-    return this.#many(requests.length, (i, batch) =>
-      this.#closed
-        ? this.#closed
-        : new Pending(requests[i]!.subject, 0, requests[i]!.data, CREATE_HEADERS, batch, i, null, null),
-    );
+  createMany(
+    requests: readonly { subject: string; data: Uint8Array }[],
+    options?: AppendOptions,
+  ): Promise<AppendResult[]> {
+    const callDeadline = this.#callDeadline(options);
+    return this.#many(requests.length, (i, batch) => {
+      if (this.#closed) return this.#closed;
+      const { subject, data } = requests[i]!;
+      return new Pending(callDeadline, subject, 0, data, CREATE_HEADERS, batch, i, null, null);
+    });
   }
 
   /** Sends `count` prepared items as one batch resolved once with every item's result. */
@@ -183,9 +188,15 @@ export class EventPublisher {
     if (!this.#sub.isClosed()) this.#sub.unsubscribe();
   }
 
+  #callDeadline(options: AppendOptions | undefined): number {
+    const ms = options?.timeoutMs;
+    return ms === undefined ? Number.POSITIVE_INFINITY : performance.now() + Math.max(0, ms);
+  }
+
   /** Validates and encodes one request; returns the error instead of throwing (no closure per call). */
   #prepare(
     r: AppendRequest,
+    callDeadline: number,
     batch: Batch | null,
     index: number,
     resolve: ((ack: AppendAck) => void) | null,
@@ -211,12 +222,12 @@ export class EventPublisher {
     if (r.rollup) hdr += 'Nats-Rollup: sub\r\n';
     let data: Uint8Array;
     try {
-      data = Buffer.from(JSON.stringify(event), 'utf8');
+      data = encodeEvent(event);
     } catch (err) {
       return invalid(`event is not serialisable: ${(err as Error).message}`, {});
     }
     const headers = Buffer.from(`${hdr}\r\n`, 'utf8');
-    return new Pending(subject, expectedVersion, data, headers, batch, index, resolve, reject);
+    return new Pending(callDeadline, subject, expectedVersion, data, headers, batch, index, resolve, reject);
   }
 
   #submit(p: Pending): void {
@@ -225,9 +236,14 @@ export class EventPublisher {
   }
 
   #send(p: Pending): void {
+    const now = performance.now();
+    if (p.callDeadline <= now) {
+      settleError(p, timeoutError(p, 'was not sent (it waited for room in the window)'));
+      return;
+    }
     const token = ++this.#nextToken;
     p.token = token;
-    p.deadline = performance.now() + this.#timeoutMs;
+    p.deadline = Math.min(now + this.#timeoutMs, p.callDeadline);
     this.#hdr.bytes = p.headers;
     this.#pubOpts.reply = this.#replyPrefix + token;
     try {
@@ -249,7 +265,7 @@ export class EventPublisher {
     while (this.#queueHead < q.length && this.#inflight.size < this.#window) {
       const p = q[this.#queueHead]!;
       q[this.#queueHead++] = undefined as unknown as Pending; // let it be collected once sent
-      this.#send(p);
+      if (!p.dropped) this.#send(p);
     }
     if (this.#queueHead === q.length) {
       this.#queue = [];
@@ -278,18 +294,24 @@ export class EventPublisher {
     this.#pump();
   }
 
-  /** The one timer: fails appends past their deadline, stops itself when nothing is in flight. */
+  /**
+   * The one timer: fails appends past their deadline (in flight, or queued past their call's
+   * deadline), stops itself when nothing is in flight. Calls may set their own timeouts, so send
+   * order is not deadline order: every entry is looked at (at most the window, ten times a second).
+   */
   readonly #sweep = (): void => {
     const now = performance.now();
     for (const [token, p] of this.#inflight) {
-      if (p.deadline > now) break; // send order is deadline order
+      if (p.deadline > now) continue;
       this.#inflight.delete(token);
-      settleError(
-        p,
-        new CodeqError('TIMEOUT', `no ack for an append on ${p.subject} within ${this.#timeoutMs} ms`, {
-          details: { subject: p.subject, timeoutMs: this.#timeoutMs },
-        }),
-      );
+      settleError(p, timeoutError(p, 'got no ack in time'));
+    }
+    const q = this.#queue;
+    for (let i = this.#queueHead; i < q.length; i++) {
+      const p = q[i]!;
+      if (p.dropped || p.callDeadline > now) continue;
+      p.dropped = true;
+      settleError(p, timeoutError(p, 'was not sent (it waited for room in the window)'));
     }
     this.#pump();
     if (this.#inflight.size === 0) this.#stopTimer();
@@ -319,18 +341,10 @@ export class EventPublisher {
     this.#queueHead = 0;
     for (const p of inflight)
       settleError(p, new CodeqError('UNAVAILABLE', `${reason}; append outcome unknown`));
-    for (const p of queued) settleError(p, new CodeqError('UNAVAILABLE', `${reason}; append not sent`));
+    for (const p of queued) {
+      if (!p.dropped) settleError(p, new CodeqError('UNAVAILABLE', `${reason}; append not sent`));
+    }
   }
-}
-
-function settleBatch(batch: Batch, index: number, result: AppendResult): void {
-  batch.results[index] = result;
-  if (--batch.remaining === 0) batch.resolve(batch.results);
-}
-
-function settleError(p: Pending, error: CodeqError): void {
-  if (p.batch) settleBatch(p.batch, p.index, { ok: false, error });
-  else p.reject!(error);
 }
 
 function invalid(message: string, details: Record<string, unknown>): CodeqError {

@@ -132,31 +132,58 @@ export class IdempotencyRegistry {
   }
 
   /**
-   * Binds many keys at once on the publisher's lean path (one pipelined batch of create-if-absent
-   * publishes); keys found bound are read back one by one. Each item answers on its own.
+   * Binds many keys at once on the publisher's lean path (pipelined create-if-absent publishes).
+   * Creates the bucket could not take for now (no leader during an election, no ack in time) are
+   * sent again until `timeoutMs`, as appends are; keys found bound (or whose earlier try may have
+   * landed) are read back one by one, and a binding of our own task id counts as created. Each
+   * item answers on its own.
    */
   async bindMany(
     items: readonly { key: string; taskId: string; command: string }[],
-    publisher: EventPublisher,
+    publisher: Pick<EventPublisher, 'createMany' | 'closed'>,
+    timeoutMs: number,
   ): Promise<(IdempotencyBinding | CodeqError)[]> {
-    const acks = await publisher.createMany(
-      items.map(({ key, taskId, command }) => ({
-        subject: `$KV.${this.bucket}.${kvKeyOf(key)}`,
-        data: Buffer.from(JSON.stringify({ taskId, command }), 'utf8'),
-      })),
-    );
-    return Promise.all(
-      acks.map(async (ack, i): Promise<IdempotencyBinding | CodeqError> => {
+    const deadline = performance.now() + timeoutMs;
+    const out = new Array<IdempotencyBinding | CodeqError>(items.length);
+    const readBack: number[] = [];
+    let pending = items.map((_, i) => i);
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const remaining = deadline - performance.now();
+      const acks = await publisher.createMany(
+        pending.map((i) => ({
+          subject: `$KV.${this.bucket}.${kvKeyOf(items[i]!.key)}`,
+          data: Buffer.from(JSON.stringify({ taskId: items[i]!.taskId, command: items[i]!.command }), 'utf8'),
+        })),
+        { timeoutMs: Math.max(0, Math.min(remaining, Math.max(100, timeoutMs / 3))) },
+      );
+      const again: number[] = [];
+      acks.forEach((ack, j) => {
+        const i = pending[j]!;
+        const { taskId, command } = items[i]!;
+        if (ack.ok) out[i] = { taskId, command, revision: ack.seq, created: true };
+        else if (ack.error.code === 'VERSION_CONFLICT') readBack.push(i);
+        else if (ack.error.code !== 'TIMEOUT' && ack.error.code !== 'UNAVAILABLE') out[i] = ack.error;
+        else if (publisher.closed || performance.now() + 50 * attempt >= deadline) {
+          out[i] = new CodeqError('UNAVAILABLE', `idempotency bucket ${this.bucket}: no answer in time`, {
+            cause: ack.error,
+            details: { dependency: 'nats' },
+          });
+        } else again.push(i);
+      });
+      pending = again;
+      if (pending.length > 0) await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+    // Bound already, or a delete marker stands (the stock create steps over it), or an earlier try
+    // landed: the single path settles it, finding its own binding when that is what is there.
+    await Promise.all(
+      readBack.map(async (i) => {
         const { key, taskId, command } = items[i]!;
-        if (ack.ok) return { taskId, command, revision: ack.seq, created: true };
-        // Bound already (or a delete marker stands, which the stock create steps over), or the
-        // outcome is unknown: the single path settles it, finding its own binding if it landed.
-        if (ack.error.code !== 'VERSION_CONFLICT' && ack.error.code !== 'TIMEOUT') return ack.error;
-        return this.bind(key, taskId, command).catch((err: unknown) =>
+        out[i] = await this.bind(key, taskId, command).catch((err: unknown) =>
           toCodeqError(err, 'bind idempotency key'),
         );
       }),
     );
+    return out;
   }
 
   /** The binding of `key`, or undefined when it is not bound. */

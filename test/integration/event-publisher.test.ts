@@ -132,6 +132,23 @@ describe('EventPublisher', () => {
     expect((await pub.append(req(good, 't1', 0))).seq).toBe(1);
   });
 
+  it("a call's own timeoutMs bounds it, time queued for the window included", async () => {
+    const prefix = `silent.${uniqueName('x').toLowerCase()}`;
+    subs.push(nc.subscribe(`${prefix}.>`));
+    await nc.flush();
+    const pub = publisher({ window: 1, timeoutMs: 60_000 });
+    const started = performance.now();
+    const [sent, queued] = await pub.appendMany([req(prefix, 't1', 0), req(prefix, 't2', 0)], {
+      timeoutMs: 150,
+    });
+    expect(performance.now() - started).toBeLessThan(2000); // not the publisher's 60 s
+    expect(sent?.ok === false && sent.error.code).toBe('TIMEOUT');
+    expect(sent?.ok === false && sent.error.details?.sent).toBe(true);
+    // Never sent, so its outcome is known: it did not land.
+    expect(queued?.ok === false && queued.error.details?.sent).toBe(false);
+    expect(pub.pending).toBe(0);
+  });
+
   it('appendMany keeps input order with mixed success and conflict', async () => {
     const prefix = await freshStream();
     const pub = publisher();
