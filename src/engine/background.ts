@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { EventProjector } from '../projections/event.projector.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
 import type { Claimer } from './claimer.js';
+import type { CommandHandler } from './command-handler.js';
 import { RESERVATION_MS } from './claimer.js';
 import type { EngineObserver, EngineSettings } from './engine.types.js';
 import type { LeaderLock } from './leader-lock.js';
@@ -32,6 +33,8 @@ export class BackgroundLoop {
       projector: EventProjector;
       claimer: Claimer;
       writer: TaskWriter;
+      /** The one write path (snapshots are decided and appended there). */
+      handler: CommandHandler;
       settings: EngineSettings;
       logger: Logger;
       observer?: EngineObserver | undefined;
@@ -87,9 +90,8 @@ export class BackgroundLoop {
       if (round.expired.length > 0) await claimer.repairLeases(round.expired);
       await snapshotAgingTasks(command, now, {
         store,
-        writer,
+        handler: this.deps.handler,
         snapshotAfterMs: settings.snapshotAfterMs,
-        backoff: settings.backoff,
       });
     }
     if (this.ticks++ % PURGE_EVERY_TICKS === 0) {

@@ -3,15 +3,14 @@
  * back expired leases; the claims are decided by the task machine, appended with the versions the
  * reservation saw (the log's fence refuses a stale one) and applied in one round trip.
  */
-import { decide } from '../actors/task.decider.js';
+import type { TaskCommand } from '../actors/task.types.js';
 import type { CodeqError } from '../errors.js';
-import type { BackoffSettings, DecisionContext, TaskCommand } from '../actors/task.types.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
-import { snapshotFromHash, viewFromHash } from '../projections/task-record.js';
+import { viewFromHash } from '../projections/task-record.js';
+import { targetOf, type CommandHandler } from './command-handler.js';
 import type { TaskView } from './engine.types.js';
-import type { TaskWriter, WriteItem } from './task-writer.js';
 import type { LeaseCache } from './lease-cache.js';
-import type { TaskSnapshot } from '../actors/task.types.js';
+import type { TaskWriter } from './task-writer.js';
 
 /**
  * How long a reservation holds a task between reserve and append, ms. Above the default dependency
@@ -37,29 +36,17 @@ export class Claimer {
     private readonly deps: {
       store: ProjectionStore;
       writer: TaskWriter;
-      backoff: BackoffSettings;
+      /** The one write path: claims and lease repairs are decided and appended there. */
+      handler: CommandHandler;
       requeueInspectLimit: number;
       now?: () => number;
-      random?: () => number;
-      /** Remembers the leases this engine takes, so their results skip the projection read. */
+      /** Leases this engine took; a repaired one is forgotten. */
       leases?: LeaseCache | undefined;
     },
   ) {}
 
   private now(): number {
     return this.deps.now?.() ?? Date.now();
-  }
-
-  private context(task: StoredTask, actor: string, now: number): DecisionContext {
-    const ctx: DecisionContext = {
-      taskId: task.id,
-      command: task.command,
-      actor,
-      now,
-      backoff: this.deps.backoff,
-    };
-    if (this.deps.random) ctx.random = this.deps.random;
-    return ctx;
   }
 
   /**
@@ -142,39 +129,26 @@ export class Claimer {
   }
 
   /**
-   * Decides, appends and applies the claims of reserved tasks; gives back what it could not claim.
-   * Also what a claimer does with tasks handed to it at their enqueue (`hand-off.ts`). When the log
-   * took none of them because it is unavailable (past the dependency timeout), throws that
-   * retryable `UNAVAILABLE` instead of answering "no work".
+   * Decides, appends and applies the claims of reserved tasks (through the one write path, on the
+   * hashes the reservation read); gives back what it could not claim. Also what a claimer does with
+   * tasks handed to it at their enqueue (`hand-off.ts`). When the log took none of them because it
+   * is unavailable (past the dependency timeout), throws that retryable `UNAVAILABLE` instead of
+   * answering "no work".
    */
   async claimReserved(reserved: StoredTask[], workerId: string, leaseMs: number): Promise<TaskView[]> {
-    const now = this.now();
-    const items: WriteItem[] = [];
-    const claimable: StoredTask[] = [];
-    const snapshots: TaskSnapshot[] = [];
-    const giveBack: StoredTask[] = [];
+    if (reserved.length === 0) return [];
     const command: TaskCommand = { type: 'claim', workerId, leaseMs };
-    for (const task of reserved) {
-      const snapshot = snapshotFromHash(task.hash);
-      const decision = decide(snapshot, command, this.context(task, workerId, now));
-      if (!decision.ok || decision.events.length !== 1) {
-        giveBack.push(task);
-        continue;
-      }
-      items.push({ event: decision.events[0]!, expectedVersion: snapshot.version });
-      claimable.push(task);
-      snapshots.push(snapshot);
-    }
-    if (giveBack.length > 0) await this.release(giveBack);
-    if (items.length === 0) return [];
-    const outcomes = await this.deps.writer.write(items, { applyInBackground: true });
+    const outcomes = await this.deps.handler.handle(
+      reserved.map((task) => ({ taskId: task.id, command, actor: workerId, target: targetOf(task) })),
+      // A claim is never retried: a refused or stale reservation is simply given back.
+      { retries: 0, applyInBackground: true },
+    );
     const views: TaskView[] = [];
-    const stale: StoredTask[] = [];
+    const giveBack: StoredTask[] = [];
     let unavailable: CodeqError | undefined;
     outcomes.forEach((outcome, i) => {
-      const task = claimable[i] as StoredTask;
+      const task = reserved[i]!;
       if (outcome.ok && outcome.event.type === 'claimed') {
-        this.deps.leases?.afterWrite(snapshots[i]!, outcome.event);
         const view = viewFromHash(task.id, task.command, task.hash);
         views.push({
           ...view,
@@ -187,45 +161,32 @@ export class Claimer {
           updatedAt: outcome.event.at,
           version: outcome.event.seq,
         });
-      } else if (!outcome.ok && outcome.error.code === 'VERSION_CONFLICT') {
-        stale.push(task);
       } else if (!outcome.ok && outcome.error.code === 'UNAVAILABLE') {
         unavailable ??= outcome.error;
+      } else if (!outcome.ok && outcome.error.code !== 'VERSION_CONFLICT') {
+        // Refused by the machine (not due, no longer pending): back to where it was.
+        giveBack.push(task);
       }
-      // Any other failure (timeout, log unavailable) leaves the reservation to lapse: if the append
-      // did land, the projector applies it and the lease runs its course.
+      // A conflict was healed from the log (which ends the reservation); any other failure leaves
+      // the reservation to lapse: if the append did land, the projector applies it.
     });
-    // The projection was behind the log for these: catch them up, which also ends the reservation.
-    await Promise.all(stale.map((t) => this.deps.writer.resync(t.command, t.id).catch(() => undefined)));
+    if (giveBack.length > 0) await this.release(giveBack);
     if (views.length === 0 && unavailable) throw unavailable;
     return views;
   }
 
   /** Repairs expired leases like a nack with reason LEASE_EXPIRED (backoff, or the DLQ at the limit). */
   async repairLeases(expired: readonly StoredTask[]): Promise<number> {
-    const now = this.now();
-    const items: WriteItem[] = [];
-    const tasks: StoredTask[] = [];
-    for (const task of expired) {
-      const snapshot = snapshotFromHash(task.hash);
-      const decision = decide(snapshot, { type: 'expireLease' }, this.context(task, 'system', now));
-      if (!decision.ok || decision.events.length !== 1) continue;
-      items.push({ event: decision.events[0]!, expectedVersion: snapshot.version });
-      tasks.push(task);
-      this.deps.leases?.forget(task.id);
-    }
-    if (items.length === 0) return 0;
-    const outcomes = await this.deps.writer.write(items);
-    let repaired = 0;
-    await Promise.all(
-      outcomes.map(async (outcome, i) => {
-        if (outcome.ok) repaired++;
-        else if (outcome.error.code === 'VERSION_CONFLICT') {
-          const task = tasks[i] as StoredTask;
-          await this.deps.writer.resync(task.command, task.id).catch(() => undefined);
-        }
-      }),
+    for (const task of expired) this.deps.leases?.forget(task.id);
+    const outcomes = await this.deps.handler.handle(
+      expired.map((task) => ({
+        taskId: task.id,
+        command: { type: 'expireLease' } as const,
+        actor: 'system',
+        target: targetOf(task),
+      })),
+      { retries: 0 },
     );
-    return repaired;
+    return outcomes.filter((o) => o.ok).length;
   }
 }

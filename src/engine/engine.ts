@@ -44,6 +44,13 @@ import type {
 import { EnqueueCoalescer, enqueueMany } from './enqueue.js';
 import { assertWorkerId, seconds } from './input-validation.js';
 import { LeaderLock } from './leader-lock.js';
+import { CommandHandler } from './command-handler.js';
+import {
+  recordWebhookOutcome,
+  resultWebhookOf,
+  type WebhookOutcome,
+  type WebhookOutcomeDeps,
+} from './webhook-outcomes.js';
 import { TaskCommands, type ResultSubmission } from './task-commands.js';
 import { TaskWriter } from './task-writer.js';
 
@@ -52,6 +59,8 @@ export class Engine implements EngineApi {
   private readonly waiters = new ClaimWaiters();
   private readonly claimer: Claimer;
   private readonly commands: TaskCommands;
+  /** The one write path (load, decide, append, apply, retry). */
+  private readonly handler: CommandHandler;
   private readonly admin: AdminOps;
   private readonly background: BackgroundLoop | undefined;
   private rebuilding: Promise<void> | undefined;
@@ -80,19 +89,21 @@ export class Engine implements EngineApi {
     private readonly dependencyTimeoutMs: number,
   ) {
     const leases = new LeaseCache();
-    this.commands = new TaskCommands({
+    this.handler = new CommandHandler({
       store,
       writer,
+      log,
       settings,
       ensureBuilt: () => this.ensureBuilt(),
       leases,
     });
+    this.commands = new TaskCommands({ store, handler: this.handler, settings });
     this.coalescer = new EnqueueCoalescer(this.enqueueDeps());
     this.admin = new AdminOps({ store, log, commands: this.commands, settings, registry });
     this.claimer = new Claimer({
       store,
       writer,
-      backoff: settings.backoff,
+      handler: this.handler,
       requeueInspectLimit: settings.requeueInspectLimit,
       leases,
     });
@@ -103,6 +114,7 @@ export class Engine implements EngineApi {
         projector,
         claimer: this.claimer,
         writer,
+        handler: this.handler,
         settings,
         logger,
         observer,
@@ -240,6 +252,7 @@ export class Engine implements EngineApi {
         projector: this.projector,
         claimer: this.claimer,
         writer: this.writer,
+        handler: this.handler,
         settings: this.settings,
         logger: this.logger,
         observer: this.observer,
@@ -264,8 +277,7 @@ export class Engine implements EngineApi {
     return {
       settings: this.settings,
       store: this.store,
-      writer: this.writer,
-      log: this.log,
+      handler: this.handler,
       registry: this.registry,
       publisher: this.publisher,
       dependencyTimeoutMs: this.dependencyTimeoutMs,
@@ -399,6 +411,20 @@ export class Engine implements EngineApi {
     const result = resultFromHash(task.id, task.hash);
     const view = viewFromHash(task.id, task.command, task.hash);
     return result ? { task: view, result } : { task: view };
+  }
+
+  /** A task's result webhook: from the projection, or its `enqueued` event when Redis lost it. */
+  resultWebhookOf(command: string, taskId: string): Promise<string | undefined> {
+    return resultWebhookOf(this.webhookDeps(), command, taskId);
+  }
+
+  /** Records a result callback's outcome in the task's history (see `webhook-outcomes.ts`). */
+  recordWebhookOutcome(command: string, taskId: string, outcome: WebhookOutcome): Promise<boolean> {
+    return recordWebhookOutcome(this.webhookDeps(), command, taskId, outcome);
+  }
+
+  private webhookDeps(): WebhookOutcomeDeps {
+    return { handler: this.handler, log: this.log, getTask: (id) => this.getTask(id) };
   }
 
   async history(taskId: string): Promise<TaskHistory> {

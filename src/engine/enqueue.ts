@@ -1,30 +1,28 @@
 /**
- * Enqueue, one or many, in one pipelined append. Every `enqueued` event carries a `Nats-Msg-Id`
- * (the idempotency key when given, else the new task id), so a publish whose ack was lost is
- * retried without creating a second task. Idempotency keys are bound to their task in a durable
- * registry before the append (24 h), so they hold past the log's duplicate window whatever happens
- * to Redis, whose index only answers repeats faster.
+ * Enqueue, one or many, in one pipelined append through the one write path. Every `enqueued`
+ * event carries `Nats-Msg-Id: enq:<taskId>`, so a publish whose ack was lost is retried without
+ * creating a second task. Idempotency keys are bound to their task id in a durable registry before
+ * the append (24 h), so they hold past the log's duplicate window whatever happens to Redis, whose
+ * index only answers repeats faster.
  */
 import { randomUUID } from 'node:crypto';
-import { decide } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
-import type { EventLog } from '../events/event-log.js';
 import type { EventPublisher } from '../events/event-publisher.js';
 import type { IdempotencyRegistry } from '../events/idempotency-registry.js';
-import type { StoredTaskEvent, TaskEvent, TaskEventData } from '../events/task-event.schema.js';
+import type { StoredTaskEvent, TaskEventData } from '../events/task-event.schema.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
 import { viewFromHash } from '../projections/task-record.js';
+import type { CommandHandler, CommandRequest } from './command-handler.js';
 import type { EngineSettings, EnqueueInput, TaskView } from './engine.types.js';
 import { normaliseEnqueue } from './input-validation.js';
-import type { TaskWriter, WriteItem } from './task-writer.js';
 
 /** What the enqueue path needs from the engine. */
 export interface EnqueueDeps {
   settings: EngineSettings;
   store: ProjectionStore;
-  writer: TaskWriter;
-  log: EventLog;
+  /** The one write path. */
+  handler: CommandHandler;
   /** The durable binding of idempotency keys to task ids. */
   registry: IdempotencyRegistry;
   /** The lean publisher the registry binds keys through. */
@@ -96,30 +94,14 @@ export async function enqueueMany(inputs: readonly EnqueueInput[], deps: Enqueue
   );
 
   const toWrite: number[] = [];
-  const items: WriteItem[] = [];
+  const requests: CommandRequest[] = [];
   plans.forEach((plan, i) => {
     if (plan.kind !== 'write') return;
-    const data = datas[i]!;
-    const decision = decide(
-      ABSENT_SNAPSHOT,
-      { type: 'enqueue', data },
-      {
-        taskId: plan.taskId,
-        command: inputs[i]!.command,
-        actor: inputs[i]!.actor ?? 'producer',
-        now,
-        backoff: deps.settings.backoff,
-      },
-    );
-    if (!decision.ok) throw new CodeqError('INTERNAL', `enqueue refused: ${decision.message}`);
-    // The registry gave a keyed task its id, so the id alone names the publish: a retry, or two
-    // writers of one bound key, repeat it; a key freed by a cleanup gets a new id and is not a repeat.
-    const msgId = `enq:${plan.taskId}`;
     toWrite.push(i);
-    items.push({ event: decision.events[0] as TaskEvent, expectedVersion: 0, msgId });
+    requests.push(enqueueRequest(inputs[i]!, datas[i]!, plan.taskId));
   });
 
-  const written = items.length > 0 ? await writeWithRetries(items, deps) : [];
+  const written = await writeNew(requests, now, deps);
   for (let j = 0; j < toWrite.length; j++) {
     const i = toWrite[j]!;
     const w = written[j]!;
@@ -127,7 +109,7 @@ export async function enqueueMany(inputs: readonly EnqueueInput[], deps: Enqueue
       // A bound key whose task another request wrote first (same id, so a version conflict).
       results[i] =
         w.code === 'VERSION_CONFLICT' && datas[i]!.idempotencyKey !== undefined
-          ? ((await findTask(items[j]!.event.taskId, inputs[i]!.command, deps).catch(asCodeqError)) ?? w)
+          ? ((await findTask(requests[j]!.taskId, inputs[i]!.command, deps).catch(asCodeqError)) ?? w)
           : w;
     } else if (w.command !== inputs[i]!.command) {
       results[i] = idempotencyConflict(datas[i]!.idempotencyKey ?? '');
@@ -249,41 +231,40 @@ async function planKeys(
  * applied again on the way); undefined when the log has never seen it.
  */
 async function findTask(taskId: string, command: string, deps: EnqueueDeps): Promise<TaskView | undefined> {
-  const stored = (await deps.store.load(taskId, command)) ?? (await deps.writer.resync(command, taskId));
+  const stored =
+    (await deps.store.load(taskId, command)) ?? (await deps.handler.syncFromLog(command, taskId));
   return stored ? viewFromHash(stored.id, stored.command, stored.hash) : undefined;
 }
 
+/** The request that creates one task (decided on the absent state, appended at version 0). */
+function enqueueRequest(
+  input: EnqueueInput,
+  data: TaskEventData<'enqueued'>,
+  taskId: string,
+): CommandRequest {
+  return {
+    taskId,
+    command: { type: 'enqueue', data },
+    actor: input.actor ?? 'producer',
+    target: { id: taskId, command: input.command, snapshot: ABSENT_SNAPSHOT },
+    // A keyed task's id comes from its key's binding, so the id alone names the publish: a retry,
+    // or two writers of one bound key, repeat it; a key freed by a cleanup gets a new id.
+    msgId: `enq:${taskId}`,
+  };
+}
+
 /**
- * Appends the items (the writer rides out an election or a lost connection up to the deadline); a
- * duplicate ack (same msg id seen before: a publish retried after a lost ack, or two writers of one
- * bound key) resolves to the original event, which is applied here too so the caller can read it.
+ * Creates tasks through the one write path (which rides out an election up to the deadline, and
+ * resolves a repeated msg id to the original event). Each item answers on its own.
  */
-async function writeWithRetries(
-  items: readonly WriteItem[],
+async function writeNew(
+  requests: readonly CommandRequest[],
+  now: number,
   deps: EnqueueDeps,
 ): Promise<(StoredEnqueued | CodeqError)[]> {
-  const outcomes = await deps.writer.write(items);
-  return Promise.all(
-    outcomes.map(async (outcome): Promise<StoredEnqueued | CodeqError> => {
-      // Each item answers on its own: one failure never becomes another caller's.
-      if (!outcome.ok) return outcome.error;
-      if (!outcome.duplicate) return outcome.event as StoredEnqueued;
-      const seq = outcome.event.seq;
-      try {
-        const original = await deps.log.getBySeq(seq);
-        if (!original || original.type !== 'enqueued') {
-          throw new CodeqError(
-            'INTERNAL',
-            `duplicate enqueue points at seq ${seq}, which is not an enqueued event`,
-          );
-        }
-        await deps.store.apply([original]);
-        return original;
-      } catch (err) {
-        return asCodeqError(err);
-      }
-    }),
-  );
+  if (requests.length === 0) return [];
+  const outcomes = await deps.handler.handle(requests, { retries: 0, now });
+  return outcomes.map((o) => (o.ok ? (o.event as StoredEnqueued) : o.error));
 }
 
 /**
@@ -298,33 +279,20 @@ export async function enqueueSettled(
 ): Promise<(TaskView | CodeqError)[]> {
   const now = Date.now();
   const answers: (TaskView | CodeqError)[] = new Array(inputs.length);
-  const items: WriteItem[] = [];
+  const requests: CommandRequest[] = [];
   const index: number[] = [];
   inputs.forEach((input, i) => {
     try {
       if (input.idempotencyKey !== undefined)
         throw new CodeqError('INTERNAL', 'keyed inputs take enqueueMany');
       const data = normalised?.[i] ?? normaliseEnqueue(input, deps.settings, now);
-      const taskId = randomUUID();
-      const decision = decide(
-        ABSENT_SNAPSHOT,
-        { type: 'enqueue', data },
-        {
-          taskId,
-          command: input.command,
-          actor: input.actor ?? 'producer',
-          now,
-          backoff: deps.settings.backoff,
-        },
-      );
-      if (!decision.ok) throw new CodeqError('INTERNAL', `enqueue refused: ${decision.message}`);
-      items.push({ event: decision.events[0] as TaskEvent, expectedVersion: 0, msgId: `enq:${taskId}` });
+      requests.push(enqueueRequest(input, data, randomUUID()));
       index.push(i);
     } catch (err) {
-      answers[i] = err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
+      answers[i] = asCodeqError(err);
     }
   });
-  const written = items.length > 0 ? await writeWithRetries(items, deps) : [];
+  const written = await writeNew(requests, now, deps);
   written.forEach((w, k) => {
     answers[index[k]!] = w instanceof CodeqError ? w : viewOfEnqueued(w);
   });

@@ -3,13 +3,10 @@
  * stream's max age gets its folded state appended as a `snapshot` event published as a subject
  * rollup (with the expected version), after which the log holds only the snapshot and what follows.
  */
-import { decide } from '../actors/task.decider.js';
-import type { BackoffSettings } from '../actors/task.types.js';
-import type { TaskEvent, TaskEventData } from '../events/task-event.schema.js';
+import type { TaskEventData } from '../events/task-event.schema.js';
 import { FIELD as F } from '../projections/event.projection.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
-import { snapshotFromHash } from '../projections/task-record.js';
-import type { TaskWriter, WriteItem } from './task-writer.js';
+import { targetOf, type CommandHandler, type CommandRequest } from './command-handler.js';
 
 /** Most snapshots one pass takes per command. */
 const SNAPSHOTS_PER_PASS = 500;
@@ -49,27 +46,26 @@ export function snapshotData(task: StoredTask): TaskEventData<'snapshot'> | unde
 export async function snapshotAgingTasks(
   command: string,
   now: number,
-  deps: { store: ProjectionStore; writer: TaskWriter; snapshotAfterMs: number; backoff: BackoffSettings },
+  deps: { store: ProjectionStore; handler: CommandHandler; snapshotAfterMs: number },
 ): Promise<number> {
   if (!Number.isFinite(deps.snapshotAfterMs)) return 0; // the log keeps events forever
   const ids = await deps.store.aging(command, now - deps.snapshotAfterMs, SNAPSHOTS_PER_PASS);
   if (ids.length === 0) return 0;
   const tasks = await deps.store.loadMany(command, ids);
-  const items: WriteItem[] = [];
+  const requests: CommandRequest[] = [];
   for (const task of tasks) {
     const data = snapshotData(task);
-    if (!data) continue;
-    const snapshot = snapshotFromHash(task.hash);
-    const decision = decide(
-      snapshot,
-      { type: 'snapshot', data },
-      { taskId: task.id, command, actor: 'system', now, backoff: deps.backoff },
-    );
-    if (decision.ok) {
-      items.push({ event: decision.events[0] as TaskEvent, expectedVersion: snapshot.version, rollup: true });
+    if (data) {
+      requests.push({
+        taskId: task.id,
+        command: { type: 'snapshot', data },
+        actor: 'system',
+        target: targetOf(task),
+        rollup: true,
+      });
     }
   }
-  if (items.length === 0) return 0;
-  const outcomes = await deps.writer.write(items);
+  if (requests.length === 0) return 0;
+  const outcomes = await deps.handler.handle(requests, { retries: 0, now });
   return outcomes.filter((o) => o.ok).length;
 }

@@ -9,12 +9,10 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import type { CodeqConfig } from '../config.js';
+import type { Engine } from '../engine/engine.js';
 import type { EngineApi } from '../engine/engine.types.js';
-import { CodeqError, isCodeqError } from '../errors.js';
-import type { EventLog } from '../events/event-log.js';
-import { EventPublisher } from '../events/event-publisher.js';
+import { CodeqError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { ProjectionStore } from '../projections/projection.store.js';
 import { closeRedisClient, connectRedisClient, createRedisClient } from '../projections/redis-client.js';
 import { AvailabilityGate } from './availability.gate.js';
 import { AvailabilityNotifier } from './availability.notifier.js';
@@ -26,12 +24,8 @@ import { parseAllowList, type UrlPolicy } from './url-safety.js';
 import { WebhookRecorder } from './webhook-recorder.js';
 
 /** What the webhook service needs from the engine (an `Engine` satisfies it). */
-export type WebhookEngine = Pick<EngineApi, 'queueStats' | 'getTask'> & {
-  /** The event log (task histories). */
-  readonly log: Pick<EventLog, 'history'>;
-  /** The projection (webhook outcome events are applied to it). */
-  readonly store: Pick<ProjectionStore, 'apply'>;
-};
+export type WebhookEngine = Pick<EngineApi, 'queueStats' | 'getTask'> &
+  Pick<Engine, 'resultWebhookOf' | 'recordWebhookOutcome'>;
 
 /** Dependencies of {@link startWebhooks}. */
 export interface WebhookDeps {
@@ -140,21 +134,13 @@ export async function startWebhooks(deps: WebhookDeps): Promise<WebhookService> 
       closers.push(() => notifier.stop());
     }
     if (tuning.results !== false) {
-      const publisher = new EventPublisher(nc);
-      closers.push(async () => publisher.close());
-      const recorder = new WebhookRecorder({
-        log: engine.log,
-        publisher,
-        store: engine.store,
-        subjectPrefix: config.subjectPrefix,
-        logger,
-      });
+      const recorder = new WebhookRecorder({ engine, logger });
       const results = new ResultCallbackConsumer({
         js,
         jsm,
         stream: config.streamName,
         subjectPrefix: config.subjectPrefix,
-        webhookOf: (command, taskId) => webhookOf(engine, command, taskId),
+        webhookOf: (command, taskId) => engine.resultWebhookOf(command, taskId),
         sender: new HttpSender(senderOptions),
         recorder,
         settings: {
@@ -195,19 +181,4 @@ export async function startWebhooks(deps: WebhookDeps): Promise<WebhookService> 
     await closeAll();
     throw err;
   }
-}
-
-/** A task's webhook: from the projection, or from its `enqueued` event when Redis lost it. */
-async function webhookOf(
-  engine: WebhookEngine,
-  command: string,
-  taskId: string,
-): Promise<string | undefined> {
-  try {
-    return (await engine.getTask(taskId)).webhook;
-  } catch (err) {
-    if (!isCodeqError(err, 'NOT_FOUND')) throw err;
-  }
-  const [first] = await engine.log.history(command, taskId);
-  return first?.type === 'enqueued' ? first.data.webhook : undefined;
 }

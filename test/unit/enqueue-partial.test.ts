@@ -5,31 +5,43 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../src/engine/engine-settings.js';
 import { enqueueMany, type EnqueueDeps } from '../../src/engine/enqueue.js';
-import type { WriteItem, WriteOutcome } from '../../src/engine/task-writer.js';
+import { CommandHandler } from '../../src/engine/command-handler.js';
+import type { TaskWriter, WriteItem, WriteOutcome } from '../../src/engine/task-writer.js';
+import type { ProjectionStore } from '../../src/projections/projection.store.js';
 import { CodeqError } from '../../src/errors.js';
 import type { StoredTaskEvent } from '../../src/events/task-event.schema.js';
 
-/** Deps whose log refuses the items `refuse` picks, with `code`. */
+/** Deps whose log refuses the items `refuse` picks, with `code` (the write path is the real one). */
 function deps(refuse: (item: WriteItem, index: number) => boolean, code: 'UNAVAILABLE' = 'UNAVAILABLE') {
   let seq = 0;
-  const d = {
-    settings: resolveSettings(),
-    store: {
-      idempotencyLookup: async (keys: readonly string[]) => keys.map(() => undefined),
-      load: async () => undefined,
-      apply: async () => undefined,
-    },
-    writer: {
-      write: async (items: readonly WriteItem[]): Promise<WriteOutcome[]> =>
-        items.map((item, i) =>
-          refuse(item, i)
-            ? { ok: false, error: new CodeqError(code, 'nats-server is gone') }
-            : { ok: true, duplicate: false, event: { ...item.event, seq: ++seq } as StoredTaskEvent },
-        ),
-      resync: async () => undefined,
-    },
+  const store = {
+    idempotencyLookup: async (keys: readonly string[]) => keys.map(() => undefined),
+    load: async () => undefined,
+    apply: async () => undefined,
+  };
+  const writer = {
+    write: async (items: readonly WriteItem[]): Promise<WriteOutcome[]> =>
+      items.map((item, i) =>
+        refuse(item, i)
+          ? { ok: false, error: new CodeqError(code, 'nats-server is gone') }
+          : { ok: true, duplicate: false, event: { ...item.event, seq: ++seq } as StoredTaskEvent },
+      ),
+    resync: async () => undefined,
+  };
+  const settings = resolveSettings();
+  const handler = new CommandHandler({
+    store: store as unknown as ProjectionStore,
+    writer: writer as unknown as TaskWriter,
     log: { getBySeq: async () => undefined },
+    settings,
+    ensureBuilt: async () => undefined,
+  });
+  const d = {
+    settings,
+    store,
+    handler,
     publisher: {},
+    dependencyTimeoutMs: 1000,
     registry: {
       bindMany: async (items: { taskId: string; command: string }[]) =>
         items.map(({ taskId, command }) => ({ taskId, command, revision: 1, created: true })),
