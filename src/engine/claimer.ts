@@ -6,7 +6,8 @@
 import { decide } from '../actors/task.decider.js';
 import type { BackoffSettings, DecisionContext, TaskCommand } from '../actors/task.types.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
-import { snapshotFromHash, viewFromHash } from '../projections/task-record.js';
+import { recordFromHash, snapshotFromHash, viewOfRecord } from '../projections/task-record.js';
+import { evolveTaskRecord } from '../projections/task-view.evolve.js';
 import type { TaskView } from './engine.types.js';
 import type { TaskWriter, WriteItem } from './task-writer.js';
 import type { LeaseCache } from './lease-cache.js';
@@ -160,18 +161,9 @@ export class Claimer {
       const task = claimable[i] as StoredTask;
       if (outcome.ok && outcome.event.type === 'claimed') {
         this.deps.leases?.afterWrite(snapshots[i]!, outcome.event);
-        const view = viewFromHash(task.id, task.command, task.hash);
-        views.push({
-          ...view,
-          status: 'IN_PROGRESS',
-          state: 'inProgress',
-          workerId,
-          leaseUntil: outcome.event.data.leaseUntil,
-          attempts: outcome.event.data.attempts,
-          runAt: undefined,
-          updatedAt: outcome.event.at,
-          version: outcome.event.seq,
-        });
+        // The claimed view without reading it back: the reserved hash, evolved by the claim.
+        const record = evolveTaskRecord(recordFromHash(task.hash), outcome.event);
+        views.push(viewOfRecord(task.id, task.command, record));
       } else if (!outcome.ok && outcome.error.code === 'VERSION_CONFLICT') {
         stale.push(task);
       }

@@ -4,6 +4,7 @@
  * of commands that gained claimable work. A version conflict is healed by `resync`.
  */
 import type { Logger } from 'pino';
+import { ENTERS_PENDING } from '../actors/task.transitions.js';
 import type { CodeqError } from '../errors.js';
 import type { AppendRequest, EventPublisher } from '../events/event-publisher.js';
 import type { EventLog } from '../events/event-log.js';
@@ -54,14 +55,6 @@ export type WriteOutcome =
 
 /** Items appended and applied together; larger writes are split so apply overlaps append. */
 const WRITE_CHUNK = 256;
-
-const MAKES_PENDING: ReadonlySet<string> = new Set([
-  'enqueued',
-  'nacked',
-  'abandoned',
-  'leaseExpired',
-  'requeued',
-]);
 
 /** Appends and applies task events. */
 export class TaskWriter {
@@ -154,7 +147,7 @@ export class TaskWriter {
     }
     this.deps.observer?.onEventsAppended?.(events);
     for (const e of events) {
-      if (MAKES_PENDING.has(e.type) && !handOff?.taken.has(e.taskId)) this.scheduleWake(e.command);
+      if (ENTERS_PENDING.has(e.type) && !handOff?.taken.has(e.taskId)) this.scheduleWake(e.command);
     }
   }
 
