@@ -209,3 +209,18 @@ export function foldEvents(events: readonly StoredTaskEvent[]): TaskSnapshot {
   for (const event of events) snapshot = evolve(snapshot, event);
   return snapshot;
 }
+
+/**
+ * The task's decider as one value, in the shape event-sourcing libraries use (Emmett's
+ * `{ decide, evolve, initialState }`): what a command becomes, what an event does to the decision
+ * snapshot, and the snapshot before the first event. Views that hold more than a decision needs
+ * (the projection's task record, `task-view.evolve.ts`) build on its `evolve`.
+ */
+export const taskDecider: {
+  /** See {@link decide}. */
+  readonly decide: typeof decide;
+  /** See {@link evolve}. */
+  readonly evolve: typeof evolve;
+  /** {@link ABSENT_SNAPSHOT}: a task before its first event. */
+  readonly initialState: () => TaskSnapshot;
+} = Object.freeze({ decide, evolve, initialState: () => ABSENT_SNAPSHOT });

@@ -133,6 +133,24 @@ const compiled = compile();
 /** The transition table derived from {@link taskMachine} (exported for tests and introspection). */
 export const TASK_TRANSITIONS: TransitionTable = compiled.table;
 
+/**
+ * Event types that always leave a task pending that was not: every state that takes the event is
+ * another state and every transition it may take goes to `pending` (enqueued, nacked, abandoned,
+ * leaseExpired, requeued). Claimers are woken after them. A snapshot is not among them: live it
+ * changes no state, and only a rebuild's replay restores a pending task from one.
+ */
+export const ENTERS_PENDING: ReadonlySet<TaskEventType> = new Set(
+  TASK_EVENT_TYPES.filter((type) => {
+    const states = compiled.acceptedIn[type];
+    return (
+      states.length > 0 &&
+      states.every(
+        (s) => s !== 'pending' && (compiled.table[s][type] ?? []).every((t) => t.target === 'pending'),
+      )
+    );
+  }),
+);
+
 const NOT_ACCEPTED_MESSAGE = Object.fromEntries(
   TASK_EVENT_TYPES.map((t) => {
     const states = compiled.acceptedIn[t];

@@ -6,7 +6,8 @@
 import type { TaskCommand } from '../actors/task.types.js';
 import type { CodeqError } from '../errors.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
-import { viewFromHash } from '../projections/task-record.js';
+import { recordFromHash, viewOfRecord } from '../projections/task-record.js';
+import { evolveTaskRecord } from '../projections/task-view.evolve.js';
 import { targetOf, type CommandHandler } from './command-handler.js';
 import type { TaskView } from './engine.types.js';
 import type { LeaseCache } from './lease-cache.js';
@@ -149,18 +150,9 @@ export class Claimer {
     outcomes.forEach((outcome, i) => {
       const task = reserved[i]!;
       if (outcome.ok && outcome.event.type === 'claimed') {
-        const view = viewFromHash(task.id, task.command, task.hash);
-        views.push({
-          ...view,
-          status: 'IN_PROGRESS',
-          state: 'inProgress',
-          workerId,
-          leaseUntil: outcome.event.data.leaseUntil,
-          attempts: outcome.event.data.attempts,
-          runAt: undefined,
-          updatedAt: outcome.event.at,
-          version: outcome.event.seq,
-        });
+        // The claimed view without reading it back: the reserved hash, evolved by the claim.
+        const record = evolveTaskRecord(recordFromHash(task.hash), outcome.event);
+        views.push(viewOfRecord(task.id, task.command, record));
       } else if (!outcome.ok && outcome.error.code === 'UNAVAILABLE') {
         unavailable ??= outcome.error;
       } else if (!outcome.ok && outcome.error.code !== 'VERSION_CONFLICT') {

@@ -12,7 +12,8 @@ import type { EventPublisher } from '../events/event-publisher.js';
 import type { IdempotencyRegistry } from '../events/idempotency-registry.js';
 import type { StoredTaskEvent, TaskEventData } from '../events/task-event.schema.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
-import { viewFromHash } from '../projections/task-record.js';
+import { viewFromHash, viewOfRecord } from '../projections/task-record.js';
+import { evolveTaskRecord } from '../projections/task-view.evolve.js';
 import type { CommandHandler, CommandRequest } from './command-handler.js';
 import type { EngineSettings, EnqueueInput, TaskView } from './engine.types.js';
 import { normaliseEnqueue } from './input-validation.js';
@@ -35,23 +36,7 @@ type StoredEnqueued = StoredTaskEvent & { type: 'enqueued' };
 
 /** The view of a task right after its `enqueued` event. */
 export function viewOfEnqueued(event: StoredTaskEvent & { type: 'enqueued' }): TaskView {
-  const d = event.data;
-  return {
-    id: event.taskId,
-    command: event.command,
-    payload: d.payload,
-    priority: d.priority,
-    webhook: d.webhook,
-    status: 'PENDING',
-    state: 'pending',
-    attempts: 0,
-    maxAttempts: d.maxAttempts,
-    runAt: d.runAt,
-    idempotencyKey: d.idempotencyKey,
-    createdAt: event.at,
-    updatedAt: event.at,
-    version: event.seq,
-  };
+  return viewOfRecord(event.taskId, event.command, evolveTaskRecord(undefined, event));
 }
 
 function idempotencyConflict(key: string): CodeqError {

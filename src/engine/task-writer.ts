@@ -5,6 +5,7 @@
  * out leader elections and lost connections up to the dependency timeout (`append-retry.ts`).
  */
 import type { Logger } from 'pino';
+import { ENTERS_PENDING } from '../actors/task.transitions.js';
 import type { CodeqError } from '../errors.js';
 import { appendWithRetry } from '../events/append-retry.js';
 import type { AppendRequest, EventPublisher } from '../events/event-publisher.js';
@@ -59,14 +60,6 @@ const DEFAULT_DEPENDENCY_TIMEOUT_MS = 5000;
 
 /** Items appended and applied together; larger writes are split so apply overlaps append. */
 const WRITE_CHUNK = 256;
-
-const MAKES_PENDING: ReadonlySet<string> = new Set([
-  'enqueued',
-  'nacked',
-  'abandoned',
-  'leaseExpired',
-  'requeued',
-]);
 
 /** Appends and applies task events. */
 export class TaskWriter {
@@ -175,7 +168,7 @@ export class TaskWriter {
     }
     this.deps.observer?.onEventsAppended?.(events);
     for (const e of events) {
-      if (MAKES_PENDING.has(e.type) && !handOff?.taken.has(e.taskId)) this.scheduleWake(e.command);
+      if (ENTERS_PENDING.has(e.type) && !handOff?.taken.has(e.taskId)) this.scheduleWake(e.command);
     }
   }
 

@@ -6,10 +6,14 @@
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { applyArgument, projectEvent, type ProjectionOp } from './event.projection.js';
 import type { ProjectionKeys } from './keys.js';
+import { opIndex } from './op-layout.js';
 import { scriptPipeline, type ScriptCommands } from './lua-scripts.js';
 import { isCluster, type RedisClient } from './redis-client.js';
 import { execOrThrow, redisUnavailable } from './redis-exec.js';
 import { pipelineOf } from './redis-slots.js';
+
+/** Where a handed-off task's reservation deadline goes in its `enqueued` op (its last field). */
+const RESERVED_UNTIL = opIndex('E', 'reservedUntil');
 
 /** Options of an apply. */
 export interface ApplyOptions {
@@ -61,7 +65,7 @@ export async function applyEvents(
     if (!ops) byCommand.set(event.command, (ops = []));
     const op = projectEvent(event);
     if (options.reserve?.ids.has(event.taskId) && event.type === 'enqueued')
-      op.push(String(options.reserve.until));
+      op[RESERVED_UNTIL] = String(options.reserve.until);
     ops.push(op);
     // A snapshot is the first event of a rolled-up task: it carries the same index entries.
     if (event.type !== 'enqueued' && event.type !== 'snapshot') continue;

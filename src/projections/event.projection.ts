@@ -1,10 +1,12 @@
 /**
  * How each event changes a task's projection, as the compact op `apply.lua` executes:
- * `[taskId, seq, code, at, ...values]`. Pure. Events carry absolute values (lease deadline,
+ * `[taskId, seq, code, at, ...values]`, laid out as `op-layout.ts` defines. Pure. Events carry absolute values (lease deadline,
  * attempts, due time), so applying them in stream order reproduces the live projection. A batch
  * travels as one JSON argument: one string to encode instead of a dozen arguments per event.
  */
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
+import { OP_FIELDS, readyScore, type OpCode, type OpValues } from './op-layout.js';
+import { DEAD_LETTER_REASONS } from './task-view.evolve.js';
 
 /**
  * Hash field names (short: a task hash is kept per task at full speed).
@@ -35,103 +37,92 @@ export const FIELD = {
   version: 'v',
 } as const;
 
-/** The error shown for a dead-lettered task whose event names no reason. */
-const DLQ_REASONS = { nack: 'nacked', leaseExpired: 'LEASE_EXPIRED', rejected: 'rejected' } as const;
-
 /** One event as `apply.lua` takes it: values as decimal strings (see the script's header). */
 export type ProjectionOp = (string | null)[];
-
-/** 2^44: the ready score's priority step (`(9 - priority) * 2^44 + readySeq`, exact below 2^53). */
-const PRIORITY_STEP = 2 ** 44;
 
 /** A number as `apply.lua` takes it: its decimal string (exact for safe integers). */
 const str = (n: number): string => String(n);
 const strOrNull = (n: number | undefined): string | null => (n === undefined ? null : String(n));
 
+/** The op of `event` with code `code`: its values in the order `op-layout.ts` gives. */
+function op<C extends OpCode>(event: StoredTaskEvent, code: C, values: OpValues<C>): ProjectionOp {
+  const out: ProjectionOp = [event.taskId, str(event.seq), code, str(event.at)];
+  const byName = values as Record<string, string | null | undefined>;
+  for (const field of OP_FIELDS[code] as readonly string[]) {
+    const value = byName[field];
+    // Only a trailing field the apply adds itself (`reservedUntil`) has no value here.
+    if (value === undefined) break;
+    out.push(value);
+  }
+  return out;
+}
+
 /** Maps one stored event to its op (see `scripts/apply.lua` for each code's effect). */
 export function projectEvent(event: StoredTaskEvent): ProjectionOp {
-  const { taskId: id, at } = event;
-  const seq = str(event.seq);
   switch (event.type) {
     case 'enqueued': {
       const d = event.data;
-      return [
-        id,
-        seq,
-        'E',
-        str(at),
-        str(d.priority),
-        str(d.maxAttempts),
-        JSON.stringify(d.payload ?? null),
-        strOrNull(d.runAt),
-        d.webhook ?? null,
-        d.idempotencyKey ?? null,
-        str((9 - d.priority) * PRIORITY_STEP + event.seq),
-      ];
+      return op(event, 'E', {
+        priority: str(d.priority),
+        maxAttempts: str(d.maxAttempts),
+        payload: JSON.stringify(d.payload ?? null),
+        runAt: strOrNull(d.runAt),
+        webhook: d.webhook ?? null,
+        idempotencyKey: d.idempotencyKey ?? null,
+        readyScore: str(readyScore(d.priority, event.seq)),
+      });
     }
     case 'claimed':
-      return [
-        id,
-        seq,
-        'C',
-        str(at),
-        str(event.data.attempts),
-        event.data.workerId,
-        str(event.data.leaseUntil),
-      ];
+      return op(event, 'C', {
+        attempts: str(event.data.attempts),
+        workerId: event.data.workerId,
+        leaseUntil: str(event.data.leaseUntil),
+      });
     case 'heartbeat':
-      return [id, seq, 'H', str(at), str(event.data.leaseUntil)];
+      return op(event, 'H', { leaseUntil: str(event.data.leaseUntil) });
     case 'nacked':
-      return [id, seq, 'N', str(at), str(event.data.runAt), event.data.reason ?? null];
+      return op(event, 'N', { runAt: str(event.data.runAt), reason: event.data.reason ?? null });
     case 'leaseExpired':
-      return [id, seq, 'L', str(at), str(event.data.runAt)];
+      return op(event, 'L', { runAt: str(event.data.runAt) });
     case 'abandoned':
-      return [id, seq, 'A', str(at)];
+      return op(event, 'A', {});
     case 'requeued':
-      return [id, seq, 'R', str(at)];
+      return op(event, 'R', {});
     case 'completed':
-      return [
-        id,
-        seq,
-        'D',
-        str(at),
-        JSON.stringify(event.data.result ?? null),
-        artifacts(event.data.artifacts),
-      ];
+      return op(event, 'D', {
+        result: JSON.stringify(event.data.result ?? null),
+        artifacts: artifacts(event.data.artifacts),
+      });
     case 'failed':
-      return [id, seq, 'F', str(at), event.data.error, artifacts(event.data.artifacts)];
+      return op(event, 'F', { error: event.data.error, artifacts: artifacts(event.data.artifacts) });
     case 'dlq':
-      return [id, seq, 'Q', str(at), event.data.reason ?? DLQ_REASONS[event.data.cause]];
+      return op(event, 'Q', { reason: event.data.reason ?? DEAD_LETTER_REASONS[event.data.cause] });
     case 'cancelled':
-      return [id, seq, 'X', str(at), event.data.reason ?? null];
+      return op(event, 'X', { reason: event.data.reason ?? null });
     case 'snapshot': {
       const d = event.data;
-      return [
-        id,
-        seq,
-        'S',
-        str(at),
-        d.status,
-        JSON.stringify(d.payload ?? null),
-        str(d.priority),
-        str(d.maxAttempts),
-        str(d.attempts),
-        str(d.readySeq),
-        str(d.createdAt),
-        str(d.updatedAt),
-        strOrNull(d.runAt),
-        d.workerId ?? null,
-        strOrNull(d.leaseUntil),
-        d.webhook ?? null,
-        d.idempotencyKey ?? null,
-        d.error ?? null,
-      ];
+      return op(event, 'S', {
+        status: d.status,
+        payload: JSON.stringify(d.payload ?? null),
+        priority: str(d.priority),
+        maxAttempts: str(d.maxAttempts),
+        attempts: str(d.attempts),
+        readySeq: str(d.readySeq),
+        createdAt: str(d.createdAt),
+        updatedAt: str(d.updatedAt),
+        runAt: strOrNull(d.runAt),
+        workerId: d.workerId ?? null,
+        leaseUntil: strOrNull(d.leaseUntil),
+        webhook: d.webhook ?? null,
+        idempotencyKey: d.idempotencyKey ?? null,
+        error: d.error ?? null,
+      });
     }
     case 'webhookDelivered':
     case 'webhookGaveUp':
       // History only: the version moves (so the next decision's expected version is right), nothing
       // else does; `ua` stays so retention still counts from the terminal event.
-      return [id, seq, 'K', str(at)];
+      return op(event, 'K', {});
   }
 }
 

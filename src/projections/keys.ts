@@ -15,7 +15,7 @@ export class ProjectionKeys {
     return `${this.prefix}:{${command}}:`;
   }
 
-  /** Ready tasks, score `(9 - priority) * 2^44 + readySeq` (priority first, then FIFO). */
+  /** Ready tasks, score `readyScore(priority, readySeq)` of `op-layout.ts` (priority first, then FIFO). */
   ready(command: string): string {
     return `${this.commandBase(command)}ready`;
   }

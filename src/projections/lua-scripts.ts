@@ -1,9 +1,15 @@
 /**
  * Loads the projection's Lua scripts (one file each, in `./scripts`) into a Redis client once.
  * ioredis runs them by EVALSHA and reloads them by itself after a Redis restart (NOSCRIPT).
+ *
+ * Scripts share code through includes, resolved here when a script is loaded (as BullMQ does): a
+ * line `--- @include "name"` becomes the include's text, once per script (a repeat is dropped).
+ * An include is `./scripts/includes/<name>.lua`, or one generated from TypeScript (the op layout
+ * and the ready score's constants, `op-layout.ts`), so what both sides must agree on is written once.
  */
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
+import { constantsLua, opLayoutLua } from './op-layout.js';
 import type { RedisClient } from './redis-client.js';
 
 /** Script names, after their files. */
@@ -28,11 +34,47 @@ const KEYLESS: ReadonlySet<string> = new Set(['codeqFlush']);
 /** Name of a projection script command. */
 export type ScriptName = keyof typeof SCRIPTS;
 
+/** Includes generated from TypeScript, by name. */
+const GENERATED: Readonly<Record<string, () => string>> = {
+  'op-layout': opLayoutLua,
+  constants: constantsLua,
+};
+
+const INCLUDE = /^[ \t]*--- @include "([a-z0-9-]+)"[ \t]*$/gm;
+
+/** `lua` with its includes resolved, recursively; `seen` holds the includes already in the script. */
+function resolveIncludes(lua: string, seen: Set<string>, from: string): string {
+  return lua.replace(INCLUDE, (_line, name: string) => {
+    if (seen.has(name)) return `-- (include "${name}" already above)`;
+    seen.add(name);
+    const generated = GENERATED[name];
+    let text: string;
+    try {
+      text = generated
+        ? generated()
+        : readFileSync(new URL(`./scripts/includes/${name}.lua`, import.meta.url), 'utf8');
+    } catch (err) {
+      throw new Error(`${from}: include "${name}" not found`, { cause: err });
+    }
+    return resolveIncludes(text, seen, from).trimEnd();
+  });
+}
+
+/**
+ * The text of a script file in `./scripts`, includes resolved (exported for tests and benchmarks).
+ *
+ * @param file - the script's file name, e.g. `apply.lua`
+ */
+export function scriptSource(file: string): string {
+  const lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+  return resolveIncludes(lua, new Set(), file);
+}
+
 const sources = new Map<ScriptName, string>();
 function source(name: ScriptName): string {
   let lua = sources.get(name);
   if (lua === undefined) {
-    lua = readFileSync(new URL(`./scripts/${SCRIPTS[name]}`, import.meta.url), 'utf8');
+    lua = scriptSource(SCRIPTS[name]);
     sources.set(name, lua);
   }
   return lua;

@@ -6,6 +6,7 @@ import type { TaskSnapshot, TaskStatus } from '../actors/task.types.js';
 import type { PublicTaskStatus, ResultRecord, TaskView } from '../engine/engine.types.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { FIELD as F } from './event.projection.js';
+import { evolveTaskRecord, type TaskRecord } from './task-view.evolve.js';
 
 /** A task hash as Redis returns it (field → string). */
 export type TaskHash = Record<string, string>;
@@ -38,24 +39,70 @@ function state(hash: TaskHash): TaskStatus {
 }
 
 /**
- * The hash `apply.lua` writes for a task's `enqueued` event (keep the two in step): what a claimer
- * handed the task straight from its enqueue decides on, without reading it back.
+ * The stored view of a task hash, with what readers default filled in (attempts 0, updated and
+ * oldest event time = created, payload null). An empty hash is an `absent` task.
+ */
+export function recordFromHash(hash: TaskHash): TaskRecord {
+  const createdAt = num(hash[F.createdAt]) ?? 0;
+  const record: TaskRecord = {
+    state: state(hash),
+    attempts: num(hash[F.attempts]) ?? 0,
+    maxAttempts: num(hash[F.maxAttempts]) ?? 0,
+    priority: num(hash[F.priority]) ?? 0,
+    workerId: hash[F.worker],
+    leaseUntil: num(hash[F.leaseUntil]),
+    runAt: num(hash[F.runAt]),
+    readySeq: num(hash[F.readySeq]) ?? 0,
+    payload: parseJson(hash[F.payload]) ?? null,
+    error: hash[F.error],
+    webhook: hash[F.webhook],
+    idempotencyKey: hash[F.idempotencyKey],
+    createdAt,
+    updatedAt: num(hash[F.updatedAt]) ?? createdAt,
+    oldestEventAt: num(hash[F.oldestEventAt]) ?? createdAt,
+    version: num(hash[F.version]) ?? 0,
+  };
+  // Only a finished task has these: parsed only then.
+  if (hash[F.result] !== undefined) record.result = parseJson(hash[F.result]);
+  if (hash[F.artifacts] !== undefined)
+    record.artifacts = parseJson(hash[F.artifacts]) as TaskRecord['artifacts'];
+  return record;
+}
+
+/**
+ * The task hash of a stored view, as `apply.lua` writes it: what readers default is left out
+ * (attempts 0, updated and oldest event time equal to created), as are absent optional fields.
+ */
+export function hashOfRecord(record: TaskRecord): TaskHash {
+  const hash: TaskHash = {
+    [F.version]: String(record.version),
+    [F.state]: record.state,
+    [F.maxAttempts]: String(record.maxAttempts),
+    [F.priority]: String(record.priority),
+    [F.readySeq]: String(record.readySeq),
+    [F.payload]: JSON.stringify(record.payload ?? null),
+    [F.createdAt]: String(record.createdAt),
+  };
+  if (record.attempts !== 0) hash[F.attempts] = String(record.attempts);
+  if (record.updatedAt !== record.createdAt) hash[F.updatedAt] = String(record.updatedAt);
+  if (record.oldestEventAt !== record.createdAt) hash[F.oldestEventAt] = String(record.oldestEventAt);
+  if (record.workerId !== undefined) hash[F.worker] = record.workerId;
+  if (record.leaseUntil !== undefined) hash[F.leaseUntil] = String(record.leaseUntil);
+  if (record.runAt !== undefined) hash[F.runAt] = String(record.runAt);
+  if (record.result !== undefined) hash[F.result] = JSON.stringify(record.result);
+  if (record.error !== undefined) hash[F.error] = record.error;
+  if (record.artifacts !== undefined) hash[F.artifacts] = JSON.stringify(record.artifacts);
+  if (record.webhook !== undefined) hash[F.webhook] = record.webhook;
+  if (record.idempotencyKey !== undefined) hash[F.idempotencyKey] = record.idempotencyKey;
+  return hash;
+}
+
+/**
+ * The hash `apply.lua` writes for a task's `enqueued` event: what a claimer handed the task
+ * straight from its enqueue decides on, without reading it back.
  */
 export function hashOfEnqueued(event: StoredTaskEvent & { type: 'enqueued' }): TaskHash {
-  const d = event.data;
-  const hash: TaskHash = {
-    [F.version]: String(event.seq),
-    [F.state]: 'pending',
-    [F.maxAttempts]: String(d.maxAttempts),
-    [F.priority]: String(d.priority),
-    [F.readySeq]: String(event.seq),
-    [F.payload]: JSON.stringify(d.payload ?? null),
-    [F.createdAt]: String(event.at),
-  };
-  if (d.runAt !== undefined) hash[F.runAt] = String(d.runAt);
-  if (d.webhook !== undefined) hash[F.webhook] = d.webhook;
-  if (d.idempotencyKey !== undefined) hash[F.idempotencyKey] = d.idempotencyKey;
-  return hash;
+  return hashOfRecord(evolveTaskRecord(undefined, event));
 }
 
 /** The decision snapshot of a task hash (`absent` for an empty hash). */
@@ -97,29 +144,33 @@ function parseJson(value: string | undefined): unknown {
   }
 }
 
-/** The API view of a task hash. */
-export function viewFromHash(taskId: string, command: string, hash: TaskHash): TaskView {
-  const s = state(hash);
-  const inProgress = s === 'inProgress';
+/** The API view of a stored task view. */
+export function viewOfRecord(taskId: string, command: string, record: TaskRecord): TaskView {
+  const s = record.state;
   return {
     id: taskId,
     command,
-    payload: parseJson(hash[F.payload]) ?? null,
-    priority: num(hash[F.priority]) ?? 0,
-    webhook: hash[F.webhook],
+    payload: record.payload,
+    priority: record.priority,
+    webhook: record.webhook,
     status: publicStatus(s),
     state: s,
-    workerId: hash[F.worker],
-    leaseUntil: inProgress ? num(hash[F.leaseUntil]) : undefined,
-    attempts: num(hash[F.attempts]) ?? 0,
-    maxAttempts: num(hash[F.maxAttempts]) ?? 0,
-    error: hash[F.error],
-    runAt: s === 'pending' ? num(hash[F.runAt]) : undefined,
-    idempotencyKey: hash[F.idempotencyKey],
-    createdAt: num(hash[F.createdAt]) ?? 0,
-    updatedAt: num(hash[F.updatedAt]) ?? num(hash[F.createdAt]) ?? 0,
-    version: num(hash[F.version]) ?? 0,
+    workerId: record.workerId,
+    leaseUntil: s === 'inProgress' ? record.leaseUntil : undefined,
+    attempts: record.attempts,
+    maxAttempts: record.maxAttempts,
+    error: record.error,
+    runAt: s === 'pending' ? record.runAt : undefined,
+    idempotencyKey: record.idempotencyKey,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    version: record.version,
   };
+}
+
+/** The API view of a task hash. */
+export function viewFromHash(taskId: string, command: string, hash: TaskHash): TaskView {
+  return viewOfRecord(taskId, command, recordFromHash(hash));
 }
 
 /** The result record of a terminal task hash, or undefined while it has none. */

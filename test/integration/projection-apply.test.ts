@@ -4,26 +4,12 @@
  * tasks would sit in no index while their version says they were applied), and an `enqueued` op that
  * meets an existing hash (already applied, a rebuild's reindex, an older hash of the same id).
  */
-import { inject } from 'vitest';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProjectionKeys } from '../../src/projections/keys.js';
-import { defineScripts, type ScriptCommands } from '../../src/projections/lua-scripts.js';
-import { uniqueName } from '../support/servers.js';
+import { describe, expect, it } from 'vitest';
+import { readyScore } from '../../src/projections/op-layout.js';
+import { useProjectionRedis } from '../support/projection-redis.js';
 
-let redis: Redis & ScriptCommands;
-const keys = new ProjectionKeys(`k_${uniqueName('APPLY').toLowerCase()}`);
+const { keys, redis } = useProjectionRedis('APPLY');
 const now = Date.now();
-
-beforeAll(() => {
-  redis = defineScripts(new Redis(inject('redisUrl')));
-});
-
-afterAll(async () => {
-  const found = await redis.keys(`${keys.prefix}:*`);
-  if (found.length > 0) await redis.del(...found);
-  redis.disconnect();
-});
 
 /** The op of an `enqueued` event as event.projection.ts builds it. */
 const enqueued = (id: string, seq: number, payload = '{}', runAt: string | null = null) => [
@@ -37,10 +23,10 @@ const enqueued = (id: string, seq: number, payload = '{}', runAt: string | null 
   runAt,
   null,
   null,
-  String(9 * 2 ** 44 + seq),
+  String(readyScore(0, seq)),
 ];
 const apply = (command: string, reindex: 0 | 1, ops: unknown[]) =>
-  redis.codeqApply(keys.commandBase(command), now, reindex, JSON.stringify(ops));
+  redis().codeqApply(keys.commandBase(command), now, reindex, JSON.stringify(ops));
 
 describe('apply.lua when an op fails halfway', () => {
   it('keeps the index entries of the ops applied before the failure', async () => {
@@ -48,9 +34,9 @@ describe('apply.lua when an op fails halfway', () => {
     await expect(
       apply('c', 0, [enqueued('ok', 1), enqueued('bad', 2, '{}', 'not-a-time')]),
     ).rejects.toThrow();
-    expect(await redis.hget(keys.task('c', 'ok'), 'v')).toBe('1');
-    expect(await redis.zrange(keys.ready('c'), '0', '-1')).toEqual(['ok']);
-    expect(await redis.zscore(keys.age('c'), 'ok')).toBe(String(now));
+    expect(await redis().hget(keys.task('c', 'ok'), 'v')).toBe('1');
+    expect(await redis().zrange(keys.ready('c'), '0', '-1')).toEqual(['ok']);
+    expect(await redis().zscore(keys.age('c'), 'ok')).toBe(String(now));
   });
 });
 
@@ -60,34 +46,34 @@ describe('apply.lua: an enqueued op over an existing hash', () => {
     // A claim moved it on (seq 6); the same enqueue again (a catch-up overlapping a live apply).
     expect(await apply('skip', 0, [['t1', '6', 'C', String(now), '1', 'w', String(now + 60_000)]])).toBe(1);
     expect(await apply('skip', 0, [enqueued('t1', 5, '{"again":1}')])).toBe(0);
-    expect(await redis.hmget(keys.task('skip', 't1'), 'v', 's', 'pl')).toEqual([
+    expect(await redis().hmget(keys.task('skip', 't1'), 'v', 's', 'pl')).toEqual([
       '6',
       'inProgress',
       '{"first":1}',
     ]);
-    expect(await redis.zrange(keys.ready('skip'), '0', '-1')).toEqual([]);
-    expect(await redis.zrange(keys.inflight('skip'), '0', '-1')).toEqual(['t1']);
+    expect(await redis().zrange(keys.ready('skip'), '0', '-1')).toEqual([]);
+    expect(await redis().zrange(keys.inflight('skip'), '0', '-1')).toEqual(['t1']);
   });
 
   it("with reindex, puts back a skipped task's missing index entries (a rebuild racing a live writer)", async () => {
     expect(await apply('re', 0, [enqueued('t2', 7)])).toBe(1);
     // The flush's scan removed the index entries but not the hash (re-created behind it).
-    await redis.del(keys.ready('re'), keys.age('re'));
+    await redis().del(keys.ready('re'), keys.age('re'));
     expect(await apply('re', 0, [enqueued('t2', 7)])).toBe(0);
-    expect(await redis.zrange(keys.ready('re'), '0', '-1')).toEqual([]);
+    expect(await redis().zrange(keys.ready('re'), '0', '-1')).toEqual([]);
     expect(await apply('re', 1, [enqueued('t2', 7)])).toBe(0);
-    expect(await redis.zrange(keys.ready('re'), '0', '-1', 'WITHSCORES')).toEqual([
+    expect(await redis().zrange(keys.ready('re'), '0', '-1', 'WITHSCORES')).toEqual([
       't2',
-      String(9 * 2 ** 44 + 7),
+      String(readyScore(0, 7)),
     ]);
-    expect(await redis.zscore(keys.age('re'), 't2')).toBe(String(now));
+    expect(await redis().zscore(keys.age('re'), 't2')).toBe(String(now));
   });
 
   it('replaces an older hash of the same id and takes it out of its old index', async () => {
     expect(await apply('old', 0, [enqueued('t3', 2, '{"old":1}')])).toBe(1);
     expect(await apply('old', 0, [['t3', '3', 'C', String(now), '1', 'w', String(now + 60_000)]])).toBe(1);
     expect(await apply('old', 0, [enqueued('t3', 9, '{"new":1}')])).toBe(1);
-    expect(await redis.hgetall(keys.task('old', 't3'))).toEqual({
+    expect(await redis().hgetall(keys.task('old', 't3'))).toEqual({
       v: '9',
       s: 'pending',
       m: '3',
@@ -96,7 +82,7 @@ describe('apply.lua: an enqueued op over an existing hash', () => {
       pl: '{"new":1}',
       ca: String(now),
     });
-    expect(await redis.zrange(keys.inflight('old'), '0', '-1')).toEqual([]);
-    expect(await redis.zrange(keys.ready('old'), '0', '-1')).toEqual(['t3']);
+    expect(await redis().zrange(keys.inflight('old'), '0', '-1')).toEqual([]);
+    expect(await redis().zrange(keys.ready('old'), '0', '-1')).toEqual(['t3']);
   });
 });

@@ -2,7 +2,8 @@
 -- KEYS[1]: the command's key base ("<prefix>:{<command>}:")
 -- ARGV[1]: now (epoch ms: decides ready vs delayed); ARGV[2]: 1 to reindex (a rebuild's replay),
 -- else 0; ARGV[3]: JSON array of ops, one per event, built by event.projection.ts:
--- [taskId, seq, code, at, ...values by code] (codes below).
+-- [taskId, seq, code, at, ...values by code]; op-layout.ts defines each code's fields, which the
+-- generated include "op-layout" names OP_<CODE>_<FIELD>.
 -- Reindex: a rebuild's flush is not atomic with live writers, so a task hash may survive the flush
 -- while its index entry does not; the replay then skips its events as already applied. With
 -- reindex, a skipped event's task is put back into the index its state calls for.
@@ -18,7 +19,7 @@ local now = tonumber(ARGV[1])
 local reindex = ARGV[2] == '1'
 local ops = cjson.decode(ARGV[3])
 local NULL = cjson.null
-local TWO44 = 17592186044416
+--- @include "ready-score"
 
 -- Index writes whose reply nothing reads wait here and go out as one ZADD (or ZREM) per index at
 -- the end: a call per batch instead of per event, the biggest share of Redis's cost per call being
@@ -71,7 +72,7 @@ local function pend(id, runAt, priority, readySeq, score)
   if runAt ~= nil and runAt ~= NULL and runAt ~= false and tonumber(runAt) > now then
     add('delayed', runAt, id)
   else
-    add('ready', score or ((9 - tonumber(priority)) * TWO44 + tonumber(readySeq)), id)
+    add('ready', score or readyScore(priority, readySeq), id)
   end
 end
 
@@ -107,8 +108,10 @@ end
 
 local applied = 0
 local function applyAll()
+  -- Here, not at the top: in this function the positions are registers, not upvalues.
+  --- @include "op-layout"
   for _, op in ipairs(ops) do
-    local id, seq, code, at = op[1], op[2], op[3], op[4]
+    local id, seq, code, at = op[OP_ID], op[OP_SEQ], op[OP_CODE], op[OP_AT]
     local key = base .. 't:' .. id
     if deferred[id] then writeDeferred() end
     local version, state, priority, hasRunAt
@@ -126,58 +129,75 @@ local function applyAll()
     if ok then
       applied = applied + 1
       if code == 'E' then
-        -- [id, seq, 'E', at, priority, maxAttempts, payloadJson, runAt|null, webhook|null, idemKey|null,
-        --  readyScore, reservedUntil (only for a task handed straight to a claimer)]
+        -- runAt, webhook and idempotencyKey may be null; reservedUntil is there only for a task
+        -- handed straight to a claimer.
         if version then
           -- Over an older hash of the same id (never live: an enqueue is a task's first event).
           leave(id, state)
           redis.call('DEL', key)
         end
-        redis.call('HSET', key, 'v', seq, 's', 'pending', 'm', op[6], 'p', op[5], 'rs', seq, 'pl', op[7], 'ca', at)
+        local runAt = op[OP_E_RUN_AT]
+        priority = op[OP_E_PRIORITY]
+        redis.call('HSET', key, 'v', seq, 's', 'pending', 'm', op[OP_E_MAX_ATTEMPTS], 'p', priority, 'rs', seq,
+          'pl', op[OP_E_PAYLOAD], 'ca', at)
         add('age', at, id)
-        if op[8] ~= NULL then redis.call('HSET', key, 'r', op[8]) end
-        if op[9] ~= NULL then redis.call('HSET', key, 'wh', op[9]) end
-        if op[10] ~= NULL then redis.call('HSET', key, 'ik', op[10]) end
-        if op[12] then add('reserved', op[12], id) else pend(id, op[8], op[5], seq, op[11]) end
+        if runAt ~= NULL then redis.call('HSET', key, 'r', runAt) end
+        if op[OP_E_WEBHOOK] ~= NULL then redis.call('HSET', key, 'wh', op[OP_E_WEBHOOK]) end
+        if op[OP_E_IDEMPOTENCY_KEY] ~= NULL then redis.call('HSET', key, 'ik', op[OP_E_IDEMPOTENCY_KEY]) end
+        local reservedUntil = op[OP_E_RESERVED_UNTIL]
+        if reservedUntil then
+          add('reserved', reservedUntil, id)
+        else
+          pend(id, runAt, priority, seq, op[OP_E_READY_SCORE])
+        end
       elseif code == 'S' then
-        -- snapshot: [.., at, status, payloadJson, priority, maxAttempts, attempts, readySeq, createdAt,
-        --            updatedAt, runAt|null, workerId|null, leaseUntil|null, webhook|null, idemKey|null, error|null]
+        -- snapshot: runAt, workerId, leaseUntil, webhook, idempotencyKey and error may be null.
         if not version then
           -- The first event of a rolled-up task (a rebuild): restore it whole.
-          redis.call('HSET', key, 's', op[5], 'pl', op[6], 'p', op[7], 'm', op[8], 'a', op[9], 'rs', op[10], 'ca', op[11], 'ua', op[12])
-          local optional = { r = op[13], w = op[14], l = op[15], wh = op[16], ik = op[17], err = op[18] }
+          local status, priority, readySeq = op[OP_S_STATUS], op[OP_S_PRIORITY], op[OP_S_READY_SEQ]
+          redis.call('HSET', key, 's', status, 'pl', op[OP_S_PAYLOAD], 'p', priority, 'm', op[OP_S_MAX_ATTEMPTS],
+            'a', op[OP_S_ATTEMPTS], 'rs', readySeq, 'ca', op[OP_S_CREATED_AT], 'ua', op[OP_S_UPDATED_AT])
+          local optional = { r = op[OP_S_RUN_AT], w = op[OP_S_WORKER_ID], l = op[OP_S_LEASE_UNTIL],
+            wh = op[OP_S_WEBHOOK], ik = op[OP_S_IDEMPOTENCY_KEY], err = op[OP_S_ERROR] }
           for field, value in pairs(optional) do
             if value ~= NULL then redis.call('HSET', key, field, value) end
           end
-          if op[5] == 'pending' then pend(id, op[13], op[7], op[10]) else add('inflight', op[15], id) end
+          if status == 'pending' then
+            pend(id, optional.r, priority, readySeq)
+          else
+            add('inflight', optional.l, id)
+          end
         end
         -- Live, the task is unchanged: only its version and its oldest event move.
         redis.call('HSET', key, 'v', seq, 'oa', at)
         add('age', at, id)
       elseif code == 'C' then
-        -- claimed: [.., at, attempts, workerId, leaseUntil]
+        -- claimed
+        local leaseUntil = op[OP_C_LEASE_UNTIL]
         leave(id, state)
-        redis.call('HSET', key, 'v', seq, 's', 'inProgress', 'a', op[5], 'w', op[6], 'l', op[7], 'ua', at)
+        redis.call('HSET', key, 'v', seq, 's', 'inProgress', 'a', op[OP_C_ATTEMPTS], 'w', op[OP_C_WORKER_ID],
+          'l', leaseUntil, 'ua', at)
         if hasRunAt then redis.call('HDEL', key, 'r') end
-        add('inflight', op[7], id)
+        add('inflight', leaseUntil, id)
       elseif code == 'H' then
-        -- heartbeat: [.., at, leaseUntil]
+        -- heartbeat
         if state ~= 'inProgress' then leave(id, state) end
-        redis.call('HSET', key, 'v', seq, 'l', op[5], 'ua', at)
-        add('inflight', op[5], id)
+        redis.call('HSET', key, 'v', seq, 'l', op[OP_H_LEASE_UNTIL], 'ua', at)
+        add('inflight', op[OP_H_LEASE_UNTIL], id)
       elseif code == 'N' or code == 'L' then
-        -- nacked: [.., at, runAt, reason|null]; leaseExpired: [.., at, runAt]
+        -- nacked (reason may be null); leaseExpired. Both put runAt at the same position.
+        local runAt = op[OP_N_RUN_AT]
         leave(id, state)
-        redis.call('HSET', key, 'v', seq, 's', 'pending', 'r', op[5], 'rs', seq, 'ua', at)
+        redis.call('HSET', key, 'v', seq, 's', 'pending', 'r', runAt, 'rs', seq, 'ua', at)
         if code == 'L' then
           redis.call('HSET', key, 'err', 'LEASE_EXPIRED')
-        elseif op[6] ~= NULL then
-          redis.call('HSET', key, 'err', op[6])
+        elseif op[OP_N_REASON] ~= NULL then
+          redis.call('HSET', key, 'err', op[OP_N_REASON])
         end
         redis.call('HDEL', key, 'w', 'l')
-        pend(id, op[5], priority, seq)
+        pend(id, runAt, priority, seq)
       elseif code == 'A' or code == 'R' then
-        -- abandoned: [.., at]; requeued: [.., at] (attempts start again)
+        -- abandoned; requeued (attempts start again)
         leave(id, state)
         redis.call('HSET', key, 'v', seq, 's', 'pending', 'rs', seq, 'ua', at)
         if code == 'R' then
@@ -187,28 +207,28 @@ local function applyAll()
         redis.call('HDEL', key, 'w', 'l', 'r')
         pend(id, nil, priority, seq)
       elseif code == 'D' or code == 'F' then
-        -- completed: [.., at, resultJson, artifactsJson|null]; failed: [.., at, error, artifactsJson|null]
+        -- completed (result JSON); failed (error). Artifacts (JSON, may be null) at the same position.
         leave(id, state)
         if code == 'D' then
-          redis.call('HSET', key, 'v', seq, 's', 'completed', 'res', op[5], 'ua', at)
+          redis.call('HSET', key, 'v', seq, 's', 'completed', 'res', op[OP_D_RESULT], 'ua', at)
         else
-          redis.call('HSET', key, 'v', seq, 's', 'failed', 'err', op[5], 'ua', at)
+          redis.call('HSET', key, 'v', seq, 's', 'failed', 'err', op[OP_F_ERROR], 'ua', at)
         end
-        if op[6] ~= NULL then redis.call('HSET', key, 'art', op[6]) end
+        if op[OP_D_ARTIFACTS] ~= NULL then redis.call('HSET', key, 'art', op[OP_D_ARTIFACTS]) end
         -- The lease deadline stays: nothing reads it once the task is terminal (one call fewer).
         add('done', at, id)
         removeLater('age', id)
       elseif code == 'Q' then
-        -- dlq: [.., at, reason]
+        -- dlq
         leave(id, state)
-        redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[5], 'ua', at)
+        redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[OP_Q_REASON], 'ua', at)
         add('dlq', at, id)
         removeLater('age', id)
       elseif code == 'X' then
-        -- cancelled: [.., at, reason|null]
+        -- cancelled (reason may be null)
         leave(id, state)
         redis.call('HSET', key, 'v', seq, 's', 'cancelled', 'ua', at)
-        if op[5] ~= NULL then redis.call('HSET', key, 'err', op[5]) end
+        if op[OP_X_REASON] ~= NULL then redis.call('HSET', key, 'err', op[OP_X_REASON]) end
         if hasRunAt then redis.call('HDEL', key, 'r') end
         add('done', at, id)
         removeLater('age', id)

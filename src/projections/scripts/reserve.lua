@@ -14,12 +14,12 @@ local count = tonumber(ARGV[2])
 local reserveMs = tonumber(ARGV[3])
 local inspect = tonumber(ARGV[4])
 local promoteLimit = tonumber(ARGV[5])
-local TWO44 = 17592186044416
+--- @include "ready-score"
 
 local function toReady(id)
   local f = redis.call('HMGET', base .. 't:' .. id, 's', 'p', 'rs')
   if f[1] == 'pending' then
-    redis.call('ZADD', base .. 'ready', (9 - tonumber(f[2])) * TWO44 + tonumber(f[3]), id)
+    redis.call('ZADD', base .. 'ready', readyScore(f[2], f[3]), id)
     return 1
   end
   return 0

@@ -1,0 +1,198 @@
+/**
+ * The effect of each event on a task's stored view: the one definition of what the projection's
+ * task hash holds after an event. `apply.lua` is its Redis-side twin (property-tested to agree:
+ * test/integration/projection-equals-fold.property.test.ts); the views the engine builds without
+ * reading Redis back (a new task, a claimed task, a hand-off's hash) are derived from it.
+ *
+ * The lifecycle fields (state, attempts, lease, due time) come from the task machine, through the
+ * decider's `evolve`: the view adds what the projection keeps besides (payload, result, times, the
+ * ready sequence) and, for a finished task, its last lease holder.
+ */
+import { taskDecider } from '../actors/task.decider.js';
+import { TERMINAL_STATUSES } from '../actors/task.types.js';
+import type { TaskSnapshot, TaskStatus } from '../actors/task.types.js';
+import type { StoredTaskEvent, TaskEventData } from '../events/task-event.schema.js';
+
+/** The stored view of a task: its projection hash, decoded (see `FIELD` for the hash's names). */
+export interface TaskRecord {
+  /** Machine state (`absent` only for a hash that does not exist). */
+  state: TaskStatus;
+  /** Deliveries so far. */
+  attempts: number;
+  /** Deliveries allowed. */
+  maxAttempts: number;
+  /** 0..9, 9 claimed first. */
+  priority: number;
+  /** Lease holder while in progress; a finished task keeps its last one. */
+  workerId?: string | undefined;
+  /** Lease deadline while in progress, epoch ms; a finished task keeps its last one. */
+  leaseUntil?: number | undefined;
+  /** When a pending task becomes claimable, epoch ms (undefined: now). */
+  runAt?: number | undefined;
+  /** Stream sequence of the event that last made it ready: FIFO order among equal priorities. */
+  readySeq: number;
+  /** The producer's payload (null when none was given). */
+  payload: unknown;
+  /** The worker's result, once completed (null when none was given). */
+  result?: unknown;
+  /** Last error: failed result, nack reason, dead-letter or cancel reason. */
+  error?: string | undefined;
+  /** Artifacts of the result. */
+  artifacts?: TaskEventData<'completed'>['artifacts'];
+  /** Result callback URL. */
+  webhook?: string | undefined;
+  /** Idempotency key given at creation. */
+  idempotencyKey?: string | undefined;
+  /** Creation time, epoch ms. */
+  createdAt: number;
+  /** Time of the last event that changed the task (not a webhook outcome), epoch ms. */
+  updatedAt: number;
+  /** Time of the task's oldest event still in the log (its latest snapshot, else creation), epoch ms. */
+  oldestEventAt: number;
+  /** Stream sequence of the task's last event. */
+  version: number;
+}
+
+/** The error recorded for a dead-lettered task whose event names no reason, by cause. */
+export const DEAD_LETTER_REASONS = {
+  nack: 'nacked',
+  leaseExpired: 'LEASE_EXPIRED',
+  rejected: 'rejected',
+} as const satisfies Record<TaskEventData<'dlq'>['cause'], string>;
+
+/** The decision snapshot of a stored view. */
+export function snapshotOfRecord(record: TaskRecord): TaskSnapshot {
+  return {
+    status: record.state,
+    attempts: record.attempts,
+    maxAttempts: record.maxAttempts,
+    workerId: record.workerId,
+    leaseUntil: record.leaseUntil,
+    runAt: record.runAt,
+    version: record.version,
+  };
+}
+
+/**
+ * The stored view after `event`.
+ *
+ * @param record - the view before (undefined for a task not stored yet).
+ * @param event - the next event of the task, from the log.
+ * @throws CodeqError `CORRUPT_EVENT` when the task machine does not accept the event.
+ */
+export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTaskEvent): TaskRecord {
+  const next = taskDecider.evolve(
+    record === undefined ? taskDecider.initialState() : snapshotOfRecord(record),
+    event,
+  );
+  const lifecycle = {
+    state: next.status,
+    attempts: next.attempts,
+    maxAttempts: next.maxAttempts,
+    workerId: next.workerId,
+    leaseUntil: next.leaseUntil,
+    runAt: next.runAt,
+    version: event.seq,
+  };
+  if (TERMINAL_STATUSES.has(next.status) && record !== undefined) {
+    // The machine forgets a finished task's lease; the view keeps who finished it (the API shows it).
+    lifecycle.workerId = record.workerId;
+    lifecycle.leaseUntil = record.leaseUntil;
+    lifecycle.runAt = undefined;
+  }
+  const { seq, at } = event;
+  if (event.type === 'enqueued') {
+    const d = event.data;
+    return {
+      ...lifecycle,
+      priority: d.priority,
+      readySeq: seq,
+      payload: d.payload ?? null,
+      webhook: d.webhook,
+      idempotencyKey: d.idempotencyKey,
+      createdAt: at,
+      updatedAt: at,
+      oldestEventAt: at,
+    };
+  }
+  if (event.type === 'snapshot' && record === undefined) {
+    // The first event of a rolled-up task: it restores the whole view.
+    const d = event.data;
+    return {
+      ...lifecycle,
+      priority: d.priority,
+      readySeq: d.readySeq,
+      payload: d.payload ?? null,
+      error: d.error,
+      webhook: d.webhook,
+      idempotencyKey: d.idempotencyKey,
+      createdAt: d.createdAt,
+      updatedAt: d.updatedAt,
+      oldestEventAt: at,
+    };
+  }
+  // Any other event was accepted by the machine, so the task exists.
+  const before = record as TaskRecord;
+  switch (event.type) {
+    case 'snapshot':
+      return { ...before, ...lifecycle, oldestEventAt: at };
+    case 'claimed':
+    case 'heartbeat':
+      return { ...before, ...lifecycle, updatedAt: at };
+    case 'nacked':
+      return {
+        ...before,
+        ...lifecycle,
+        readySeq: seq,
+        updatedAt: at,
+        error: event.data.reason ?? before.error,
+      };
+    case 'leaseExpired':
+      return {
+        ...before,
+        ...lifecycle,
+        readySeq: seq,
+        updatedAt: at,
+        error: DEAD_LETTER_REASONS.leaseExpired,
+      };
+    case 'abandoned':
+    case 'requeued':
+      return { ...before, ...lifecycle, readySeq: seq, updatedAt: at };
+    case 'completed':
+      return {
+        ...before,
+        ...lifecycle,
+        result: event.data.result ?? null,
+        artifacts: event.data.artifacts ?? before.artifacts,
+        updatedAt: at,
+      };
+    case 'failed':
+      return {
+        ...before,
+        ...lifecycle,
+        error: event.data.error,
+        artifacts: event.data.artifacts ?? before.artifacts,
+        updatedAt: at,
+      };
+    case 'dlq':
+      return {
+        ...before,
+        ...lifecycle,
+        error: event.data.reason ?? DEAD_LETTER_REASONS[event.data.cause],
+        updatedAt: at,
+      };
+    case 'cancelled':
+      return { ...before, ...lifecycle, error: event.data.reason ?? before.error, updatedAt: at };
+    case 'webhookDelivered':
+    case 'webhookGaveUp':
+      // History only: the version moves; `updatedAt` stays, so retention counts from the result.
+      return { ...before, ...lifecycle };
+  }
+}
+
+/** Folds a task's history, oldest first, into its stored view (undefined for no events). */
+export function foldTaskRecord(events: readonly StoredTaskEvent[]): TaskRecord | undefined {
+  let record: TaskRecord | undefined;
+  for (const event of events) record = evolveTaskRecord(record, event);
+  return record;
+}
