@@ -6,13 +6,21 @@
  */
 import { decide } from '../actors/task.decider.js';
 import type { DecisionContext, TaskCommand } from '../actors/task.types.js';
+import { LEASE_SECONDS_MAX, LEASE_SECONDS_MIN } from '../contract/limits.js';
 import { CodeqError } from '../errors.js';
 import type { StoredTaskEvent, TaskEvent } from '../events/task-event.schema.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
 import { FIELD } from '../projections/event.projection.js';
 import { resultFromHash, snapshotFromHash } from '../projections/task-record.js';
 import type { EngineSettings, ResultInput, ResultRecord } from './engine.types.js';
-import { assertTaskId, commandRefusal, assertWorkerId, seconds } from './input-validation.js';
+import {
+  assertArtifacts,
+  assertErrorText,
+  assertTaskId,
+  commandRefusal,
+  assertWorkerId,
+  seconds,
+} from './input-validation.js';
 import type { TaskWriter, WriteItem } from './task-writer.js';
 import { TASK_ID_PATTERN } from '../events/subjects.js';
 import type { TaskSnapshot } from '../actors/task.types.js';
@@ -230,6 +238,7 @@ export class TaskCommands {
   /** Validates and builds the command of a result. */
   resultCommand(input: ResultSubmission): TaskCommand {
     assertWorkerId(input.workerId);
+    assertArtifacts(input.artifacts);
     if (input.status === 'COMPLETED') {
       const command: TaskCommand = {
         type: 'complete',
@@ -241,9 +250,7 @@ export class TaskCommands {
     }
     if (input.status !== 'FAILED')
       throw new CodeqError('INVALID_INPUT', "invalid 'status' (COMPLETED or FAILED)");
-    if (typeof input.error !== 'string' || input.error.length === 0 || input.error.length > 65536) {
-      throw new CodeqError('INVALID_INPUT', "invalid 'error' (1..65536 characters)");
-    }
+    assertErrorText(input.error);
     const command: TaskCommand = { type: 'fail', workerId: input.workerId, error: input.error };
     if (input.artifacts !== undefined) command.artifacts = input.artifacts;
     return command;
@@ -338,7 +345,13 @@ export class TaskCommands {
   /** Validates an extension of a lease, in seconds (default `defaultLeaseSeconds`). */
   leaseMs(extendSeconds: number | undefined): number {
     return (
-      seconds(extendSeconds, 'extendSeconds', 1, 7 * 86400, this.deps.settings.defaultLeaseSeconds) * 1000
+      seconds(
+        extendSeconds,
+        'extendSeconds',
+        LEASE_SECONDS_MIN,
+        LEASE_SECONDS_MAX,
+        this.deps.settings.defaultLeaseSeconds,
+      ) * 1000
     );
   }
 }
