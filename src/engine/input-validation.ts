@@ -11,6 +11,8 @@ import {
   DELAY_SECONDS_MAX,
   ERROR_MAX_LENGTH,
   IDEMPOTENCY_KEY_MAX_LENGTH,
+  LEASE_SECONDS_MAX,
+  LEASE_SECONDS_MIN,
   MAX_ATTEMPTS_MAX,
   PRIORITY_MAX,
   PRIORITY_MIN,
@@ -159,9 +161,13 @@ export function integerIn(value: unknown, name: string, min: number, max: number
   return value;
 }
 
-/** Validates a duration in whole seconds within [min, max]; `fallback` when absent. */
-export function seconds(value: unknown, name: string, min: number, max: number, fallback: number): number {
-  return integerIn(value, name, min, max, fallback);
+/**
+ * A lease or lease extension in whole seconds, {@link LEASE_SECONDS_MIN}..{@link LEASE_SECONDS_MAX};
+ * `fallback` (the configured default lease) when absent. `name` is the field (`leaseSeconds`,
+ * `extendSeconds`).
+ */
+export function leaseSeconds(value: unknown, name: string, fallback: number): number {
+  return integerIn(value, name, LEASE_SECONDS_MIN, LEASE_SECONDS_MAX, fallback);
 }
 
 /** The commands of a claim: 1..{@link CLAIM_COMMANDS_MAX} valid names, duplicates dropped. */

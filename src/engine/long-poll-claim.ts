@@ -3,12 +3,11 @@
  * poll) for a wake-up, a due time, tasks handed straight to it at their enqueue (`hand-off.ts`),
  * its deadline or an abort.
  */
-import { LEASE_SECONDS_MAX, LEASE_SECONDS_MIN } from '../contract/limits.js';
 import { CodeqError } from '../errors.js';
 import type { ClaimWaiters } from './claim-waiters.js';
 import type { Claimer } from './claimer.js';
 import type { ClaimInput, EngineObserver, EngineSettings, TaskView } from './engine.types.js';
-import { assertWorkerId, claimCommands, claimCount, seconds } from './input-validation.js';
+import { assertWorkerId, claimCommands, claimCount, leaseSeconds } from './input-validation.js';
 
 /** What a claim call works with (the engine's parts). */
 export interface LongPollClaimDeps {
@@ -29,12 +28,7 @@ export async function longPollClaim(input: ClaimInput, deps: LongPollClaimDeps):
   assertWorkerId(input.workerId);
   const commands = claimCommands(input.commands);
   const count = claimCount(input.count);
-  const lease = {
-    min: LEASE_SECONDS_MIN,
-    max: LEASE_SECONDS_MAX,
-    fallback: deps.settings.defaultLeaseSeconds,
-  };
-  const leaseMs = seconds(input.leaseSeconds, 'leaseSeconds', lease.min, lease.max, lease.fallback) * 1000;
+  const leaseMs = leaseSeconds(input.leaseSeconds, 'leaseSeconds', deps.settings.defaultLeaseSeconds) * 1000;
   const waitRaw = input.waitSeconds ?? 0;
   // In-process callers may wait a fraction of a second; the JSON contract takes whole seconds.
   if (typeof waitRaw !== 'number' || !Number.isFinite(waitRaw) || waitRaw < 0) {

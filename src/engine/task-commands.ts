@@ -6,7 +6,6 @@
  */
 import { decide } from '../actors/task.decider.js';
 import type { DecisionContext, TaskCommand } from '../actors/task.types.js';
-import { LEASE_SECONDS_MAX, LEASE_SECONDS_MIN } from '../contract/limits.js';
 import { CodeqError } from '../errors.js';
 import type { StoredTaskEvent, TaskEvent } from '../events/task-event.schema.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
@@ -19,7 +18,7 @@ import {
   assertTaskId,
   commandRefusal,
   assertWorkerId,
-  seconds,
+  leaseSeconds,
 } from './input-validation.js';
 import type { TaskWriter, WriteItem } from './task-writer.js';
 import { TASK_ID_PATTERN } from '../events/subjects.js';
@@ -344,14 +343,6 @@ export class TaskCommands {
 
   /** Validates an extension of a lease, in seconds (default `defaultLeaseSeconds`). */
   leaseMs(extendSeconds: number | undefined): number {
-    return (
-      seconds(
-        extendSeconds,
-        'extendSeconds',
-        LEASE_SECONDS_MIN,
-        LEASE_SECONDS_MAX,
-        this.deps.settings.defaultLeaseSeconds,
-      ) * 1000
-    );
+    return leaseSeconds(extendSeconds, 'extendSeconds', this.deps.settings.defaultLeaseSeconds) * 1000;
   }
 }

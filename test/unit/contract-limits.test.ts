@@ -34,8 +34,8 @@ import {
   assertReason,
   claimCommands,
   claimCount,
+  leaseSeconds,
   normaliseEnqueue,
-  seconds,
 } from '../../src/engine/input-validation.js';
 
 const settings = { maxAttemptsDefault: 5, maxPayloadBytes: 1_000_000 };
@@ -95,14 +95,14 @@ const LIMITS: Record<string, Limit> = {
   leaseSeconds: {
     schema: ClaimBody,
     body: (leaseSeconds) => ({ leaseSeconds }),
-    engine: (v) => () => seconds(v, 'leaseSeconds', 1, LEASE_SECONDS_MAX, 300),
+    engine: (v) => () => leaseSeconds(v, 'leaseSeconds', 300),
     last: LEASE_SECONDS_MAX,
     first: LEASE_SECONDS_MAX + 1,
   },
   extendSeconds: {
     schema: HeartbeatBody,
     body: (extendSeconds) => ({ extendSeconds }),
-    engine: (v) => () => seconds(v, 'extendSeconds', 1, LEASE_SECONDS_MAX, 300),
+    engine: (v) => () => leaseSeconds(v, 'extendSeconds', 300),
     last: LEASE_SECONDS_MAX,
     first: LEASE_SECONDS_MAX + 1,
   },
