@@ -3,6 +3,7 @@
  * module that reads `process.env` or files for configuration; everything else receives a
  * {@link CodeqConfig}. Precedence, lowest first: defaults, YAML file, environment, command-line flags.
  */
+import { WAIT_SECONDS_MAX } from './contract/limits.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -112,7 +113,7 @@ export function toEngineSettings(config: CodeqConfig): EngineSettings {
       config.streamMaxAgeSeconds > 0 ? config.streamMaxAgeSeconds * 750 : Number.POSITIVE_INFINITY,
     // Not configurable yet: the contract has no key for them.
     sweepIntervalMs: 1000,
-    maxWaitSeconds: 30,
+    maxWaitSeconds: WAIT_SECONDS_MAX,
   };
 }
 

@@ -6,10 +6,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { allowsCommand, assertAllCommands, assertCommandAllowed } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
-import { AUTH_ERRORS, CommandParams, MESSAGES, TaskPageSchema, parseRfc3339 } from './common.schema.js';
-import { ApiRefusal } from './error-mapper.js';
-import type { RouteDeps } from './route-context.js';
-import { iso, taskJson } from './task-json.js';
 import {
   CleanupBody,
   CleanupResponse,
@@ -17,12 +13,15 @@ import {
   PageQuery,
   QueueStatsSchema,
   RequeueBody,
-} from './admin.schema.js';
-
-/** Default of `limit` in cleanup (the contract's). */
-const CLEANUP_DEFAULT_LIMIT = 1000;
-/** Default page size of listings. */
-const PAGE_DEFAULT_LIMIT = 100;
+} from '../contract/admin.schema.js';
+import { TaskPageSchema } from '../contract/common.schema.js';
+import { CLEANUP_LIMIT_DEFAULT, PAGE_LIMIT_DEFAULT } from '../contract/limits.js';
+import { MESSAGES } from '../contract/messages.js';
+import { parseRfc3339 } from '../contract/rfc3339.js';
+import { AUTH_ERRORS, CommandParams } from './common.schema.js';
+import { ApiRefusal } from './error-mapper.js';
+import type { RouteDeps } from './route-context.js';
+import { iso, taskJson } from './task-json.js';
 
 /** Registers the admin routes. */
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
@@ -75,7 +74,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     },
     async (request, reply) => {
       assertAllCommands(principalOf(request));
-      const limit = request.body.limit ?? CLEANUP_DEFAULT_LIMIT;
+      const limit = request.body.limit ?? CLEANUP_LIMIT_DEFAULT;
       let before = Date.now();
       if (request.body.before !== undefined) {
         const parsed = parseRfc3339(request.body.before);
@@ -102,7 +101,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       assertCommandAllowed(principalOf(request), request.params.command);
       const { cursor, limit } = request.query;
       const page = await engine.listDlq(request.params.command, {
-        limit: limit ?? PAGE_DEFAULT_LIMIT,
+        limit: limit ?? PAGE_LIMIT_DEFAULT,
         ...(cursor === undefined ? {} : { cursor }),
       });
       return reply.send({
@@ -152,7 +151,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       const { command, status, cursor, limit } = request.query;
       assertCommandAllowed(principalOf(request), command);
       const page = await engine.listTasks(command, status, {
-        limit: limit ?? PAGE_DEFAULT_LIMIT,
+        limit: limit ?? PAGE_LIMIT_DEFAULT,
         ...(cursor === undefined ? {} : { cursor }),
       });
       return reply.send({

@@ -6,34 +6,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { assertAllCommands } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
-import { AUTH_ERRORS, Rfc3339, parseRfc3339 } from './common.schema.js';
+import { EventJson, EventsQuery, FROM_TIME_MESSAGE } from '../contract/admin.schema.js';
+import { parseRfc3339 } from '../contract/rfc3339.js';
+import { AUTH_ERRORS } from './common.schema.js';
 import { ApiRefusal } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
 import { iso } from './task-json.js';
-
-const FROM_TIME_MESSAGE = "invalid 'fromTime' (use RFC3339)";
-
-const EventsQuery = Type.Object(
-  {
-    fromSeq: Type.Optional(Type.Integer({ minimum: 1, description: 'first stream sequence (default 1)' })),
-    fromTime: Type.Optional(Rfc3339(FROM_TIME_MESSAGE)),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'default 1000' })),
-    waitSeconds: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 30, description: 'wait for new events (tail)' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const EventJson = Type.Object({
-  seq: Type.Integer(),
-  type: Type.String(),
-  taskId: Type.String(),
-  command: Type.String(),
-  time: Type.String(),
-  actor: Type.String(),
-  data: Type.Unknown(),
-});
 
 /** Registers `GET /admin/events` and `POST /admin/projections/rebuild`. */
 export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {

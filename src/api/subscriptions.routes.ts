@@ -9,16 +9,16 @@ import { CodeqError } from '../errors.js';
 import type { Subscription } from '../webhooks/subscription.store.js';
 import { allowsCommand } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
-import { AUTH_ERRORS, ErrorBody } from './common.schema.js';
-import { ApiRefusal } from './error-mapper.js';
-import type { RouteDeps, SubscriptionApi } from './route-context.js';
+import { ErrorBody } from '../contract/common.schema.js';
 import {
   SubscribeBody,
   SubscriptionHeartbeatBody,
-  SubscriptionIdParams,
   SubscriptionLeaseSchema,
   SubscriptionSchema,
-} from './subscriptions.schema.js';
+} from '../contract/subscription.schema.js';
+import { AUTH_ERRORS, SubscriptionIdParams } from './common.schema.js';
+import { ApiRefusal } from './error-mapper.js';
+import type { RouteDeps, SubscriptionApi } from './route-context.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

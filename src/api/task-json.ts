@@ -4,8 +4,8 @@
  */
 import type { Static } from 'typebox';
 import type { ResultRecord, TaskHistory, TaskView } from '../engine/engine.types.js';
-import type { ResultRecordSchema, TaskSchema } from './common.schema.js';
-import type { HistoryResponse } from './tasks.schema.js';
+import type { ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
+import type { HistoryResponse } from '../contract/task.schema.js';
 
 /** Task JSON. */
 export type TaskJson = Static<typeof TaskSchema>;

@@ -6,31 +6,25 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import type { EnqueueInput } from '../engine/engine.types.js';
 import { CodeqError } from '../errors.js';
-import { allowsCommand, assertTaskVisible } from './auth/auth.types.js';
-import type { Principal } from './auth/auth.types.js';
-import { createAuthHook, principalOf } from './auth/authenticator.js';
-import {
-  AUTH_ERRORS,
-  ErrorBody,
-  MESSAGES,
-  PartialWriteErrorBody,
-  TaskIdParams,
-  TaskSchema,
-  parseRfc3339,
-} from './common.schema.js';
-import { ApiRefusal, READ_MESSAGES } from './error-mapper.js';
-import { webhookUrlProblem } from '../webhooks/url-safety.js';
-import type { RouteDeps } from './route-context.js';
-import { historyJson, resultJson, taskJson } from './task-json.js';
+import Type from 'typebox';
+import { ErrorBody, PartialWriteErrorBody, TaskSchema } from '../contract/common.schema.js';
+import { MESSAGES } from '../contract/messages.js';
+import { parseRfc3339 } from '../contract/rfc3339.js';
 import {
   BatchCreateBody,
-  CREATE_ERRORS,
   CancelBody,
   CreateTaskBody,
   HistoryResponse,
   TaskResultResponse,
-} from './tasks.schema.js';
-import Type from 'typebox';
+} from '../contract/task.schema.js';
+import { webhookUrlProblem } from '../webhooks/url-safety.js';
+import { allowsCommand, assertTaskVisible } from './auth/auth.types.js';
+import type { Principal } from './auth/auth.types.js';
+import { createAuthHook, principalOf } from './auth/authenticator.js';
+import { AUTH_ERRORS, CREATE_ERRORS, TaskIdParams } from './common.schema.js';
+import { ApiRefusal, READ_MESSAGES } from './error-mapper.js';
+import type { RouteDeps } from './route-context.js';
+import { historyJson, resultJson, taskJson } from './task-json.js';
 
 /**
  * Checks one create body beyond its schema and turns it into engine input. `where` prefixes messages
@@ -45,10 +39,10 @@ export function toEnqueueInput(
   const input: EnqueueInput = {
     command: body.command,
     payload: body.payload,
-    // The contract clamps rather than refuses out-of-range integer priorities.
-    priority: Math.min(9, Math.max(0, body.priority ?? 0)),
     actor: `producer:${principal.subject}`,
   };
+  // Out-of-range priorities are clamped by the engine (`clampPriority`), not refused.
+  if (body.priority !== undefined) input.priority = body.priority;
   if (body.maxAttempts !== undefined && body.maxAttempts > 0) input.maxAttempts = body.maxAttempts;
   if (body.webhook !== undefined) {
     // The engine's rule, checked here too so a batch item's message says which item.

@@ -11,10 +11,8 @@ import type { ResultInput as EngineResultInput, ResultRecord } from '../engine/e
 import { allowsCommand } from './auth/auth.types.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
-import { AUTH_ERRORS, ErrorBody, ResultRecordSchema, TaskIdParams, TaskSchema } from './common.schema.js';
-import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES, mapError } from './error-mapper.js';
-import type { ClaimLifecycle, RouteDeps } from './route-context.js';
-import { resultJson, taskJson } from './task-json.js';
+import { ErrorBody, ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
+import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import {
   BatchResultsBody,
   BatchResultsResponse,
@@ -24,10 +22,12 @@ import {
   NackBody,
   NackResponse,
   ResultBody,
-} from './worker.schema.js';
-
-/** Longest long-poll the API grants, whatever the client asks (the contract's cap). */
-export const MAX_WAIT_SECONDS = 30;
+  resultBodyProblem,
+} from '../contract/worker.schema.js';
+import { AUTH_ERRORS, TaskIdParams } from './common.schema.js';
+import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES, mapError } from './error-mapper.js';
+import type { ClaimLifecycle, RouteDeps } from './route-context.js';
+import { resultJson, taskJson } from './task-json.js';
 
 const LEASE_ERRORS = { ...AUTH_ERRORS, 404: ErrorBody, 409: ErrorBody };
 
@@ -59,15 +59,8 @@ type ResultInput = Static<typeof ResultBody>;
 
 /** Checks a result body against the contract's conditional rules; `where` prefixes batch messages. */
 function checkResult(body: ResultInput, where = ''): void {
-  if (body.status === 'COMPLETED') {
-    if (body.result === undefined)
-      throw new ApiRefusal(400, `${where}'result' is required when status is COMPLETED`);
-    if (typeof body.result !== 'object' || body.result === null || Array.isArray(body.result)) {
-      throw new ApiRefusal(400, `${where}'result' must be a JSON object`);
-    }
-  } else if (body.error === undefined || body.error === '') {
-    throw new ApiRefusal(400, `${where}'error' is required when status is FAILED`);
-  }
+  const problem = resultBodyProblem(body);
+  if (problem !== undefined) throw new ApiRefusal(400, `${where}${problem}`);
 }
 
 /** Registers the worker routes. */
@@ -123,7 +116,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       }
       if (!commands.every((c) => allowsCommand(principal, c)))
         throw new ApiRefusal(403, 'event type not allowed');
-      const waitSeconds = claims.closing ? 0 : Math.min(MAX_WAIT_SECONDS, body.waitSeconds ?? 0);
+      const waitSeconds = claims.closing ? 0 : Math.min(WAIT_SECONDS_MAX, body.waitSeconds ?? 0);
       const { signal, release } = claimSignal(reply, claims);
       let tasks;
       try {
@@ -216,9 +209,8 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
         taskId: request.params.id,
         workerId: principal.subject,
         allowedCommands: principal.eventTypes,
-        ...(delaySeconds === undefined
-          ? {}
-          : { delaySeconds: Math.min(delaySeconds, config.backoffMaxSeconds) }),
+        // The engine caps the delay at backoffMaxSeconds.
+        ...(delaySeconds === undefined ? {} : { delaySeconds }),
         ...(reason === undefined ? {} : { reason }),
         ...(deadLetter === undefined ? {} : { deadLetter }),
       });

@@ -2,6 +2,7 @@
  * `codeq events replay|tail`: streams the event log as JSON lines from a sequence or a time, through
  * the admin events endpoint. `replay` stops when it has caught up; `tail` keeps long-polling.
  */
+import { EVENTS_LIMIT_MAX } from '../contract/limits.js';
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
@@ -83,7 +84,7 @@ export async function runEventsCommand(args: string[], ctx: CliContext): Promise
     if (sub === 'replay') fromSeq = 1;
     else fromTime = new Date().toISOString();
   }
-  const limit = parseIntFlag(values.limit, '--limit', { min: 1, max: 10_000 }) ?? 500;
+  const limit = parseIntFlag(values.limit, '--limit', { min: 1, max: EVENTS_LIMIT_MAX }) ?? 500;
   const waitSeconds =
     values['poll-interval'] !== undefined
       ? Math.min(30, Math.max(1, Math.ceil(parseDuration(values['poll-interval'], '--poll-interval') / 1000)))

@@ -3,6 +3,7 @@
  * process per task with the payload JSON on stdin, heartbeats while it runs, and reports the outcome
  * (complete with the stdout, or nack with the stderr). Stopping lets running tasks finish.
  */
+import { REASON_MAX_LENGTH } from '../contract/limits.js';
 import { spawn } from 'node:child_process';
 import type { CodeqHttpClient, TaskJson } from '../client/http-client.js';
 import { isCodeqError } from '../errors.js';
@@ -66,8 +67,8 @@ export interface WorkerSummary {
 
 /** Most of the stdout kept as the result, bytes (results live in one event, ~1 MB max). */
 const MAX_STDOUT = 900_000;
-/** Nack reasons are limited to 4096 characters by the event schema. */
-const MAX_REASON = 4000;
+/** The stderr tail kept as a nack reason, characters: within `REASON_MAX_LENGTH` with its ellipsis. */
+const MAX_REASON = REASON_MAX_LENGTH - 96;
 
 /**
  * Runs until `stop` aborts (then waits for running tasks) or `maxTasks` tasks were handled.

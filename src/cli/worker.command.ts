@@ -2,6 +2,7 @@
  * `codeq worker start`: runs a shell command per claimed task (see `worker-runner.ts`), stopping on
  * SIGINT/SIGTERM once running tasks finish (a second signal stops at once).
  */
+import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
@@ -67,8 +68,11 @@ export function parseWorkerArgs(args: string[]): { options: WorkerOptions; value
     throw new UsageError('--wait-seconds and --poll-interval are the same setting; give one');
   const waitSeconds =
     values['poll-interval'] !== undefined
-      ? Math.min(30, Math.ceil(parseDuration(values['poll-interval'], '--poll-interval') / 1000))
-      : (parseIntFlag(values['wait-seconds'], '--wait-seconds', { min: 0, max: 30 }) ?? 20);
+      ? Math.min(
+          WAIT_SECONDS_MAX,
+          Math.ceil(parseDuration(values['poll-interval'], '--poll-interval') / 1000),
+        )
+      : (parseIntFlag(values['wait-seconds'], '--wait-seconds', { min: 0, max: WAIT_SECONDS_MAX }) ?? 20);
   const ack = (values.ack ?? 'complete') as AckMode;
   if (!ACK_MODES.includes(ack))
     throw new UsageError(`--ack: '${values.ack}' is not one of ${ACK_MODES.join(', ')}`);

@@ -1,6 +1,14 @@
 /**
  * Admin operations: listings, DLQ requeue, cleanup of terminal tasks, and reading the log.
  */
+import {
+  CLEANUP_LIMIT_MAX,
+  EVENTS_LIMIT_DEFAULT,
+  EVENTS_LIMIT_MAX,
+  PAGE_LIMIT_DEFAULT,
+  PAGE_LIMIT_MAX,
+  WAIT_SECONDS_MAX,
+} from '../contract/limits.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { IdempotencyRegistry } from '../events/idempotency-registry.js';
@@ -9,7 +17,7 @@ import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
 import { viewFromHash } from '../projections/task-record.js';
 import type { EngineSettings, Page, TaskView } from './engine.types.js';
-import { assertTaskId, claimCount, seconds } from './input-validation.js';
+import { assertTaskId, integerIn } from './input-validation.js';
 import type { TaskCommands } from './task-commands.js';
 
 /** Listing names of the API, mapped to projection indexes. */
@@ -49,7 +57,7 @@ export class AdminOps {
       throw new CodeqError('INVALID_INPUT', `invalid status (one of ${Object.keys(LISTABLE).join(', ')})`);
     const offset = options.cursor === undefined ? 0 : Number(options.cursor);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new CodeqError('INVALID_INPUT', 'invalid cursor');
-    const limit = claimCount(options.limit ?? 100);
+    const limit = integerIn(options.limit, 'limit', 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT);
     const { ids, total } = await this.deps.store.listIds(command, index, offset, limit);
     const tasks = await this.deps.store.loadMany(command, ids);
     const items = tasks.map((t) => viewFromHash(t.id, t.command, t.hash));
@@ -87,8 +95,8 @@ export class AdminOps {
   async cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }> {
     if (!Number.isSafeInteger(input.before))
       throw new CodeqError('INVALID_INPUT', "invalid 'before' (use RFC3339)");
-    if (!Number.isSafeInteger(input.limit) || input.limit < 1 || input.limit > 100_000) {
-      throw new CodeqError('INVALID_INPUT', "invalid 'limit' (1..100000)");
+    if (!Number.isSafeInteger(input.limit) || input.limit < 1 || input.limit > CLEANUP_LIMIT_MAX) {
+      throw new CodeqError('INVALID_INPUT', `invalid 'limit' (1..${CLEANUP_LIMIT_MAX})`);
     }
     let deleted = 0;
     for (const command of await this.deps.store.commands()) {
@@ -119,8 +127,8 @@ export class AdminOps {
     },
     isClosed: () => boolean,
   ): Promise<{ events: StoredTaskEvent[]; nextSeq: number }> {
-    const limit = input.limit ?? 1000;
-    const wait = seconds(input.waitSeconds, 'waitSeconds', 0, 3600, 0);
+    const limit = integerIn(input.limit, 'limit', 1, EVENTS_LIMIT_MAX, EVENTS_LIMIT_DEFAULT);
+    const wait = integerIn(input.waitSeconds, 'waitSeconds', 0, WAIT_SECONDS_MAX, 0);
     const deadline = Date.now() + Math.min(wait, this.deps.settings.maxWaitSeconds) * 1000;
     if (input.fromTime !== undefined && !Number.isSafeInteger(input.fromTime)) {
       throw new CodeqError('INVALID_INPUT', "invalid 'fromTime' (use RFC3339)");

@@ -2,6 +2,7 @@
  * Defaults of the engine's tunables (the contract's values) and their merge with overrides.
  */
 import { DEFAULT_BACKOFF } from '../actors/backoff.js';
+import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import type { EngineSettings } from './engine.types.js';
 
 /** The contract's defaults. */
@@ -16,7 +17,7 @@ export const DEFAULT_ENGINE_SETTINGS: Readonly<EngineSettings> = Object.freeze({
   deadRetentionMs: 7 * 24 * 3600_000,
   snapshotAfterMs: (7 * 24 * 3600_000 * 3) / 4,
   sweepIntervalMs: 1000,
-  maxWaitSeconds: 30,
+  maxWaitSeconds: WAIT_SECONDS_MAX,
 });
 
 /** Fills every setting not given with its default. */

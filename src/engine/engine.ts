@@ -8,6 +8,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { foldEvents } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT, type TaskCommand } from '../actors/task.types.js';
+import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX } from '../contract/limits.js';
 import { CodeqError } from '../errors.js';
 import { EventLog } from '../events/event-log.js';
 import { IdempotencyRegistry, idempotencyBucket } from '../events/idempotency-registry.js';
@@ -42,7 +43,7 @@ import type {
   TaskView,
 } from './engine.types.js';
 import { EnqueueCoalescer, enqueueMany } from './enqueue.js';
-import { assertWorkerId, seconds } from './input-validation.js';
+import { assertBatch, assertNackDelay, assertReason, assertWorkerId } from './input-validation.js';
 import { LeaderLock } from './leader-lock.js';
 import { CommandHandler } from './command-handler.js';
 import {
@@ -285,9 +286,7 @@ export class Engine implements EngineApi {
   }
 
   async enqueueMany(inputs: EnqueueInput[]): Promise<TaskView[]> {
-    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 10_000) {
-      throw new CodeqError('INVALID_INPUT', 'invalid body: 1..10000 tasks expected');
-    }
+    assertBatch(inputs, ENQUEUE_BATCH_MAX, 'tasks');
     return enqueueMany(inputs, this.enqueueDeps());
   }
 
@@ -327,10 +326,8 @@ export class Engine implements EngineApi {
     allowedCommands?: readonly string[];
   }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     assertWorkerId(input.workerId);
-    if (input.delaySeconds !== undefined) seconds(input.delaySeconds, 'delaySeconds', 0, 365 * 86400, 0);
-    if (input.reason !== undefined && (typeof input.reason !== 'string' || input.reason.length > 4096)) {
-      throw new CodeqError('INVALID_INPUT', "invalid 'reason' (string of at most 4096 characters)");
-    }
+    assertNackDelay(input.delaySeconds);
+    assertReason(input.reason);
     const command: TaskCommand = input.deadLetter
       ? { type: 'deadLetter', workerId: input.workerId, reason: input.reason }
       : {
@@ -383,9 +380,7 @@ export class Engine implements EngineApi {
   }
 
   async submitResults(inputs: ResultSubmission[]): Promise<(ResultRecord | CodeqError)[]> {
-    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 10_000) {
-      throw new CodeqError('INVALID_INPUT', 'invalid body: 1..10000 results expected');
-    }
+    assertBatch(inputs, RESULT_BATCH_MAX, 'results');
     return this.commands.submitResults(inputs);
   }
 
@@ -395,6 +390,7 @@ export class Engine implements EngineApi {
     reason?: string;
     allowedCommands?: readonly string[];
   }): Promise<TaskView> {
+    assertReason(input.reason);
     await this.commands.run(input.taskId, { type: 'cancel', reason: input.reason }, input.actor, {
       allowedCommands: input.allowedCommands,
     });

@@ -1,9 +1,30 @@
 /**
  * Validation of operation inputs. Every check throws `INVALID_INPUT` with the contract's message
- * before anything is written.
+ * before anything is written. The limits are the contract's (src/contract/limits.ts), the same the
+ * HTTP schemas enforce.
  */
+import { Compile } from 'typebox/compile';
+import {
+  ARTIFACTS_MAX,
+  CLAIM_COMMANDS_MAX,
+  CLAIM_COUNT_MAX,
+  DELAY_SECONDS_MAX,
+  ERROR_MAX_LENGTH,
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  LEASE_SECONDS_MAX,
+  LEASE_SECONDS_MIN,
+  MAX_ATTEMPTS_MAX,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  REASON_MAX_LENGTH,
+  TASK_ID_PATTERN,
+  WORKER_ID_MAX_LENGTH,
+  clampPriority,
+} from '../contract/limits.js';
+import { MESSAGES } from '../contract/messages.js';
+import { ArtifactsSchema } from '../contract/worker.schema.js';
 import { CodeqError } from '../errors.js';
-import { TASK_ID_PATTERN, assertValidCommand } from '../events/subjects.js';
+import { assertValidCommand } from '../events/subjects.js';
 import type { TaskEventData } from '../events/task-event.schema.js';
 import { webhookUrlProblem } from '../webhooks/url-safety.js';
 import type { EnqueueInput, EngineSettings } from './engine.types.js';
@@ -47,15 +68,16 @@ export function commandRefusal(
   });
 }
 
-/** A worker id (token subject): 1..256 characters. */
+/** A worker id (token subject): 1..{@link WORKER_ID_MAX_LENGTH} characters. */
 export function assertWorkerId(workerId: unknown): asserts workerId is string {
-  if (typeof workerId !== 'string' || workerId.length === 0 || workerId.length > 256) {
+  if (typeof workerId !== 'string' || workerId.length === 0 || workerId.length > WORKER_ID_MAX_LENGTH) {
     invalid('invalid workerId');
   }
 }
 
 /**
- * Validates and normalises one enqueue input into `enqueued` event data: priority clamped to 0..9,
+ * Validates and normalises one enqueue input into `enqueued` event data: priority clamped
+ * ({@link clampPriority}),
  * `maxAttempts <= 0` replaced by the default, `runAt` winning over `delaySeconds`.
  */
 export function normaliseEnqueue(
@@ -81,55 +103,114 @@ export function normaliseEnqueue(
   }
   let priority = 0;
   if (input.priority !== undefined) {
-    if (!isInt(input.priority)) invalid("invalid 'priority' (must be an integer 0..9)");
-    priority = Math.min(9, Math.max(0, input.priority));
+    // Any whole number is clamped, however large (the HTTP schema allows any integer too).
+    if (!Number.isInteger(input.priority))
+      invalid(`invalid 'priority' (must be an integer ${PRIORITY_MIN}..${PRIORITY_MAX})`);
+    priority = clampPriority(input.priority);
   }
   let maxAttempts = settings.maxAttemptsDefault;
   if (input.maxAttempts !== undefined) {
-    if (!isInt(input.maxAttempts)) invalid("invalid 'maxAttempts' (must be an integer)");
-    if (input.maxAttempts > 1000) invalid("invalid 'maxAttempts' (at most 1000)");
+    if (!Number.isInteger(input.maxAttempts)) invalid("invalid 'maxAttempts' (must be an integer)");
+    if (input.maxAttempts > MAX_ATTEMPTS_MAX) invalid(`invalid 'maxAttempts' (at most ${MAX_ATTEMPTS_MAX})`);
     if (input.maxAttempts > 0) maxAttempts = input.maxAttempts;
   }
   let runAt: number | undefined;
   if (input.runAt !== undefined) {
     const t = input.runAt instanceof Date ? input.runAt.getTime() : input.runAt;
     // Any time before now, 1970 and earlier included (negative epoch ms), is just due now.
-    if (!isInt(t)) invalid("invalid 'runAt' (use RFC3339)");
+    if (!isInt(t)) invalid(MESSAGES.runAt);
     runAt = t;
   } else if (input.delaySeconds !== undefined) {
-    if (!isInt(input.delaySeconds) || input.delaySeconds < 0)
-      invalid("invalid 'delaySeconds' (must be >= 0)");
-    if (input.delaySeconds > 0) runAt = now + input.delaySeconds * 1000;
+    const delay = input.delaySeconds;
+    if (!isInt(delay) || delay < 0 || delay > DELAY_SECONDS_MAX) invalid(MESSAGES.delaySeconds);
+    if (delay > 0) runAt = now + delay * 1000;
   }
   if (runAt !== undefined && runAt <= now) runAt = undefined;
   const data: TaskEventData<'enqueued'> = { payload: input.payload, priority, maxAttempts };
   if (runAt !== undefined) data.runAt = runAt;
   if (input.webhook !== undefined) {
     const reason = webhookUrlProblem(input.webhook);
-    if (reason !== undefined) invalid('invalid webhook url', { reason });
+    if (reason !== undefined) invalid(MESSAGES.webhook, { reason });
     data.webhook = input.webhook;
   }
   if (input.idempotencyKey !== undefined) {
     const key = input.idempotencyKey;
-    if (typeof key !== 'string' || key.length === 0 || key.length > 256 || /\s/.test(key)) {
-      invalid("invalid 'idempotencyKey' (1..256 characters, no whitespace)");
+    if (
+      typeof key !== 'string' ||
+      key.length === 0 ||
+      key.length > IDEMPOTENCY_KEY_MAX_LENGTH ||
+      /\s/.test(key)
+    ) {
+      invalid(`invalid 'idempotencyKey' (1..${IDEMPOTENCY_KEY_MAX_LENGTH} characters, no whitespace)`);
     }
     data.idempotencyKey = key;
   }
   return data;
 }
 
-/** Clamps a count of tasks for batch claims: 1..1000, default 1. */
+/** Validates a count of tasks for batch claims: 1..{@link CLAIM_COUNT_MAX}, default 1. */
 export function claimCount(count: unknown): number {
-  if (count === undefined) return 1;
-  if (!isInt(count) || count < 1 || count > 1000) invalid("invalid 'count' (must be an integer 1..1000)");
-  return count;
+  return integerIn(count, 'count', 1, CLAIM_COUNT_MAX, 1);
 }
 
-/** Validates a duration in whole seconds within [min, max]; `fallback` when absent. */
-export function seconds(value: unknown, name: string, min: number, max: number, fallback: number): number {
+/** Validates a whole number within [min, max]; `fallback` when absent. */
+export function integerIn(value: unknown, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (!isInt(value) || value < min || value > max)
     invalid(`invalid '${name}' (must be an integer ${min}..${max})`);
   return value;
+}
+
+/**
+ * A lease or lease extension in whole seconds, {@link LEASE_SECONDS_MIN}..{@link LEASE_SECONDS_MAX};
+ * `fallback` (the configured default lease) when absent. `name` is the field (`leaseSeconds`,
+ * `extendSeconds`).
+ */
+export function leaseSeconds(value: unknown, name: string, fallback: number): number {
+  return integerIn(value, name, LEASE_SECONDS_MIN, LEASE_SECONDS_MAX, fallback);
+}
+
+/** The commands of a claim: 1..{@link CLAIM_COMMANDS_MAX} valid names, duplicates dropped. */
+export function claimCommands(commands: unknown): string[] {
+  if (!Array.isArray(commands) || commands.length === 0 || commands.length > CLAIM_COMMANDS_MAX) {
+    invalid(`commands: 1..${CLAIM_COMMANDS_MAX} command names expected`);
+  }
+  commands.forEach((c) => assertValidCommand(c));
+  return [...new Set(commands as string[])];
+}
+
+/** A batch of 1..`max` items (`what` names them in the message). */
+export function assertBatch(items: unknown, max: number, what: string): void {
+  if (!Array.isArray(items) || items.length === 0 || items.length > max) {
+    invalid(`invalid body: 1..${max} ${what} expected`);
+  }
+}
+
+/** A nack's `delaySeconds`: any whole number >= 0 (the decider caps it at `backoffMaxSeconds`). */
+export function assertNackDelay(delaySeconds: unknown): void {
+  if (delaySeconds === undefined) return;
+  if (!Number.isInteger(delaySeconds) || (delaySeconds as number) < 0) invalid(MESSAGES.delaySeconds);
+}
+
+/** A free-text reason (nack, cancel): absent, or a string of at most {@link REASON_MAX_LENGTH}. */
+export function assertReason(reason: unknown): void {
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length > REASON_MAX_LENGTH)) {
+    invalid(`invalid 'reason' (string of at most ${REASON_MAX_LENGTH} characters)`);
+  }
+}
+
+/** A failure's error text: 1..{@link ERROR_MAX_LENGTH} characters. */
+export function assertErrorText(error: unknown): asserts error is string {
+  if (typeof error !== 'string' || error.length === 0 || error.length > ERROR_MAX_LENGTH) {
+    invalid(`invalid 'error' (1..${ERROR_MAX_LENGTH} characters)`);
+  }
+}
+
+const artifactsValidator = Compile(ArtifactsSchema);
+
+/** A result's artifacts: absent, or what the contract's `ArtifactsSchema` allows. */
+export function assertArtifacts(artifacts: unknown): void {
+  if (artifacts !== undefined && !artifactsValidator.Check(artifacts)) {
+    invalid(`invalid 'artifacts' (at most ${ARTIFACTS_MAX} of {name, url?, contentBase64?, contentType?})`);
+  }
 }

@@ -4,11 +4,10 @@
  * its deadline or an abort.
  */
 import { CodeqError } from '../errors.js';
-import { assertValidCommand } from '../events/subjects.js';
 import type { ClaimWaiters } from './claim-waiters.js';
 import type { Claimer } from './claimer.js';
 import type { ClaimInput, EngineObserver, EngineSettings, TaskView } from './engine.types.js';
-import { assertWorkerId, claimCount, seconds } from './input-validation.js';
+import { assertWorkerId, claimCommands, claimCount, leaseSeconds } from './input-validation.js';
 
 /** What a claim call works with (the engine's parts). */
 export interface LongPollClaimDeps {
@@ -27,15 +26,11 @@ export interface LongPollClaimDeps {
 /** Claims up to `input.count` tasks of `input.commands`, waiting up to `input.waitSeconds` for work. */
 export async function longPollClaim(input: ClaimInput, deps: LongPollClaimDeps): Promise<TaskView[]> {
   assertWorkerId(input.workerId);
-  if (!Array.isArray(input.commands) || input.commands.length === 0 || input.commands.length > 1000) {
-    throw new CodeqError('INVALID_INPUT', 'commands: 1..1000 command names expected');
-  }
-  input.commands.forEach((c) => assertValidCommand(c));
-  const commands = [...new Set(input.commands)];
+  const commands = claimCommands(input.commands);
   const count = claimCount(input.count);
-  const leaseMs =
-    seconds(input.leaseSeconds, 'leaseSeconds', 1, 7 * 86400, deps.settings.defaultLeaseSeconds) * 1000;
+  const leaseMs = leaseSeconds(input.leaseSeconds, 'leaseSeconds', deps.settings.defaultLeaseSeconds) * 1000;
   const waitRaw = input.waitSeconds ?? 0;
+  // In-process callers may wait a fraction of a second; the JSON contract takes whole seconds.
   if (typeof waitRaw !== 'number' || !Number.isFinite(waitRaw) || waitRaw < 0) {
     throw new CodeqError('INVALID_INPUT', "invalid 'waitSeconds' (must be >= 0)");
   }

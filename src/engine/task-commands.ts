@@ -13,7 +13,7 @@ import { resultFromHash } from '../projections/task-record.js';
 import type { CommandHandler, CommandOutcome, CommandRequest } from './command-handler.js';
 import { targetOf } from './command-handler.js';
 import type { EngineSettings, ResultInput, ResultRecord } from './engine.types.js';
-import { assertWorkerId, seconds } from './input-validation.js';
+import { assertArtifacts, assertErrorText, assertWorkerId, leaseSeconds } from './input-validation.js';
 
 /** One command for one task. */
 export interface TaskCommandRequest {
@@ -82,6 +82,7 @@ export class TaskCommands {
   /** Validates and builds the command of a result. */
   resultCommand(input: ResultSubmission): TaskCommand {
     assertWorkerId(input.workerId);
+    assertArtifacts(input.artifacts);
     if (input.status === 'COMPLETED') {
       const command: TaskCommand = {
         type: 'complete',
@@ -93,9 +94,7 @@ export class TaskCommands {
     }
     if (input.status !== 'FAILED')
       throw new CodeqError('INVALID_INPUT', "invalid 'status' (COMPLETED or FAILED)");
-    if (typeof input.error !== 'string' || input.error.length === 0 || input.error.length > 65536) {
-      throw new CodeqError('INVALID_INPUT', "invalid 'error' (1..65536 characters)");
-    }
+    assertErrorText(input.error);
     const command: TaskCommand = { type: 'fail', workerId: input.workerId, error: input.error };
     if (input.artifacts !== undefined) command.artifacts = input.artifacts;
     return command;
@@ -189,8 +188,6 @@ export class TaskCommands {
 
   /** Validates an extension of a lease, in seconds (default `defaultLeaseSeconds`). */
   leaseMs(extendSeconds: number | undefined): number {
-    return (
-      seconds(extendSeconds, 'extendSeconds', 1, 7 * 86400, this.deps.settings.defaultLeaseSeconds) * 1000
-    );
+    return leaseSeconds(extendSeconds, 'extendSeconds', this.deps.settings.defaultLeaseSeconds) * 1000;
   }
 }

@@ -4,16 +4,20 @@
  * and task ids become subject tokens, so they are restricted to characters that can never split a
  * token (`.`), act as a wildcard (`*`, `>`) or break the protocol line (whitespace).
  */
+import {
+  COMMAND_MAX_LENGTH,
+  COMMAND_PATTERN,
+  TASK_ID_MAX_LENGTH,
+  TASK_ID_PATTERN,
+} from '../contract/limits.js';
+import { MESSAGES } from '../contract/messages.js';
 import { CodeqError } from '../errors.js';
+
+/** The contract's command and task id rules (src/contract/limits.ts), which subjects obey. */
+export { COMMAND_PATTERN, TASK_ID_PATTERN };
 
 /** Default subject prefix of the task stream (the stream captures `codeq.task.>`). */
 export const DEFAULT_SUBJECT_PREFIX = 'codeq.task';
-
-/** A valid command name: 1..128 subject-safe characters (`[A-Za-z0-9_-]`). */
-export const COMMAND_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
-
-/** A valid task id: 1..64 subject-safe characters (UUIDs match; 64 is the event schema's limit). */
-export const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * A valid subject prefix: one or more dot-separated tokens of `[A-Za-z0-9_-]`. No wildcards, so
@@ -24,11 +28,11 @@ export const SUBJECT_PREFIX_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 /** Throws `INVALID_INPUT` unless `command` matches {@link COMMAND_PATTERN}. */
 export function assertValidCommand(command: unknown): asserts command is string {
   if (typeof command !== 'string' || !COMMAND_PATTERN.test(command)) {
-    throw new CodeqError('INVALID_INPUT', 'invalid command', {
+    throw new CodeqError('INVALID_INPUT', MESSAGES.command, {
       details: {
         field: 'command',
         value: typeof command === 'string' ? command.slice(0, 200) : typeof command,
-        rule: 'letters, digits, _ and -, 1 to 128 characters',
+        rule: `letters, digits, _ and -, 1 to ${COMMAND_MAX_LENGTH} characters`,
       },
     });
   }
@@ -41,7 +45,7 @@ export function assertValidTaskId(taskId: unknown): asserts taskId is string {
       details: {
         field: 'taskId',
         value: typeof taskId === 'string' ? taskId.slice(0, 200) : typeof taskId,
-        rule: 'letters, digits, _ and -, 1 to 64 characters',
+        rule: `letters, digits, _ and -, 1 to ${TASK_ID_MAX_LENGTH} characters`,
       },
     });
   }

@@ -2,6 +2,7 @@
  * The in-process transport: calls the engine directly (NATS and Redis, no HTTP hop). The highest
  * throughput; use it for workers and producers that run next to the infrastructure.
  */
+import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../contract/limits.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { EngineApi, ResultInput, ResultRecord, TaskView } from '../engine/engine.types.js';
@@ -34,10 +35,9 @@ export function taskFromView(view: TaskView): Task {
 /** A transport on an in-process {@link EngineApi}. */
 export class EngineTransport implements Transport {
   readonly kind = 'engine';
-  // The engine accepts 10 000 per call, but its projection silently drops very large batches (seen at
-  // 10 000): stay at the HTTP API's limit.
-  readonly maxEnqueueBatch = 1000;
-  readonly maxClaimBatch = 1000;
+  // The contract's limits, the same as over HTTP.
+  readonly maxEnqueueBatch = ENQUEUE_BATCH_MAX;
+  readonly maxClaimBatch = CLAIM_COUNT_MAX;
   readonly abortableClaims = true;
   /** The identity leases are held under. */
   readonly workerId: string;

@@ -3,6 +3,7 @@
  * producers use. The worker identity is the worker token's subject (the server never takes it from
  * a request body).
  */
+import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../contract/limits.js';
 import { CodeqHttpClient } from '../client/http-client.js';
 import type { ResultJson, RoleTokens, TaskJson } from '../client/http-client.types.js';
 import type { ResultRecord } from '../engine/engine.types.js';
@@ -87,8 +88,8 @@ export function resultFromJson(json: ResultJson): ResultRecord {
 /** A transport over codeq's HTTP API. */
 export class HttpTransport implements Transport {
   readonly kind = 'http';
-  readonly maxEnqueueBatch = 1000;
-  readonly maxClaimBatch = 256;
+  readonly maxEnqueueBatch = ENQUEUE_BATCH_MAX;
+  readonly maxClaimBatch = CLAIM_COUNT_MAX;
   readonly abortableClaims = false;
   /** The underlying client (for endpoints the SDK does not wrap). */
   readonly client: CodeqHttpClient;

@@ -2,6 +2,7 @@
  * The worker: claims in batches with long-poll, runs handlers with bounded concurrency, keeps leases
  * alive, completes on return (completions batched), nacks on a throw, and shuts down gracefully.
  */
+import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { setMaxListeners } from 'node:events';
 import { CodeqError } from '../errors.js';
 import { Batcher } from './batcher.js';
@@ -79,7 +80,7 @@ export class Worker<
     // Node's warning threshold (10 listeners per signal) to what the loops can hold.
     setMaxListeners(Math.max(10, 2 * this.claimLoops + 10), this.stopController.signal);
     this.leaseSeconds = Math.max(1, Math.ceil(options.leaseSeconds ?? 30));
-    this.waitSeconds = Math.min(30, Math.max(0, Math.round(options.waitSeconds ?? 5)));
+    this.waitSeconds = Math.min(WAIT_SECONDS_MAX, Math.max(0, Math.round(options.waitSeconds ?? 5)));
     const hb = options.heartbeat ?? true;
     this.leases = new LeaseClock<Running>({
       transport: this.transport,

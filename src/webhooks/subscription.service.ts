@@ -5,6 +5,14 @@
  * raced it wins), then everything it used: its consumers and its rate-limit marks. Orphan
  * consumers (a crash between the two steps) are found by name and removed too.
  */
+import {
+  CLAIM_COMMANDS_MAX,
+  GROUP_ID_PATTERN,
+  SUBSCRIPTION_MIN_INTERVAL_SECONDS_MAX,
+  SUBSCRIPTION_TTL_SECONDS_DEFAULT,
+  SUBSCRIPTION_TTL_SECONDS_MAX,
+} from '../contract/limits.js';
+import { MESSAGES } from '../contract/messages.js';
 import { randomUUID } from 'node:crypto';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
@@ -69,9 +77,6 @@ export interface SubscriptionServiceDeps {
 }
 
 const MODES: readonly DeliveryMode[] = ['fanout', 'group', 'hash'];
-const GROUP_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-const DEFAULT_TTL_SECONDS = 300;
-const MAX_COMMANDS = 64;
 
 function invalid(message: string): never {
   throw new CodeqError('INVALID_INPUT', message);
@@ -96,10 +101,10 @@ export class SubscriptionService {
     if (input.callbackUrl === undefined || input.callbackUrl === '') invalid('callbackUrl is required');
     const url = assertCallbackUrl(input.callbackUrl, this.deps.settings.policy);
     const mode = (input.deliveryMode ?? 'fanout') as DeliveryMode;
-    if (!MODES.includes(mode)) invalid('invalid deliveryMode');
+    if (!MODES.includes(mode)) invalid(MESSAGES.deliveryMode);
     if (mode === 'group' && (input.groupId === undefined || input.groupId === ''))
       invalid('groupId is required');
-    if (input.groupId !== undefined && !GROUP_RE.test(input.groupId)) invalid('invalid groupId');
+    if (input.groupId !== undefined && !GROUP_ID_PATTERN.test(input.groupId)) invalid(MESSAGES.groupId);
     let commands = input.eventTypes;
     if (commands === undefined || commands.length === 0) {
       if (input.allowedCommands.includes('*')) {
@@ -108,10 +113,16 @@ export class SubscriptionService {
       commands = [...input.allowedCommands];
     }
     commands = [...new Set(commands)];
-    if (commands.length === 0 || commands.length > MAX_COMMANDS)
-      invalid(`eventTypes: 1..${MAX_COMMANDS} commands`);
+    if (commands.length === 0 || commands.length > CLAIM_COMMANDS_MAX)
+      invalid(`eventTypes: 1..${CLAIM_COMMANDS_MAX} commands`);
     commands.forEach((c) => assertValidCommand(c));
-    const ttlSeconds = intIn(input.ttlSeconds, 'ttlSeconds', 1, 86_400, DEFAULT_TTL_SECONDS);
+    const ttlSeconds = intIn(
+      input.ttlSeconds,
+      'ttlSeconds',
+      1,
+      SUBSCRIPTION_TTL_SECONDS_MAX,
+      SUBSCRIPTION_TTL_SECONDS_DEFAULT,
+    );
     const sub: Subscription = {
       id: randomUUID(),
       owner: input.owner,
@@ -123,7 +134,7 @@ export class SubscriptionService {
         input.minIntervalSeconds,
         'minIntervalSeconds',
         0,
-        86_400,
+        SUBSCRIPTION_MIN_INTERVAL_SECONDS_MAX,
         this.deps.settings.defaultMinIntervalSeconds,
       ),
       ttlSeconds,
@@ -158,7 +169,13 @@ export class SubscriptionService {
     ttlSeconds?: number,
     now: number = Date.now(),
   ): Promise<SubscriptionLease> {
-    const ttl = intIn(ttlSeconds, 'ttlSeconds', 1, 86_400, DEFAULT_TTL_SECONDS);
+    const ttl = intIn(
+      ttlSeconds,
+      'ttlSeconds',
+      1,
+      SUBSCRIPTION_TTL_SECONDS_MAX,
+      SUBSCRIPTION_TTL_SECONDS_DEFAULT,
+    );
     const next = await this.deps.store.update(id, (sub) =>
       sub.expiresAt > now && (caller.admin || sub.owner === caller.owner)
         ? { ...sub, ttlSeconds: ttl, expiresAt: now + ttl * 1000 }

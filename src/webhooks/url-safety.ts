@@ -7,6 +7,8 @@
  * path); the sender checks every resolved address again and connects to the checked one, so a DNS
  * answer that changes between check and connect cannot slip through.
  */
+import { URL_MAX_LENGTH } from '../contract/limits.js';
+import { MESSAGES } from '../contract/messages.js';
 import { BlockList, isIP } from 'node:net';
 import { CodeqError } from '../errors.js';
 import { embeddedIpv4s } from './ipv4-embedding.js';
@@ -231,12 +233,12 @@ export function refusalReason(
 
 /**
  * Why a value is not a usable webhook URL by its text alone, or `undefined`: it must be an absolute
- * `http:`/`https:` URL of at most 4096 characters with a host and without credentials (codeq never
+ * `http:`/`https:` URL of at most `URL_MAX_LENGTH` (4096) characters with a host and without credentials (codeq never
  * sends a user name or password to a receiver). The one rule for task webhooks (engine and HTTP
  * enqueue), subscription callbacks and the sender.
  */
 export function webhookUrlProblem(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) return 'not a URL';
+  if (typeof value !== 'string' || value.length === 0 || value.length > URL_MAX_LENGTH) return 'not a URL';
   let url: URL;
   try {
     url = new URL(value);
@@ -259,7 +261,7 @@ export function webhookUrlProblem(value: unknown): string | undefined {
  */
 export function assertCallbackUrl(value: unknown, policy: UrlPolicy): URL {
   const fail = (reason: string): never => {
-    throw new CodeqError('INVALID_INPUT', 'invalid callback url', { details: { reason } });
+    throw new CodeqError('INVALID_INPUT', MESSAGES.callbackUrl, { details: { reason } });
   };
   const problem = webhookUrlProblem(value);
   if (problem !== undefined) fail(problem);

@@ -51,7 +51,12 @@ describe('GET /v1/codeq/admin/profile/{cpu,heap}', () => {
   it('captures a sampled heap profile', async () => {
     const [res] = await Promise.all([
       get('/admin/profile/heap?seconds=1'),
-      engine.enqueueMany(Array.from({ length: 2000 }, (_, i) => ({ command: 'PROFILED', payload: { i } }))),
+      // Two calls of 1,000 (the batch limit): allocations for the sampler to see.
+      ...[0, 1].map((k) =>
+        engine.enqueueMany(
+          Array.from({ length: 1000 }, (_, i) => ({ command: 'PROFILED', payload: { k, i } })),
+        ),
+      ),
     ]);
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-disposition']).toMatch(/\.heapprofile"/);

@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
 import type { EnqueueInput } from '../../src/engine/engine.types.js';
+import {
+  ARTIFACTS_MAX,
+  CLAIM_COMMANDS_MAX,
+  CLAIM_COUNT_MAX,
+  DELAY_SECONDS_MAX,
+  ENQUEUE_BATCH_MAX,
+  LEASE_SECONDS_MAX,
+  REASON_MAX_LENGTH,
+  RESULT_BATCH_MAX,
+} from '../../src/contract/limits.js';
 import { createTestEngine } from '../support/engine.js';
 
 describe('bad input changes nothing', () => {
@@ -112,6 +122,52 @@ describe('bad input changes nothing', () => {
       engine.heartbeat({ taskId: task.id, workerId: 'w', extendSeconds: 0 }),
     ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     expect((await engine.history(task.id)).events.map((e) => e.type)).toEqual(['enqueued', 'claimed']);
+  });
+
+  it('holds in-process calls to the HTTP contract limits, writing nothing', async () => {
+    const refused = { code: 'INVALID_INPUT' };
+    const tasks = (n: number) => Array.from({ length: n }, (_, i) => ({ command: 'LIMITS', payload: i }));
+    await expect(engine.enqueueMany(tasks(ENQUEUE_BATCH_MAX + 1))).rejects.toMatchObject(refused);
+    await expect(
+      engine.enqueue({ command: 'LIMITS', payload: 1, delaySeconds: DELAY_SECONDS_MAX + 1 }),
+    ).rejects.toMatchObject({ ...refused, message: "invalid 'delaySeconds' (must be >= 0)" });
+    expect(await engine.queueStats('LIMITS')).toMatchObject({ ready: 0, delayed: 0 });
+
+    const [task] = await engine.enqueueMany(tasks(1));
+    const claim = { workerId: 'w', commands: ['LIMITS'] };
+    await expect(engine.claim({ ...claim, count: CLAIM_COUNT_MAX + 1 })).rejects.toMatchObject(refused);
+    const commands = Array.from({ length: CLAIM_COMMANDS_MAX + 1 }, (_, i) => `LIMITS${i}`);
+    await expect(engine.claim({ ...claim, commands })).rejects.toMatchObject(refused);
+    await expect(engine.claim({ ...claim, leaseSeconds: LEASE_SECONDS_MAX + 1 })).rejects.toMatchObject(
+      refused,
+    );
+    await engine.claim(claim);
+    const lease = { taskId: task!.id, workerId: 'w' };
+    await expect(engine.heartbeat({ ...lease, extendSeconds: LEASE_SECONDS_MAX + 1 })).rejects.toMatchObject(
+      refused,
+    );
+    const many = Array.from({ length: ARTIFACTS_MAX + 1 }, (_, i) => ({ name: `a${i}` }));
+    await expect(engine.complete({ ...lease, result: {}, artifacts: many })).rejects.toMatchObject(refused);
+    await expect(engine.complete({ ...lease, result: {}, artifacts: [{ name: '' }] })).rejects.toMatchObject(
+      refused,
+    );
+    const results = Array.from({ length: RESULT_BATCH_MAX + 1 }, () => ({
+      ...lease,
+      status: 'COMPLETED' as const,
+      result: {},
+    }));
+    await expect(engine.submitResults(results)).rejects.toMatchObject(refused);
+    expect((await engine.history(task!.id)).events.map((e) => e.type)).toEqual(['enqueued', 'claimed']);
+
+    // A nack delay over any limit is capped at backoffMaxSeconds, as over HTTP, not refused.
+    await expect(engine.nack({ ...lease, delaySeconds: 10 * DELAY_SECONDS_MAX })).resolves.toMatchObject({
+      status: 'requeued',
+    });
+    const other = await engine.enqueue({ command: 'LIMITS_CANCEL', payload: 1 });
+    await expect(
+      engine.cancel({ taskId: other.id, actor: 'p', reason: 'x'.repeat(REASON_MAX_LENGTH + 1) }),
+    ).rejects.toMatchObject(refused);
+    expect((await engine.history(other.id)).events.map((e) => e.type)).toEqual(['enqueued']);
   });
 
   it('writes nothing for any refused enqueue', async () => {

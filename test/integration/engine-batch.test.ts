@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../../src/contract/limits.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { CodeqError } from '../../src/errors.js';
 import { createTestEngine } from '../support/engine.js';
@@ -43,18 +44,18 @@ describe('batch claim and batch results', () => {
     expect(history.events.map((e) => e.type)).toEqual(['enqueued', 'claimed', 'completed']);
   });
 
-  it('enqueues the largest batch (10,000 tasks) in one call, all claimable', async () => {
+  it('enqueues the largest batch (ENQUEUE_BATCH_MAX) in one call and claims the largest count', async () => {
     const tasks = await engine.enqueueMany(
-      Array.from({ length: 10_000 }, (_, i) => ({
+      Array.from({ length: ENQUEUE_BATCH_MAX }, (_, i) => ({
         command: 'BATCH_BIG',
         payload: { i, pad: 'x'.repeat(100) },
       })),
     );
-    expect(new Set(tasks.map((t) => t.id)).size).toBe(10_000);
-    expect(await engine.queueStats('BATCH_BIG')).toMatchObject({ ready: 10_000 });
-    const claimed = await engine.claim({ workerId: 'w', commands: ['BATCH_BIG'], count: 1000 });
+    expect(new Set(tasks.map((t) => t.id)).size).toBe(ENQUEUE_BATCH_MAX);
+    expect(await engine.queueStats('BATCH_BIG')).toMatchObject({ ready: ENQUEUE_BATCH_MAX });
+    const claimed = await engine.claim({ workerId: 'w', commands: ['BATCH_BIG'], count: CLAIM_COUNT_MAX });
     expect(claimed.map((t) => (t.payload as { i: number }).i)).toEqual(
-      Array.from({ length: 1000 }, (_, i) => i),
+      Array.from({ length: CLAIM_COUNT_MAX }, (_, i) => i),
     );
   });
 });

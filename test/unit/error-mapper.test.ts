@@ -8,8 +8,8 @@ import {
   RETRY_AFTER_SECONDS,
   createErrorHandler,
   mapError,
-  validationMessage,
 } from '../../src/api/error-mapper.js';
+import { validationMessage } from '../../src/contract/validation-message.js';
 import type { CodeqErrorCode } from '../../src/errors.js';
 import { CodeqError, VersionConflictError } from '../../src/errors.js';
 

@@ -1,38 +1,53 @@
-/** Schemas of the worker-availability subscription routes. */
+/** Schemas of the worker-availability subscription operations. */
 import Type from 'typebox';
 import { Command } from './common.schema.js';
+import {
+  CLAIM_COMMANDS_MAX,
+  GROUP_ID_PATTERN,
+  SUBSCRIPTION_MIN_INTERVAL_SECONDS_MAX,
+  SUBSCRIPTION_TTL_SECONDS_DEFAULT,
+  SUBSCRIPTION_TTL_SECONDS_MAX,
+  URL_MAX_LENGTH,
+} from './limits.js';
+import { MESSAGES } from './messages.js';
 
-/** `POST /workers/subscriptions` body. Contract strings for bad values come from `x-error`. */
+const TtlSeconds = Type.Integer({
+  minimum: 1,
+  maximum: SUBSCRIPTION_TTL_SECONDS_MAX,
+  description: `default ${SUBSCRIPTION_TTL_SECONDS_DEFAULT}`,
+});
+
+/** Subscribe body. Contract strings for bad values come from `x-error`. */
 export const SubscribeBody = Type.Object(
   {
     callbackUrl: Type.Optional(
       Type.String({
-        maxLength: 4096,
+        maxLength: URL_MAX_LENGTH,
         description: 'absolute http(s) URL (required)',
-        'x-error': 'invalid callback url',
+        'x-error': MESSAGES.callbackUrl,
       }),
     ),
     eventTypes: Type.Optional(
       Type.Array(Command, {
-        maxItems: 64,
+        maxItems: CLAIM_COMMANDS_MAX,
         description: "commands to follow; default: the token's eventTypes",
       }),
     ),
-    ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'default 300' })),
+    ttlSeconds: Type.Optional(TtlSeconds),
     deliveryMode: Type.Optional(
-      Type.String({ description: 'fanout (default), group, hash', 'x-error': 'invalid deliveryMode' }),
+      Type.String({ description: 'fanout (default), group, hash', 'x-error': MESSAGES.deliveryMode }),
     ),
     groupId: Type.Optional(
       Type.String({
-        pattern: '^[A-Za-z0-9_.:-]{1,128}$',
+        pattern: GROUP_ID_PATTERN.source,
         description: 'required for group; optional for hash',
-        'x-error': 'invalid groupId',
+        'x-error': MESSAGES.groupId,
       }),
     ),
     minIntervalSeconds: Type.Optional(
       Type.Integer({
         minimum: 0,
-        maximum: 86_400,
+        maximum: SUBSCRIPTION_MIN_INTERVAL_SECONDS_MAX,
         description: 'default subscriptionMinIntervalSeconds (5)',
       }),
     ),
@@ -40,15 +55,9 @@ export const SubscribeBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** `POST /workers/subscriptions/:id/heartbeat` body (optional). */
+/** Subscription heartbeat body (optional). */
 export const SubscriptionHeartbeatBody = Type.Object(
-  { ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'default 300' })) },
-  { additionalProperties: false },
-);
-
-/** `:id` of a subscription. */
-export const SubscriptionIdParams = Type.Object(
-  { id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) },
+  { ttlSeconds: Type.Optional(TtlSeconds) },
   { additionalProperties: false },
 );
 

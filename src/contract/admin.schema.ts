@@ -1,0 +1,97 @@
+/** Schemas of the admin operations (queues, cleanup, DLQ, listings, the event log). */
+import Type from 'typebox';
+import { Command, PageQueryFields, Rfc3339, TaskId } from './common.schema.js';
+import {
+  CLEANUP_LIMIT_DEFAULT,
+  CLEANUP_LIMIT_MAX,
+  EVENTS_LIMIT_DEFAULT,
+  EVENTS_LIMIT_MAX,
+  REQUEUE_IDS_MAX,
+  WAIT_SECONDS_MAX,
+} from './limits.js';
+import { MESSAGES } from './messages.js';
+
+/** One command's counts. */
+export const QueueStatsSchema = Type.Object({
+  command: Type.String(),
+  ready: Type.Integer(),
+  delayed: Type.Integer(),
+  inProgress: Type.Integer(),
+  dlq: Type.Integer(),
+});
+
+/** Cleanup body (optional). */
+export const CleanupBody = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: CLEANUP_LIMIT_MAX,
+        description: `default ${CLEANUP_LIMIT_DEFAULT}`,
+      }),
+    ),
+    before: Type.Optional(Rfc3339(MESSAGES.before)),
+  },
+  { additionalProperties: false },
+);
+
+/** Cleanup answer. */
+export const CleanupResponse = Type.Object({
+  deleted: Type.Integer(),
+  before: Type.String(),
+  limit: Type.Integer(),
+});
+
+/** A DLQ page query. */
+export const PageQuery = Type.Object(PageQueryFields, { additionalProperties: false });
+
+/** DLQ requeue body (optional: all of the command's DLQ). */
+export const RequeueBody = Type.Object(
+  { taskIds: Type.Optional(Type.Array(TaskId, { minItems: 1, maxItems: REQUEUE_IDS_MAX })) },
+  { additionalProperties: false },
+);
+
+/** Task listing query. */
+export const ListTasksQuery = Type.Object(
+  {
+    command: Command,
+    status: Type.Union([
+      Type.Literal('ready'),
+      Type.Literal('delayed'),
+      Type.Literal('inProgress'),
+      Type.Literal('dlq'),
+      Type.Literal('done'),
+    ]),
+    ...PageQueryFields,
+  },
+  { additionalProperties: false },
+);
+
+/** Refusal of a malformed `fromTime` of an event log read. */
+export const FROM_TIME_MESSAGE = "invalid 'fromTime' (use RFC3339)";
+
+/** Event log page query. */
+export const EventsQuery = Type.Object(
+  {
+    fromSeq: Type.Optional(Type.Integer({ minimum: 1, description: 'first stream sequence (default 1)' })),
+    fromTime: Type.Optional(Rfc3339(FROM_TIME_MESSAGE)),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: EVENTS_LIMIT_MAX, description: `default ${EVENTS_LIMIT_DEFAULT}` }),
+    ),
+    waitSeconds: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: WAIT_SECONDS_MAX, description: 'wait for new events (tail)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** One event of an event log page. */
+export const EventJson = Type.Object({
+  seq: Type.Integer(),
+  type: Type.String(),
+  taskId: Type.String(),
+  command: Type.String(),
+  time: Type.String(),
+  actor: Type.String(),
+  data: Type.Unknown(),
+});

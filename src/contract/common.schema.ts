@@ -1,0 +1,110 @@
+/**
+ * Schemas shared by several request and answer bodies: the Task and ResultRecord JSON of the codeQ
+ * contract, error bodies, and the field rules whose error strings the contract fixes (`x-error`).
+ * Transport-neutral: HTTP validates and documents with them, and any other transport can too.
+ */
+import Type from 'typebox';
+import {
+  ARTIFACT_NAME_MAX_LENGTH,
+  COMMAND_PATTERN,
+  CURSOR_MAX_LENGTH,
+  PAGE_LIMIT_MAX,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  RFC3339_MAX_LENGTH,
+  TASK_ID_PATTERN,
+  URL_MAX_LENGTH,
+} from './limits.js';
+import { MESSAGES } from './messages.js';
+
+/** A command name field. */
+export const Command = Type.String({ pattern: COMMAND_PATTERN.source, 'x-error': MESSAGES.command });
+
+/** A task id field (the log's subject token rule). */
+export const TaskId = Type.String({ pattern: TASK_ID_PATTERN.source });
+
+/** An RFC3339 time field (checked precisely by `parseRfc3339`), refused with `message`. */
+export const Rfc3339 = (message: string) =>
+  Type.String({
+    maxLength: RFC3339_MAX_LENGTH,
+    description: 'RFC3339 time, e.g. 2025-01-01T00:00:00Z',
+    'x-error': message,
+  });
+
+/** `{"error": "..."}`. */
+export const ErrorBody = Type.Object({ error: Type.String() }, { description: 'Error' });
+
+/** A refusal of a batch the log took part of: which items were written (index, id) and which not. */
+export const PartialWriteErrorBody = Type.Object(
+  {
+    error: Type.String(),
+    written: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), id: Type.String() }))),
+    failed: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), code: Type.String() }))),
+  },
+  { description: 'Unavailable; after a partial write, the items written and not written' },
+);
+
+/** An artifact attached to a result. */
+export const ArtifactSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: ARTIFACT_NAME_MAX_LENGTH }),
+    url: Type.Optional(Type.String({ maxLength: URL_MAX_LENGTH })),
+    contentBase64: Type.Optional(Type.String()),
+    contentType: Type.Optional(Type.String({ maxLength: ARTIFACT_NAME_MAX_LENGTH })),
+  },
+  { additionalProperties: false },
+);
+
+const Time = Type.String({ description: 'RFC3339 UTC' });
+const Status = Type.Union([
+  Type.Literal('PENDING'),
+  Type.Literal('IN_PROGRESS'),
+  Type.Literal('COMPLETED'),
+  Type.Literal('FAILED'),
+  Type.Literal('CANCELLED'),
+]);
+
+/** The Task JSON of the contract (optional fields are omitted when empty, as codeQ's `omitempty`). */
+export const TaskSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  command: Type.String(),
+  payload: Type.Unknown(),
+  priority: Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX }),
+  webhook: Type.Optional(Type.String()),
+  status: Status,
+  workerId: Type.Optional(Type.String()),
+  leaseUntil: Type.Optional(Time),
+  attempts: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  error: Type.Optional(Type.String()),
+  createdAt: Time,
+  updatedAt: Time,
+  runAt: Type.Optional(Time),
+  state: Type.String({
+    description: 'Machine state: pending, inProgress, completed, failed, deadLettered, cancelled',
+  }),
+  idempotencyKey: Type.Optional(Type.String()),
+});
+
+/** The ResultRecord JSON of the contract. */
+export const ResultRecordSchema = Type.Object({
+  taskId: Type.String(),
+  status: Type.Union([Type.Literal('COMPLETED'), Type.Literal('FAILED')]),
+  result: Type.Optional(Type.Unknown()),
+  error: Type.Optional(Type.String()),
+  artifacts: Type.Optional(Type.Array(ArtifactSchema)),
+  completedAt: Time,
+});
+
+/** A page of tasks. */
+export const TaskPageSchema = Type.Object({
+  tasks: Type.Array(TaskSchema),
+  nextCursor: Type.Optional(Type.String()),
+  total: Type.Integer(),
+});
+
+/** Pagination fields (`cursor`, `limit` 1..{@link PAGE_LIMIT_MAX}, default `PAGE_LIMIT_DEFAULT`). */
+export const PageQueryFields = {
+  cursor: Type.Optional(Type.String({ maxLength: CURSOR_MAX_LENGTH })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_LIMIT_MAX })),
+};
