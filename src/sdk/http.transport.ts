@@ -90,6 +90,8 @@ export class HttpTransport implements Transport {
   readonly maxEnqueueBatch = 1000;
   readonly maxClaimBatch = 256;
   readonly abortableClaims = false;
+  /** The server claims the worker token's event types when a claim names none. */
+  readonly claimsWithoutCommands = true;
   /** The underlying client (for endpoints the SDK does not wrap). */
   readonly client: CodeqHttpClient;
 
