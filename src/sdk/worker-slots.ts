@@ -1,7 +1,46 @@
 /**
- * The tasks a worker holds, with the two kinds of waiters on them: claim loops waiting for a free
- * slot, and shutdown waiting until none is held.
+ * A worker's slots: how many tasks it may hold and claim ({@link claimLimits}), and the tasks it
+ * holds, with the two kinds of waiters on them: claim loops waiting for a free slot, and shutdown
+ * waiting until none is held ({@link HeldTasks}).
  */
+import { CodeqError } from '../errors.js';
+import type { WorkerOptions } from './worker.types.js';
+
+/** How a worker claims, from its options (defaults in {@link WorkerOptions}). */
+export interface ClaimLimits {
+  /** Tasks held at once. */
+  concurrency: number;
+  /** Most tasks per claim. */
+  claimBatch: number;
+  /** Claim calls in flight at once. */
+  claimLoops: number;
+  /** Tasks claimed before the worker stops claiming; `Infinity` = no limit. */
+  maxTasks: number;
+}
+
+/** The claim limits of `options`; throws `INVALID_INPUT` for commands or a `maxTasks` that cannot work. */
+export function claimLimits(
+  options: Pick<
+    WorkerOptions,
+    'transport' | 'commands' | 'concurrency' | 'claimBatchSize' | 'claimLoops' | 'maxTasks'
+  >,
+): ClaimLimits {
+  if (options.commands.length === 0 && !options.transport.claimsWithoutCommands)
+    throw new CodeqError('INVALID_INPUT', 'worker: commands must not be empty on this transport');
+  const max = options.maxTasks;
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
+    throw new CodeqError('INVALID_INPUT', `worker: maxTasks must be a whole number >= 1, got ${max}`);
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 10));
+  const claimBatch = Math.max(
+    1,
+    Math.min(options.claimBatchSize ?? concurrency, options.transport.maxClaimBatch),
+  );
+  const claimLoops = Math.max(
+    1,
+    Math.floor(options.claimLoops ?? Math.min(4, Math.ceil(concurrency / claimBatch))),
+  );
+  return { concurrency, claimBatch, claimLoops, maxTasks: max ?? Infinity };
+}
 
 /** A worker's held tasks and who waits on them. */
 export class HeldTasks<T> {

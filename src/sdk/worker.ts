@@ -3,7 +3,7 @@
  * alive, completes on return (completions batched), nacks on a throw, and shuts down gracefully.
  */
 import { setMaxListeners } from 'node:events';
-import { CodeqError } from '../errors.js';
+import type { CodeqError } from '../errors.js';
 import { Batcher } from './batcher.js';
 import { JobAbortedError, isLeaseLost, isTransient, toCodeqError } from './errors.js';
 import { LeaseClock } from './job-lease.js';
@@ -13,7 +13,7 @@ import type { ResolvedRetryOptions } from './retry.js';
 import type { ResultRecord, Task, Transport, TransportCompletion } from './transport.js';
 import { TypedEmitter } from './typed-emitter.js';
 import { Running } from './worker-job.js';
-import { HeldTasks } from './worker-slots.js';
+import { HeldTasks, claimLimits } from './worker-slots.js';
 import type { JobHost } from './worker-job.js';
 import { completeBatch, isThenable, recordFailure, toResultObject } from './worker-outcomes.js';
 import type { Job, WorkerEvents, WorkerOptions } from './worker.types.js';
@@ -68,23 +68,14 @@ export class Worker<
 
   constructor(options: WorkerOptions<M, C, R>) {
     super();
-    if (options.commands.length === 0 && !options.transport.claimsWithoutCommands)
-      throw new CodeqError('INVALID_INPUT', 'worker: commands must not be empty on this transport');
-    const max = options.maxTasks;
-    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
-      throw new CodeqError('INVALID_INPUT', `worker: maxTasks must be a whole number >= 1, got ${max}`);
-    this.maxTasks = max ?? Infinity;
     this.options = options;
     this.transport = options.transport;
-    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 10));
-    this.claimBatch = Math.max(
-      1,
-      Math.min(options.claimBatchSize ?? this.concurrency, this.transport.maxClaimBatch),
-    );
-    this.claimLoops = Math.max(
-      1,
-      Math.floor(options.claimLoops ?? Math.min(4, Math.ceil(this.concurrency / this.claimBatch))),
-    );
+    ({
+      concurrency: this.concurrency,
+      claimBatch: this.claimBatch,
+      claimLoops: this.claimLoops,
+      maxTasks: this.maxTasks,
+    } = claimLimits(options));
     // Every claim loop waits on the stop signal (a long-poll, a backoff sleep): not a leak, so lift
     // Node's warning threshold (10 listeners per signal) to what the loops can hold.
     setMaxListeners(Math.max(10, 2 * this.claimLoops + 10), this.stopController.signal);

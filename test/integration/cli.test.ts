@@ -221,8 +221,18 @@ describe('codeq CLI', () => {
     expect((await client.getTask(second!.id)).status).toBe('PENDING');
   });
 
-  it('--ack abandon gives the task back untouched after exit 0', async () => {
-    const command = uniqueName('ABANDON');
+  it.each([
+    { ack: 'abandon', flags: [], action: 'abandoned', status: 'PENDING', extra: {} },
+    {
+      ack: 'nack',
+      flags: ['--nack-delay', '30s'],
+      action: 'requeued',
+      status: 'PENDING',
+      extra: { delaySeconds: 30 },
+    },
+    { ack: 'none', flags: ['--lease-seconds', '60'], action: 'left', status: 'IN_PROGRESS', extra: {} },
+  ])('--ack $ack after exit 0: $action', async ({ ack, flags, action, status, extra }) => {
+    const command = uniqueName('ACK');
     const task = await client.createTask({ command, payload: {} });
     const run = await cli([
       'worker',
@@ -234,14 +244,15 @@ describe('codeq CLI', () => {
       '--max-tasks',
       '1',
       '--ack',
-      'abandon',
+      ack,
+      ...flags,
       '--json',
     ]);
     expect(run.code, run.stderr).toBe(0);
     expect(jsonLines(run.stdout)).toEqual([
-      expect.objectContaining({ taskId: task.id, action: 'abandoned', exitCode: 0 }),
+      expect.objectContaining({ taskId: task.id, action, exitCode: 0, ...extra }),
     ]);
-    expect(await client.getTask(task.id)).toMatchObject({ status: 'PENDING', attempts: 1 });
+    expect(await client.getTask(task.id)).toMatchObject({ status, attempts: 1 });
   });
 
   it('replays and tails the event log as JSON lines', async () => {
