@@ -16,17 +16,6 @@ export function printLine(ctx: CliContext, line = ''): void {
   ctx.stdout(`${line}\n`);
 }
 
-/** Prints either the JSON of `value` or the human text `human()` builds. */
-export function printResult(
-  ctx: CliContext,
-  json: boolean | undefined,
-  value: unknown,
-  human: () => string,
-): void {
-  if (json) printJson(ctx, value);
-  else printLine(ctx, human());
-}
-
 /** The exact line of `codeq queue inspect`: `READY: n | DELAYED: n | IN_PROGRESS: n | DLQ: n`. */
 export function formatQueueLine(stats: QueueStats): string {
   return `READY: ${stats.ready} | DELAYED: ${stats.delayed} | IN_PROGRESS: ${stats.inProgress} | DLQ: ${stats.dlq}`;

@@ -1,25 +1,28 @@
 /**
- * The loop behind `codeq worker start`: long-poll claims up to the free concurrency slots, runs a
- * process per task with the payload JSON on stdin, heartbeats while it runs, and reports the outcome
- * (complete with the stdout, or nack with the stderr). Stopping lets running tasks finish.
+ * What `codeq worker start` adds to the SDK's {@link Worker}: a process per task with the payload
+ * JSON on stdin, its exit mapped to the task's outcome (complete with the stdout, or nack with the
+ * stderr, as `--ack` says), and one report per task. Claiming, heartbeats, backoff and the drain on
+ * stop are the SDK worker's.
  */
 import { REASON_MAX_LENGTH } from '../contract/limits.js';
 import { spawn } from 'node:child_process';
-import type { CodeqHttpClient, TaskJson } from '../client/http-client.js';
-import { isCodeqError } from '../errors.js';
+import { AbandonError, LetLeaseExpireError, RetryLaterError, isTransient } from '../sdk/errors.js';
+import type { Transport } from '../sdk/transport.js';
+import { Worker } from '../sdk/worker.js';
+import type { FailureInfo, Job } from '../sdk/worker.types.js';
 
 /** What to do with a task whose process exited 0 (codeQ's `--ack`). Failures always nack (except `none`). */
 export type AckMode = 'complete' | 'abandon' | 'nack' | 'none';
 
 /** Options of {@link runWorker}. */
-export interface WorkerOptions {
+export interface WorkerStartOptions {
   /** Commands to claim; empty means the token's event types. */
   commands: string[];
   /** The process per task: `{shell}` runs through `/bin/sh -c`, `{argv}` directly; absent: succeed at once. */
   handler?: { shell: string } | { argv: string[] };
   /** Tasks run at once; default 1. */
   concurrency: number;
-  /** Lease length in seconds; default the server's (300 s). */
+  /** Lease length in seconds; default {@link DEFAULT_LEASE_SECONDS}. */
   leaseSeconds?: number;
   /** Long-poll wait per claim in seconds (0..30). */
   waitSeconds: number;
@@ -37,7 +40,7 @@ export interface TaskOutcome {
   taskId: string;
   /** Its command. */
   command: string;
-  /** Exit code of the process (`null` when it could not start or was killed). */
+  /** Exit code of the process (`null` when it could not start, was killed or never ended). */
   exitCode: number | null;
   /** What the worker did: `completed`, `abandoned`, `requeued`, `dlq`, `left` (ack none) or `error`. */
   action: 'completed' | 'abandoned' | 'requeued' | 'dlq' | 'left' | 'error';
@@ -53,7 +56,7 @@ export interface TaskOutcome {
 export interface WorkerHooks {
   /** A task was handled. */
   onTask?(outcome: TaskOutcome): void;
-  /** A problem the worker recovers from (server unreachable, failed heartbeat). */
+  /** A problem the worker recovers from (server unreachable, failed heartbeat), or why it stops. */
   onWarning?(message: string): void;
 }
 
@@ -65,147 +68,140 @@ export interface WorkerSummary {
   byAction: Partial<Record<TaskOutcome['action'], number>>;
 }
 
+/**
+ * Lease per claim without `--lease-seconds`, s: the server's default. Sent explicitly because the
+ * SDK keeps the lease deadline on the local clock and must know its length.
+ */
+export const DEFAULT_LEASE_SECONDS = 300;
 /** Most of the stdout kept as the result, bytes (results live in one event, ~1 MB max). */
 const MAX_STDOUT = 900_000;
 /** The stderr tail kept as a nack reason, characters: within `REASON_MAX_LENGTH` with its ellipsis. */
 const MAX_REASON = REASON_MAX_LENGTH - 96;
 
+/** What the CLI knows of one task between its start and its release. */
+interface Report {
+  startedAt: number;
+  /** The process, once it ended. */
+  run?: ProcessRun;
+  durationMs?: number;
+  action?: TaskOutcome['action'];
+  delaySeconds?: number;
+  /** Why the process failed (nack reason). */
+  message?: string;
+  /** Why recording the outcome failed. */
+  error?: string;
+}
+
 /**
- * Runs until `stop` aborts (then waits for running tasks) or `maxTasks` tasks were handled.
- * Throws only on errors retrying cannot fix (bad token, forbidden command, bad request).
+ * Runs an SDK worker until `stop` aborts (then waits for running tasks, however long they take) or
+ * `maxTasks` tasks were handled. Throws only on claim errors retrying cannot fix (bad token,
+ * forbidden command, bad request), after running tasks finished.
  */
 export async function runWorker(
-  client: CodeqHttpClient,
-  options: WorkerOptions,
+  transport: Transport,
+  options: WorkerStartOptions,
   stop: AbortSignal,
   hooks: WorkerHooks = {},
 ): Promise<WorkerSummary> {
-  const running = new Set<Promise<void>>();
+  const reports = new WeakMap<Job, Report>();
   const summary: WorkerSummary = { handled: 0, byAction: {} };
-  let taken = 0;
-  let failures = 0;
-  const limit = options.maxTasks ?? Infinity;
-  while (!stop.aborted && taken < limit) {
-    const free = options.concurrency - running.size;
-    if (free <= 0) {
-      await Promise.race(running);
-      continue;
-    }
-    let tasks: TaskJson[];
-    try {
-      tasks = await client.claim({
-        commands: options.commands,
-        leaseSeconds: options.leaseSeconds,
-        waitSeconds: options.waitSeconds,
-        count: Math.min(free, limit - taken),
-        signal: stop,
-      });
-      failures = 0;
-    } catch (err) {
-      if (isFatal(err)) {
-        await Promise.allSettled(running);
-        throw err;
-      }
-      failures++;
-      const delay = Math.min(500 * 2 ** (failures - 1), 5000);
-      hooks.onWarning?.(`claim failed (${(err as Error).message}); retrying in ${delay} ms`);
-      await sleep(delay, stop);
-      continue;
-    }
-    for (const task of tasks) {
-      taken++;
-      const p: Promise<void> = handleTask(client, options, task, hooks)
-        .catch((err: unknown): TaskOutcome => {
-          const message = err instanceof Error ? err.message : String(err);
-          return {
-            taskId: task.id,
-            command: task.command,
-            exitCode: null,
-            action: 'error',
-            message,
-            durationMs: 0,
-          };
-        })
-        .then((outcome) => {
-          summary.handled++;
-          summary.byAction[outcome.action] = (summary.byAction[outcome.action] ?? 0) + 1;
-          hooks.onTask?.(outcome);
-          running.delete(p);
-        });
-      running.add(p);
-    }
+  const worker = new Worker({
+    transport,
+    commands: options.commands,
+    concurrency: options.concurrency,
+    // One claim of all free slots at a time, as codeQ's worker does.
+    claimLoops: 1,
+    leaseSeconds: options.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+    waitSeconds: options.waitSeconds,
+    ...(options.maxTasks === undefined ? {} : { maxTasks: options.maxTasks }),
+    // A stop lets running processes finish however long they take; a second signal exits at once.
+    shutdownTimeoutMs: Infinity,
+    stopOnPermanentClaimError: true,
+    autorun: false,
+    handler: async (job) => {
+      const report: Report = { startedAt: Date.now() };
+      reports.set(job, report);
+      const run = await runProcess(options.handler, job);
+      report.run = run;
+      report.durationMs = Date.now() - report.startedAt;
+      return outcomeOf(run, options);
+    },
+  });
+  worker.on('completed', (job) => {
+    const report = reports.get(job);
+    if (report) report.action = 'completed';
+  });
+  worker.on('failed', (job, error, info) => {
+    const report = reports.get(job);
+    if (!report) return;
+    report.action = actionOf(info);
+    if (info.delaySeconds !== undefined) report.delaySeconds = info.delaySeconds;
+    if (report.run && !succeeded(report.run)) report.message = error.message;
+  });
+  worker.on('leaseLost', (job, error) =>
+    hooks.onWarning?.(`lease of ${job.id} lost (${error.message}); stopping its process`),
+  );
+  worker.on('error', (error, job) => {
+    const report = job && reports.get(job);
+    if (report?.run)
+      report.error = error.message; // the outcome was refused
+    else if (job) hooks.onWarning?.(`heartbeat of ${job.id} failed: ${error.message}`);
+    else if (isTransient(error)) hooks.onWarning?.(`claim failed (${error.message}); retrying`);
+    else hooks.onWarning?.(`claim refused (${error.message}); stopping once running tasks finish`);
+  });
+  worker.on('released', (job) => {
+    const report = reports.get(job);
+    if (!report) return;
+    const outcome = toOutcome(job, report);
+    summary.handled++;
+    summary.byAction[outcome.action] = (summary.byAction[outcome.action] ?? 0) + 1;
+    hooks.onTask?.(outcome);
+  });
+  const onStop = (): void => void worker.close();
+  stop.addEventListener('abort', onStop, { once: true });
+  if (stop.aborted) onStop();
+  try {
+    await worker.run();
+    await worker.close();
+  } finally {
+    stop.removeEventListener('abort', onStop);
   }
-  await Promise.allSettled(running);
   return summary;
 }
 
-/** Errors a retry cannot fix: the request or the token is wrong. */
-function isFatal(err: unknown): boolean {
-  if (!isCodeqError(err)) return true;
-  return err.code === 'INVALID_INPUT' || err.code === 'NOT_FOUND' || err.code === 'INTERNAL';
+/** The handler's answer for a finished process: the result to complete with, or what to throw. */
+function outcomeOf(run: ProcessRun, options: WorkerStartOptions): { stdout: unknown } {
+  const ok = succeeded(run);
+  if (options.ack === 'none') throw new LetLeaseExpireError('left to its lease (--ack none)');
+  if (ok && options.ack === 'complete') return { stdout: parseOutput(run.stdout) };
+  if (ok && options.ack === 'abandon') throw new AbandonError('abandoned by worker (--ack abandon)');
+  const reason = ok
+    ? 'nacked by worker (--ack nack)'
+    : (run.spawnError ?? (tail(run.stderr, MAX_REASON) || `exit code ${run.exitCode ?? run.signal}`));
+  throw options.nackDelaySeconds === undefined
+    ? new Error(reason)
+    : new RetryLaterError(reason, options.nackDelaySeconds);
 }
 
-async function handleTask(
-  client: CodeqHttpClient,
-  options: WorkerOptions,
-  task: TaskJson,
-  hooks: WorkerHooks,
-): Promise<TaskOutcome> {
-  const started = Date.now();
-  const stopHeartbeats = startHeartbeats(client, task, options.leaseSeconds, hooks);
-  const run = await runProcess(options.handler, task);
-  stopHeartbeats();
-  const base = {
-    taskId: task.id,
-    command: task.command,
-    exitCode: run.exitCode,
-    durationMs: Date.now() - started,
+function actionOf(info: FailureInfo): TaskOutcome['action'] {
+  if (info.via === 'abandon') return 'abandoned';
+  if (info.via === 'none') return 'left';
+  return info.outcome === 'dead' ? 'dlq' : 'requeued';
+}
+
+function toOutcome(job: Job, report: Report): TaskOutcome {
+  const outcome: TaskOutcome = {
+    taskId: job.id,
+    command: job.command,
+    exitCode: report.run?.exitCode ?? null,
+    // Neither completed nor failed: the outcome was refused (or the task handed back).
+    action: report.action ?? 'error',
+    durationMs: report.durationMs ?? Date.now() - report.startedAt,
   };
-  const ok = run.exitCode === 0 && run.spawnError === undefined;
-  try {
-    if (options.ack === 'none') return { ...base, action: 'left' };
-    if (ok && options.ack === 'complete') {
-      await client.submitResult(task.id, {
-        status: 'COMPLETED',
-        result: { stdout: parseOutput(run.stdout) },
-      });
-      return { ...base, action: 'completed' };
-    }
-    if (ok && options.ack === 'abandon') {
-      await client.abandon(task.id);
-      return { ...base, action: 'abandoned' };
-    }
-    const reason = ok
-      ? 'nacked by worker (--ack nack)'
-      : (run.spawnError ?? (tail(run.stderr, MAX_REASON) || `exit code ${run.exitCode ?? run.signal}`));
-    const nack = await client.nack(task.id, { delaySeconds: options.nackDelaySeconds, reason });
-    return {
-      ...base,
-      action: nack.status === 'dlq' ? 'dlq' : 'requeued',
-      delaySeconds: nack.delaySeconds,
-      ...(ok ? {} : { message: reason }),
-    };
-  } catch (err) {
-    return { ...base, action: 'error', message: (err as Error).message };
-  }
-}
-
-/** Keeps the lease alive at a third of its length so one lost heartbeat does not lose the task. */
-function startHeartbeats(
-  client: CodeqHttpClient,
-  task: TaskJson,
-  leaseSeconds: number | undefined,
-  hooks: WorkerHooks,
-): () => void {
-  const leaseMs = task.leaseUntil ? Date.parse(task.leaseUntil) - Date.now() : (leaseSeconds ?? 300) * 1000;
-  const everyMs = Math.max(1000, Math.floor((Number.isFinite(leaseMs) ? leaseMs : 300_000) / 3));
-  const timer = setInterval(() => {
-    client.heartbeat(task.id, leaseSeconds).catch((err: unknown) => {
-      hooks.onWarning?.(`heartbeat of ${task.id} failed: ${(err as Error).message}`);
-    });
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  if (report.delaySeconds !== undefined) outcome.delaySeconds = report.delaySeconds;
+  const message = report.action ? report.message : (report.error ?? 'task handed back unfinished');
+  if (message !== undefined) outcome.message = message;
+  return outcome;
 }
 
 interface ProcessRun {
@@ -216,14 +212,23 @@ interface ProcessRun {
   spawnError?: string;
 }
 
-/** Runs the handler with the payload JSON on stdin and task details in the environment. */
-function runProcess(handler: WorkerOptions['handler'], task: TaskJson): Promise<ProcessRun> {
+function succeeded(run: ProcessRun): boolean {
+  return run.exitCode === 0 && run.spawnError === undefined;
+}
+
+/**
+ * Runs the handler with the payload JSON on stdin and task details in the environment. The job's
+ * signal (lease lost) ends the process: its result would be refused anyway.
+ */
+function runProcess(handler: WorkerStartOptions['handler'], job: Job): Promise<ProcessRun> {
   if (!handler) return Promise.resolve({ exitCode: 0, signal: null, stdout: '', stderr: '' });
   const [file, args] =
     'shell' in handler ? ['/bin/sh', ['-c', handler.shell]] : [handler.argv[0]!, handler.argv.slice(1)];
+  const task = job.task;
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
+      signal: job.signal,
       env: {
         ...process.env,
         CODEQ_TASK_ID: task.id,
@@ -284,17 +289,4 @@ export function parseOutput(stdout: string): unknown {
 function tail(text: string, max: number): string {
   const t = text.trim();
   return t.length <= max ? t : `…${t.slice(t.length - max)}`;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
 }

@@ -1,21 +1,23 @@
 /**
- * `codeq worker start`: runs a shell command per claimed task (see `worker-runner.ts`), stopping on
- * SIGINT/SIGTERM once running tasks finish (a second signal stops at once).
+ * `codeq worker start`: runs a shell command per claimed task on the SDK's worker over HTTP (see
+ * `worker-runner.ts`), stopping on SIGINT/SIGTERM once running tasks finish (a second signal stops
+ * at once).
  */
 import { WAIT_SECONDS_MAX } from '../contract/limits.js';
+import { HttpTransport } from '../sdk/http.transport.js';
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
-  clientFor,
   parseCommandArgs,
   parseDuration,
   parseIntFlag,
   parseList,
+  resolveConnection,
   UsageError,
   type CliContext,
 } from './cli-args.js';
 import { printJson, printLine } from './output.js';
-import { runWorker, type AckMode, type WorkerOptions } from './worker-runner.js';
+import { DEFAULT_LEASE_SECONDS, runWorker, type AckMode, type WorkerStartOptions } from './worker-runner.js';
 
 /** Help of `codeq worker`. */
 export const WORKER_HELP = `Usage: codeq worker start [--commands A,B] [--run '<shell command>' | -- <argv...>] [options]
@@ -29,7 +31,7 @@ stderr as reason. Without a command every task succeeds at once (useful with --a
   --command, --event <name>      same, one at a time (default: the token's event types)
   --run <shell command>          run through /bin/sh -c (or give argv after --)
   --concurrency <n>              tasks at once (default 1)
-  --lease-seconds <n>            lease per claim (default: server's, 300); heartbeats keep it
+  --lease-seconds <n>            lease per claim (default ${DEFAULT_LEASE_SECONDS}); heartbeats keep it
   --wait-seconds <n>             long-poll wait per claim, 0..30 (default 20)
   --poll-interval <duration>     codeQ's spelling of the wait, e.g. 1s, 500ms
   --ack <mode>                   after exit 0: complete (default), abandon, nack or none
@@ -57,7 +59,10 @@ const START_OPTIONS = {
 const ACK_MODES: AckMode[] = ['complete', 'abandon', 'nack', 'none'];
 
 /** Turns `codeq worker start` flags into worker options (exported for tests). */
-export function parseWorkerArgs(args: string[]): { options: WorkerOptions; values: Record<string, unknown> } {
+export function parseWorkerArgs(args: string[]): {
+  options: WorkerStartOptions;
+  values: Record<string, unknown>;
+} {
   const { values, positionals, rest } = parseCommandArgs(args, START_OPTIONS);
   if (positionals.length)
     throw new UsageError(`unexpected argument '${positionals[0]}' (put the handler after --)`);
@@ -76,7 +81,7 @@ export function parseWorkerArgs(args: string[]): { options: WorkerOptions; value
   const ack = (values.ack ?? 'complete') as AckMode;
   if (!ACK_MODES.includes(ack))
     throw new UsageError(`--ack: '${values.ack}' is not one of ${ACK_MODES.join(', ')}`);
-  const options: WorkerOptions = {
+  const options: WorkerStartOptions = {
     commands,
     concurrency: parseIntFlag(values.concurrency, '--concurrency', { min: 1, max: 10_000 }) ?? 1,
     waitSeconds,
@@ -108,23 +113,29 @@ export async function runWorkerCommand(args: string[], ctx: CliContext): Promise
     printLine(ctx, WORKER_HELP);
     return 0;
   }
-  const client = clientFor(values, ctx);
+  const { baseUrl, tokens } = resolveConnection(values, ctx.env, ctx.homeDir);
+  const transport = new HttpTransport({ baseUrl, tokens });
   const json = values.json === true;
   const stop = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
-      ctx.stderr(`codeq worker: ${sig}: finishing running tasks (send again to stop now)\n`);
+      // Over HTTP a waiting long-poll is let end (an aborted one could drop leased tasks).
+      ctx.stderr(
+        `codeq worker: ${sig}: finishing running tasks, a waiting claim ends within ${options.waitSeconds}s (send again to stop now)\n`,
+      );
       stop.abort();
     } else process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const what = options.commands.length ? options.commands.join(',') : "the token's commands";
-  ctx.stderr(`codeq worker: claiming ${what} from ${client.url} (concurrency ${options.concurrency})\n`);
+  ctx.stderr(
+    `codeq worker: claiming ${what} from ${transport.client.url} (concurrency ${options.concurrency})\n`,
+  );
   try {
-    const summary = await runWorker(client, options, stop.signal, {
+    const summary = await runWorker(transport, options, stop.signal, {
       onTask: (o) => {
         if (json) printJson(ctx, o);
         else {
@@ -147,5 +158,6 @@ export async function runWorkerCommand(args: string[], ctx: CliContext): Promise
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await transport.close();
   }
 }

@@ -10,9 +10,9 @@ export { CodeqError, isCodeqError };
 export type { CodeqErrorCode };
 
 /**
- * Thrown by a handler to say "retrying will not help": the worker records a terminal failure
- * (`fail`, status `FAILED`) on the first occurrence instead of nacking. Same idea as BullMQ's
- * `UnrecoverableError`.
+ * Thrown by a handler to say "retrying will not help": the worker nacks with `deadLetter: true`, so
+ * the task is dead-lettered (status `FAILED`, in the DLQ) on the first occurrence whatever its
+ * attempts. Same idea as BullMQ's `UnrecoverableError`.
  */
 export class UnrecoverableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -33,6 +33,31 @@ export class RetryLaterError extends Error {
     super(message, options);
     this.name = 'RetryLaterError';
     this.delaySeconds = Math.max(0, Math.ceil(delaySeconds));
+  }
+}
+
+/**
+ * Thrown by a handler to give the task back untouched: the worker abandons it, so it is claimable
+ * again at once with its attempts unchanged (no backoff, no attempt used). For a worker that took a
+ * task it cannot run here, or for tests (codeQ's `--ack abandon`).
+ */
+export class AbandonError extends Error {
+  constructor(message = 'task abandoned by its handler', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbandonError';
+  }
+}
+
+/**
+ * Thrown by a handler to record nothing: the worker stops heartbeating and frees the slot, and the
+ * task stays leased until its lease runs out; then the server treats it like the task of a crashed
+ * worker (retried with backoff, dead-lettered at the attempt limit). For tests of lease expiry
+ * (codeQ's `--ack none`).
+ */
+export class LetLeaseExpireError extends Error {
+  constructor(message = 'task left to its lease by its handler', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LetLeaseExpireError';
   }
 }
 

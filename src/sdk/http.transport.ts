@@ -91,6 +91,8 @@ export class HttpTransport implements Transport {
   readonly maxEnqueueBatch = ENQUEUE_BATCH_MAX;
   readonly maxClaimBatch = CLAIM_COUNT_MAX;
   readonly abortableClaims = false;
+  /** The server claims the worker token's event types when a claim names none. */
+  readonly claimsWithoutCommands = true;
   /** The underlying client (for endpoints the SDK does not wrap). */
   readonly client: CodeqHttpClient;
 

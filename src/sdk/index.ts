@@ -38,9 +38,11 @@ export type { BatcherOptions } from './batcher.js';
 export { backoffDelayMs, resolveRetry, sleep, withRetry } from './retry.js';
 export type { ResolvedRetryOptions, RetryOptions } from './retry.js';
 export {
+  AbandonError,
   CodeqError,
   JobAbortedError,
   LEASE_LOST_CODES,
+  LetLeaseExpireError,
   RetryLaterError,
   UnrecoverableError,
   isCodeqError,

@@ -79,7 +79,7 @@ export interface TransportEnqueue {
 
 /** What a transport needs to claim. */
 export interface TransportClaim {
-  /** Commands to take from. */
+  /** Commands to take from (empty only when {@link Transport.claimsWithoutCommands}). */
   commands: string[];
   /** Lease length, whole seconds. */
   leaseSeconds: number;
@@ -115,6 +115,11 @@ export interface Transport {
    * long-poll end by itself when it shuts down.
    */
   readonly abortableClaims: boolean;
+  /**
+   * True when a claim may name no command: the server then claims what the caller's credentials
+   * allow (over HTTP: the worker token's event types). Absent: false, a claim must name commands.
+   */
+  readonly claimsWithoutCommands?: boolean;
   /** Creates tasks in one round trip; answers in input order. */
   enqueueMany(inputs: TransportEnqueue[]): Promise<Task[]>;
   /** Leases up to `count` tasks; `[]` when none came within the wait. */

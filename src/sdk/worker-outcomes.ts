@@ -1,9 +1,15 @@
 /**
  * How a worker records its handlers' outcomes: the result object of a return value, a batch of
- * completions (with the check a retried batch needs), and the nack of a throw.
+ * completions (with the check a retried batch needs), and what a throw sends (nack, abandon or nothing).
  */
 import type { Settled } from './batcher.js';
-import { RetryLaterError, UnrecoverableError, isLeaseLost } from './errors.js';
+import {
+  AbandonError,
+  LetLeaseExpireError,
+  RetryLaterError,
+  UnrecoverableError,
+  isLeaseLost,
+} from './errors.js';
 import { withRetry } from './retry.js';
 import type { ResolvedRetryOptions } from './retry.js';
 import type { ResultRecord, Transport, TransportCompletion } from './transport.js';
@@ -58,17 +64,24 @@ export async function completeBatch(
 }
 
 /**
- * Nacks the task of a handler that threw `thrown`: dead-lettered at once for an
- * {@link UnrecoverableError}, with the given delay for a {@link RetryLaterError}, with the server's
- * backoff otherwise. Resolves with the error (a non-Error wrapped) and how the attempt ended.
+ * Records the failure of a handler that threw `thrown`: abandons the task for an
+ * {@link AbandonError}, sends nothing for a {@link LetLeaseExpireError}, else nacks it: dead-lettered
+ * at once for an {@link UnrecoverableError}, with the given delay for a {@link RetryLaterError}, with
+ * the server's backoff otherwise. Resolves with the error (a non-Error wrapped) and how the attempt
+ * ended.
  */
-export async function nackFailure(
+export async function recordFailure(
   transport: Transport,
   taskId: string,
   thrown: unknown,
   retry: ResolvedRetryOptions,
 ): Promise<{ error: Error; info: FailureInfo }> {
   const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  if (error instanceof LetLeaseExpireError) return { error, info: { outcome: 'leaseExpiry', via: 'none' } };
+  if (error instanceof AbandonError) {
+    await withRetry(() => transport.abandon(taskId), retry);
+    return { error, info: { outcome: 'retry', via: 'abandon' } };
+  }
   const message = (error.message || error.name || 'handler failed').slice(0, 4096);
   if (error instanceof UnrecoverableError) {
     // Straight to the dead-letter queue (an admin can requeue it), not a FAILED result.

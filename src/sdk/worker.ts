@@ -4,9 +4,9 @@
  */
 import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { setMaxListeners } from 'node:events';
-import { CodeqError } from '../errors.js';
+import type { CodeqError } from '../errors.js';
 import { Batcher } from './batcher.js';
-import { JobAbortedError, isLeaseLost, toCodeqError } from './errors.js';
+import { JobAbortedError, isLeaseLost, isTransient, toCodeqError } from './errors.js';
 import { LeaseClock } from './job-lease.js';
 import type { CommandMap, DefaultCommands } from './producer.js';
 import { backoffDelayMs, resolveRetry, sleep, withRetry } from './retry.js';
@@ -14,8 +14,9 @@ import type { ResolvedRetryOptions } from './retry.js';
 import type { ResultRecord, Task, Transport, TransportCompletion } from './transport.js';
 import { TypedEmitter } from './typed-emitter.js';
 import { Running } from './worker-job.js';
+import { HeldTasks, claimLimits } from './worker-slots.js';
 import type { JobHost } from './worker-job.js';
-import { completeBatch, isThenable, nackFailure, toResultObject } from './worker-outcomes.js';
+import { completeBatch, isThenable, recordFailure, toResultObject } from './worker-outcomes.js';
 import type { Job, WorkerEvents, WorkerOptions } from './worker.types.js';
 
 export { toResultObject } from './worker-outcomes.js';
@@ -33,6 +34,11 @@ export class Worker<
   private readonly claimLoops: number;
   /** Slots promised to claim calls in flight (so parallel loops never claim past `concurrency`). */
   private claiming = 0;
+  /** Tasks claimed so far, and how many may be (`maxTasks`). */
+  private claimed = 0;
+  private readonly maxTasks: number;
+  /** The claim error that stopped the worker (`stopOnPermanentClaimError`). */
+  private claimError: CodeqError | undefined;
   private readonly leaseSeconds: number;
   private readonly waitSeconds: number;
   private readonly retry: ResolvedRetryOptions;
@@ -40,11 +46,8 @@ export class Worker<
   private readonly completions: Batcher<TransportCompletion, ResultRecord>;
   /** One timer for the heartbeats and deadlines of every task held. */
   private readonly leases: LeaseClock<Running>;
-  private readonly active = new Set<Running>();
+  private readonly active = new HeldTasks<Running>();
   private readonly stopController = new AbortController();
-  private slotWaiters: Array<() => void> = [];
-  /** close() waiting for the last task to leave. */
-  private idleWaiters: Array<() => void> = [];
   /** How the tasks report back: one object per worker, not closures per task. */
   private readonly host: JobHost = {
     progressed: (job, progress) => this.emit('progress', job, progress),
@@ -58,24 +61,22 @@ export class Worker<
       this.release(run);
     },
   };
+  /** The claim loops. */
   private loop: Promise<void> | undefined;
+  /** What `run()` returns: the claim loops, then what ends the worker's run. */
+  private finished: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: WorkerOptions<M, C, R>) {
     super();
-    if (options.commands.length === 0)
-      throw new CodeqError('INVALID_INPUT', 'worker: commands must not be empty');
     this.options = options;
     this.transport = options.transport;
-    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 10));
-    this.claimBatch = Math.max(
-      1,
-      Math.min(options.claimBatchSize ?? this.concurrency, this.transport.maxClaimBatch),
-    );
-    this.claimLoops = Math.max(
-      1,
-      Math.floor(options.claimLoops ?? Math.min(4, Math.ceil(this.concurrency / this.claimBatch))),
-    );
+    ({
+      concurrency: this.concurrency,
+      claimBatch: this.claimBatch,
+      claimLoops: this.claimLoops,
+      maxTasks: this.maxTasks,
+    } = claimLimits(options));
     // Every claim loop waits on the stop signal (a long-poll, a backoff sleep): not a leak, so lift
     // Node's warning threshold (10 listeners per signal) to what the loops can hold.
     setMaxListeners(Math.max(10, 2 * this.claimLoops + 10), this.stopController.signal);
@@ -99,7 +100,9 @@ export class Worker<
       maxDelayMs: options.completionBatch?.maxDelayMs ?? 2,
       send: (items) => completeBatch(this.transport, items, this.retry),
     });
-    if (options.autorun ?? true) void this.run();
+    // The promise run() returns rejects only for `stopOnPermanentClaimError`; whoever calls run()
+    // sees it, an autorun nobody awaits must not make it an unhandled rejection.
+    if (options.autorun ?? true) this.run().catch(() => undefined);
   }
 
   /** Handlers running now. */
@@ -112,12 +115,16 @@ export class Worker<
     return this.closing !== undefined;
   }
 
-  /** Starts claiming (once); resolves when the claim loop ended after `close()`. */
+  /**
+   * Starts claiming (once). Resolves when claiming ended after `close()`, or with `maxTasks` once
+   * that many tasks were handled and the worker closed. Rejects with the claim error (once closed)
+   * when `stopOnPermanentClaimError` stopped it.
+   */
   run(): Promise<void> {
-    this.loop ??= Promise.all(Array.from({ length: this.claimLoops }, () => this.claimLoop())).then(
-      () => undefined,
-    );
-    return this.loop;
+    this.finished ??= (this.loop = Promise.all(
+      Array.from({ length: this.claimLoops }, () => this.claimLoop()),
+    ).then(() => undefined)).then(() => this.afterClaiming());
+    return this.finished;
   }
 
   /**
@@ -135,51 +142,52 @@ export class Worker<
     if (this.listenerCount('error') > 0) super.emit('error', toCodeqError(err));
   }
 
+  /** The claim loops ended: by close(), a permanent claim error, or `maxTasks` reached. */
+  private async afterClaiming(): Promise<void> {
+    if (this.claimError) {
+      await this.close();
+      throw this.claimError;
+    }
+    if (this.stopController.signal.aborted) return;
+    // maxTasks reached: the last tasks run to their end, then the worker closes itself.
+    await this.active.idle();
+    await this.close();
+  }
+
   private async shutdown(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     // In-process claims return what they leased when aborted; over HTTP the long-poll ends by itself.
     this.stopController.abort();
-    this.wakeSlotWaiters();
+    this.active.wakeSlotWaiters();
     await (this.loop ?? Promise.resolve());
     // No task starts any more: wait for the running ones, up to the timeout.
-    await this.idle(Math.max(0, deadline - Date.now()));
+    await this.active.idle(Math.max(0, deadline - Date.now()));
     // Those whose outcome is being recorded are waited for; the others are given back.
-    for (const run of [...this.active]) if (!run.finishing) void this.handBack(run);
-    await this.idle();
+    for (const run of this.active.snapshot()) if (!run.finishing) void this.handBack(run);
+    await this.active.idle();
     await this.completions.flush();
     this.leases.close();
     this.emit('closed');
-  }
-
-  /** Resolves when no task is held any more, or after `timeoutMs`. */
-  private idle(timeoutMs = Infinity): Promise<void> {
-    if (this.active.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = timeoutMs === Infinity ? undefined : setTimeout(resolve, timeoutMs);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private wakeSlotWaiters(): void {
-    const waiters = this.slotWaiters;
-    this.slotWaiters = [];
-    waiters.forEach((w) => w());
   }
 
   private async claimLoop(): Promise<void> {
     let failures = 0;
     const stop = this.stopController.signal;
     while (!stop.aborted) {
-      if (this.active.size + this.claiming >= this.concurrency) {
-        await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      const allowed = this.maxTasks - this.claimed - this.claiming;
+      // maxTasks claimed, and no other loop's claim may come back short: this loop is done.
+      if (allowed <= 0 && this.claiming === 0) break;
+      if (allowed <= 0 || this.active.size + this.claiming >= this.concurrency) {
+        await this.active.waitForSlot();
         continue;
       }
       // Let handlers that finish together free their slots, so the next claim is one bigger batch.
       if (this.active.size > 0) await new Promise((r) => setImmediate(r));
-      const count = Math.min(this.concurrency - this.active.size - this.claiming, this.claimBatch);
+      const count = Math.min(
+        this.concurrency - this.active.size - this.claiming,
+        this.claimBatch,
+        this.maxTasks - this.claimed - this.claiming,
+      );
       if (count <= 0) continue;
       this.claiming += count;
       const claimedAt = Date.now();
@@ -196,13 +204,23 @@ export class Worker<
       } catch (err) {
         this.claiming -= count;
         if (stop.aborted) break;
-        this.emit('error', toCodeqError(err));
+        const error = toCodeqError(err);
+        this.emit('error', error);
+        if (this.options.stopOnPermanentClaimError && !isTransient(error)) {
+          this.claimError ??= error;
+          void this.close();
+          break;
+        }
+        // The slots promised to this call are free again for the other loops.
+        this.active.wakeSlotWaiters();
         await sleep(backoffDelayMs(failures++, this.retry) + 50, stop).catch(() => undefined);
         continue;
       }
       this.claiming -= count;
-      // Slots promised to this call but not filled are free again for the other loops.
-      if (tasks.length < count) this.wakeSlotWaiters();
+      this.claimed += tasks.length;
+      // Slots promised to this call but not filled are free again for the other loops; at maxTasks
+      // the loops waiting for them end.
+      if (tasks.length < count || this.claimed >= this.maxTasks) this.active.wakeSlotWaiters();
       if (stop.aborted) {
         // Claimed while shutting down: give them straight back rather than start new work.
         await Promise.allSettled(tasks.map((t) => withRetry(() => this.transport.abandon(t.id), this.retry)));
@@ -244,7 +262,7 @@ export class Worker<
     this.settle(run, true, value);
   }
 
-  /** Records the handler's outcome: a completion (batched) for a value, a nack for a throw. */
+  /** Records the handler's outcome: a completion (batched) for a value, a failure for a throw. */
   private settle(run: Running, ok: boolean, outcome: unknown): void {
     run.stop();
     if (run.handedBack) return;
@@ -260,10 +278,11 @@ export class Worker<
 
   private async fail(run: Running, thrown: unknown): Promise<void> {
     try {
-      const { error, info } = await nackFailure(this.transport, run.taskId, thrown, this.retry);
+      const { error, info } = await recordFailure(this.transport, run.taskId, thrown, this.retry);
       this.emit('failed', run.job, error, info);
     } catch (err) {
-      // Typically NOT_OWNER / WRONG_STATE / LEASE_EXPIRED: the lease was lost and the nack refused.
+      // Typically NOT_OWNER / WRONG_STATE / LEASE_EXPIRED: the lease was lost and the nack (or
+      // abandon) refused.
       this.emit('error', toCodeqError(err), run.job);
     }
     this.release(run);
@@ -271,14 +290,7 @@ export class Worker<
 
   /** The task left this worker: frees its slot. */
   private release(run: Running): void {
-    if (!this.active.delete(run)) return;
-    const waiter = this.slotWaiters.shift();
-    waiter?.();
-    if (this.active.size === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
+    if (this.active.delete(run)) this.emit('released', run.job);
   }
 
   /** Gives a still-running task back at shutdown: abort the handler, abandon the task. */

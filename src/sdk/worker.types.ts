@@ -49,7 +49,11 @@ export interface WorkerOptions<
 > {
   /** Where tasks come from. The worker does not own it: close it yourself after `worker.close()`. */
   transport: Transport;
-  /** Commands to claim from. */
+  /**
+   * Commands to claim from. Empty means "what the credentials allow", only on a transport with
+   * {@link Transport.claimsWithoutCommands} (over HTTP: the worker token's event types); the
+   * constructor refuses it on the others.
+   */
   commands: C[];
   /** The handler. Its return value is the result (a non-object is stored as `{ value }`). */
   handler: Handler<M, C, R>;
@@ -84,14 +88,36 @@ export interface WorkerOptions<
   retry?: RetryOptions;
   /** Start claiming in the constructor; default true (else call `run()`). */
   autorun?: boolean;
+  /**
+   * Stop claiming once this many tasks were claimed, let them finish (however long they take: no
+   * shutdown timeout applies), then close; `run()` resolves when closed. Default: no limit (run
+   * until `close()`).
+   */
+  maxTasks?: number;
+  /**
+   * A claim error that retrying cannot fix (anything {@link import('./errors.js').isTransient} says
+   * no to: a bad or unauthorised token, a command the token may not claim, a bad request) closes the
+   * worker, and `run()` rejects with it once closed. Default false: every claim error is an `error`
+   * event and the claim is retried with backoff (so a token fixed on the server starts working
+   * without a restart).
+   */
+  stopOnPermanentClaimError?: boolean;
 }
 
 /** How a failed attempt ended. */
 export interface FailureInfo {
-  /** `retry`: nacked, will be claimable again; `dead`: dead-lettered (attempts used up) or failed for good. */
-  outcome: 'retry' | 'dead';
-  /** `nack` (thrown error), `fail` (`UnrecoverableError`). */
-  via: 'nack' | 'fail';
+  /**
+   * `retry`: nacked or abandoned, will be claimable again; `dead`: dead-lettered (attempts used up,
+   * or `UnrecoverableError`); `leaseExpiry`: left to its lease (`LetLeaseExpireError`), the server
+   * retries or dead-letters it when the lease runs out.
+   */
+  outcome: 'retry' | 'dead' | 'leaseExpiry';
+  /**
+   * What the worker sent: `nack` (a thrown error, `UnrecoverableError` included), `abandon`
+   * (`AbandonError`), `none` (`LetLeaseExpireError`). `fail` is never reported any more
+   * (`UnrecoverableError` dead-letters through a nack); it stays in the type for compatibility.
+   */
+  via: 'nack' | 'fail' | 'abandon' | 'none';
   /** Seconds before the retry (nack), as the server decided. */
   delaySeconds?: number | undefined;
 }
@@ -102,7 +128,7 @@ export type WorkerEvents = {
   active: [job: Job];
   /** The result was recorded. */
   completed: [job: Job, result: ResultRecord];
-  /** A handler threw and the task was nacked or failed. */
+  /** A handler threw and the task was nacked, abandoned or left to its lease (see {@link FailureInfo}). */
   failed: [job: Job, error: Error, info: FailureInfo];
   /** `job.updateProgress()` was called. */
   progress: [job: Job, progress: unknown];
@@ -110,6 +136,12 @@ export type WorkerEvents = {
   leaseLost: [job: Job, error: CodeqError];
   /** Something went wrong outside a handler (claim, heartbeat, a refused result...). */
   error: [error: CodeqError, job?: Job];
+  /**
+   * The worker let go of the task and freed its slot: after its `completed` or `failed` event, after
+   * the `error` event of a refused outcome, or when it was handed back at shutdown. Exactly once per
+   * job, its last event.
+   */
+  released: [job: Job];
   /** close() finished. */
   closed: [];
 };

@@ -20,7 +20,11 @@ interface CliRun {
 let service: RunningService;
 let client: CodeqHttpClient;
 
-function cli(args: string[], timeoutMs = 50_000): Promise<CliRun> {
+function cli(
+  args: string[],
+  timeoutMs = 50_000,
+  onSpawn?: (child: ReturnType<typeof spawn>) => void,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: process.cwd(),
@@ -33,6 +37,7 @@ function cli(args: string[], timeoutMs = 50_000): Promise<CliRun> {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -189,6 +194,67 @@ describe('codeq CLI', () => {
     expect(after.stdout).toBe('READY: 1 | DELAYED: 0 | IN_PROGRESS: 0 | DLQ: 0\n');
   });
 
+  it('drains on SIGTERM: the running task completes, nothing more is claimed, exit 0', async () => {
+    const command = uniqueName('DRAIN');
+    const [first, second] = await client.createTasks([
+      { command, payload: { n: 1 }, priority: 9 },
+      { command, payload: { n: 2 } },
+    ]);
+    let child: ReturnType<typeof spawn> | undefined;
+    const run = cli(
+      ['worker', 'start', '--commands', command, '--wait-seconds', '1', '--run', 'sleep 2; cat'],
+      50_000,
+      (c) => (child = c),
+    );
+    // Once the first task is leased, ask the worker to stop: it must let the process finish.
+    for (let i = 0; (await client.getTask(first!.id)).status !== 'IN_PROGRESS'; i++) {
+      if (i > 300) throw new Error('the worker never claimed the task');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child!.kill('SIGTERM');
+    const done = await run;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toMatch(/SIGTERM: finishing running tasks/);
+    expect(done.stderr).toMatch(/stopped after 1 tasks \(1 completed\)/);
+    expect(done.stdout).toMatch(new RegExp(`^${first!.id} ${command} completed \\(exit 0, \\d+ ms\\)\n$`));
+    expect(await client.getResult(first!.id)).toMatchObject({ result: { result: { stdout: { n: 1 } } } });
+    expect((await client.getTask(second!.id)).status).toBe('PENDING');
+  });
+
+  it.each([
+    { ack: 'abandon', flags: [], action: 'abandoned', status: 'PENDING', extra: {} },
+    {
+      ack: 'nack',
+      flags: ['--nack-delay', '30s'],
+      action: 'requeued',
+      status: 'PENDING',
+      extra: { delaySeconds: 30 },
+    },
+    { ack: 'none', flags: ['--lease-seconds', '60'], action: 'left', status: 'IN_PROGRESS', extra: {} },
+  ])('--ack $ack after exit 0: $action', async ({ ack, flags, action, status, extra }) => {
+    const command = uniqueName('ACK');
+    const task = await client.createTask({ command, payload: {} });
+    const run = await cli([
+      'worker',
+      'start',
+      '--commands',
+      command,
+      '--wait-seconds',
+      '1',
+      '--max-tasks',
+      '1',
+      '--ack',
+      ack,
+      ...flags,
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(jsonLines(run.stdout)).toEqual([
+      expect.objectContaining({ taskId: task.id, action, exitCode: 0, ...extra }),
+    ]);
+    expect(await client.getTask(task.id)).toMatchObject({ status, attempts: 1 });
+  });
+
   it('replays and tails the event log as JSON lines', async () => {
     const command = uniqueName('EVT');
     const first = await client.createTask({ command, payload: { i: 0 } });
@@ -238,6 +304,9 @@ describe('codeq CLI', () => {
     const badToken = await cli(['queue', 'list', '--token', 'not-a-token']);
     expect(badToken.code).toBe(1);
     expect(badToken.stderr).toMatch(/HTTP 40[13]/);
+    const forbidden = await cli(['worker', 'start', '--commands', 'X', '--token', 'not-a-token']);
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toMatch(/HTTP 40[13]/);
     const help = await cli(['worker', 'start', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--poll-interval/);

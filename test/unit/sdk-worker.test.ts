@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CodeqError } from '../../src/errors.js';
-import { JobAbortedError, RetryLaterError } from '../../src/sdk/errors.js';
+import { AbandonError, JobAbortedError, LetLeaseExpireError, RetryLaterError } from '../../src/sdk/errors.js';
 import { Producer } from '../../src/sdk/producer.js';
 import { sleep } from '../../src/sdk/retry.js';
 import type { Task, Transport } from '../../src/sdk/transport.js';
@@ -260,6 +260,116 @@ describe('Worker (fake transport)', () => {
     expect(events).toContainEqual(['failed', 'h', 'sync failure', 'retry']);
     expect(calls).toContainEqual(['nack', 'h', { reason: 'sync failure' }]);
     expect(worker.running).toBe(0);
+  });
+
+  it('maxTasks: claims no more than that many, lets them finish, then closes and run() resolves', async () => {
+    const { transport, calls } = fake(Array.from({ length: 10 }, (_, i) => task(`m${i}`)));
+    const counts: number[] = [];
+    const claim = transport.claim.bind(transport);
+    transport.claim = (input) => {
+      counts.push(input.count);
+      return claim(input);
+    };
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      concurrency: 3,
+      maxTasks: 4,
+      shutdownTimeoutMs: 10, // not applied: the last task outlives it and still completes
+      autorun: false,
+      handler: async (job) => {
+        await sleep(job.id === 'm3' ? 60 : 5);
+        return job.id;
+      },
+    });
+    const released: string[] = [];
+    let closed = false;
+    worker.on('released', (job) => released.push(job.id));
+    worker.on('closed', () => (closed = true));
+    await worker.run();
+    expect(closed).toBe(true);
+    expect(released.sort()).toEqual(['m0', 'm1', 'm2', 'm3']);
+    expect(counts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(4);
+    expect(
+      calls
+        .filter((c) => c[0] === 'completeMany')
+        .flatMap((c) => c[1] as string[])
+        .sort(),
+    ).toEqual(['m0', 'm1', 'm2', 'm3']);
+    expect(calls.some((c) => c[0] === 'abandon')).toBe(false);
+  });
+
+  it('rejects a maxTasks that is not a whole number >= 1, and empty commands unless the transport allows them', () => {
+    const { transport } = fake([]);
+    const make = (options: { maxTasks?: number; commands?: string[] }) =>
+      new Worker({ transport, commands: ['C'], autorun: false, handler: () => undefined, ...options });
+    expect(() => make({ maxTasks: 0 })).toThrow(/maxTasks/);
+    expect(() => make({ maxTasks: 1.5 })).toThrow(/maxTasks/);
+    expect(() => make({ commands: [] })).toThrow(/commands must not be empty/);
+    const open = fake([], { claimsWithoutCommands: true }).transport;
+    expect(
+      () => new Worker({ transport: open, commands: [], autorun: false, handler: () => 1 }),
+    ).not.toThrow();
+  });
+
+  it('stopOnPermanentClaimError: a refused claim closes the worker and run() rejects; transient ones are retried', async () => {
+    let claims = 0;
+    const { transport, calls } = fake([task('p')], {
+      claim: async () => {
+        claims++;
+        if (claims === 1) throw new CodeqError('UNAVAILABLE', 'connection refused');
+        if (claims === 2) return [task('p')];
+        throw new CodeqError('INVALID_INPUT', 'event type not allowed', { details: { status: 403 } });
+      },
+    });
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      concurrency: 2,
+      stopOnPermanentClaimError: true,
+      retry: { baseDelayMs: 1, maxDelayMs: 1 },
+      handler: async () => {
+        await sleep(30);
+        return 'done';
+      },
+    });
+    const errors: string[] = [];
+    worker.on('error', (err) => errors.push(err.code));
+    const completed: string[] = [];
+    worker.on('completed', (job) => completed.push(job.id));
+    await expect(worker.run()).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    expect(errors).toEqual(['UNAVAILABLE', 'INVALID_INPUT']);
+    expect(claims).toBe(3);
+    // The task running when the claim was refused finished before run() rejected.
+    expect(completed).toEqual(['p']);
+    expect(calls).toContainEqual(['completeMany', ['p']]);
+    expect(worker.isClosing).toBe(true);
+  });
+
+  it('AbandonError abandons the task, LetLeaseExpireError records nothing; both report failed, then released', async () => {
+    const { transport, calls } = fake([task('x'), task('y')]);
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      handler: (job) => {
+        throw job.id === 'x' ? new AbandonError() : new LetLeaseExpireError();
+      },
+    });
+    const events: unknown[] = [];
+    worker.on('failed', (job, _err, info) => events.push(['failed', job.id, info]));
+    worker.on('released', (job) => events.push(['released', job.id]));
+    await until(() => events.length === 4);
+    await worker.close();
+    expect(events.filter((e) => (e as string[])[1] === 'x')).toEqual([
+      ['failed', 'x', { outcome: 'retry', via: 'abandon' }],
+      ['released', 'x'],
+    ]);
+    expect(events.filter((e) => (e as string[])[1] === 'y')).toEqual([
+      ['failed', 'y', { outcome: 'leaseExpiry', via: 'none' }],
+      ['released', 'y'],
+    ]);
+    expect(calls).toContainEqual(['abandon', 'x']);
+    expect(calls.filter((c) => c[1] === 'y')).toEqual([]);
   });
 
   it('stores non-object results as { value }', () => {
