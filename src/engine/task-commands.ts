@@ -37,9 +37,6 @@ export interface RunOptions {
   allowedCommands?: readonly string[] | undefined;
 }
 
-/** One result of {@link TaskCommands.submitResults}. */
-export type ResultSubmission = ResultInput;
-
 /** Refusals of a result that may be a retry of one already recorded. */
 const RESULT_REFUSALS: ReadonlySet<string> = new Set(['WRONG_STATE', 'NOT_OWNER', 'LEASE_EXPIRED']);
 
@@ -80,7 +77,7 @@ export class TaskCommands {
   }
 
   /** Validates and builds the command of a result. */
-  resultCommand(input: ResultSubmission): TaskCommand {
+  resultCommand(input: ResultInput): TaskCommand {
     assertWorkerId(input.workerId);
     assertArtifacts(input.artifacts);
     if (input.status === 'COMPLETED') {
@@ -101,7 +98,7 @@ export class TaskCommands {
   }
 
   /** The result record of a written `completed` or `failed` event. */
-  static resultRecord(input: ResultSubmission, event: StoredTaskEvent): ResultRecord {
+  static resultRecord(input: ResultInput, event: StoredTaskEvent): ResultRecord {
     return input.status === 'COMPLETED'
       ? {
           taskId: input.taskId,
@@ -120,7 +117,7 @@ export class TaskCommands {
   }
 
   /** Records many results at once; each answers on its own (a result record or an error). */
-  async submitResults(inputs: readonly ResultSubmission[]): Promise<(ResultRecord | CodeqError)[]> {
+  async submitResults(inputs: readonly ResultInput[]): Promise<(ResultRecord | CodeqError)[]> {
     const answers: (ResultRecord | CodeqError)[] = new Array(inputs.length);
     const requests: TaskCommandRequest[] = [];
     const index: number[] = [];
@@ -151,7 +148,7 @@ export class TaskCommands {
   }
 
   /** Records one result (see {@link TaskCommands.submitResults}). */
-  async submitResult(input: ResultSubmission): Promise<ResultRecord> {
+  async submitResult(input: ResultInput): Promise<ResultRecord> {
     const command = this.resultCommand(input);
     try {
       const event = await this.run(input.taskId, command, input.workerId, {
@@ -171,7 +168,7 @@ export class TaskCommands {
    * append went through) and it answers as the success it was, with the stored record. Undefined
    * when the refusal stands.
    */
-  private async recordedResult(input: ResultSubmission, err: unknown): Promise<ResultRecord | undefined> {
+  private async recordedResult(input: ResultInput, err: unknown): Promise<ResultRecord | undefined> {
     if (!(err instanceof CodeqError) || !RESULT_REFUSALS.has(err.code)) return undefined;
     const task = await this.deps.store.load(input.taskId).catch(() => undefined);
     if (!task) return undefined;

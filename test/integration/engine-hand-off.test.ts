@@ -88,7 +88,7 @@ describe('engine hand-off to a waiting claimer', () => {
     const command = 'handoff-aborted';
     const controller = new AbortController();
     // Abort right after the tasks were handed to this claim, before it appends anything.
-    const waiters = (engine as unknown as { waiters: ClaimWaiters }).waiters;
+    const waiters = (engine as unknown as { parts: { waiters: ClaimWaiters } }).parts.waiters;
     const handOff = waiters.handOff.bind(waiters);
     waiters.handOff = (tasks) => {
       const plan = handOff(tasks);

@@ -1,0 +1,199 @@
+/**
+ * The engine's composition root: connects, provisions the stream and the idempotency bucket, and
+ * builds every part once, each given what it needs (no part reaches back into the engine).
+ */
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { pino, type Logger } from 'pino';
+import { CodeqError } from '../errors.js';
+import { EventLog } from '../events/event-log.js';
+import { EventPublisher } from '../events/event-publisher.js';
+import { IdempotencyRegistry, idempotencyBucket } from '../events/idempotency-registry.js';
+import { wakeSubject } from '../events/subjects.js';
+import { EventProjector } from '../projections/event.projector.js';
+import { ProjectionKeys } from '../projections/keys.js';
+import { ProjectionStore } from '../projections/projection.store.js';
+import type { RedisClient } from '../projections/redis-client.js';
+import { AdminOps } from './admin-ops.js';
+import { BackgroundLoop } from './background.js';
+import { ClaimWaiters } from './claim-waiters.js';
+import { Claimer } from './claimer.js';
+import { CommandHandler } from './command-handler.js';
+import { connectEngine } from './engine-connect.js';
+import { resolveSettings } from './engine-settings.js';
+import type { EngineObserver, EngineOptions, EngineSettings } from './engine.types.js';
+import { EnqueueCoalescer, type EnqueueDeps } from './enqueue.js';
+import { planHandOff } from './hand-off.js';
+import { LeaderLock } from './leader-lock.js';
+import { LeaseCache } from './lease-cache.js';
+import { TaskCommands } from './task-commands.js';
+import { TaskWriter } from './task-writer.js';
+
+/** Default of `EngineOptions.dependencyTimeoutMs`, ms. */
+const DEFAULT_DEPENDENCY_TIMEOUT_MS = 5000;
+/** Longest wait for a rebuild another instance runs, ms. */
+const REBUILD_WAIT_MS = 60_000;
+
+/** Every part of one engine. */
+export interface EngineParts {
+  settings: EngineSettings;
+  logger: Logger;
+  observer: EngineObserver | undefined;
+  nc: NatsConnection;
+  redis: RedisClient;
+  /** Wake-ups of other instances' enqueues (core NATS). */
+  wakeSub: Subscription;
+  publisher: EventPublisher;
+  log: EventLog;
+  store: ProjectionStore;
+  projector: EventProjector;
+  waiters: ClaimWaiters;
+  handler: CommandHandler;
+  commands: TaskCommands;
+  claimer: Claimer;
+  admin: AdminOps;
+  enqueueDeps: EnqueueDeps;
+  coalescer: EnqueueCoalescer;
+  /** The background loop, when this engine runs one. */
+  background: BackgroundLoop | undefined;
+  /** A loop for one pass: the running one, or one made for the call. */
+  loopForOnePass: () => BackgroundLoop;
+  /** Rebuilds the projection if Redis does not hold a built one (once per process at a time). */
+  ensureBuilt: () => Promise<void>;
+}
+
+/** Resolves settings, connects and builds the parts; closes what it opened if anything fails. */
+export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
+  const settings = resolveSettings({
+    // Snapshots come well before the log forgets a task's first events.
+    ...(options.streamMaxAgeMs === undefined
+      ? {}
+      : {
+          snapshotAfterMs:
+            options.streamMaxAgeMs > 0 ? (options.streamMaxAgeMs * 3) / 4 : Number.POSITIVE_INFINITY,
+        }),
+    ...options.settings,
+  });
+  const dependencyTimeoutMs = options.dependencyTimeoutMs ?? DEFAULT_DEPENDENCY_TIMEOUT_MS;
+  if (!Number.isFinite(dependencyTimeoutMs) || dependencyTimeoutMs <= 0) {
+    throw new CodeqError('INVALID_INPUT', 'dependencyTimeoutMs must be a positive number of ms', {
+      details: { dependencyTimeoutMs },
+    });
+  }
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const observer = options.observer;
+  const prefix = options.subjectPrefix ?? 'codeq.task';
+  const streamName = options.streamName ?? 'CODEQ_TASKS';
+  const { nc, redis } = await connectEngine(options, { name: streamName, subjectPrefix: prefix }, logger);
+  let registry: IdempotencyRegistry;
+  try {
+    registry = await IdempotencyRegistry.open(nc, {
+      bucket: idempotencyBucket(streamName),
+      ttlMs: settings.idempotencyTtlMs,
+      replicas: options.streamReplicas ?? 1,
+      timeoutMs: dependencyTimeoutMs,
+    });
+  } catch (err) {
+    redis.disconnect();
+    await nc.close();
+    throw err;
+  }
+  const keys = new ProjectionKeys(options.keyPrefix ?? 'codeq');
+  const store = new ProjectionStore(redis, keys, settings.idempotencyTtlMs);
+  const log = new EventLog({ nc, stream: streamName, subjectPrefix: prefix });
+  // One try never outlasts the whole operation's budget.
+  const publisher = new EventPublisher(nc, { timeoutMs: dependencyTimeoutMs });
+  const projector = new EventProjector(log, store, logger.child({ component: 'projector' }), undefined, {
+    completedMs: settings.completedRetentionMs,
+    deadMs: settings.deadRetentionMs,
+  });
+  const waiters = new ClaimWaiters();
+  const writer = new TaskWriter({
+    publisher,
+    log,
+    store,
+    subjectPrefix: prefix,
+    logger,
+    observer,
+    dependencyTimeoutMs,
+    publishWake: (command) => {
+      waiters.wake(command);
+      nc.publish(wakeSubject(prefix, command));
+    },
+    handOff: (stored) => planHandOff(waiters, stored, Date.now()),
+  });
+  const lock = new LeaderLock(redis, keys.lock('background'), Math.max(5000, settings.sweepIntervalMs * 5));
+  const wakePrefix = wakeSubject(prefix, 'x').slice(0, -1);
+  const wakeSub = nc.subscribe(`${wakePrefix}*`, {
+    callback: (_err, msg) => waiters.wake(msg.subject.slice(wakePrefix.length)),
+  });
+  const withBackground = options.background ?? true;
+  const ensureBuilt = rebuildGuard(store, lock, projector, !withBackground);
+  const leases = new LeaseCache();
+  const handler = new CommandHandler({ store, writer, log, settings, ensureBuilt, leases });
+  const commands = new TaskCommands({ store, handler, settings });
+  const enqueueDeps: EnqueueDeps = { settings, store, handler, registry, publisher, dependencyTimeoutMs };
+  const claimer = new Claimer({
+    store,
+    writer,
+    handler,
+    requeueInspectLimit: settings.requeueInspectLimit,
+    leases,
+  });
+  const loopDeps = { lock, store, projector, claimer, writer, handler, settings, logger, observer };
+  const background = withBackground ? new BackgroundLoop(loopDeps) : undefined;
+  return {
+    settings,
+    logger,
+    observer,
+    nc,
+    redis,
+    wakeSub,
+    publisher,
+    log,
+    store,
+    projector,
+    waiters,
+    handler,
+    commands,
+    claimer,
+    admin: new AdminOps({ store, log, commands, settings, registry }),
+    enqueueDeps,
+    coalescer: new EnqueueCoalescer(enqueueDeps),
+    background,
+    loopForOnePass: () => background ?? new BackgroundLoop(loopDeps),
+    ensureBuilt,
+  };
+}
+
+/**
+ * Rebuilds the projection when Redis lost it, once per process at a time: the instance that takes
+ * the leader lock rebuilds, the others wait for the built marker.
+ */
+function rebuildGuard(
+  store: ProjectionStore,
+  lock: LeaderLock,
+  projector: EventProjector,
+  /** Give the lock back after a rebuild (no background loop of ours keeps it). */
+  releaseLock: boolean,
+): () => Promise<void> {
+  let rebuilding: Promise<void> | undefined;
+  return async () => {
+    if (await store.isBuilt()) return;
+    rebuilding ??= (async () => {
+      const deadline = Date.now() + REBUILD_WAIT_MS;
+      while (!(await store.isBuilt())) {
+        if (await lock.tryLead()) {
+          await projector.rebuildIfMissing();
+          if (releaseLock) await lock.release();
+          return;
+        }
+        if (Date.now() > deadline)
+          throw new CodeqError('UNAVAILABLE', 'projection is being rebuilt elsewhere; timed out');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })().finally(() => {
+      rebuilding = undefined;
+    });
+    return rebuilding;
+  };
+}
