@@ -3,7 +3,7 @@
  * fields are omitted (codeQ's Go structs use `omitempty`).
  */
 import type { Static } from 'typebox';
-import type { ResultRecord, TaskHistory, TaskView } from '../engine/engine.types.js';
+import type { ResultRecord, TaskHistory, TaskView } from '../contract/views.js';
 import type { ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
 import type { HistoryResponse } from '../contract/task.schema.js';
 

@@ -2,7 +2,7 @@
  * Output of the `codeq` CLI: human text by default, JSON with `--json`. Data goes to stdout,
  * diagnostics to stderr, so scripts can pipe the one and read the other.
  */
-import type { QueueStats } from '../engine/engine.types.js';
+import type { QueueStats } from '../contract/views.js';
 import type { TaskJson } from '../client/http-client.js';
 import type { CliContext } from './cli-args.js';
 

@@ -5,7 +5,7 @@
  */
 import type { CodeqErrorCode } from '../errors.js';
 import { CodeqError } from '../errors.js';
-import type { QueueStats } from '../engine/engine.types.js';
+import type { QueueStats } from '../contract/views.js';
 import type {
   TaskJson,
   ResultJson,

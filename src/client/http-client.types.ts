@@ -2,7 +2,7 @@
  * The JSON shapes of codeq's HTTP API as the client sees them (times are RFC3339 strings), and the
  * client's options.
  */
-import type { Artifact, TaskView } from '../engine/engine.types.js';
+import type { Artifact, TaskView } from '../contract/views.js';
 
 /** A task as the HTTP API returns it: like {@link TaskView}, with RFC3339 strings for times. */
 export type TaskJson = Omit<TaskView, 'leaseUntil' | 'runAt' | 'createdAt' | 'updatedAt'> & {

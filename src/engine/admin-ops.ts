@@ -16,7 +16,8 @@ import { assertValidCommand } from '../events/subjects.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
 import { viewFromHash } from '../projections/task-record.js';
-import type { EngineSettings, Page, TaskView } from './engine.types.js';
+import type { EngineSettings } from './engine.types.js';
+import type { Page, TaskView } from '../contract/views.js';
 import { assertTaskId, integerIn } from './input-validation.js';
 import type { TaskCommands } from './task-commands.js';
 

@@ -9,7 +9,7 @@ import type { ProjectionStore, StoredTask } from '../projections/projection.stor
 import { recordFromHash, viewOfRecord } from '../projections/task-record.js';
 import { evolveTaskRecord } from '../projections/task-view.evolve.js';
 import { targetOf, type CommandHandler } from './command-handler.js';
-import type { TaskView } from './engine.types.js';
+import type { TaskView } from '../contract/views.js';
 import type { LeaseCache } from './lease-cache.js';
 import type { TaskWriter } from './task-writer.js';
 

@@ -18,19 +18,14 @@ import { resultFromHash, viewFromHash } from '../projections/task-record.js';
 import type { AdminOps } from './admin-ops.js';
 import { wireEngine, type EngineParts } from './engine-wiring.js';
 import type {
-  Artifact,
   ClaimInput,
   EngineApi,
   EngineOptions,
   EngineSettings,
   EnqueueInput,
-  Page,
-  QueueStats,
   ResultInput,
-  ResultRecord,
-  TaskHistory,
-  TaskView,
 } from './engine.types.js';
+import type { Artifact, Page, QueueStats, ResultRecord, TaskHistory, TaskView } from '../contract/views.js';
 import { enqueueMany } from './enqueue.js';
 import { assertBatch, assertNackDelay, assertReason, assertWorkerId } from './input-validation.js';
 import { longPollClaim } from './long-poll-claim.js';

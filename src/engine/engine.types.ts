@@ -4,68 +4,9 @@
  */
 import type { Logger } from 'pino';
 import type { CodeqError } from '../errors.js';
-import type { BackoffSettings, TaskSnapshot, TaskStatus } from '../actors/task.types.js';
-import type { StoredTaskEvent, TaskEventData } from '../events/task-event.schema.js';
-
-/** Public status of a task, as codeQ's API spells it (`CANCELLED` is codeq's addition). */
-export type PublicTaskStatus = 'PENDING' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
-
-/** An artifact attached to a result. */
-export type Artifact = NonNullable<TaskEventData<'completed'>['artifacts']>[number];
-
-/** A task as the operations return it. Times are epoch ms. */
-export interface TaskView {
-  /** Task id (UUID v4). */
-  id: string;
-  /** Command name (`[A-Za-z0-9_-]{1,128}`). */
-  command: string;
-  /** The producer's JSON payload. */
-  payload: unknown;
-  /** 0..9, 9 claimed first. */
-  priority: number;
-  /** Result callback URL, if any. */
-  webhook?: string | undefined;
-  /** Public status. */
-  status: PublicTaskStatus;
-  /** Machine state (finer than `status`: tells dead-lettered from failed). */
-  state: TaskStatus;
-  /** Lease holder while in progress. */
-  workerId?: string | undefined;
-  /** Lease deadline while in progress, epoch ms. */
-  leaseUntil?: number | undefined;
-  /** Deliveries so far. */
-  attempts: number;
-  /** Deliveries allowed. */
-  maxAttempts: number;
-  /** Last error (failed result, nack reason, dead-letter reason). */
-  error?: string | undefined;
-  /** When a pending task becomes claimable, epoch ms. */
-  runAt?: number | undefined;
-  /** Idempotency key given at creation. */
-  idempotencyKey?: string | undefined;
-  /** Creation time, epoch ms. */
-  createdAt: number;
-  /** Time of the last event, epoch ms. */
-  updatedAt: number;
-  /** Stream sequence of the task's last event. */
-  version: number;
-}
-
-/** A terminal result (codeQ's ResultRecord). */
-export interface ResultRecord {
-  /** The task. */
-  taskId: string;
-  /** `COMPLETED` or `FAILED`. */
-  status: 'COMPLETED' | 'FAILED';
-  /** The worker's result object (completed). */
-  result?: unknown;
-  /** The error (failed). */
-  error?: string | undefined;
-  /** Attached artifacts. */
-  artifacts?: Artifact[] | undefined;
-  /** When the result was recorded, epoch ms. */
-  completedAt: number;
-}
+import type { BackoffSettings } from '../actors/task.types.js';
+import type { Artifact, Page, QueueStats, ResultRecord, TaskHistory, TaskView } from '../contract/views.js';
+import type { StoredTaskEvent } from '../events/task-event.schema.js';
 
 /** Input of `enqueue`. */
 export interface EnqueueInput {
@@ -123,40 +64,6 @@ export interface ClaimInput {
   count?: number;
   /** Aborts the wait (client disconnect, shutdown): resolves with what was claimed (often []). */
   signal?: AbortSignal;
-}
-
-/** Counts of one command's queue (O(1) reads). */
-export interface QueueStats {
-  /** Command name. */
-  command: string;
-  /** Claimable now. */
-  ready: number;
-  /** Pending with a future `runAt` (delay or backoff). */
-  delayed: number;
-  /** Leased to a worker. */
-  inProgress: number;
-  /** Dead-lettered. */
-  dlq: number;
-}
-
-/** A task's full history: every event, and the state the machine folds them into. */
-export interface TaskHistory {
-  /** The task. */
-  taskId: string;
-  /** Every event in order, with its stream sequence. */
-  events: StoredTaskEvent[];
-  /** The folded state. */
-  state: TaskSnapshot;
-}
-
-/** A page of a listing. */
-export interface Page<T> {
-  /** The items. */
-  items: T[];
-  /** Opaque cursor of the next page; absent at the end. */
-  nextCursor?: string | undefined;
-  /** Total matching items (O(1) count). */
-  total: number;
 }
 
 /** The engine's tunables (a subset of the config file; defaults from the contract). */

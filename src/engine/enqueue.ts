@@ -15,7 +15,8 @@ import type { ProjectionStore } from '../projections/projection.store.js';
 import { viewFromHash, viewOfRecord } from '../projections/task-record.js';
 import { evolveTaskRecord } from '../projections/task-view.evolve.js';
 import type { CommandHandler, CommandRequest } from './command-handler.js';
-import type { EngineSettings, EnqueueInput, TaskView } from './engine.types.js';
+import type { EngineSettings, EnqueueInput } from './engine.types.js';
+import type { TaskView } from '../contract/views.js';
 import { normaliseEnqueue } from './input-validation.js';
 
 /** What the enqueue path needs from the engine. */

@@ -6,7 +6,8 @@
 import { CodeqError } from '../errors.js';
 import type { ClaimWaiters } from './claim-waiters.js';
 import type { Claimer } from './claimer.js';
-import type { ClaimInput, EngineObserver, EngineSettings, TaskView } from './engine.types.js';
+import type { ClaimInput, EngineObserver, EngineSettings } from './engine.types.js';
+import type { TaskView } from '../contract/views.js';
 import { assertWorkerId, claimCommands, claimCount, leaseSeconds } from './input-validation.js';
 
 /** What a claim call works with (the engine's parts). */

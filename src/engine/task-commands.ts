@@ -12,7 +12,8 @@ import { FIELD } from '../projections/event.projection.js';
 import { resultFromHash } from '../projections/task-record.js';
 import type { CommandHandler, CommandOutcome, CommandRequest } from './command-handler.js';
 import { targetOf } from './command-handler.js';
-import type { EngineSettings, ResultInput, ResultRecord } from './engine.types.js';
+import type { EngineSettings, ResultInput } from './engine.types.js';
+import type { ResultRecord } from '../contract/views.js';
 import { assertArtifacts, assertErrorText, assertWorkerId, leaseSeconds } from './input-validation.js';
 
 /** One command for one task. */

@@ -7,7 +7,7 @@ import type { TaskCommand } from '../actors/task.types.js';
 import { isCodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CommandHandler } from './command-handler.js';
-import type { TaskView } from './engine.types.js';
+import type { TaskView } from '../contract/views.js';
 
 /** Who webhook outcome events name as their actor. */
 export const WEBHOOK_ACTOR = 'system:webhooks';

@@ -7,20 +7,22 @@ export type { CodeqErrorCode, CodeqErrorOptions } from '../errors.js';
 export { Engine } from '../engine/engine.js';
 export { DEFAULT_ENGINE_SETTINGS } from '../engine/engine-settings.js';
 export type {
-  Artifact,
   ClaimInput,
   EngineApi,
   EngineObserver,
   EngineOptions,
   EngineSettings,
   EnqueueInput,
+} from '../engine/engine.types.js';
+export type {
+  Artifact,
   Page,
   PublicTaskStatus,
   QueueStats,
   ResultRecord,
   TaskHistory,
   TaskView,
-} from '../engine/engine.types.js';
+} from '../contract/views.js';
 export { EngineTransport } from '../sdk/engine.transport.js';
 export type { EngineTransportOptions } from '../sdk/engine.transport.js';
 export {

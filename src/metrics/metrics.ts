@@ -5,7 +5,8 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SeriesHistogram } from './series-histogram.js';
-import type { EngineObserver, QueueStats } from '../engine/engine.types.js';
+import type { EngineObserver } from '../engine/engine.types.js';
+import type { QueueStats } from '../contract/views.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 
 /** Largest number of in-flight claims remembered for the run-duration histogram. */

@@ -3,7 +3,7 @@
  * the view the API returns.
  */
 import type { TaskSnapshot, TaskStatus } from '../actors/task.types.js';
-import type { PublicTaskStatus, ResultRecord, TaskView } from '../engine/engine.types.js';
+import type { PublicTaskStatus, ResultRecord, TaskView } from '../contract/views.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { FIELD as F } from './event.projection.js';
 import { evolveTaskRecord, type TaskRecord } from './task-view.evolve.js';

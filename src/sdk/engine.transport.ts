@@ -5,7 +5,8 @@
 import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../contract/limits.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { EngineApi, ResultInput, ResultRecord, TaskView } from '../engine/engine.types.js';
+import type { EngineApi, ResultInput } from '../engine/engine.types.js';
+import type { ResultRecord, TaskView } from '../contract/views.js';
 import type { Settled } from './batcher.js';
 import type {
   Task,

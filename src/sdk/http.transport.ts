@@ -6,7 +6,7 @@
 import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../contract/limits.js';
 import { CodeqHttpClient } from '../client/http-client.js';
 import type { ResultJson, RoleTokens, TaskJson } from '../client/http-client.types.js';
-import type { ResultRecord } from '../engine/engine.types.js';
+import type { ResultRecord } from '../contract/views.js';
 import { CodeqError } from '../errors.js';
 import type { Settled } from './batcher.js';
 import type {

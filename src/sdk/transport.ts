@@ -4,7 +4,7 @@
  * ({@link import('./engine.transport.js').EngineTransport}). Both speak the same shapes: times are
  * epoch ms, errors are {@link import('../errors.js').CodeqError}s.
  */
-import type { Artifact, PublicTaskStatus, QueueStats, ResultRecord } from '../engine/engine.types.js';
+import type { Artifact, PublicTaskStatus, QueueStats, ResultRecord } from '../contract/views.js';
 import type { Settled } from './batcher.js';
 
 export type { Artifact, PublicTaskStatus, QueueStats, ResultRecord, Settled };

@@ -5,7 +5,7 @@
  * handler does not use (its abort signal, the bound `updateProgress` / `extendLease`) is only created
  * when it is first read.
  */
-import type { ResultRecord } from '../engine/engine.types.js';
+import type { ResultRecord } from '../contract/views.js';
 import type { BatchWaiter } from './batcher.js';
 import { Lease } from './job-lease.js';
 import type { LeaseHost } from './job-lease.js';

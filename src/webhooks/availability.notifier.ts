@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import type { QueueStats } from '../engine/engine.types.js';
+import type { QueueStats } from '../contract/views.js';
 import { decodeStoredEvent } from '../events/event-codec.js';
 import { wakeSubject } from '../events/subjects.js';
 import type { Metrics } from '../metrics/metrics.js';

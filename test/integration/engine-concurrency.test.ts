@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import type { TaskView } from '../../src/engine/engine.types.js';
+import type { TaskView } from '../../src/contract/views.js';
 import { CodeqError } from '../../src/errors.js';
 import { dropDeployment, engineOptions, testDeployment, type TestDeployment } from '../support/engine.js';
 import {

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import type { TaskView } from '../../src/engine/engine.types.js';
+import type { TaskView } from '../../src/contract/views.js';
 import { sleep } from '../support/assertions.js';
 import { dropDeployment, engineOptions, testDeployment, type TestDeployment } from '../support/engine.js';
 import {

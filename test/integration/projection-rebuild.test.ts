@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import type { EngineOptions, TaskView } from '../../src/engine/engine.types.js';
+import type { EngineOptions } from '../../src/engine/engine.types.js';
+import type { TaskView } from '../../src/contract/views.js';
 import { dropDeployment, engineOptions, testDeployment, type TestDeployment } from '../support/engine.js';
 import {
   accountFor,

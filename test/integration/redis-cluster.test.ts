@@ -6,7 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import type { EngineOptions, TaskView } from '../../src/engine/engine.types.js';
+import type { EngineOptions } from '../../src/engine/engine.types.js';
+import type { TaskView } from '../../src/contract/views.js';
 import { ProjectionKeys } from '../../src/projections/keys.js';
 import { keySlot } from '../../src/projections/redis-slots.js';
 import { dropDeployment, engineOptions, testDeployment, type TestDeployment } from '../support/engine.js';

@@ -5,7 +5,8 @@
  * dependency is down (it retries later). Used in-process by the tests and by `engine-child.ts`.
  */
 import { CodeqError } from '../../src/errors.js';
-import type { EngineApi, EnqueueInput, TaskView } from '../../src/engine/engine.types.js';
+import type { EngineApi, EnqueueInput } from '../../src/engine/engine.types.js';
+import type { TaskView } from '../../src/contract/views.js';
 
 /** Error codes a worker or producer meets during a fault and answers by trying again later. */
 export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
