@@ -132,7 +132,7 @@ export function validateKey(spec: KeySpec, value: unknown): unknown {
 const TOKEN_KEYS = new Set(['token', 'role', 'subject', 'eventTypes', 'scopes']);
 
 /** Checks the static tokens and fills their defaults; throws `INVALID_INPUT` naming the entry. */
-export function validateTokens(value: unknown): StaticToken[] {
+function validateTokens(value: unknown): StaticToken[] {
   if (!Array.isArray(value))
     throw invalid('tokens', 'must be a list of {token, role, subject, eventTypes, scopes}', value);
   const seen = new Set<string>();
