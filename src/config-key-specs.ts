@@ -37,7 +37,7 @@ const int = (key: string, def: number, min: number, max: number): KeySpec => ({
 });
 const HTTP = ['http:', 'https:'] as const;
 
-/** Every configuration key, in documentation order (docs/configuration.md). */
+/** Every configuration key (each documented in docs/configuration.md). */
 export const KEY_SPECS: readonly KeySpec[] = [
   int('port', 8080, 0, 65_535),
   { key: 'host', kind: 'string', default: '127.0.0.1' },

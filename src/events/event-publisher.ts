@@ -1,12 +1,12 @@
 /**
  * The lean, pipelined append path of the event log. The stock `js.publish()` is a full request per
- * message (a reply subscription entry, a timer, a headers object, a promise chain: ~45 µs of client
- * CPU). Here a publisher owns one wildcard inbox subscription; every append is a plain core publish
- * whose reply subject ends in a numeric token, acks are matched to their append by that token, a
- * bounded window limits what is in flight, and a single sweeper timer fails appends whose ack never
- * came. Errors are mapped the way the stock client would: 10071 → VERSION_CONFLICT, no responders →
- * UNAVAILABLE, silence → TIMEOUT. One try per append: retrying until a deadline is
- * `append-retry.ts`'s job.
+ * message (a reply subscription entry, a timer, a headers object, a promise chain), a client CPU
+ * cost every append would pay (docs/architecture.md §1). Here a publisher owns one wildcard inbox
+ * subscription; every append is a plain core publish whose reply subject ends in a numeric token,
+ * acks are matched to their append by that token, a bounded window limits what is in flight, and a
+ * single sweeper timer fails appends whose ack never came. Errors are mapped the way the stock
+ * client would: 10071 → VERSION_CONFLICT, no responders → UNAVAILABLE, silence → TIMEOUT. One try
+ * per append: retrying until a deadline is `append-retry.ts`'s job.
  */
 import { createInbox, Empty, MsgHdrsImpl } from '@nats-io/nats-core';
 import type { Msg, NatsConnection, PublishOptions, Subscription } from '@nats-io/nats-core';
