@@ -10,18 +10,12 @@ import { parse as parseYaml } from 'yaml';
 import type { EngineSettings } from './engine/engine.types.js';
 import { CodeqError } from './errors.js';
 import { clusterUrl } from './projections/redis-target.js';
-import {
-  DEV_TOKENS,
-  KEY_SPECS,
-  checkCrossKeys,
-  envName,
-  parseEnvValue,
-  validateKey,
-  type CodeqConfig,
-  type StaticToken,
-} from './config-schema.js';
+import { KEY_SPECS } from './config-key-specs.js';
+import { DEV_TOKENS, type CodeqConfig, type StaticToken } from './config-schema.js';
+import { checkCrossKeys, envName, parseEnvValue, validateKey } from './config-validation.js';
 
-export { DEV_TOKENS, WORKER_SCOPES, envName } from './config-schema.js';
+export { DEV_TOKENS, WORKER_SCOPES } from './config-schema.js';
+export { envName } from './config-validation.js';
 export type { CodeqConfig, StaticToken, TokenRole } from './config-schema.js';
 
 /** Where {@link loadConfig} reads from; every source is optional. */

@@ -144,7 +144,8 @@ function toSnapshot(status: TaskStatus, context: TaskContext, version: number): 
 
 /**
  * Decides a command against a task's snapshot: the events to append, or why not. Pure and fast
- * (a few µs): no I/O, time and randomness come from `ctx`.
+ * (figures: docs/benchmarks.md, "Decision micro-benchmark"): no I/O, time and randomness come from
+ * `ctx`.
  *
  * Refusals, first match wins: `NOT_FOUND` (no such task), `WRONG_STATE` (the state takes no such
  * event, e.g. `not-in-progress`, `not pending`, `not dead-lettered`, or `not due` for a claim

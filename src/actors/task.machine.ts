@@ -145,9 +145,6 @@ export const TASK_UPDATERS = {
   noteWebhook: () => ({}),
 } satisfies Record<string, TaskUpdater>;
 
-/** Name of one of {@link TASK_UPDATERS}. */
-export type TaskUpdaterName = keyof typeof TASK_UPDATERS;
-
 /**
  * What a failed guard means to the caller, when it is a refusal rather than a mere selector. Guards
  * missing here (attempt counts, dlq cause) only pick between alternative events; the decider
@@ -269,6 +266,3 @@ export const taskMachine = setup({
     cancelled: { on: WEBHOOK_OUTCOMES },
   },
 });
-
-/** The machine's type. */
-export type TaskMachine = typeof taskMachine;

@@ -1,14 +1,15 @@
 /**
  * The decision fast path: a transition table read off {@link taskMachine} once, at module load.
  *
- * xstate's pure `transition()` costs ~25 µs per event (snapshot restore, microstep machinery), too
- * slow for every claim and ack. The machine here is flat and side-effect free, so one transition is
- * just "the first candidate whose guards all pass, then its `assign` updaters". This module walks
- * the machine's state nodes, records for each state and event type the ordered candidates (guard
- * names, target, updater names) and resolves the names through `machine.implementations`: the
- * same guard and updater functions `setup()` registered. No rule is restated here; anything the
- * table cannot represent faithfully (nested states, entry/exit actions, wildcards, non-`assign`
- * actions, `or`/`not` guards) fails loudly at load instead of silently diverging.
+ * xstate's pure `transition()` restores a snapshot and runs its microstep machinery on every event,
+ * too slow for every claim and ack (figures: docs/benchmarks.md, "Decision micro-benchmark"). The
+ * machine here is flat and side-effect free, so one transition is just "the first candidate whose
+ * guards all pass, then its `assign` updaters". This module walks the machine's state nodes,
+ * records for each state and event type the ordered candidates (guard names, target, updater names)
+ * and resolves the names through `machine.implementations`: the same guard and updater functions
+ * `setup()` registered. No rule is restated here; anything the table cannot represent faithfully
+ * (nested states, entry/exit actions, wildcards, non-`assign` actions, `or`/`not` guards) fails
+ * loudly at load instead of silently diverging.
  */
 import { and } from 'xstate';
 import { TASK_EVENT_TYPES } from '../events/task-event.schema.js';

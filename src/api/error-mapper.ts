@@ -9,7 +9,7 @@ import type { ValidationIssue } from '../contract/validation-message.js';
 import { validationMessage } from '../contract/validation-message.js';
 
 /** HTTP status of each error code; codes not listed answer 500. */
-export const STATUS_BY_CODE: Readonly<Partial<Record<CodeqErrorCode, number>>> = Object.freeze({
+const STATUS_BY_CODE: Readonly<Partial<Record<CodeqErrorCode, number>>> = Object.freeze({
   INVALID_INPUT: 400,
   NOT_FOUND: 404,
   NOT_OWNER: 403,

@@ -8,7 +8,7 @@ import Type from 'typebox';
 import type { RouteDeps } from './route-context.js';
 
 /** Largest projection lag (events) still reported as ready. */
-export const MAX_READY_PROJECTION_LAG = 1000;
+const MAX_READY_PROJECTION_LAG = 1000;
 
 /** Registers `/healthz` under the API prefix (the contract's place). */
 export const healthRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app) => {

@@ -28,7 +28,7 @@ import { tasksRoutes } from './tasks.routes.js';
 import { workerRoutes } from './worker.routes.js';
 
 /** Path prefix of the codeQ API. */
-export const API_PREFIX = '/v1/codeq';
+const API_PREFIX = '/v1/codeq';
 
 /** The server instance `buildServer` returns. */
 export type CodeqServer = FastifyInstance<

@@ -30,11 +30,7 @@ import { historyJson, resultJson, taskJson } from './task-json.js';
  * Checks one create body beyond its schema and turns it into engine input. `where` prefixes messages
  * of batch items (`tasks[3]: `).
  */
-export function toEnqueueInput(
-  body: Static<typeof CreateTaskBody>,
-  principal: Principal,
-  where = '',
-): EnqueueInput {
+function toEnqueueInput(body: Static<typeof CreateTaskBody>, principal: Principal, where = ''): EnqueueInput {
   if (!allowsCommand(principal, body.command)) throw new ApiRefusal(403, `${where}event type not allowed`);
   const input: EnqueueInput = {
     command: body.command,

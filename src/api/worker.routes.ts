@@ -253,7 +253,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     async (request, reply) => {
       const { subject: workerId, eventTypes: allowedCommands } = principalOf(request);
       request.body.results.forEach((r, i) => checkResult(r, `results[${i}]: `));
-      // One engine call: a fixed number of round trips however many results (design §5).
+      // One engine call: a fixed number of round trips however many results (docs/architecture.md §4).
       const answers = await engine.submitResults(
         request.body.results.map((r) => {
           // Field by field: conditional spreads would cost extra objects and copies per result.

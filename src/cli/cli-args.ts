@@ -146,7 +146,7 @@ export interface Profile {
 }
 
 /** Reads a profile; a missing default profile is no profile, a missing explicit one is an error. */
-export function loadProfile(path: string | undefined, homeDir: string = homedir()): Profile {
+function loadProfile(path: string | undefined, homeDir: string = homedir()): Profile {
   const file = path ?? join(homeDir, '.codeq', 'profile.json');
   let text: string;
   try {

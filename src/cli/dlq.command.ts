@@ -15,7 +15,7 @@ import {
 import { formatTable, printJson, printLine, truncate } from './output.js';
 
 /** Help of `codeq dlq`. */
-export const DLQ_HELP = `Usage: codeq dlq <list|requeue> <command> [options]
+const DLQ_HELP = `Usage: codeq dlq <list|requeue> <command> [options]
 
   list <command>       dead-lettered tasks, oldest first
       --limit <n>      page size (default: server's)

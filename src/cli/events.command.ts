@@ -17,7 +17,7 @@ import {
 import { printJson, printLine } from './output.js';
 
 /** Help of `codeq events`. */
-export const EVENTS_HELP = `Usage: codeq events <replay|tail> [options]
+const EVENTS_HELP = `Usage: codeq events <replay|tail> [options]
 
 Prints task events as JSON lines ({"seq","type","taskId","command","time","actor","data"}).
 

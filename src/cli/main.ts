@@ -13,7 +13,7 @@ import { runTaskCommand } from './task.command.js';
 import { runWorkerCommand } from './worker.command.js';
 
 /** Top-level help. */
-export const MAIN_HELP = `Usage: codeq <command> [options]
+const MAIN_HELP = `Usage: codeq <command> [options]
 
   server                         start the service (launches NATS and Redis when none are configured)
   task create|get|result|history|cancel
@@ -38,7 +38,7 @@ const GROUPS: Record<string, (args: string[], ctx: CliContext) => Promise<number
 };
 
 /** Runs the CLI with `args` (without node and script); resolves the exit code. */
-export async function runCli(args: string[], ctx: CliContext): Promise<number> {
+async function runCli(args: string[], ctx: CliContext): Promise<number> {
   const [group, ...rest] = args;
   try {
     if (group === undefined || group === '--help' || group === '-h' || group === 'help') {

@@ -12,7 +12,7 @@ import {
 import { formatRows, printJson, printLine } from './output.js';
 
 /** Help of `codeq projections`. */
-export const PROJECTIONS_HELP = `Usage: codeq projections rebuild [options]
+const PROJECTIONS_HELP = `Usage: codeq projections rebuild [options]
 
 Flushes the Redis projection and replays the event log into it. Nothing is lost: the log is the
 source of truth. Claims wait while it runs.

@@ -13,7 +13,7 @@ import {
 import { formatQueueLine, formatTable, printJson, printLine } from './output.js';
 
 /** Help of `codeq queue`. */
-export const QUEUE_HELP = `Usage: codeq queue <inspect|list> [options]
+const QUEUE_HELP = `Usage: codeq queue <inspect|list> [options]
 
   inspect <command>   one command's counts: READY: n | DELAYED: n | IN_PROGRESS: n | DLQ: n
   list                counts of every command that has tasks

@@ -6,7 +6,7 @@ import { UsageError, type CliContext } from './cli-args.js';
 import { printLine } from './output.js';
 
 /** Help of `codeq server`. */
-export const SERVER_HELP = `Usage: codeq server [options]
+const SERVER_HELP = `Usage: codeq server [options]
 
 Starts the HTTP API. Without NATS_URL/REDIS_URL it launches its own nats-server and redis-server
 (installed with apt when missing and running as root) with their data under the data dir, and,

@@ -18,7 +18,7 @@ import {
 import { formatRows, formatTable, formatTask, formatTime, printJson, printLine, truncate } from './output.js';
 
 /** Help of `codeq task`. */
-export const TASK_HELP = `Usage: codeq task <create|get|result|history|cancel> [options]
+const TASK_HELP = `Usage: codeq task <create|get|result|history|cancel> [options]
 
   create   create a task          codeq task create --command GENERATE_MASTER --payload '{"jobId":"j-1"}' --priority 7
   get      show a task            codeq task get <id>

@@ -20,7 +20,7 @@ import { printJson, printLine } from './output.js';
 import { DEFAULT_LEASE_SECONDS, runWorker, type AckMode, type WorkerStartOptions } from './worker-runner.js';
 
 /** Help of `codeq worker`. */
-export const WORKER_HELP = `Usage: codeq worker start [--commands A,B] [--run '<shell command>' | -- <argv...>] [options]
+const WORKER_HELP = `Usage: codeq worker start [--commands A,B] [--run '<shell command>' | -- <argv...>] [options]
 
 Claims tasks with long polls and runs a process per task: the payload JSON on stdin, the task in
 CODEQ_TASK_ID, CODEQ_TASK_COMMAND, CODEQ_TASK_ATTEMPTS, CODEQ_TASK_PRIORITY. Exit 0 completes the

@@ -100,7 +100,8 @@ export interface HttpClientOptions {
   timeoutMs?: number;
   /**
    * A fetch implementation to send requests with (tests inject one; other runtimes may). Default:
-   * Node's `http`/`https` with a keep-alive agent, ~10 % less CPU per batch call than the global fetch.
+   * Node's `http`/`https` with a keep-alive agent, cheaper per batch call than the global fetch
+   * (docs/benchmarks.md).
    */
   fetch?: typeof fetch;
 }

@@ -1,9 +1,9 @@
 /**
  * One HTTP exchange of the client, two ways: Node's own `http`/`https` with a keep-alive agent (the
  * default), or any `fetch` (an injected one, for tests or other runtimes). The global `fetch`
- * (undici) reads every body through WHATWG streams: over codeq's batch endpoints (256 tasks per
- * claim, one result call per batch) it cost ~10 % of a worker's throughput (an A/B in
- * docs/benchmarks.md).
+ * (undici) reads every body through WHATWG streams, which over codeq's batch endpoints (256 tasks
+ * per claim, one result call per batch) costs a worker throughput (the A/B is in
+ * docs/benchmarks.md, "HTTP client on `node:http`").
  */
 import http from 'node:http';
 import https from 'node:https';

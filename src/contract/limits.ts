@@ -5,7 +5,7 @@
  * docs/api.md, the limits codeQ's clients rely on.
  *
  * Not here: sizes an operator configures (`maxPayloadBytes`, `bodyLimitBytes`, `backoffMaxSeconds`,
- * `defaultLeaseSeconds`: see src/config-schema.ts) and the stored events' schema
+ * `defaultLeaseSeconds`: see src/config-key-specs.ts) and the stored events' schema
  * (src/events/task-event.schema.ts), which must keep reading old events if a limit here ever tightens.
  */
 

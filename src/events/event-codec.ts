@@ -119,11 +119,7 @@ export function decodeAck(
  * (10008, 10009), or a description naming a leader election, a lost quorum or an offline stream.
  * The event was not stored; the same append may succeed once the cluster has a leader again.
  */
-export function isTransientApiError(error: {
-  code?: number;
-  err_code?: number;
-  description?: string;
-}): boolean {
+function isTransientApiError(error: { code?: number; err_code?: number; description?: string }): boolean {
   return (
     error.code === 503 ||
     (error.err_code !== undefined && NO_LEADER_ERR_CODES.has(error.err_code)) ||

@@ -1,35 +1,23 @@
 /**
  * The lean, pipelined append path of the event log. The stock `js.publish()` is a full request per
- * message (a reply subscription entry, a timer, a headers object, a promise chain: ~45 µs of client
- * CPU). Here a publisher owns one wildcard inbox subscription; every append is a plain core publish
- * whose reply subject ends in a numeric token, acks are matched to their append by that token, a
- * bounded window limits what is in flight, and a single sweeper timer fails appends whose ack never
- * came. Errors are mapped the way the stock client would: 10071 → VERSION_CONFLICT, no responders →
- * UNAVAILABLE, silence → TIMEOUT. One try per append: retrying until a deadline is
- * `append-retry.ts`'s job.
+ * message (a reply subscription entry, a timer, a headers object, a promise chain), a client CPU
+ * cost every append would pay (docs/architecture.md §1). Here a publisher owns one wildcard inbox
+ * subscription; every append is a plain core publish whose reply subject ends in a numeric token,
+ * acks are matched to their append by that token, a bounded window limits what is in flight, and a
+ * single sweeper timer fails appends whose ack never came. Errors are mapped the way the stock
+ * client would: 10071 → VERSION_CONFLICT, no responders → UNAVAILABLE, silence → TIMEOUT. One try
+ * per append: retrying until a deadline is `append-retry.ts`'s job; what an append's bytes are is
+ * `append-frame.ts`'s.
  */
-import { createInbox, Empty, MsgHdrsImpl } from '@nats-io/nats-core';
+import { createInbox } from '@nats-io/nats-core';
 import type { Msg, NatsConnection, PublishOptions, Subscription } from '@nats-io/nats-core';
 import { CodeqError } from '../errors.js';
-import { decodeAck, encodeEvent, statusError, type AppendAck } from './event-codec.js';
+import { appendFrame, CREATE_HEADERS, PreparedHeaders, type AppendRequest } from './append-frame.js';
+import { decodeAck, statusError, type AppendAck } from './event-codec.js';
 import { type Batch, Pending, settleBatch, settleError, timeoutError } from './pending-append.js';
-import { TASK_EVENT_TYPES, type TaskEvent } from './task-event.schema.js';
 
 export { WRONG_LAST_SEQUENCE, type AppendAck } from './event-codec.js';
-
-/** One event to append. */
-export interface AppendRequest {
-  /** The task's subject, `${prefix}.${event.command}.${event.taskId}` (see `taskSubject`). */
-  subject: string;
-  /** The event to store. */
-  event: TaskEvent;
-  /** The task's current version (stream sequence of its last event), 0 for a new task. */
-  expectedVersion: number;
-  /** Deduplication id (`Nats-Msg-Id`): a repeat within the stream's duplicate window is not stored again. */
-  msgId?: string;
-  /** Publish as a subject rollup (`Nats-Rollup: sub`): the server drops the task's earlier events. */
-  rollup?: boolean;
-}
+export type { AppendRequest } from './append-frame.js';
 
 /** Options of one {@link EventPublisher.append} or {@link EventPublisher.appendMany} call. */
 export interface AppendOptions {
@@ -53,24 +41,6 @@ export interface EventPublisherOptions {
   /** Prefix of the reply inbox; set it when the connection uses a custom `inboxPrefix`. Default `_INBOX`. */
   inboxPrefix?: string;
 }
-
-/**
- * A headers object whose wire form is prepared by the publisher. The client encodes headers
- * synchronously inside `publish()`, so one instance is reused for every message: no Map, no
- * per-header validation, one string build per message.
- */
-class PreparedHeaders extends MsgHdrsImpl {
-  bytes: Uint8Array = Empty;
-  override encode(): Uint8Array {
-    return this.bytes;
-  }
-}
-
-const KNOWN_TYPES = new Set<string>(TASK_EVENT_TYPES);
-const HDR_START = 'NATS/1.0\r\nNats-Expected-Last-Subject-Sequence: ';
-const CRLF_RE = /[\r\n]/;
-/** Headers of a create-if-absent publish. */
-const CREATE_HEADERS = Buffer.from(`${HDR_START}0\r\n\r\n`, 'utf8');
 
 /** The pipelined appender. One per process (or per connection) is enough; it is safe to share. */
 export class EventPublisher {
@@ -193,7 +163,7 @@ export class EventPublisher {
     return ms === undefined ? Number.POSITIVE_INFINITY : performance.now() + Math.max(0, ms);
   }
 
-  /** Validates and encodes one request; returns the error instead of throwing (no closure per call). */
+  /** One request as a pending append, or the error that refuses it (returned: no closure per call). */
   #prepare(
     r: AppendRequest,
     callDeadline: number,
@@ -203,31 +173,20 @@ export class EventPublisher {
     reject: ((err: CodeqError) => void) | null,
   ): Pending | CodeqError {
     if (this.#closed) return this.#closed;
-    const { subject, event, expectedVersion, msgId } = r;
-    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
-      return invalid('expectedVersion must be a non-negative integer', { expectedVersion });
-    }
-    if (!event || !KNOWN_TYPES.has(event.type)) return invalid('unknown event type', { type: event?.type });
-    // The reader refuses an event stored on another task's subject, so refuse to write one.
-    if (typeof subject !== 'string' || !subject.endsWith(`.${event.command}.${event.taskId}`)) {
-      return invalid('subject does not match the event command/taskId', { subject });
-    }
-    let hdr = `${HDR_START}${expectedVersion}\r\nCodeq-Event-Type: ${event.type}\r\n`;
-    if (msgId !== undefined) {
-      if (typeof msgId !== 'string' || msgId.length === 0 || CRLF_RE.test(msgId)) {
-        return invalid('msgId must be a non-empty single-line string', {});
-      }
-      hdr += `Nats-Msg-Id: ${msgId}\r\n`;
-    }
-    if (r.rollup) hdr += 'Nats-Rollup: sub\r\n';
-    let data: Uint8Array;
-    try {
-      data = encodeEvent(event);
-    } catch (err) {
-      return invalid(`event is not serialisable: ${(err as Error).message}`, {});
-    }
-    const headers = Buffer.from(`${hdr}\r\n`, 'utf8');
-    return new Pending(callDeadline, subject, expectedVersion, data, headers, batch, index, resolve, reject);
+    const frame = appendFrame(r);
+    if (frame instanceof CodeqError) return frame;
+    const { subject, expectedVersion } = r;
+    return new Pending(
+      callDeadline,
+      subject,
+      expectedVersion,
+      frame.data,
+      frame.headers,
+      batch,
+      index,
+      resolve,
+      reject,
+    );
   }
 
   #submit(p: Pending): void {
@@ -345,8 +304,4 @@ export class EventPublisher {
       if (!p.dropped) settleError(p, new CodeqError('UNAVAILABLE', `${reason}; append not sent`));
     }
   }
-}
-
-function invalid(message: string, details: Record<string, unknown>): CodeqError {
-  return new CodeqError('INVALID_INPUT', message, { details });
 }

@@ -48,7 +48,7 @@ export function idempotencyBucket(streamName: string): string {
 }
 
 /** The KV key of an idempotency key: its UTF-8 bytes in base64url (reversible, only KV-safe characters). */
-export function kvKeyOf(idempotencyKey: string): string {
+function kvKeyOf(idempotencyKey: string): string {
   return Buffer.from(idempotencyKey, 'utf8').toString('base64url');
 }
 

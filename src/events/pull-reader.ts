@@ -1,10 +1,10 @@
 /**
  * Reading a range of the stream as fast as nats-server serves it (replay, rebuild, a task's
  * history). The stock consumer API wraps every message in a `JsMsg` whose delivery info is parsed
- * from its reply subject each time it is asked for, and each fetch in an async iterator: about a
- * sixth of this process's CPU per event on a rebuild. Here one ephemeral pull consumer without acks
- * is fed pull requests over core NATS on one inbox subscription, and each message's stream sequence
- * and pending count are read straight off its reply subject.
+ * from its reply subject each time it is asked for, and each fetch in an async iterator: a rebuild
+ * pays that per event (figures: docs/benchmarks.md, "Lean stream reader"). Here one ephemeral pull
+ * consumer without acks is fed pull requests over core NATS on one inbox subscription, and each
+ * message's stream sequence and pending count are read straight off its reply subject.
  */
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { createInbox, nanos, type Msg, type NatsConnection } from '@nats-io/nats-core';

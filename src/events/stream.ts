@@ -14,7 +14,7 @@ import { assertValidPrefix, DEFAULT_SUBJECT_PREFIX } from './subjects.js';
 export const DEFAULT_STREAM_NAME = 'CODEQ_TASKS';
 
 /** Oldest nats-server release codeq runs on. */
-export const MIN_SERVER_VERSION = '2.9.0';
+const MIN_SERVER_VERSION = '2.9.0';
 
 /** JetStream API error code of a stream name that is already in use (a concurrent create). */
 const STREAM_NAME_IN_USE = 10058;

@@ -23,7 +23,7 @@ export const DEFAULT_SUBJECT_PREFIX = 'codeq.task';
  * A valid subject prefix: one or more dot-separated tokens of `[A-Za-z0-9_-]`. No wildcards, so
  * `${prefix}.>` captures exactly the task subjects and nothing else.
  */
-export const SUBJECT_PREFIX_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const SUBJECT_PREFIX_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /** Throws `INVALID_INPUT` unless `command` matches {@link COMMAND_PATTERN}. */
 export function assertValidCommand(command: unknown): asserts command is string {
@@ -39,7 +39,7 @@ export function assertValidCommand(command: unknown): asserts command is string 
 }
 
 /** Throws `INVALID_INPUT` unless `taskId` matches {@link TASK_ID_PATTERN}. */
-export function assertValidTaskId(taskId: unknown): asserts taskId is string {
+function assertValidTaskId(taskId: unknown): asserts taskId is string {
   if (typeof taskId !== 'string' || !TASK_ID_PATTERN.test(taskId)) {
     throw new CodeqError('INVALID_INPUT', 'invalid task id', {
       details: {

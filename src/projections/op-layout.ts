@@ -9,7 +9,7 @@
  * Fields every op starts with, in order: `[taskId, seq, code, at, ...]`. Values are decimal
  * strings (exact for any safe integer), JSON strings or null.
  */
-export const OP_HEAD = ['id', 'seq', 'code', 'at'] as const;
+const OP_HEAD = ['id', 'seq', 'code', 'at'] as const;
 
 /**
  * The fields after the head, in order, by op code. Each code is one event type (or two that

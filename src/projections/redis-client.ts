@@ -99,6 +99,6 @@ export function masterNodes(client: RedisClient): Redis[] {
 }
 
 /** A URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

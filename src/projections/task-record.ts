@@ -119,7 +119,7 @@ export function snapshotFromHash(hash: TaskHash): TaskSnapshot {
 }
 
 /** Public status of a machine state. */
-export function publicStatus(status: TaskStatus): PublicTaskStatus {
+function publicStatus(status: TaskStatus): PublicTaskStatus {
   switch (status) {
     case 'inProgress':
       return 'IN_PROGRESS';

@@ -61,7 +61,7 @@ export const DEAD_LETTER_REASONS = {
 } as const satisfies Record<TaskEventData<'dlq'>['cause'], string>;
 
 /** The decision snapshot of a stored view. */
-export function snapshotOfRecord(record: TaskRecord): TaskSnapshot {
+function snapshotOfRecord(record: TaskRecord): TaskSnapshot {
   return {
     status: record.state,
     attempts: record.attempts,

@@ -34,8 +34,8 @@ export interface HttpTransportOptions {
 
 /** Task JSON (RFC3339 times) to a {@link Task} (epoch ms). */
 export function taskFromJson(json: TaskJson): Task {
-  // Field by field: a rest copy (`{ state, version, ...rest }`) cost ~5 µs per task, more than the
-  // JSON.parse of the task; a claim of 256 tasks pays it 256 times.
+  // Field by field: a rest copy (`{ state, version, ...rest }`) costs more than the JSON.parse of
+  // the task, and a claim of 256 tasks pays it 256 times.
   const task: Task = {
     id: json.id,
     command: json.command,

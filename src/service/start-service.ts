@@ -67,7 +67,7 @@ const FLAG_TO_ENV = {
 } as const;
 
 /** Reads `codeq server` flags into `loadConfig` input (flags win over the environment). */
-export function serverConfigInput(
+function serverConfigInput(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): { argv: string[]; env: Record<string, string | undefined> } {

@@ -13,7 +13,7 @@ import { commandFilter } from '../events/subjects.js';
 import type { Subscription } from './subscription.store.js';
 
 /** Prefix of every availability consumer's name. */
-export const AVAILABILITY_CONSUMER_PREFIX = 'avail_';
+const AVAILABILITY_CONSUMER_PREFIX = 'avail_';
 
 /** Name of the consumer of one subscription and command. */
 export function consumerName(subscriptionId: string, command: string): string {

@@ -40,7 +40,7 @@ const MAKES_WORK: ReadonlySet<string> = new Set([
 const ORPHAN_AFTER_MS = 5000;
 
 /** Path workers claim from (the contract's `claimUrl`). */
-export const CLAIM_PATH = '/v1/codeq/tasks/claim';
+const CLAIM_PATH = '/v1/codeq/tasks/claim';
 
 /** The availability notification body (the contract's fields). */
 export interface AvailabilityNotification {

@@ -15,7 +15,7 @@ import { signatureHeaders } from './signing.js';
 import { hostOf, portOf, refusalReason, webhookUrlProblem, type UrlPolicy } from './url-safety.js';
 
 /** Most bytes of a response body that are read (the rest is discarded with the socket). */
-export const MAX_RESPONSE_BYTES = 8 * 1024;
+const MAX_RESPONSE_BYTES = 8 * 1024;
 
 /** Settings of an {@link HttpSender}. */
 export interface HttpSenderOptions {

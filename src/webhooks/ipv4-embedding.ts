@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 
 /** The eight 16-bit groups of an IPv6 address, or `undefined` when it is not one. */
-export function ipv6Groups(address: string): number[] | undefined {
+function ipv6Groups(address: string): number[] | undefined {
   // A zone (`fe80::1%eth0`) names an interface, not part of the address.
   let text = address
     .toLowerCase()

@@ -18,7 +18,7 @@ import type { HttpSender } from './http-sender.js';
 import type { WebhookRecorder } from './webhook-recorder.js';
 
 /** Durable name of the shared result-callback consumer. */
-export const RESULT_CONSUMER = 'codeq_result_callbacks';
+const RESULT_CONSUMER = 'codeq_result_callbacks';
 
 const TERMINAL: ReadonlySet<string> = new Set(['completed', 'failed', 'dlq', 'cancelled']);
 
@@ -79,7 +79,7 @@ export function retryDelaySeconds(attempt: number, base: number, max: number): n
 }
 
 /** The callback body of a terminal event. */
-export function resultBody(event: StoredTaskEvent): ResultCallbackBody {
+function resultBody(event: StoredTaskEvent): ResultCallbackBody {
   const base = {
     taskId: event.taskId,
     eventType: event.command,

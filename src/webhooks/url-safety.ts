@@ -28,7 +28,7 @@ export interface UrlPolicy {
 export type AllowedPorts = ReadonlySet<number>;
 
 /** Port key of entries that named no port: they allow every port. */
-export const ANY_PORT = 0;
+const ANY_PORT = 0;
 
 /** A parsed allow-list. Empty (`size` 0, the default) means any public host. */
 export interface AllowList {

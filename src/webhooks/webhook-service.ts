@@ -55,7 +55,7 @@ export interface WebhookService {
 }
 
 /** The URL policy of a configuration. */
-export function urlPolicy(config: CodeqConfig): UrlPolicy {
+function urlPolicy(config: CodeqConfig): UrlPolicy {
   return { allow: parseAllowList(config.webhookAllowedHosts), allowLoopback: config.devMode };
 }
 

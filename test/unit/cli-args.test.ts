@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { errorCodeForStatus } from '../../src/client/http-client.js';
+import { errorCodeForStatus } from '../../src/client/http-request.js';
 import {
   parseDuration,
   parseIntFlag,
