@@ -256,6 +256,8 @@ export class CommandHandler {
     const outcomes = await this.deps.writer.write(items, {
       applyInBackground: options.applyInBackground === true,
     });
+    // Duplicates are rare (a retried publish, two writers of one bound key): no promise per item.
+    if (!outcomes.some((o) => o.ok && o.duplicate)) return outcomes;
     return Promise.all(
       outcomes.map(async (outcome) => {
         if (!outcome.ok || !outcome.duplicate) return outcome;

@@ -85,109 +85,118 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     record === undefined ? taskDecider.initialState() : snapshotOfRecord(record),
     event,
   );
-  const lifecycle = {
-    state: next.status,
-    attempts: next.attempts,
-    maxAttempts: next.maxAttempts,
-    workerId: next.workerId,
-    leaseUntil: next.leaseUntil,
-    runAt: next.runAt,
-    version: event.seq,
-  };
-  if (TERMINAL_STATUSES.has(next.status) && record !== undefined) {
-    // The machine forgets a finished task's lease; the view keeps who finished it (the API shows it).
-    lifecycle.workerId = record.workerId;
-    lifecycle.leaseUntil = record.leaseUntil;
-    lifecycle.runAt = undefined;
-  }
   const { seq, at } = event;
+  let r: TaskRecord;
   if (event.type === 'enqueued') {
     const d = event.data;
-    return {
-      ...lifecycle,
-      priority: d.priority,
-      readySeq: seq,
-      payload: d.payload ?? null,
-      webhook: d.webhook,
-      idempotencyKey: d.idempotencyKey,
-      createdAt: at,
-      updatedAt: at,
-      oldestEventAt: at,
-    };
+    r = withLifecycle(undefined, next, seq);
+    r.priority = d.priority;
+    r.readySeq = seq;
+    r.payload = d.payload ?? null;
+    r.webhook = d.webhook;
+    r.idempotencyKey = d.idempotencyKey;
+    r.createdAt = r.updatedAt = r.oldestEventAt = at;
+    return r;
   }
   if (event.type === 'snapshot' && record === undefined) {
     // The first event of a rolled-up task: it restores the whole view.
     const d = event.data;
-    return {
-      ...lifecycle,
-      priority: d.priority,
-      readySeq: d.readySeq,
-      payload: d.payload ?? null,
-      error: d.error,
-      webhook: d.webhook,
-      idempotencyKey: d.idempotencyKey,
-      createdAt: d.createdAt,
-      updatedAt: d.updatedAt,
-      oldestEventAt: at,
-    };
+    r = withLifecycle(undefined, next, seq);
+    r.priority = d.priority;
+    r.readySeq = d.readySeq;
+    r.payload = d.payload ?? null;
+    r.error = d.error;
+    r.webhook = d.webhook;
+    r.idempotencyKey = d.idempotencyKey;
+    r.createdAt = d.createdAt;
+    r.updatedAt = d.updatedAt;
+    r.oldestEventAt = at;
+    return r;
   }
   // Any other event was accepted by the machine, so the task exists.
   const before = record as TaskRecord;
+  r = withLifecycle(before, next, seq);
+  if (TERMINAL_STATUSES.has(next.status)) {
+    // The machine forgets a finished task's lease; the view keeps who finished it (the API shows it).
+    r.workerId = before.workerId;
+    r.leaseUntil = before.leaseUntil;
+    r.runAt = undefined;
+  }
   switch (event.type) {
     case 'snapshot':
-      return { ...before, ...lifecycle, oldestEventAt: at };
+      r.oldestEventAt = at;
+      break;
     case 'claimed':
     case 'heartbeat':
-      return { ...before, ...lifecycle, updatedAt: at };
+      r.updatedAt = at;
+      break;
     case 'nacked':
-      return {
-        ...before,
-        ...lifecycle,
-        readySeq: seq,
-        updatedAt: at,
-        error: event.data.reason ?? before.error,
-      };
+      r.readySeq = seq;
+      r.updatedAt = at;
+      r.error = event.data.reason ?? before.error;
+      break;
     case 'leaseExpired':
-      return {
-        ...before,
-        ...lifecycle,
-        readySeq: seq,
-        updatedAt: at,
-        error: DEAD_LETTER_REASONS.leaseExpired,
-      };
+      r.readySeq = seq;
+      r.updatedAt = at;
+      r.error = DEAD_LETTER_REASONS.leaseExpired;
+      break;
     case 'abandoned':
     case 'requeued':
-      return { ...before, ...lifecycle, readySeq: seq, updatedAt: at };
+      r.readySeq = seq;
+      r.updatedAt = at;
+      break;
     case 'completed':
-      return {
-        ...before,
-        ...lifecycle,
-        result: event.data.result ?? null,
-        artifacts: event.data.artifacts ?? before.artifacts,
-        updatedAt: at,
-      };
+      r.result = event.data.result ?? null;
+      r.artifacts = event.data.artifacts ?? before.artifacts;
+      r.updatedAt = at;
+      break;
     case 'failed':
-      return {
-        ...before,
-        ...lifecycle,
-        error: event.data.error,
-        artifacts: event.data.artifacts ?? before.artifacts,
-        updatedAt: at,
-      };
+      r.error = event.data.error;
+      r.artifacts = event.data.artifacts ?? before.artifacts;
+      r.updatedAt = at;
+      break;
     case 'dlq':
-      return {
-        ...before,
-        ...lifecycle,
-        error: event.data.reason ?? DEAD_LETTER_REASONS[event.data.cause],
-        updatedAt: at,
-      };
+      r.error = event.data.reason ?? DEAD_LETTER_REASONS[event.data.cause];
+      r.updatedAt = at;
+      break;
     case 'cancelled':
-      return { ...before, ...lifecycle, error: event.data.reason ?? before.error, updatedAt: at };
+      r.error = event.data.reason ?? before.error;
+      r.updatedAt = at;
+      break;
     case 'webhookDelivered':
     case 'webhookGaveUp':
       // History only: the version moves; `updatedAt` stays, so retention counts from the result.
-      return { ...before, ...lifecycle };
+      break;
   }
+  return r;
+}
+
+/**
+ * A new record with `before`'s fields (or empty ones) and the machine's state after the event. One
+ * literal with every field, in one order: every record has the same shape, which keeps this path
+ * (run for every enqueued and claimed task) optimised, where object spreads of varying shapes were not.
+ */
+function withLifecycle(before: TaskRecord | undefined, next: TaskSnapshot, version: number): TaskRecord {
+  return {
+    state: next.status,
+    attempts: next.attempts,
+    maxAttempts: next.maxAttempts,
+    priority: before ? before.priority : 0,
+    workerId: next.workerId,
+    leaseUntil: next.leaseUntil,
+    runAt: next.runAt,
+    readySeq: before ? before.readySeq : 0,
+    payload: before ? before.payload : null,
+    result: before?.result,
+    error: before?.error,
+    artifacts: before?.artifacts,
+    webhook: before?.webhook,
+    idempotencyKey: before?.idempotencyKey,
+    createdAt: before ? before.createdAt : 0,
+    updatedAt: before ? before.updatedAt : 0,
+    oldestEventAt: before ? before.oldestEventAt : 0,
+    version,
+  };
 }
 
 /** Folds a task's history, oldest first, into its stored view (undefined for no events). */
