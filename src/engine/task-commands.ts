@@ -137,14 +137,15 @@ export class TaskCommands {
       }
     });
     const outcomes = await this.runMany(requests);
-    await Promise.all(
-      outcomes.map(async (o, k) => {
-        const i = index[k]!;
-        answers[i] = o.ok
-          ? TaskCommands.resultRecord(inputs[i]!, o.event)
-          : ((await this.recordedResult(inputs[i]!, o.error)) ?? o.error);
-      }),
-    );
+    const refused: Promise<void>[] = [];
+    outcomes.forEach((o, k) => {
+      const i = index[k]!;
+      if (o.ok) answers[i] = TaskCommands.resultRecord(inputs[i]!, o.event);
+      // Only a refusal may be a retry of a recorded result: successes make no promise.
+      else
+        refused.push(this.recordedResult(inputs[i]!, o.error).then((r) => void (answers[i] = r ?? o.error)));
+    });
+    await Promise.all(refused);
     return answers;
   }
 
