@@ -9,7 +9,7 @@ import { transition } from 'xstate';
 import { DEFAULT_BACKOFF } from '../src/actors/backoff.js';
 import { candidateEvents, decide, evolve } from '../src/actors/task.decider.js';
 import { taskMachine } from '../src/actors/task.machine.js';
-import type { DecisionContext, TaskCommand, TaskSnapshot } from '../src/actors/task.types.js';
+import type { DecisionContext, TaskIntent, TaskSnapshot } from '../src/actors/task.types.js';
 
 const NOW = 1_700_000_000_000;
 const ctx: DecisionContext = {
@@ -30,7 +30,7 @@ const running: TaskSnapshot = {
   version: 42,
 };
 
-const cases: { name: string; snapshot: TaskSnapshot; command: TaskCommand }[] = [
+const cases: { name: string; snapshot: TaskSnapshot; command: TaskIntent }[] = [
   { name: 'claim', snapshot: pending, command: { type: 'claim', workerId: 'worker-1', leaseMs: 300_000 } },
   {
     name: 'complete',
@@ -41,7 +41,7 @@ const cases: { name: string; snapshot: TaskSnapshot; command: TaskCommand }[] = 
 ];
 
 /** The same decision through xstate: restore a machine snapshot, try the candidates with `transition()`. */
-function xstateDecide(snapshot: TaskSnapshot, command: TaskCommand): boolean {
+function xstateDecide(snapshot: TaskSnapshot, command: TaskIntent): boolean {
   const { status, version: _version, ...context } = snapshot;
   const restored = taskMachine.resolveState({ value: status, context });
   for (const event of candidateEvents(snapshot, command, ctx)) {

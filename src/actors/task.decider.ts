@@ -1,8 +1,8 @@
 /**
- * The decider: turns a command into the event(s) the task machine accepts, and folds events into
- * snapshots. It holds no lifecycle rule of its own: it only builds candidate events from commands
+ * The decider: turns an intent (what a caller wants done to a task) into the event(s) the task machine accepts, and folds events into
+ * snapshots. It holds no lifecycle rule of its own: it only builds candidate events from intents
  * (data shapes, times, backoff) and asks the machine's rules, through the derived transition table
- * of `task.transitions.ts`, which candidate is acceptable. Where a command may lead to different
+ * of `task.transitions.ts`, which candidate is acceptable. Where an intent may lead to different
  * events (a nack retries or dead-letters), it offers all of them in order and the machine picks.
  */
 import { CodeqError } from '../errors.js';
@@ -18,7 +18,7 @@ import type { TaskContext } from './task.machine.js';
 import { step } from './task.transitions.js';
 import type { StepResult } from './task.transitions.js';
 import { ABSENT_SNAPSHOT } from './task.types.js';
-import type { Decision, DecisionContext, TaskCommand, TaskSnapshot, TaskStatus } from './task.types.js';
+import type { Decision, DecisionContext, TaskIntent, TaskSnapshot, TaskStatus } from './task.types.js';
 
 /** An event of type `type` stamped with the context's ids and time (a literal: spreads cost on the hot path). */
 function make<T extends TaskEventType>(ctx: DecisionContext, type: T, data: TaskEventData<T>): TaskEvent {
@@ -52,44 +52,44 @@ function retryDelayMs(snapshot: TaskSnapshot, ctx: DecisionContext, overrideSeco
 }
 
 /**
- * The events a command could become, in order of preference; the machine accepts at most one.
+ * The events an intent could become, in order of preference; the machine accepts at most one.
  * Exported for the property test, which feeds the same candidates to xstate itself.
  *
  * @param snapshot - the task's current snapshot (read for attempts and the lease holder).
- * @param command - the command.
+ * @param intent - the intent.
  * @param ctx - time (`now`, epoch ms), ids, backoff settings and randomness.
  */
 export function candidateEvents(
   snapshot: TaskSnapshot,
-  command: TaskCommand,
+  intent: TaskIntent,
   ctx: DecisionContext,
 ): TaskEvent[] {
   const now = ctx.now;
-  switch (command.type) {
+  switch (intent.type) {
     case 'enqueue':
-      return [make(ctx, 'enqueued', defined(command.data))];
+      return [make(ctx, 'enqueued', defined(intent.data))];
     case 'claim':
       return [
         make(ctx, 'claimed', {
-          workerId: command.workerId,
-          leaseUntil: now + command.leaseMs,
+          workerId: intent.workerId,
+          leaseUntil: now + intent.leaseMs,
           attempts: snapshot.attempts + 1,
         }),
       ];
     case 'heartbeat':
-      return [make(ctx, 'heartbeat', { workerId: command.workerId, leaseUntil: now + command.extendMs })];
+      return [make(ctx, 'heartbeat', { workerId: intent.workerId, leaseUntil: now + intent.extendMs })];
     case 'nack': {
-      const delayMs = retryDelayMs(snapshot, ctx, command.delayOverrideSeconds);
-      const retry: TaskEventData<'nacked'> = { workerId: command.workerId, delayMs, runAt: now + delayMs };
-      const dead: TaskEventData<'dlq'> = { cause: 'nack', workerId: command.workerId };
-      if (command.reason !== undefined) retry.reason = dead.reason = command.reason;
+      const delayMs = retryDelayMs(snapshot, ctx, intent.delayOverrideSeconds);
+      const retry: TaskEventData<'nacked'> = { workerId: intent.workerId, delayMs, runAt: now + delayMs };
+      const dead: TaskEventData<'dlq'> = { cause: 'nack', workerId: intent.workerId };
+      if (intent.reason !== undefined) retry.reason = dead.reason = intent.reason;
       return [make(ctx, 'nacked', retry), make(ctx, 'dlq', dead)];
     }
     case 'snapshot':
-      return [make(ctx, 'snapshot', command.data)];
+      return [make(ctx, 'snapshot', intent.data)];
     case 'deadLetter': {
-      const dead: TaskEventData<'dlq'> = { cause: 'rejected', workerId: command.workerId };
-      if (command.reason !== undefined) dead.reason = command.reason;
+      const dead: TaskEventData<'dlq'> = { cause: 'rejected', workerId: intent.workerId };
+      if (intent.reason !== undefined) dead.reason = intent.reason;
       return [make(ctx, 'dlq', dead)];
     }
     case 'expireLease': {
@@ -102,28 +102,28 @@ export function candidateEvents(
       ];
     }
     case 'abandon':
-      return [make(ctx, 'abandoned', { workerId: command.workerId })];
+      return [make(ctx, 'abandoned', { workerId: intent.workerId })];
     case 'complete': {
-      const data: TaskEventData<'completed'> = { workerId: command.workerId, result: command.result };
-      if (command.artifacts !== undefined) data.artifacts = command.artifacts;
+      const data: TaskEventData<'completed'> = { workerId: intent.workerId, result: intent.result };
+      if (intent.artifacts !== undefined) data.artifacts = intent.artifacts;
       return [make(ctx, 'completed', data)];
     }
     case 'fail': {
-      const data: TaskEventData<'failed'> = { workerId: command.workerId, error: command.error };
-      if (command.artifacts !== undefined) data.artifacts = command.artifacts;
+      const data: TaskEventData<'failed'> = { workerId: intent.workerId, error: intent.error };
+      if (intent.artifacts !== undefined) data.artifacts = intent.artifacts;
       return [make(ctx, 'failed', data)];
     }
     case 'requeue':
       return [make(ctx, 'requeued', {})];
     case 'cancel':
-      return [make(ctx, 'cancelled', command.reason === undefined ? {} : { reason: command.reason })];
+      return [make(ctx, 'cancelled', intent.reason === undefined ? {} : { reason: intent.reason })];
     case 'recordWebhookDelivered':
-      return [make(ctx, 'webhookDelivered', command.data)];
+      return [make(ctx, 'webhookDelivered', intent.data)];
     case 'recordWebhookGaveUp':
-      return [make(ctx, 'webhookGaveUp', command.data)];
+      return [make(ctx, 'webhookGaveUp', intent.data)];
     default: {
-      const unknown: never = command;
-      throw new CodeqError('INVALID_INPUT', `unknown command '${(unknown as { type: string }).type}'`);
+      const unknown: never = intent;
+      throw new CodeqError('INVALID_INPUT', `unknown intent '${(unknown as { type: string }).type}'`);
     }
   }
 }
@@ -143,7 +143,7 @@ function toSnapshot(status: TaskStatus, context: TaskContext, version: number): 
 }
 
 /**
- * Decides a command against a task's snapshot: the events to append, or why not. Pure and fast
+ * Decides an intent against a task's snapshot: the events to append, or why not. Pure and fast
  * (figures: docs/benchmarks.md, "Decision micro-benchmark"): no I/O, time and randomness come from
  * `ctx`.
  *
@@ -152,14 +152,14 @@ function toSnapshot(status: TaskStatus, context: TaskContext, version: number): 
  * before `runAt`), `NOT_OWNER`, `LEASE_EXPIRED`.
  *
  * @param snapshot - the task's current snapshot (`ABSENT_SNAPSHOT` for a new task).
- * @param command - what the caller wants.
+ * @param intent - what the caller wants.
  * @param ctx - ids for the event envelope, `now` (epoch ms), backoff settings, `random` (default `Math.random`).
  * @returns on success the events (each `at` = `ctx.now`) and the snapshot after them, whose
  *   `version` is still the input's: the caller sets it from the append's stream sequence.
  */
-export function decide(snapshot: TaskSnapshot, command: TaskCommand, ctx: DecisionContext): Decision {
+export function decide(snapshot: TaskSnapshot, intent: TaskIntent, ctx: DecisionContext): Decision {
   let refusal: Extract<StepResult, { ok: false }> | undefined;
-  for (const event of candidateEvents(snapshot, command, ctx)) {
+  for (const event of candidateEvents(snapshot, intent, ctx)) {
     const result = step(snapshot.status, snapshot, event);
     if (result.ok) {
       return { ok: true, events: [event], next: toSnapshot(result.status, result.context, snapshot.version) };
@@ -167,7 +167,7 @@ export function decide(snapshot: TaskSnapshot, command: TaskCommand, ctx: Decisi
     // Alternatives fail for different reasons; report the most telling one (first on a tie).
     if (refusal === undefined || result.rank > refusal.rank) refusal = result;
   }
-  if (refusal === undefined) throw new CodeqError('INTERNAL', `command '${command.type}' produced no event`);
+  if (refusal === undefined) throw new CodeqError('INTERNAL', `intent '${intent.type}' produced no event`);
   return { ok: false, code: refusal.code, message: refusal.message };
 }
 
@@ -213,7 +213,7 @@ export function foldEvents(events: readonly StoredTaskEvent[]): TaskSnapshot {
 
 /**
  * The task's decider as one value, in the shape event-sourcing libraries use (Emmett's
- * `{ decide, evolve, initialState }`): what a command becomes, what an event does to the decision
+ * `{ decide, evolve, initialState }`): what an intent becomes, what an event does to the decision
  * snapshot, and the snapshot before the first event. Views that hold more than a decision needs
  * (the projection's task record, `task-view.evolve.ts`) build on its `evolve`.
  */

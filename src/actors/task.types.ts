@@ -59,7 +59,7 @@ export interface BackoffSettings {
 }
 
 /** A request to change a task, checked against its snapshot by the decider. */
-export type TaskCommand =
+export type TaskIntent =
   | { type: 'enqueue'; data: TaskEventData<'enqueued'> }
   | { type: 'claim'; workerId: string; leaseMs: number }
   | { type: 'heartbeat'; workerId: string; extendMs: number }
@@ -97,7 +97,7 @@ export interface DecisionContext {
   random?: () => number;
 }
 
-/** Why a command was refused. Maps 1:1 to {@link import('../errors.js').CodeqErrorCode}. */
+/** Why an intent was refused. Maps 1:1 to {@link import('../errors.js').CodeqErrorCode}. */
 export type RejectionCode = 'NOT_FOUND' | 'NOT_OWNER' | 'WRONG_STATE' | 'LEASE_EXPIRED';
 
 /** The outcome of a decision: the events to append (in order), or a refusal. */

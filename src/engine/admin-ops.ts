@@ -19,7 +19,7 @@ import { viewFromHash } from '../projections/task-record.js';
 import type { EngineSettings } from './engine.types.js';
 import type { Page, TaskView } from '../contract/views.js';
 import { assertTaskId, integerIn } from './input-validation.js';
-import type { TaskCommands } from './task-commands.js';
+import type { TaskIntents } from './task-intents.js';
 
 /** Listing names of the API, mapped to projection indexes. */
 const LISTABLE = {
@@ -39,7 +39,7 @@ export class AdminOps {
     private readonly deps: {
       store: ProjectionStore;
       log: EventLog;
-      commands: TaskCommands;
+      commands: TaskIntents;
       settings: EngineSettings;
       /** Idempotency bindings, released with the tasks `cleanup` deletes. */
       registry: IdempotencyRegistry;
@@ -82,7 +82,7 @@ export class AdminOps {
         // Given ids must belong to the command named: another command's task is refused (not found).
         .map((taskId) => ({
           taskId,
-          command: { type: 'requeue' } as const,
+          intent: { type: 'requeue' } as const,
           actor: input.actor,
           allowedCommands: [input.command],
         }));

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { EventProjector } from '../projections/event.projector.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
 import type { Claimer } from './claimer.js';
-import type { CommandHandler } from './command-handler.js';
+import type { IntentHandler } from './intent-handler.js';
 import { RESERVATION_MS } from './claimer.js';
 import type { EngineObserver, EngineSettings } from './engine.types.js';
 import type { LeaderLock } from './leader-lock.js';
@@ -34,7 +34,7 @@ export class BackgroundLoop {
       claimer: Claimer;
       writer: TaskWriter;
       /** The one write path (snapshots are decided and appended there). */
-      handler: CommandHandler;
+      handler: IntentHandler;
       settings: EngineSettings;
       logger: Logger;
       observer?: EngineObserver | undefined;

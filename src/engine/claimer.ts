@@ -3,12 +3,12 @@
  * back expired leases; the claims are decided by the task machine, appended with the versions the
  * reservation saw (the log's fence refuses a stale one) and applied in one round trip.
  */
-import type { TaskCommand } from '../actors/task.types.js';
+import type { TaskIntent } from '../actors/task.types.js';
 import type { CodeqError } from '../errors.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
 import { recordFromHash, viewOfRecord } from '../projections/task-record.js';
 import { evolveTaskRecord } from '../projections/task-view.evolve.js';
-import { targetOf, type CommandHandler } from './command-handler.js';
+import { targetOf, type IntentHandler } from './intent-handler.js';
 import type { TaskView } from '../contract/views.js';
 import type { LeaseCache } from './lease-cache.js';
 import type { TaskWriter } from './task-writer.js';
@@ -38,7 +38,7 @@ export class Claimer {
       store: ProjectionStore;
       writer: TaskWriter;
       /** The one write path: claims and lease repairs are decided and appended there. */
-      handler: CommandHandler;
+      handler: IntentHandler;
       requeueInspectLimit: number;
       now?: () => number;
       /** Leases this engine took; a repaired one is forgotten. */
@@ -138,9 +138,9 @@ export class Claimer {
    */
   async claimReserved(reserved: StoredTask[], workerId: string, leaseMs: number): Promise<TaskView[]> {
     if (reserved.length === 0) return [];
-    const command: TaskCommand = { type: 'claim', workerId, leaseMs };
+    const intent: TaskIntent = { type: 'claim', workerId, leaseMs };
     const outcomes = await this.deps.handler.handle(
-      reserved.map((task) => ({ taskId: task.id, command, actor: workerId, target: targetOf(task) })),
+      reserved.map((task) => ({ taskId: task.id, intent, actor: workerId, target: targetOf(task) })),
       // A claim is never retried: a refused or stale reservation is simply given back.
       { retries: 0, applyInBackground: true },
     );
@@ -173,7 +173,7 @@ export class Claimer {
     const outcomes = await this.deps.handler.handle(
       expired.map((task) => ({
         taskId: task.id,
-        command: { type: 'expireLease' } as const,
+        intent: { type: 'expireLease' } as const,
         actor: 'system',
         target: targetOf(task),
       })),

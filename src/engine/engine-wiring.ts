@@ -17,7 +17,7 @@ import { AdminOps } from './admin-ops.js';
 import { BackgroundLoop } from './background.js';
 import { ClaimWaiters } from './claim-waiters.js';
 import { Claimer } from './claimer.js';
-import { CommandHandler } from './command-handler.js';
+import { IntentHandler } from './intent-handler.js';
 import { connectEngine } from './engine-connect.js';
 import { resolveSettings } from './engine-settings.js';
 import type { EngineObserver, EngineOptions, EngineSettings } from './engine.types.js';
@@ -25,7 +25,7 @@ import { EnqueueCoalescer, type EnqueueDeps } from './enqueue.js';
 import { planHandOff } from './hand-off.js';
 import { LeaderLock } from './leader-lock.js';
 import { LeaseCache } from './lease-cache.js';
-import { TaskCommands } from './task-commands.js';
+import { TaskIntents } from './task-intents.js';
 import { TaskWriter } from './task-writer.js';
 
 /** Default of `EngineOptions.dependencyTimeoutMs`, ms. */
@@ -47,8 +47,8 @@ export interface EngineParts {
   store: ProjectionStore;
   projector: EventProjector;
   waiters: ClaimWaiters;
-  handler: CommandHandler;
-  commands: TaskCommands;
+  handler: IntentHandler;
+  commands: TaskIntents;
   claimer: Claimer;
   admin: AdminOps;
   enqueueDeps: EnqueueDeps;
@@ -129,8 +129,8 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
   const withBackground = options.background ?? true;
   const ensureBuilt = rebuildGuard(store, lock, projector, !withBackground);
   const leases = new LeaseCache();
-  const handler = new CommandHandler({ store, writer, log, settings, ensureBuilt, leases });
-  const commands = new TaskCommands({ store, handler, settings });
+  const handler = new IntentHandler({ store, writer, log, settings, ensureBuilt, leases });
+  const commands = new TaskIntents({ store, handler, settings });
   const enqueueDeps: EnqueueDeps = { settings, store, handler, registry, publisher, dependencyTimeoutMs };
   const claimer = new Claimer({
     store,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { foldEvents } from '../actors/task.decider.js';
-import { ABSENT_SNAPSHOT, type TaskCommand } from '../actors/task.types.js';
+import { ABSENT_SNAPSHOT, type TaskIntent } from '../actors/task.types.js';
 import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX } from '../contract/limits.js';
 import type { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
@@ -139,7 +139,7 @@ export class Engine implements EngineApi {
     assertWorkerId(input.workerId);
     assertNackDelay(input.delaySeconds);
     assertReason(input.reason);
-    const command: TaskCommand = input.deadLetter
+    const command: TaskIntent = input.deadLetter
       ? { type: 'deadLetter', workerId: input.workerId, reason: input.reason }
       : {
           type: 'nack',

@@ -14,7 +14,7 @@ import type { StoredTaskEvent, TaskEventData } from '../events/task-event.schema
 import type { ProjectionStore } from '../projections/projection.store.js';
 import { viewFromHash, viewOfRecord } from '../projections/task-record.js';
 import { evolveTaskRecord } from '../projections/task-view.evolve.js';
-import type { CommandHandler, CommandRequest } from './command-handler.js';
+import type { IntentHandler, IntentRequest } from './intent-handler.js';
 import type { EngineSettings, EnqueueInput } from './engine.types.js';
 import type { TaskView } from '../contract/views.js';
 import { normaliseEnqueue } from './input-validation.js';
@@ -24,7 +24,7 @@ export interface EnqueueDeps {
   settings: EngineSettings;
   store: ProjectionStore;
   /** The one write path. */
-  handler: CommandHandler;
+  handler: IntentHandler;
   /** The durable binding of idempotency keys to task ids. */
   registry: IdempotencyRegistry;
   /** The lean publisher the registry binds keys through. */
@@ -80,7 +80,7 @@ export async function enqueueMany(inputs: readonly EnqueueInput[], deps: Enqueue
   );
 
   const toWrite: number[] = [];
-  const requests: CommandRequest[] = [];
+  const requests: IntentRequest[] = [];
   plans.forEach((plan, i) => {
     if (plan.kind !== 'write') return;
     toWrite.push(i);
@@ -223,14 +223,10 @@ async function findTask(taskId: string, command: string, deps: EnqueueDeps): Pro
 }
 
 /** The request that creates one task (decided on the absent state, appended at version 0). */
-function enqueueRequest(
-  input: EnqueueInput,
-  data: TaskEventData<'enqueued'>,
-  taskId: string,
-): CommandRequest {
+function enqueueRequest(input: EnqueueInput, data: TaskEventData<'enqueued'>, taskId: string): IntentRequest {
   return {
     taskId,
-    command: { type: 'enqueue', data },
+    intent: { type: 'enqueue', data },
     actor: input.actor ?? 'producer',
     target: { id: taskId, command: input.command, snapshot: ABSENT_SNAPSHOT },
     // A keyed task's id comes from its key's binding, so the id alone names the publish: a retry,
@@ -244,7 +240,7 @@ function enqueueRequest(
  * resolves a repeated msg id to the original event). Each item answers on its own.
  */
 async function writeNew(
-  requests: readonly CommandRequest[],
+  requests: readonly IntentRequest[],
   now: number,
   deps: EnqueueDeps,
 ): Promise<(StoredEnqueued | CodeqError)[]> {
@@ -265,7 +261,7 @@ export async function enqueueSettled(
 ): Promise<(TaskView | CodeqError)[]> {
   const now = Date.now();
   const answers: (TaskView | CodeqError)[] = new Array(inputs.length);
-  const requests: CommandRequest[] = [];
+  const requests: IntentRequest[] = [];
   const index: number[] = [];
   inputs.forEach((input, i) => {
     try {

@@ -6,7 +6,7 @@
 import type { TaskEventData } from '../events/task-event.schema.js';
 import { FIELD as F } from '../projections/event.projection.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
-import { targetOf, type CommandHandler, type CommandRequest } from './command-handler.js';
+import { targetOf, type IntentHandler, type IntentRequest } from './intent-handler.js';
 
 /** Most snapshots one pass takes per command. */
 const SNAPSHOTS_PER_PASS = 500;
@@ -46,19 +46,19 @@ export function snapshotData(task: StoredTask): TaskEventData<'snapshot'> | unde
 export async function snapshotAgingTasks(
   command: string,
   now: number,
-  deps: { store: ProjectionStore; handler: CommandHandler; snapshotAfterMs: number },
+  deps: { store: ProjectionStore; handler: IntentHandler; snapshotAfterMs: number },
 ): Promise<number> {
   if (!Number.isFinite(deps.snapshotAfterMs)) return 0; // the log keeps events forever
   const ids = await deps.store.aging(command, now - deps.snapshotAfterMs, SNAPSHOTS_PER_PASS);
   if (ids.length === 0) return 0;
   const tasks = await deps.store.loadMany(command, ids);
-  const requests: CommandRequest[] = [];
+  const requests: IntentRequest[] = [];
   for (const task of tasks) {
     const data = snapshotData(task);
     if (data) {
       requests.push({
         taskId: task.id,
-        command: { type: 'snapshot', data },
+        intent: { type: 'snapshot', data },
         actor: 'system',
         target: targetOf(task),
         rollup: true,

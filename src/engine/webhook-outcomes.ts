@@ -3,21 +3,21 @@
  * recording the callback's outcome (`webhookDelivered`, `webhookGaveUp`) in the task's own history,
  * decided and appended through the one write path like every other event.
  */
-import type { TaskCommand } from '../actors/task.types.js';
+import type { TaskIntent } from '../actors/task.types.js';
 import { isCodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
-import type { CommandHandler } from './command-handler.js';
+import type { IntentHandler } from './intent-handler.js';
 import type { TaskView } from '../contract/views.js';
 
 /** Who webhook outcome events name as their actor. */
 export const WEBHOOK_ACTOR = 'system:webhooks';
 
 /** A result callback's outcome, as the task machine takes it. */
-export type WebhookOutcome = Extract<TaskCommand, { type: 'recordWebhookDelivered' | 'recordWebhookGaveUp' }>;
+export type WebhookOutcome = Extract<TaskIntent, { type: 'recordWebhookDelivered' | 'recordWebhookGaveUp' }>;
 
 /** What these operations need. */
 export interface WebhookOutcomeDeps {
-  handler: CommandHandler;
+  handler: IntentHandler;
   log: Pick<EventLog, 'history' | 'lastEvent'>;
   getTask: (taskId: string) => Promise<TaskView>;
 }
@@ -58,7 +58,7 @@ export async function recordWebhookOutcome(
     return true;
   }
   const [result] = await deps.handler.handle([
-    { taskId, command: outcome, actor: WEBHOOK_ACTOR, commandHint: command },
+    { taskId, intent: outcome, actor: WEBHOOK_ACTOR, commandHint: command },
   ]);
   if (result!.ok) return true;
   const code = result!.error.code;

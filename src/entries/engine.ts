@@ -39,7 +39,7 @@ export type {
   Decision,
   DecisionContext,
   RejectionCode,
-  TaskCommand,
+  TaskIntent,
   TaskSnapshot,
   TaskStatus,
 } from '../actors/task.types.js';

@@ -1,7 +1,7 @@
 /**
  * The effect of each event on a task's stored view: the one definition of what the projection's
  * task hash holds after an event. `apply.lua` is its Redis-side twin (property-tested to agree:
- * test/integration/projection-equals-fold.property.test.ts); the views the engine builds without
+ * test/unit/projection-equals-fold.property.test.ts); the views the engine builds without
  * reading Redis back (a new task, a claimed task, a hand-off's hash) are derived from it.
  *
  * The lifecycle fields (state, attempts, lease, due time) come from the task machine, through the

@@ -1,6 +1,6 @@
 /**
- * Random valid task histories for property tests: random commands driven through the decider, as
- * the engine does (refused commands leave no event), stamped with increasing stream sequences. A
+ * Random valid task histories for property tests: random intents driven through the decider, as
+ * the engine does (refused intents leave no event), stamped with increasing stream sequences. A
  * `takeSnapshot` step snapshots a live task the way the engine does (`snapshotData` of its hash).
  */
 import fc from 'fast-check';
@@ -8,7 +8,7 @@ import { taskDecider } from '../../src/actors/task.decider.js';
 import type {
   BackoffSettings,
   DecisionContext,
-  TaskCommand,
+  TaskIntent,
   TaskSnapshot,
 } from '../../src/actors/task.types.js';
 import { snapshotData } from '../../src/engine/snapshots.js';
@@ -18,7 +18,7 @@ import { evolveTaskRecord, type TaskRecord } from '../../src/projections/task-vi
 
 /** Time of a history's first event, epoch ms. */
 export const HISTORY_T0 = 1_800_000_000_000;
-/** Stands for the current lease holder in a generated command. */
+/** Stands for the current lease holder in a generated intent. */
 const OWNER = '$owner';
 
 const text = fc.string({ unit: 'grapheme', maxLength: 12 });
@@ -38,8 +38,8 @@ const artifacts = fc.array(
   },
 );
 
-/** A history's first command: an enqueue with every optional field sometimes given. */
-export const enqueueCommand: fc.Arbitrary<TaskCommand> = fc.record({
+/** A history's first intent: an enqueue with every optional field sometimes given. */
+export const enqueueCommand: fc.Arbitrary<TaskIntent> = fc.record({
   type: fc.constant('enqueue' as const),
   data: fc.record(
     {
@@ -54,10 +54,10 @@ export const enqueueCommand: fc.Arbitrary<TaskCommand> = fc.record({
   ),
 });
 
-/** A command after the enqueue (`takeSnapshot`: snapshot the task as the engine would). */
-export type HistoryCommand = TaskCommand | { type: 'takeSnapshot' };
+/** An intent after the enqueue (`takeSnapshot`: snapshot the task as the engine would). */
+export type HistoryIntent = TaskIntent | { type: 'takeSnapshot' };
 
-const laterCommand: fc.Arbitrary<HistoryCommand> = fc.oneof(
+const laterIntent: fc.Arbitrary<HistoryIntent> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc.record({
@@ -131,11 +131,11 @@ const laterCommand: fc.Arbitrary<HistoryCommand> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ type: 'takeSnapshot' as const }) },
 );
 
-/** One step of a history: a command, the time before it, and the gap in stream sequence before its event. */
+/** One step of a history: an intent, the time before it, and the gap in stream sequence before its event. */
 export interface HistoryStep {
-  /** The command. */
-  command: HistoryCommand;
-  /** Time passed before the command, ms. */
+  /** The intent. */
+  intent: HistoryIntent;
+  /** Time passed before the intent, ms. */
   advanceMs: number;
   /** Sequences other tasks took before this event. */
   seqGap: number;
@@ -144,7 +144,7 @@ export interface HistoryStep {
 /** What a history is generated from. */
 export interface HistoryPlan {
   /** The enqueue. */
-  enqueue: TaskCommand;
+  enqueue: TaskIntent;
   /** What follows it. */
   steps: HistoryStep[];
   /** Backoff settings of the decisions. */
@@ -153,13 +153,13 @@ export interface HistoryPlan {
   random: number;
 }
 
-/** Plans of histories of 10 to `maxSteps` commands after the enqueue (many are refused). */
+/** Plans of histories of 10 to `maxSteps` intents after the enqueue (many are refused). */
 export function historyPlan(maxSteps = 40): fc.Arbitrary<HistoryPlan> {
   return fc.record({
     enqueue: enqueueCommand,
     steps: fc.array(
       fc.record({
-        command: laterCommand,
+        intent: laterIntent,
         advanceMs: fc.constantFrom(0, 300, 1000, 2500),
         seqGap: fc.constantFrom(0, 0, 1, 7),
       }),
@@ -181,7 +181,7 @@ export function historyPlan(maxSteps = 40): fc.Arbitrary<HistoryPlan> {
 }
 
 /**
- * The events the plan's commands become for task `taskId` of `command`, oldest first, and the time
+ * The events the plan's intents become for task `taskId` of `command`, oldest first, and the time
  * after the last one (epoch ms).
  */
 export function historyOf(
@@ -194,18 +194,18 @@ export function historyOf(
   let record: TaskRecord | undefined;
   let now = HISTORY_T0;
   let seq = 0;
-  const steps: HistoryStep[] = [{ command: plan.enqueue, advanceMs: 0, seqGap: 0 }, ...plan.steps];
+  const steps: HistoryStep[] = [{ intent: plan.enqueue, advanceMs: 0, seqGap: 0 }, ...plan.steps];
   for (const step of steps) {
     now += step.advanceMs;
-    let cmd: TaskCommand;
-    if (step.command.type === 'takeSnapshot') {
+    let cmd: TaskIntent;
+    if (step.intent.type === 'takeSnapshot') {
       const data = record && snapshotData({ id: taskId, command, hash: hashOfRecord(record) });
       if (!data) continue;
       cmd = { type: 'snapshot', data };
-    } else if ('workerId' in step.command && step.command.workerId === OWNER) {
-      cmd = { ...step.command, workerId: snapshot.workerId ?? 'w1' };
+    } else if ('workerId' in step.intent && step.intent.workerId === OWNER) {
+      cmd = { ...step.intent, workerId: snapshot.workerId ?? 'w1' };
     } else {
-      cmd = step.command;
+      cmd = step.intent;
     }
     const ctx: DecisionContext = {
       taskId,

@@ -11,7 +11,7 @@ import { taskMachine } from '../../src/actors/task.machine.js';
 import type { TaskMachineEvent } from '../../src/actors/task.machine.js';
 import { step } from '../../src/actors/task.transitions.js';
 import { ABSENT_SNAPSHOT } from '../../src/actors/task.types.js';
-import type { DecisionContext, TaskCommand, TaskSnapshot, TaskStatus } from '../../src/actors/task.types.js';
+import type { DecisionContext, TaskIntent, TaskSnapshot, TaskStatus } from '../../src/actors/task.types.js';
 import type { StoredTaskEvent, TaskEvent } from '../../src/events/task-event.schema.js';
 
 type XSnapshot = SnapshotFrom<typeof taskMachine>;
@@ -27,7 +27,7 @@ function view(status: string, context: object): Record<string, unknown> {
 }
 
 const worker = fc.constantFrom(OWNER, OWNER, 'w1', 'w2');
-const command: fc.Arbitrary<TaskCommand> = fc.oneof(
+const command: fc.Arbitrary<TaskIntent> = fc.oneof(
   fc.record({
     type: fc.constant('enqueue' as const),
     data: fc.record(
@@ -79,7 +79,7 @@ const backoff = fc.record({
   maxSeconds: fc.integer({ min: 0, max: 10 }),
 });
 
-function resolveOwner(cmd: TaskCommand, snapshot: TaskSnapshot): TaskCommand {
+function resolveOwner(cmd: TaskIntent, snapshot: TaskSnapshot): TaskIntent {
   if ('workerId' in cmd && cmd.workerId === OWNER) return { ...cmd, workerId: snapshot.workerId ?? 'w1' };
   return cmd;
 }

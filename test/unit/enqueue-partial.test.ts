@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../src/engine/engine-settings.js';
 import { enqueueMany, type EnqueueDeps } from '../../src/engine/enqueue.js';
-import { CommandHandler } from '../../src/engine/command-handler.js';
+import { IntentHandler } from '../../src/engine/intent-handler.js';
 import type { TaskWriter, WriteItem, WriteOutcome } from '../../src/engine/task-writer.js';
 import type { ProjectionStore } from '../../src/projections/projection.store.js';
 import { CodeqError } from '../../src/errors.js';
@@ -29,7 +29,7 @@ function deps(refuse: (item: WriteItem, index: number) => boolean, code: 'UNAVAI
     resync: async () => undefined,
   };
   const settings = resolveSettings();
-  const handler = new CommandHandler({
+  const handler = new IntentHandler({
     store: store as unknown as ProjectionStore,
     writer: writer as unknown as TaskWriter,
     log: { getBySeq: async () => undefined },

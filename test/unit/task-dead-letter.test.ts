@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, evolve, foldEvents } from '../../src/actors/task.decider.js';
-import type { Decision, TaskCommand, TaskSnapshot } from '../../src/actors/task.types.js';
+import type { Decision, TaskIntent, TaskSnapshot } from '../../src/actors/task.types.js';
 import type { StoredTaskEvent, TaskEventData, TaskEventType } from '../../src/events/task-event.schema.js';
 
 const T0 = 1_700_000_000_000;
@@ -10,8 +10,8 @@ function e<T extends TaskEventType>(type: T, at: number, data: TaskEventData<T>)
   return { v: 1, type, taskId: 't1', command: 'build', at, actor: 'test', data, seq } as StoredTaskEvent;
 }
 const given = (...events: StoredTaskEvent[]): TaskSnapshot => foldEvents(events);
-const when = (snapshot: TaskSnapshot, command: TaskCommand, now: number): Decision =>
-  decide(snapshot, command, {
+const when = (snapshot: TaskSnapshot, intent: TaskIntent, now: number): Decision =>
+  decide(snapshot, intent, {
     taskId: 't1',
     command: 'build',
     actor: 'w1',

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { decide, evolve, foldEvents } from '../../src/actors/task.decider.js';
 import { ABSENT_SNAPSHOT } from '../../src/actors/task.types.js';
-import type { BackoffSettings, Decision, TaskCommand, TaskSnapshot } from '../../src/actors/task.types.js';
+import type { BackoffSettings, Decision, TaskIntent, TaskSnapshot } from '../../src/actors/task.types.js';
 import { EVENT_SCHEMA_VERSION } from '../../src/events/task-event.schema.js';
 import type {
   StoredTaskEvent,
@@ -36,8 +36,8 @@ const nacked = (at: number, workerId: string, delayMs = 10_000) =>
 function given(...events: StoredTaskEvent[]): TaskSnapshot {
   return foldEvents(events);
 }
-function when(snapshot: TaskSnapshot, command: TaskCommand, now: number, backoff = FIXED_10S): Decision {
-  return decide(snapshot, command, {
+function when(snapshot: TaskSnapshot, intent: TaskIntent, now: number, backoff = FIXED_10S): Decision {
+  return decide(snapshot, intent, {
     taskId: 't1',
     command: 'build',
     actor: 'w-actor',
@@ -132,15 +132,15 @@ describe('decide: full lifecycle', () => {
 });
 
 describe('decide: refusals', () => {
-  it('NOT_FOUND for any command on an absent task', () => {
-    for (const command of [
+  it('NOT_FOUND for any intent on an absent task', () => {
+    for (const intent of [
       { type: 'claim', workerId: 'w', leaseMs: 1 },
       { type: 'complete', workerId: 'w', result: null },
       { type: 'cancel' },
       { type: 'requeue' },
       { type: 'expireLease' },
-    ] as TaskCommand[]) {
-      expect(thenRefused(when(ABSENT_SNAPSHOT, command, T0)).code).toBe('NOT_FOUND');
+    ] as TaskIntent[]) {
+      expect(thenRefused(when(ABSENT_SNAPSHOT, intent, T0)).code).toBe('NOT_FOUND');
     }
   });
 
@@ -193,14 +193,14 @@ describe('decide: refusals', () => {
     const running = given(enqueued(), claimed(T0, 'w1', 1));
     const deadline = T0 + LEASE;
     expect(when(running, { type: 'heartbeat', workerId: 'w1', extendMs: 1000 }, deadline).ok).toBe(true);
-    for (const command of [
+    for (const intent of [
       { type: 'heartbeat', workerId: 'w1', extendMs: 1000 },
       { type: 'complete', workerId: 'w1', result: 1 },
       { type: 'fail', workerId: 'w1', error: 'x' },
       { type: 'nack', workerId: 'w1' },
       { type: 'abandon', workerId: 'w1' },
-    ] as TaskCommand[]) {
-      expect(thenRefused(when(running, command, deadline + 1))).toEqual({
+    ] as TaskIntent[]) {
+      expect(thenRefused(when(running, intent, deadline + 1))).toEqual({
         code: 'LEASE_EXPIRED',
         message: 'lease expired',
       });

@@ -1,7 +1,8 @@
 /**
- * The one write path of the engine: load → decide → append with the expected version → apply →
- * retry on conflict, for any batch of task commands. Enqueue, claims, results, lease repair,
- * snapshots, admin operations and webhook outcomes all go through {@link CommandHandler.handle};
+ * The one write path of the engine (the command handler of Emmett and CQRS; here its input is called
+ * an intent, because "command" names a queue): load → decide → append with the expected version → apply →
+ * retry on conflict, for any batch of task intents. Enqueue, claims, results, lease repair,
+ * snapshots, admin operations and webhook outcomes all go through {@link IntentHandler.handle};
  * nothing else calls the decider or appends task events.
  *
  * The common path of a batch costs a fixed number of round trips: one read of the snapshots (none
@@ -10,7 +11,7 @@
  * be stale is synced from the log and decided again, alone, up to `retries` times.
  */
 import { decide } from '../actors/task.decider.js';
-import type { DecisionContext, TaskCommand, TaskSnapshot } from '../actors/task.types.js';
+import type { DecisionContext, TaskIntent, TaskSnapshot } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { TASK_ID_PATTERN } from '../events/subjects.js';
@@ -37,12 +38,12 @@ export function targetOf(task: StoredTask): Target {
   return { id: task.id, command: task.command, snapshot: snapshotFromHash(task.hash) };
 }
 
-/** One command for one task. */
-export interface CommandRequest {
+/** One intent (the decider's input) for one task. */
+export interface IntentRequest {
   /** The task. */
   taskId: string;
   /** What to do. */
-  command: TaskCommand;
+  intent: TaskIntent;
   /** Who asks (worker id, `admin:<sub>`, `system`, …). */
   actor: string;
   /** The task's command when the caller knows it (saves a Redis read; verified, not trusted). */
@@ -58,10 +59,10 @@ export interface CommandRequest {
 }
 
 /** Outcome of one request: the stored event (and the snapshot it was decided on), or why not. */
-export type CommandOutcome =
+export type IntentOutcome =
   { ok: true; event: StoredTaskEvent; decidedOn: TaskSnapshot } | { ok: false; error: CodeqError };
 
-/** Options of {@link CommandHandler.handle}. */
+/** Options of {@link IntentHandler.handle}. */
 export interface HandleOptions {
   /**
    * Times an item refused or in conflict is synced from the log and decided again; default 3. With
@@ -76,7 +77,7 @@ export interface HandleOptions {
 }
 
 /** What the handler needs. */
-export interface CommandHandlerDeps {
+export interface IntentHandlerDeps {
   store: ProjectionStore;
   writer: TaskWriter;
   log: Pick<EventLog, 'getBySeq'>;
@@ -93,15 +94,15 @@ function asCodeqError(err: unknown): CodeqError {
   return err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
 }
 
-/** Decides and writes task commands. */
-export class CommandHandler {
+/** Decides and writes task intents. */
+export class IntentHandler {
   private readonly now: () => number;
 
-  constructor(private readonly deps: CommandHandlerDeps) {
+  constructor(private readonly deps: IntentHandlerDeps) {
     this.now = deps.now ?? Date.now;
   }
 
-  /** The decision context of one command, `now` shared by a batch. */
+  /** The decision context of one intent, `now` shared by a batch. */
   private context(target: Target, actor: string, now: number): DecisionContext {
     return { taskId: target.id, command: target.command, actor, now, backoff: this.deps.settings.backoff };
   }
@@ -120,17 +121,17 @@ export class CommandHandler {
   }
 
   /** Handles one request; throws its error. */
-  async handleOne(request: CommandRequest, options: HandleOptions = {}): Promise<StoredTaskEvent> {
+  async handleOne(request: IntentRequest, options: HandleOptions = {}): Promise<StoredTaskEvent> {
     const [outcome] = await this.handle([request], options);
     if (!outcome!.ok) throw outcome!.error;
     return outcome!.event;
   }
 
   /** Handles many requests; each answers on its own, in input order. Never rejects for one item. */
-  async handle(requests: readonly CommandRequest[], options: HandleOptions = {}): Promise<CommandOutcome[]> {
+  async handle(requests: readonly IntentRequest[], options: HandleOptions = {}): Promise<IntentOutcome[]> {
     const retries = options.retries ?? 3;
     const leases = this.deps.leases;
-    const outcomes: CommandOutcome[] = new Array(requests.length);
+    const outcomes: IntentOutcome[] = new Array(requests.length);
     const targets: (Target | undefined)[] = new Array(requests.length);
     const fromCache: boolean[] = new Array(requests.length).fill(false);
     const toLoad: number[] = [];
@@ -162,7 +163,7 @@ export class CommandHandler {
       const r = requests[i]!;
       const refusal = commandRefusal(r.allowedCommands, target);
       if (refusal) return void (outcomes[i] = { ok: false, error: refusal });
-      const decision = decide(target.snapshot, r.command, this.context(target, r.actor, now));
+      const decision = decide(target.snapshot, r.intent, this.context(target, r.actor, now));
       if (!decision.ok) {
         if (fromCache[i]) leases?.forget(r.taskId);
         if (retries > 0 || fromCache[i]) return slow.push(i);
@@ -211,17 +212,17 @@ export class CommandHandler {
    * a state the log has moved past, syncs the task from the log and decides again.
    */
   private async decideAgain(
-    r: CommandRequest,
+    r: IntentRequest,
     start: Target | undefined,
     retries: number,
     options: HandleOptions,
-  ): Promise<CommandOutcome> {
+  ): Promise<IntentOutcome> {
     let current = start ?? r.target ?? targetOf(await this.load(r.taskId));
     const refusal = commandRefusal(r.allowedCommands, current);
     if (refusal) return { ok: false, error: refusal };
     for (let attempt = 0; ; attempt++) {
       const snapshot = current.snapshot;
-      const decision = decide(snapshot, r.command, this.context(current, r.actor, options.now ?? this.now()));
+      const decision = decide(snapshot, r.intent, this.context(current, r.actor, options.now ?? this.now()));
       let error: CodeqError;
       if (decision.ok) {
         const [outcome] = await this.write(
@@ -297,7 +298,7 @@ function refused(decision: { code: string; message: string }, taskId: string): C
   return new CodeqError(decision.code as CodeqError['code'], decision.message, { details: { taskId } });
 }
 
-function writeItem(event: TaskEvent, expectedVersion: number, r: CommandRequest): WriteItem {
+function writeItem(event: TaskEvent, expectedVersion: number, r: IntentRequest): WriteItem {
   const item: WriteItem = { event, expectedVersion };
   if (r.msgId !== undefined) item.msgId = r.msgId;
   if (r.rollup) item.rollup = true;

@@ -14,10 +14,11 @@ import { FIELD } from '../../src/projections/event.projection.js';
 import { readyScore } from '../../src/projections/op-layout.js';
 import { recordFromHash } from '../../src/projections/task-record.js';
 import { foldTaskRecord, type TaskRecord } from '../../src/projections/task-view.evolve.js';
-import { useProjectionRedis } from '../support/projection-redis.js';
+import { usePrivateRedis, useProjectionRedis } from '../support/projection-redis.js';
 import { historyOf, historyPlan } from '../support/task-histories.js';
 
-const { keys, redis } = useProjectionRedis('FOLD');
+// A unit test with its own redis-server: the Lua is the code under test, and Redis runs it.
+const { keys, redis } = useProjectionRedis('FOLD', usePrivateRedis());
 const COMMAND = 'fold';
 const INDEXES = ['ready', 'delayed', 'reserved', 'inflight', 'done', 'dlq', 'age'] as const;
 const HASH_FIELDS: ReadonlySet<string> = new Set(Object.values(FIELD));

@@ -1,27 +1,27 @@
 /**
- * The commands a worker or an admin sends about one existing task (heartbeat, nack, abandon,
- * results, cancel), alone or in batches, through the one write path (`command-handler.ts`), and
+ * The intents a worker or an admin sends about one existing task (heartbeat, nack, abandon,
+ * results, cancel), alone or in batches, through the one write path (`intent-handler.ts`), and
  * what is special about results: their validation, their record, and a retried result answered as
  * the success it was.
  */
-import type { TaskCommand } from '../actors/task.types.js';
+import type { TaskIntent } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import type { ProjectionStore, StoredTask } from '../projections/projection.store.js';
 import { FIELD } from '../projections/event.projection.js';
 import { resultFromHash } from '../projections/task-record.js';
-import type { CommandHandler, CommandOutcome, CommandRequest } from './command-handler.js';
-import { targetOf } from './command-handler.js';
+import type { IntentHandler, IntentOutcome, IntentRequest } from './intent-handler.js';
+import { targetOf } from './intent-handler.js';
 import type { EngineSettings, ResultInput } from './engine.types.js';
 import type { ResultRecord } from '../contract/views.js';
 import { assertArtifacts, assertErrorText, assertWorkerId, leaseSeconds } from './input-validation.js';
 
-/** One command for one task. */
-export interface TaskCommandRequest {
+/** One intent (the decider's input) for one task. */
+export interface TaskIntentRequest {
   /** The task. */
   taskId: string;
   /** What to do. */
-  command: TaskCommand;
+  intent: TaskIntent;
   /** Who asks (worker id, `admin:<sub>`, …). */
   actor: string;
   /** The task's command when the caller knows it (saves a Redis read; verified, not trusted). */
@@ -30,7 +30,7 @@ export interface TaskCommandRequest {
   allowedCommands?: readonly string[] | undefined;
 }
 
-/** Options of {@link TaskCommands.run}. */
+/** Options of {@link TaskIntents.run}. */
 export interface RunOptions {
   /** The task, already loaded from the projection (skips the lease cache and the read). */
   loaded?: StoredTask | undefined;
@@ -45,12 +45,12 @@ function asCodeqError(err: unknown): CodeqError {
   return err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
 }
 
-/** Runs task commands against the projection and the log. */
-export class TaskCommands {
+/** Runs task intents against the projection and the log. */
+export class TaskIntents {
   constructor(
     private readonly deps: {
       store: ProjectionStore;
-      handler: CommandHandler;
+      handler: IntentHandler;
       settings: EngineSettings;
     },
   ) {}
@@ -60,42 +60,37 @@ export class TaskCommands {
     return this.deps.handler.load(taskId);
   }
 
-  /** Decides and writes one command (see {@link CommandHandler}); throws its refusal or failure. */
-  run(
-    taskId: string,
-    command: TaskCommand,
-    actor: string,
-    options: RunOptions = {},
-  ): Promise<StoredTaskEvent> {
-    const request: CommandRequest = { taskId, command, actor, allowedCommands: options.allowedCommands };
+  /** Decides and writes one intent (see {@link IntentHandler}); throws its refusal or failure. */
+  run(taskId: string, intent: TaskIntent, actor: string, options: RunOptions = {}): Promise<StoredTaskEvent> {
+    const request: IntentRequest = { taskId, intent, actor, allowedCommands: options.allowedCommands };
     if (options.loaded) request.target = targetOf(options.loaded);
     return this.deps.handler.handleOne(request);
   }
 
-  /** Runs many commands in one batch (see {@link CommandHandler.handle}); each answers on its own. */
-  runMany(requests: readonly TaskCommandRequest[]): Promise<CommandOutcome[]> {
+  /** Runs many intents in one batch (see {@link IntentHandler.handle}); each answers on its own. */
+  runMany(requests: readonly TaskIntentRequest[]): Promise<IntentOutcome[]> {
     return this.deps.handler.handle(requests);
   }
 
-  /** Validates and builds the command of a result. */
-  resultCommand(input: ResultInput): TaskCommand {
+  /** Validates and builds the intent of a result. */
+  resultIntent(input: ResultInput): TaskIntent {
     assertWorkerId(input.workerId);
     assertArtifacts(input.artifacts);
     if (input.status === 'COMPLETED') {
-      const command: TaskCommand = {
+      const intent: TaskIntent = {
         type: 'complete',
         workerId: input.workerId,
         result: input.result ?? null,
       };
-      if (input.artifacts !== undefined) command.artifacts = input.artifacts;
-      return command;
+      if (input.artifacts !== undefined) intent.artifacts = input.artifacts;
+      return intent;
     }
     if (input.status !== 'FAILED')
       throw new CodeqError('INVALID_INPUT', "invalid 'status' (COMPLETED or FAILED)");
     assertErrorText(input.error);
-    const command: TaskCommand = { type: 'fail', workerId: input.workerId, error: input.error };
-    if (input.artifacts !== undefined) command.artifacts = input.artifacts;
-    return command;
+    const intent: TaskIntent = { type: 'fail', workerId: input.workerId, error: input.error };
+    if (input.artifacts !== undefined) intent.artifacts = input.artifacts;
+    return intent;
   }
 
   /** The result record of a written `completed` or `failed` event. */
@@ -120,13 +115,13 @@ export class TaskCommands {
   /** Records many results at once; each answers on its own (a result record or an error). */
   async submitResults(inputs: readonly ResultInput[]): Promise<(ResultRecord | CodeqError)[]> {
     const answers: (ResultRecord | CodeqError)[] = new Array(inputs.length);
-    const requests: TaskCommandRequest[] = [];
+    const requests: TaskIntentRequest[] = [];
     const index: number[] = [];
     inputs.forEach((input, i) => {
       try {
         requests.push({
           taskId: input.taskId,
-          command: this.resultCommand(input),
+          intent: this.resultIntent(input),
           actor: input.workerId,
           commandHint: input.command,
           allowedCommands: input.allowedCommands,
@@ -140,7 +135,7 @@ export class TaskCommands {
     const refused: Promise<void>[] = [];
     outcomes.forEach((o, k) => {
       const i = index[k]!;
-      if (o.ok) answers[i] = TaskCommands.resultRecord(inputs[i]!, o.event);
+      if (o.ok) answers[i] = TaskIntents.resultRecord(inputs[i]!, o.event);
       // Only a refusal may be a retry of a recorded result: successes make no promise.
       else
         refused.push(this.recordedResult(inputs[i]!, o.error).then((r) => void (answers[i] = r ?? o.error)));
@@ -149,14 +144,14 @@ export class TaskCommands {
     return answers;
   }
 
-  /** Records one result (see {@link TaskCommands.submitResults}). */
+  /** Records one result (see {@link TaskIntents.submitResults}). */
   async submitResult(input: ResultInput): Promise<ResultRecord> {
-    const command = this.resultCommand(input);
+    const intent = this.resultIntent(input);
     try {
-      const event = await this.run(input.taskId, command, input.workerId, {
+      const event = await this.run(input.taskId, intent, input.workerId, {
         allowedCommands: input.allowedCommands,
       });
-      return TaskCommands.resultRecord(input, event);
+      return TaskIntents.resultRecord(input, event);
     } catch (err) {
       const recorded = await this.recordedResult(input, err);
       if (recorded) return recorded;
