@@ -51,6 +51,7 @@ export function taskJson(task: TaskView): TaskJson {
   if (task.error) out.error = task.error;
   if (task.runAt !== undefined) out.runAt = iso(task.runAt);
   if (task.idempotencyKey) out.idempotencyKey = task.idempotencyKey;
+  if (task.groupKey) out.groupKey = task.groupKey;
   return out;
 }
 

@@ -84,6 +84,7 @@ export const TaskSchema = Type.Object({
     description: 'Machine state: pending, inProgress, completed, failed, deadLettered, cancelled',
   }),
   idempotencyKey: Type.Optional(Type.String()),
+  groupKey: Type.Optional(Type.String()),
 });
 
 /** The ResultRecord JSON of the contract. */

@@ -5,6 +5,7 @@
  */
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
+import { GROUP_KEY_PATTERN } from '../contract/queue-controls.js';
 import { CodeqError } from '../errors.js';
 
 /** Schema version written into every event (`v`). Readers accept every version up to this one. */
@@ -13,6 +14,7 @@ export const EVENT_SCHEMA_VERSION = 1;
 const WorkerId = Type.String({ minLength: 1, maxLength: 256 });
 const EpochMs = Type.Integer({ minimum: 0 });
 const Attempts = Type.Integer({ minimum: 0 });
+const GroupKey = Type.String({ pattern: GROUP_KEY_PATTERN.source });
 const Artifact = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256 }),
@@ -33,6 +35,8 @@ export const EventDataSchemas = {
     runAt: Type.Optional(EpochMs),
     webhook: Type.Optional(Type.String({ maxLength: 4096 })),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    /** The task's group key (fair claiming and per-group limits). */
+    groupKey: Type.Optional(GroupKey),
   }),
   /** A worker took a lease. `attempts` is the delivery count including this one. */
   claimed: Type.Object({ workerId: WorkerId, leaseUntil: EpochMs, attempts: Attempts }),
@@ -94,6 +98,7 @@ export const EventDataSchemas = {
     webhook: Type.Optional(Type.String({ maxLength: 4096 })),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     error: Type.Optional(Type.String({ maxLength: 65536 })),
+    groupKey: Type.Optional(GroupKey),
   }),
   /**
    * The result callback of a finished task was accepted by its receiver (2xx). History only: it

@@ -13,7 +13,7 @@ import { DEAD_LETTER_REASONS } from './task-view.evolve.js';
  * s state · a attempts · m maxAttempts · p priority · w worker · l lease deadline · r due time ·
  * rs sequence that made it ready (FIFO order) · pl payload JSON · res result JSON · err error ·
  * art artifacts JSON · wh webhook · ik idempotency key · ca created · ua updated · v version ·
- * oa time of the task's oldest event still in the log (its latest snapshot).
+ * oa time of the task's oldest event still in the log (its latest snapshot) · g group key.
  * A new task's hash leaves out a (0), ua and oa (both = ca): readers default them.
  */
 export const FIELD = {
@@ -35,6 +35,7 @@ export const FIELD = {
   oldestEventAt: 'oa',
   updatedAt: 'ua',
   version: 'v',
+  groupKey: 'g',
 } as const;
 
 /** One event as `apply.lua` takes it: values as decimal strings (see the script's header). */
@@ -70,6 +71,7 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
         webhook: d.webhook ?? null,
         idempotencyKey: d.idempotencyKey ?? null,
         readyScore: str(readyScore(d.priority, event.seq)),
+        groupKey: d.groupKey ?? null,
       });
     }
     case 'claimed':
@@ -116,6 +118,7 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
         webhook: d.webhook ?? null,
         idempotencyKey: d.idempotencyKey ?? null,
         error: d.error ?? null,
+        groupKey: d.groupKey ?? null,
       });
     }
     case 'webhookDelivered':

@@ -27,6 +27,7 @@ export const OP_FIELDS = {
     'webhook',
     'idempotencyKey',
     'readyScore',
+    'groupKey',
     'reservedUntil',
   ],
   S: [
@@ -44,6 +45,7 @@ export const OP_FIELDS = {
     'webhook',
     'idempotencyKey',
     'error',
+    'groupKey',
   ],
   C: ['attempts', 'workerId', 'leaseUntil'],
   H: ['leaseUntil'],

@@ -57,6 +57,7 @@ export function recordFromHash(hash: TaskHash): TaskRecord {
     error: hash[F.error],
     webhook: hash[F.webhook],
     idempotencyKey: hash[F.idempotencyKey],
+    groupKey: hash[F.groupKey],
     createdAt,
     updatedAt: num(hash[F.updatedAt]) ?? createdAt,
     oldestEventAt: num(hash[F.oldestEventAt]) ?? createdAt,
@@ -94,6 +95,7 @@ export function hashOfRecord(record: TaskRecord): TaskHash {
   if (record.artifacts !== undefined) hash[F.artifacts] = JSON.stringify(record.artifacts);
   if (record.webhook !== undefined) hash[F.webhook] = record.webhook;
   if (record.idempotencyKey !== undefined) hash[F.idempotencyKey] = record.idempotencyKey;
+  if (record.groupKey !== undefined) hash[F.groupKey] = record.groupKey;
   return hash;
 }
 
@@ -162,6 +164,7 @@ export function viewOfRecord(taskId: string, command: string, record: TaskRecord
     error: record.error,
     runAt: s === 'pending' ? record.runAt : undefined,
     idempotencyKey: record.idempotencyKey,
+    groupKey: record.groupKey,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     version: record.version,

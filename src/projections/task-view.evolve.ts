@@ -43,6 +43,8 @@ export interface TaskRecord {
   webhook?: string | undefined;
   /** Idempotency key given at creation. */
   idempotencyKey?: string | undefined;
+  /** Group key given at creation (fair claiming, per-group limits). */
+  groupKey?: string | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event that changed the task (not a webhook outcome), epoch ms. */
@@ -95,6 +97,7 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     r.payload = d.payload ?? null;
     r.webhook = d.webhook;
     r.idempotencyKey = d.idempotencyKey;
+    r.groupKey = d.groupKey;
     r.createdAt = r.updatedAt = r.oldestEventAt = at;
     return r;
   }
@@ -108,6 +111,7 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     r.error = d.error;
     r.webhook = d.webhook;
     r.idempotencyKey = d.idempotencyKey;
+    r.groupKey = d.groupKey;
     r.createdAt = d.createdAt;
     r.updatedAt = d.updatedAt;
     r.oldestEventAt = at;
@@ -192,6 +196,7 @@ function withLifecycle(before: TaskRecord | undefined, next: TaskSnapshot, versi
     artifacts: before?.artifacts,
     webhook: before?.webhook,
     idempotencyKey: before?.idempotencyKey,
+    groupKey: before?.groupKey,
     createdAt: before ? before.createdAt : 0,
     updatedAt: before ? before.updatedAt : 0,
     oldestEventAt: before ? before.oldestEventAt : 0,

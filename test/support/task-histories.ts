@@ -49,6 +49,7 @@ export const enqueueCommand: fc.Arbitrary<TaskIntent> = fc.record({
       runAt: fc.constantFrom(HISTORY_T0, HISTORY_T0 + 700, HISTORY_T0 + 3000),
       webhook: fc.constant('https://hooks.test/done'),
       idempotencyKey: fc.constantFrom('k1', 'k2'),
+      groupKey: fc.constantFrom('tenant-a', 'tenant:b'),
     },
     { requiredKeys: ['payload', 'priority', 'maxAttempts'] },
   ),
