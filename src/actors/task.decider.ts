@@ -85,6 +85,17 @@ export function candidateEvents(
       if (intent.reason !== undefined) retry.reason = dead.reason = intent.reason;
       return [make(ctx, 'nacked', retry), make(ctx, 'dlq', dead)];
     }
+    case 'rateLimited': {
+      const delayMs = retryDelayMs(snapshot, ctx, intent.retryAfterSeconds);
+      return [
+        make(ctx, 'rateLimited', {
+          workerId: intent.workerId,
+          delayMs,
+          runAt: now + delayMs,
+          attempts: Math.max(0, snapshot.attempts - 1),
+        }),
+      ];
+    }
     case 'snapshot':
       return [make(ctx, 'snapshot', intent.data)];
     case 'deadLetter': {

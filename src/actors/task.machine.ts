@@ -81,6 +81,9 @@ export const TASK_GUARDS = {
   /** A claim counts exactly one more delivery. */
   isNextAttempt: ({ context, event }) =>
     event.type === 'claimed' && event.data.attempts === context.attempts + 1,
+  /** A rate-limited give-back un-counts exactly this delivery. */
+  givesBackOne: ({ context, event }) =>
+    event.type === 'rateLimited' && event.data.attempts === context.attempts - 1,
   /** A dead-lettering caused by the lease holder's nack. */
   causeIsNack: ({ event }) => event.type === 'dlq' && event.data.cause === 'nack',
   /** A dead-lettering caused by lease expiry. */
@@ -123,6 +126,11 @@ export const TASK_UPDATERS = {
   scheduleRetry: ({ event }) =>
     event.type === 'nacked' || event.type === 'leaseExpired'
       ? { workerId: undefined, leaseUntil: undefined, runAt: event.data.runAt }
+      : {},
+  /** Back to pending until `runAt`, this delivery not counted (rate limited downstream). */
+  giveBackDelivery: ({ event }) =>
+    event.type === 'rateLimited'
+      ? { attempts: event.data.attempts, workerId: undefined, leaseUntil: undefined, runAt: event.data.runAt }
       : {},
   /** Back to pending, claimable at once, attempts untouched. */
   releaseNow: () => ({ workerId: undefined, leaseUntil: undefined, runAt: undefined }),
@@ -190,6 +198,7 @@ export const taskMachine = setup({
     applyHeartbeat: assign(TASK_UPDATERS.applyHeartbeat),
     scheduleRetry: assign(TASK_UPDATERS.scheduleRetry),
     releaseNow: assign(TASK_UPDATERS.releaseNow),
+    giveBackDelivery: assign(TASK_UPDATERS.giveBackDelivery),
     releaseLease: assign(TASK_UPDATERS.releaseLease),
     resetAttempts: assign(TASK_UPDATERS.resetAttempts),
     noteWebhook: assign(TASK_UPDATERS.noteWebhook),
@@ -228,6 +237,12 @@ export const taskMachine = setup({
           actions: 'scheduleRetry',
         },
         abandoned: { guard: OWNER_WITH_LEASE, target: 'pending', actions: 'releaseNow' },
+        // Not a failure: whatever the attempts, the delivery is given back and retried later.
+        rateLimited: {
+          guard: and(['isOwner', 'leaseActive', 'givesBackOne']),
+          target: 'pending',
+          actions: 'giveBackDelivery',
+        },
         leaseExpired: {
           guard: and(['attemptsLeft', 'leaseExpiredAt']),
           target: 'pending',

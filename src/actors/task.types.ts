@@ -65,6 +65,8 @@ export type TaskIntent =
   | { type: 'heartbeat'; workerId: string; extendMs: number }
   | { type: 'nack'; workerId: string; delayOverrideSeconds?: number | undefined; reason?: string | undefined }
   | { type: 'abandon'; workerId: string }
+  /** Give the task back without spending the attempt: a rate limit downstream (`retryAfterSeconds`, default the backoff). */
+  | { type: 'rateLimited'; workerId: string; retryAfterSeconds?: number | undefined }
   | { type: 'deadLetter'; workerId: string; reason?: string | undefined }
   | { type: 'snapshot'; data: TaskEventData<'snapshot'> }
   | {

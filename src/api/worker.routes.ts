@@ -204,7 +204,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       },
     },
     async (request, reply) => {
-      const { delaySeconds, reason, deadLetter } = request.body;
+      const { delaySeconds, reason, deadLetter, rateLimited } = request.body;
       const principal = principalOf(request);
       const out = await engine.nack({
         taskId: request.params.id,
@@ -214,6 +214,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
         ...(delaySeconds === undefined ? {} : { delaySeconds }),
         ...(reason === undefined ? {} : { reason }),
         ...(deadLetter === undefined ? {} : { deadLetter }),
+        ...(rateLimited === undefined ? {} : { rateLimited }),
       });
       return reply.send({ status: out.status, delaySeconds: out.delaySeconds });
     },

@@ -65,6 +65,12 @@ export const NackBody = Type.Object(
     deadLetter: Type.Optional(
       Type.Boolean({ description: 'do not retry: dead-letter now, whatever the attempts (codeq addition)' }),
     ),
+    rateLimited: Type.Optional(
+      Type.Boolean({
+        description:
+          'rate limited downstream (codeq addition): the attempt is not spent; the task, and its group key or else its queue, wait delaySeconds (default: the backoff)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { foldEvents } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT, type TaskIntent } from '../actors/task.types.js';
 import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX } from '../contract/limits.js';
-import type { CodeqError } from '../errors.js';
+import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { assertValidCommand } from '../events/subjects.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
@@ -151,23 +151,30 @@ export class Engine implements EngineApi {
     delaySeconds?: number;
     reason?: string;
     deadLetter?: boolean;
+    rateLimited?: boolean;
     allowedCommands?: readonly string[];
   }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     assertWorkerId(input.workerId);
     assertNackDelay(input.delaySeconds);
     assertReason(input.reason);
-    const command: TaskIntent = input.deadLetter
-      ? { type: 'deadLetter', workerId: input.workerId, reason: input.reason }
-      : {
-          type: 'nack',
-          workerId: input.workerId,
-          delayOverrideSeconds: input.delaySeconds,
-          reason: input.reason,
-        };
-    const event = await this.parts.commands.run(input.taskId, command, input.workerId, {
+    if (input.deadLetter && input.rateLimited) {
+      throw new CodeqError('INVALID_INPUT', "a nack is either 'deadLetter' or 'rateLimited', not both");
+    }
+    let intent: TaskIntent;
+    if (input.deadLetter) intent = { type: 'deadLetter', workerId: input.workerId, reason: input.reason };
+    else if (input.rateLimited)
+      intent = { type: 'rateLimited', workerId: input.workerId, retryAfterSeconds: input.delaySeconds };
+    else
+      intent = {
+        type: 'nack',
+        workerId: input.workerId,
+        delayOverrideSeconds: input.delaySeconds,
+        reason: input.reason,
+      };
+    const event = await this.parts.commands.run(input.taskId, intent, input.workerId, {
       allowedCommands: input.allowedCommands,
     });
-    if (event.type === 'nacked')
+    if (event.type === 'nacked' || event.type === 'rateLimited')
       return { status: 'requeued', delaySeconds: Math.round(event.data.delayMs / 1000) };
     return { status: 'dlq', delaySeconds: 0 };
   }

@@ -139,6 +139,11 @@ export interface EngineApi {
     reason?: string;
     /** Do not retry: dead-letter now, whatever the attempts (codeq addition). */
     deadLetter?: boolean;
+    /**
+     * A rate limit downstream, not a failure: the attempt is not spent, the task waits
+     * `delaySeconds` (default: the backoff) and so does its group key or, without one, its queue.
+     */
+    rateLimited?: boolean;
     allowedCommands?: readonly string[];
   }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }>;
   /** Gives the task back untouched (ready at once, attempts kept). */

@@ -49,6 +49,17 @@ export const EventDataSchemas = {
     delayMs: Type.Integer({ minimum: 0 }),
     runAt: EpochMs,
   }),
+  /**
+   * The lease holder could not run the task now because something downstream limits it (a rate
+   * limit): back to pending at `runAt`, this delivery not counted (`attempts` is the count after
+   * giving it back), and the task's group key (or, without one, its queue) waits until `runAt`.
+   */
+  rateLimited: Type.Object({
+    workerId: WorkerId,
+    delayMs: Type.Integer({ minimum: 0 }),
+    runAt: EpochMs,
+    attempts: Attempts,
+  }),
   /** The lease holder gave the task back untouched: ready again at once, attempts unchanged. */
   abandoned: Type.Object({ workerId: WorkerId }),
   /** The lease ran out before a result; retried after `delayMs` (due at `runAt`). */

@@ -86,6 +86,8 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
       return op(event, 'N', { runAt: str(event.data.runAt), reason: event.data.reason ?? null });
     case 'leaseExpired':
       return op(event, 'L', { runAt: str(event.data.runAt) });
+    case 'rateLimited':
+      return op(event, 'T', { runAt: str(event.data.runAt), attempts: str(event.data.attempts) });
     case 'abandoned':
       return op(event, 'A', {});
     case 'requeued':

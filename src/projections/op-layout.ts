@@ -14,7 +14,7 @@ const OP_HEAD = ['id', 'seq', 'code', 'at'] as const;
 /**
  * The fields after the head, in order, by op code. Each code is one event type (or two that
  * `apply.lua` handles alike): E enqueued, S snapshot, C claimed, H heartbeat, N nacked, L
- * leaseExpired, A abandoned, R requeued, D completed, F failed, Q dlq, X cancelled, K a history-only
+ * leaseExpired, T rateLimited, A abandoned, R requeued, D completed, F failed, Q dlq, X cancelled, K a history-only
  * webhook outcome. `reservedUntil` is set only for a task handed straight to a claimer, and an op
  * ends before it otherwise (a JSON null would be truthy in Lua).
  */
@@ -51,6 +51,7 @@ export const OP_FIELDS = {
   H: ['leaseUntil'],
   N: ['runAt', 'reason'],
   L: ['runAt'],
+  T: ['runAt', 'attempts'],
   A: [],
   R: [],
   D: ['result', 'artifacts'],

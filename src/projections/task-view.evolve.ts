@@ -144,6 +144,7 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
       r.updatedAt = at;
       r.error = DEAD_LETTER_REASONS.leaseExpired;
       break;
+    case 'rateLimited':
     case 'abandoned':
     case 'requeued':
       r.readySeq = seq;

@@ -197,4 +197,33 @@ describe('flow control across two engine instances', () => {
       groupedReady: 6,
     });
   });
+
+  it("a worker's rate-limited nack spends no attempt and makes its group key (or its queue) wait", async () => {
+    const grouped = queue('throttled-groups');
+    await e1.enqueueMany(
+      ['a', 'a', 'b'].map((groupKey, n) => ({ command: grouped, payload: { n }, groupKey, maxAttempts: 1 })),
+    );
+    const [first] = await e1.claim({ workerId: 'w', commands: [grouped] });
+    expect(first).toBeDefined();
+    const answer = await e2.nack({ taskId: first!.id, workerId: 'w', rateLimited: true, delaySeconds: 60 });
+    expect(answer).toEqual({ status: 'requeued', delaySeconds: 60 });
+    // The attempt was given back (maxAttempts 1: a plain nack would have dead-lettered it).
+    expect(await e1.getTask(first!.id)).toMatchObject({ state: 'pending', attempts: 0 });
+    // Its group waits; the other group's task is still claimable.
+    const rest = await e2.claim({ workerId: 'w', commands: [grouped], count: 10 });
+    expect(rest.map((t) => t.groupKey)).toEqual([first!.groupKey === 'a' ? 'b' : 'a']);
+
+    const plain = queue('throttled-queue');
+    await e1.enqueueMany([1, 2].map((n) => ({ command: plain, payload: { n } })));
+    const [t] = await e1.claim({ workerId: 'w', commands: [plain] });
+    await e1.nack({ taskId: t!.id, workerId: 'w', rateLimited: true, delaySeconds: 60 });
+    // Without a group key the whole queue waits.
+    expect(await e2.claim({ workerId: 'w', commands: [plain], count: 10 })).toEqual([]);
+    const history = await e1.history(t!.id);
+    expect(history.events.map((e) => e.type)).toEqual(['enqueued', 'claimed', 'rateLimited']);
+    const refused = await rejection(
+      e1.nack({ taskId: t!.id, workerId: 'w', rateLimited: true, deadLetter: true }),
+    );
+    expect(refused.code).toBe('INVALID_INPUT');
+  });
 });

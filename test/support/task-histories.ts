@@ -91,6 +91,17 @@ const laterIntent: fc.Arbitrary<HistoryIntent> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record(
+      {
+        type: fc.constant('rateLimited' as const),
+        workerId: worker,
+        retryAfterSeconds: fc.constantFrom(0, 2),
+      },
+      { requiredKeys: ['type', 'workerId'] },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record(
       { type: fc.constant('deadLetter' as const), workerId: worker, reason: text },
       { requiredKeys: ['type', 'workerId'] },
     ),

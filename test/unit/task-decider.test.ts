@@ -371,3 +371,29 @@ describe('evolve / foldEvents', () => {
     });
   }
 });
+
+describe('rateLimited: a give-back that spends no attempt', () => {
+  it('is accepted at the last attempt, gives the delivery back and waits retryAfterSeconds', () => {
+    const lastAttempt = given(enqueued(T0, 1), claimed(T0, 'w1', 1));
+    expect(
+      thenEvents(when(lastAttempt, { type: 'rateLimited', workerId: 'w1', retryAfterSeconds: 2 }, T0 + 10)),
+    ).toEqual([
+      { type: 'rateLimited', data: { workerId: 'w1', delayMs: 2000, runAt: T0 + 2010, attempts: 0 } },
+    ]);
+    // Without retryAfterSeconds the backoff decides; a nack at the same point would dead-letter.
+    expect(
+      thenEvents(when(lastAttempt, { type: 'rateLimited', workerId: 'w1' }, T0 + 10))[0]!.data,
+    ).toMatchObject({
+      delayMs: 10_000,
+      attempts: 0,
+    });
+    expect(thenEvents(when(lastAttempt, { type: 'nack', workerId: 'w1' }, T0 + 10))[0]!.type).toBe('dlq');
+    // Another worker, or a lapsed lease, may not.
+    expect(thenRefused(when(lastAttempt, { type: 'rateLimited', workerId: 'w2' }, T0 + 10)).code).toBe(
+      'NOT_OWNER',
+    );
+    expect(thenRefused(when(lastAttempt, { type: 'rateLimited', workerId: 'w1' }, T0 + LEASE + 1)).code).toBe(
+      'LEASE_EXPIRED',
+    );
+  });
+});

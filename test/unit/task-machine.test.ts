@@ -119,6 +119,7 @@ describe('transition table derived from the machine', () => {
         'heartbeat',
         'leaseExpired',
         'nacked',
+        'rateLimited',
         'snapshot',
       ],
       // Terminal states record result callback outcomes (history only) and nothing else.

@@ -100,6 +100,7 @@ describe('the task view evolve', () => {
       'enqueued',
       'leaseExpired',
       'nacked',
+      'rateLimited',
       'requeued',
     ]);
   });

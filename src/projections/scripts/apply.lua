@@ -219,6 +219,21 @@ local function applyAll()
         end
         redis.call('HDEL', key, 'w', 'l')
         pend(id, runAt, priority, seq, nil, g)
+      elseif code == 'T' then
+        -- rateLimited: pending again at runAt with this delivery un-counted; its group key (or,
+        -- without one, its queue) waits until runAt too.
+        local runAt = op[OP_T_RUN_AT]
+        leave(id, state, g)
+        redis.call('HSET', key, 'v', seq, 's', 'pending', 'r', runAt, 'rs', seq, 'ua', at, 'a', op[OP_T_ATTEMPTS])
+        redis.call('HDEL', key, 'w', 'l')
+        pend(id, runAt, priority, seq, nil, g)
+        if g then
+          redis.call('ZREM', base .. 'gq', g)
+          -- GT: a later wait already there stands; a group not waiting yet is added.
+          redis.call('ZADD', base .. 'gwait', 'GT', runAt, g)
+        elseif tonumber(runAt) > tonumber(redis.call('HGET', base .. 'q', 'thr') or '0') then
+          redis.call('HSET', base .. 'q', 'thr', runAt)
+        end
       elseif code == 'A' or code == 'R' then
         -- abandoned; requeued (attempts start again)
         leave(id, state, g)
