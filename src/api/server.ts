@@ -144,7 +144,11 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
     for (const controller of claims.waiting) controller.abort();
   });
   metrics.setQueueStatsSource(() => engine.allQueueStats());
-  app.addHook('onClose', async () => metrics.setQueueStatsSource(undefined));
+  metrics.setQueueHealthSource(() => engine.allQueueHealth());
+  app.addHook('onClose', async () => {
+    metrics.setQueueStatsSource(undefined);
+    metrics.setQueueHealthSource(undefined);
+  });
 
   const deps: RouteDeps = {
     engine,

@@ -23,6 +23,7 @@ import type {
   EngineOptions,
   EngineSettings,
   EnqueueInput,
+  QueueHealthSummary,
   ResultInput,
 } from './engine.types.js';
 import type { QueueIntent } from '../actors/queue.decider.js';
@@ -289,6 +290,22 @@ export class Engine implements EngineApi {
       ...figures,
       ...(oldestReadyAt === undefined ? {} : { oldestReadyAgeMs: Math.max(0, now - oldestReadyAt) }),
     };
+  }
+
+  async allQueueHealth(): Promise<QueueHealthSummary[]> {
+    const commands = await this.store.commands();
+    const now = Date.now();
+    return Promise.all(
+      commands.map(async (command) => {
+        const { oldestReadyAt, ...figures } = await this.parts.queueStore.summary(command);
+        return {
+          command,
+          paused: this.parts.controls.settingsOf(command).paused,
+          ...figures,
+          ...(oldestReadyAt === undefined ? {} : { oldestReadyAgeMs: Math.max(0, now - oldestReadyAt) }),
+        };
+      }),
+    );
   }
 
   async controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome> {

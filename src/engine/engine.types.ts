@@ -179,6 +179,11 @@ export interface EngineApi {
   queueStats(command: string): Promise<QueueStats>;
   /** Counts for every command that has tasks. */
   allQueueStats(): Promise<QueueStats[]>;
+  /**
+   * The health figures of every queue with tasks, cheap enough for each metrics scrape: oldest
+   * ready age, group keys with ready work, grouped ready tasks, paused.
+   */
+  allQueueHealth(): Promise<QueueHealthSummary[]>;
   /** One queue in detail: counts, pause, limits and health figures (group keys, oldest ready age). */
   queueDetail(command: string): Promise<QueueDetail>;
   /**
@@ -227,6 +232,20 @@ export interface EngineApi {
   close(): Promise<void>;
 }
 
+/** One queue's health figures for metrics (see {@link EngineApi.allQueueHealth}). */
+export interface QueueHealthSummary {
+  /** Command name. */
+  command: string;
+  /** True while paused. */
+  paused: boolean;
+  /** Age of the oldest ready task, ms (undefined: nothing ready). */
+  oldestReadyAgeMs?: number | undefined;
+  /** Group keys with ready work. */
+  groups: number;
+  /** Ready tasks with a group key. */
+  groupedReady: number;
+}
+
 /** Hooks the engine calls after it acts (metrics, logs). Must be cheap and must not throw. */
 export interface EngineObserver {
   /** Events this process appended and applied (every transition it caused). */
@@ -236,6 +255,8 @@ export interface EngineObserver {
    * handed to it at their enqueue (no reserve round).
    */
   onClaimFinished?(waitMs: number, count: number, handedOff?: boolean): void;
+  /** Tasks a claim call just leased (their views after the claim), at `now` (epoch ms). */
+  onTasksClaimed?(tasks: readonly TaskView[], now: number): void;
   /** Projector progress: `lag` = stream last sequence minus last applied sequence. */
   onProjectorLag?(lag: number): void;
 }

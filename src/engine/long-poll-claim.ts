@@ -47,6 +47,7 @@ export async function longPollClaim(input: ClaimInput, deps: LongPollClaimDeps):
     }
     if (round.tasks.length > 0 || Date.now() >= deadline || deps.isClosed() || input.signal?.aborted) {
       observer?.onClaimFinished?.(Date.now() - started, round.tasks.length);
+      if (round.tasks.length > 0) observer?.onTasksClaimed?.(round.tasks, Date.now());
       return round.tasks;
     }
     if (waiters.generation(commands) !== generation) continue;
@@ -67,6 +68,7 @@ export async function longPollClaim(input: ClaimInput, deps: LongPollClaimDeps):
       const tasks = await claimer.claimReserved(outcome.handed, input.workerId, leaseMs);
       if (tasks.length > 0) {
         observer?.onClaimFinished?.(Date.now() - started, tasks.length, true);
+        observer?.onTasksClaimed?.(tasks, Date.now());
         return tasks;
       }
     }

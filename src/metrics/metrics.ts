@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SeriesHistogram } from './series-histogram.js';
-import type { EngineObserver } from '../engine/engine.types.js';
+import type { EngineObserver, QueueHealthSummary } from '../engine/engine.types.js';
 import type { QueueStats } from '../contract/views.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 
@@ -44,8 +44,18 @@ export interface Metrics {
   readonly projectorLag: Gauge;
   /** `codeq_webhook_deliveries_total{kind,outcome}` (kind: result, notification). */
   readonly webhookDeliveries: Counter<'kind' | 'outcome'>;
+  /** `codeq_claim_delay_seconds{command}`: enqueue to first claim (any requested delay included). */
+  readonly claimDelay: SeriesHistogram<'command'>;
+  /** `codeq_queue_oldest_ready_age_seconds{command}`, read on scrape (absent: nothing ready). */
+  readonly oldestReadyAge: Gauge<'command'>;
+  /** `codeq_queue_groups{command}`: group keys with ready work, read on scrape. */
+  readonly queueGroups: Gauge<'command'>;
+  /** `codeq_queue_paused{command}`: 1 while paused, read on scrape. */
+  readonly queuePaused: Gauge<'command'>;
   /** Sets where `codeq_queue_depth` reads from on each scrape (the server binds its engine). */
   setQueueStatsSource(source: (() => Promise<QueueStats[]>) | undefined): void;
+  /** Sets where the queue health gauges read from on each scrape (the server binds its engine). */
+  setQueueHealthSource(source: (() => Promise<QueueHealthSummary[]>) | undefined): void;
 }
 
 /** Creates the metrics on a fresh registry. */
@@ -54,6 +64,30 @@ export function createMetrics(): Metrics {
   const counter = (name: string, help: string) =>
     new Counter({ name, help, labelNames: ['command'] as const, registers: [registry] });
   let source: (() => Promise<QueueStats[]>) | undefined;
+  let healthSource: (() => Promise<QueueHealthSummary[]>) | undefined;
+  // The three health gauges read one snapshot per scrape: whichever collects first reads it.
+  let healthRead: Promise<QueueHealthSummary[]> | undefined;
+  const readHealth = (): Promise<QueueHealthSummary[]> => {
+    if (!healthSource) return Promise.resolve([]);
+    healthRead ??= healthSource().finally(() => setTimeout(() => (healthRead = undefined), 100).unref());
+    return healthRead;
+  };
+  const healthGauge = (name: string, help: string, value: (h: QueueHealthSummary) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['command'] as const,
+      registers: [registry],
+      async collect() {
+        if (!healthSource) return;
+        const all = await readHealth();
+        this.reset();
+        for (const h of all) {
+          const v = value(h);
+          if (v !== undefined) this.set({ command: h.command }, v);
+        }
+      },
+    });
 
   const metrics: Metrics = {
     registry,
@@ -114,8 +148,31 @@ export function createMetrics(): Metrics {
       labelNames: ['kind', 'outcome'] as const,
       registers: [registry],
     }),
+    claimDelay: new SeriesHistogram({
+      name: 'codeq_claim_delay_seconds',
+      help: 'From enqueue to the first claim of a task (any delay the producer asked for included), by command.',
+      labelNames: ['command'] as const,
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [registry],
+    }),
+    oldestReadyAge: healthGauge(
+      'codeq_queue_oldest_ready_age_seconds',
+      'Age of the oldest ready task, by command (absent when nothing is ready).',
+      (h) => (h.oldestReadyAgeMs === undefined ? undefined : h.oldestReadyAgeMs / 1000),
+    ),
+    queueGroups: healthGauge(
+      'codeq_queue_groups',
+      'Group keys with ready tasks, by command.',
+      (h) => h.groups,
+    ),
+    queuePaused: healthGauge('codeq_queue_paused', '1 while the queue is paused, by command.', (h) =>
+      h.paused ? 1 : 0,
+    ),
     setQueueStatsSource(next) {
       source = next;
+    },
+    setQueueHealthSource(next) {
+      healthSource = next;
     },
   };
   return metrics;
@@ -172,6 +229,14 @@ export function engineObserver(metrics: Metrics): EngineObserver {
       }
       for (const [counter, byCommand] of counts) {
         for (const [command, n] of byCommand) counter.inc({ command }, n);
+      }
+    },
+    onTasksClaimed(tasks, now) {
+      for (const task of tasks) {
+        if (task.attempts !== 1) continue;
+        metrics.claimDelay
+          .series({ command: task.command })
+          .observe(Math.max(0, now - task.createdAt) / 1000);
       }
     },
     onClaimFinished(waitMs, count, handedOff) {

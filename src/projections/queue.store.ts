@@ -69,6 +69,35 @@ export class QueueStore {
     return num(await orUnavailable(this.redis.hget(`${this.keys.commandBase(command)}q`, 'seq')));
   }
 
+  /**
+   * The cheap health figures of one queue, for every queue at each metrics scrape: group keys with
+   * ready work, grouped ready tasks and when the oldest ready task became ready (exact without
+   * group keys; with them, among the next 20 groups in the rotation). Two round trips.
+   */
+  async summary(
+    command: string,
+  ): Promise<{ groups: number; groupedReady: number; oldestReadyAt?: number | undefined }> {
+    const base = this.keys.commandBase(command);
+    const pipeline = this.redis
+      .pipeline()
+      .hget(`${base}q`, 'gready')
+      .hlen(`${base}grn`)
+      .zrange(`${base}gq`, '0', '19');
+    for (let p = 0; p <= MAX_PRIORITY; p++) {
+      const lo = (MAX_PRIORITY - p) * PRIORITY_STEP;
+      pipeline.zrangebyscore(`${base}ready`, lo, lo + PRIORITY_STEP - 1, 'LIMIT', 0, 1);
+    }
+    const replies = (await execOrThrow(pipeline)) as unknown[];
+    const heads: { key: string; id: string }[] = [];
+    for (const ids of replies.slice(3) as string[][]) if (ids[0]) heads.push({ key: 'ready', id: ids[0] });
+    const rotation = (replies[2] as string[]).map((groupKey) => ({ groupKey, ready: 1, leased: 0 }));
+    return {
+      groups: Number(replies[1] ?? 0),
+      groupedReady: num(replies[0] as string | null),
+      oldestReadyAt: await this.oldestReadyAt(base, heads, rotation, Date.now()),
+    };
+  }
+
   /** Health figures of one queue; `topGroups` lists at most `groupLimit` group keys. */
   async health(command: string, now: number, groupLimit = 20): Promise<QueueHealth> {
     const base = this.keys.commandBase(command);
