@@ -42,6 +42,10 @@ export interface TaskView {
   runAt?: number | undefined;
   /** Idempotency key given at creation. */
   idempotencyKey?: string | undefined;
+  /** W3C traceparent given at creation (codeQ's `traceParent`). */
+  traceParent?: string | undefined;
+  /** W3C tracestate given at creation. */
+  traceState?: string | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event, epoch ms. */

@@ -78,6 +78,8 @@ export class TaskWriter {
       handOff?: (stored: readonly StoredTaskEvent[]) => HandOffPlan | undefined;
       logger: Logger;
       observer?: EngineObserver | undefined;
+      /** Told of events once they are applied (wakes result long-polls). Must be cheap, must not throw. */
+      onApplied?: (events: readonly StoredTaskEvent[]) => void;
       /**
        * The longest one write waits for the log to take its events, every retry included (a
        * leader election, a reconnect), in ms; then the items not taken fail with a retryable
@@ -167,6 +169,7 @@ export class TaskWriter {
       );
     }
     this.deps.observer?.onEventsAppended?.(events);
+    this.deps.onApplied?.(events);
     for (const e of events) {
       if (ENTERS_PENDING.has(e.type) && !handOff?.taken.has(e.taskId)) this.scheduleWake(e.command);
     }

@@ -13,12 +13,18 @@ export const EVENT_SCHEMA_VERSION = 1;
 const WorkerId = Type.String({ minLength: 1, maxLength: 256 });
 const EpochMs = Type.Integer({ minimum: 0 });
 const Attempts = Type.Integer({ minimum: 0 });
+// W3C trace context given at creation (checked precisely when the task is enqueued).
+const TraceParent = Type.String({ minLength: 1, maxLength: 256 });
+const TraceState = Type.String({ maxLength: 512 });
 const Artifact = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256 }),
     url: Type.Optional(Type.String({ maxLength: 4096 })),
     contentBase64: Type.Optional(Type.String()),
     contentType: Type.Optional(Type.String({ maxLength: 256 })),
+    // A stored inline artifact: its decoded size in bytes and SHA-256 (hex); its content is on disk.
+    size: Type.Optional(Type.Integer({ minimum: 0 })),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   },
   { additionalProperties: false },
 );
@@ -33,6 +39,8 @@ export const EventDataSchemas = {
     runAt: Type.Optional(EpochMs),
     webhook: Type.Optional(Type.String({ maxLength: 4096 })),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    traceParent: Type.Optional(TraceParent),
+    traceState: Type.Optional(TraceState),
   }),
   /** A worker took a lease. `attempts` is the delivery count including this one. */
   claimed: Type.Object({ workerId: WorkerId, leaseUntil: EpochMs, attempts: Attempts }),
@@ -94,6 +102,8 @@ export const EventDataSchemas = {
     webhook: Type.Optional(Type.String({ maxLength: 4096 })),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     error: Type.Optional(Type.String({ maxLength: 65536 })),
+    traceParent: Type.Optional(TraceParent),
+    traceState: Type.Optional(TraceState),
   }),
   /**
    * The result callback of a finished task was accepted by its receiver (2xx). History only: it

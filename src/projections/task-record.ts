@@ -57,6 +57,8 @@ export function recordFromHash(hash: TaskHash): TaskRecord {
     error: hash[F.error],
     webhook: hash[F.webhook],
     idempotencyKey: hash[F.idempotencyKey],
+    traceParent: hash[F.traceParent],
+    traceState: hash[F.traceState],
     createdAt,
     updatedAt: num(hash[F.updatedAt]) ?? createdAt,
     oldestEventAt: num(hash[F.oldestEventAt]) ?? createdAt,
@@ -94,6 +96,8 @@ export function hashOfRecord(record: TaskRecord): TaskHash {
   if (record.artifacts !== undefined) hash[F.artifacts] = JSON.stringify(record.artifacts);
   if (record.webhook !== undefined) hash[F.webhook] = record.webhook;
   if (record.idempotencyKey !== undefined) hash[F.idempotencyKey] = record.idempotencyKey;
+  if (record.traceParent !== undefined) hash[F.traceParent] = record.traceParent;
+  if (record.traceState !== undefined) hash[F.traceState] = record.traceState;
   return hash;
 }
 
@@ -162,6 +166,8 @@ export function viewOfRecord(taskId: string, command: string, record: TaskRecord
     error: record.error,
     runAt: s === 'pending' ? record.runAt : undefined,
     idempotencyKey: record.idempotencyKey,
+    traceParent: record.traceParent,
+    traceState: record.traceState,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     version: record.version,

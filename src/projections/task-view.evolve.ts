@@ -43,6 +43,10 @@ export interface TaskRecord {
   webhook?: string | undefined;
   /** Idempotency key given at creation. */
   idempotencyKey?: string | undefined;
+  /** W3C traceparent given at creation. */
+  traceParent?: string | undefined;
+  /** W3C tracestate given at creation. */
+  traceState?: string | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event that changed the task (not a webhook outcome), epoch ms. */
@@ -95,6 +99,8 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     r.payload = d.payload ?? null;
     r.webhook = d.webhook;
     r.idempotencyKey = d.idempotencyKey;
+    r.traceParent = d.traceParent;
+    r.traceState = d.traceParent === undefined ? undefined : d.traceState;
     r.createdAt = r.updatedAt = r.oldestEventAt = at;
     return r;
   }
@@ -108,6 +114,8 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     r.error = d.error;
     r.webhook = d.webhook;
     r.idempotencyKey = d.idempotencyKey;
+    r.traceParent = d.traceParent;
+    r.traceState = d.traceState;
     r.createdAt = d.createdAt;
     r.updatedAt = d.updatedAt;
     r.oldestEventAt = at;
@@ -192,6 +200,8 @@ function withLifecycle(before: TaskRecord | undefined, next: TaskSnapshot, versi
     artifacts: before?.artifacts,
     webhook: before?.webhook,
     idempotencyKey: before?.idempotencyKey,
+    traceParent: before?.traceParent,
+    traceState: before?.traceState,
     createdAt: before ? before.createdAt : 0,
     updatedAt: before ? before.updatedAt : 0,
     oldestEventAt: before ? before.oldestEventAt : 0,
