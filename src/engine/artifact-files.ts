@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ARTIFACT_FILE_NAME_PATTERN } from '../contract/limits.js';
+import { ARTIFACT_FILE_NAME_PATTERN, TASK_ID_PATTERN } from '../contract/limits.js';
 import type { Artifact } from '../contract/views.js';
 import { CodeqError } from '../errors.js';
 
@@ -157,6 +157,7 @@ export class ArtifactFiles {
 
   /** `<root>/results/<taskId>`: task ids are subject tokens (`[A-Za-z0-9_-]`), safe as a path part. */
   private taskDir(taskId: string): string {
+    if (!TASK_ID_PATTERN.test(taskId)) invalid('invalid task id');
     return join(this.root as string, 'results', taskId);
   }
 

@@ -284,3 +284,18 @@ describe('traceParent / traceState (codeQ Task fields, W3C trace context)', () =
     expect((await api('/tasks/claim', W, { commands: [cmd] })).status).toBe(204);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents the new routes like the others', async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/codeq/tasks/batch',
+        '/v1/codeq/tasks/claim/batch',
+        '/v1/codeq/tasks/batch/results',
+        '/v1/codeq/tasks/{id}/result',
+        '/v1/codeq/tasks/{id}/artifacts/{name}',
+      ]),
+    );
+  });
+});
