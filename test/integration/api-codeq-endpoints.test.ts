@@ -15,17 +15,14 @@
  *    (`pkg/app/long_poll_e2e_test.go`).
  *  - `pkg/domain/task.go` (HEAD): the Task's `traceParent`/`traceState` (W3C trace context).
  */
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeqServer } from '../../src/api/server.js';
-import { buildServer, closeServer } from '../../src/api/server.js';
-import { loadConfig } from '../../src/config.js';
+import { closeServer } from '../../src/api/server.js';
 import { Engine } from '../../src/engine/engine.js';
-import { createMetrics } from '../../src/metrics/metrics.js';
 import type { TestDeployment } from '../support/engine.js';
 import { dropDeployment, engineOptions, testDeployment } from '../support/engine.js';
+import { listenTestApi } from '../support/api-server.js';
 import { callApi } from '../support/http.js';
 import { uniqueName } from '../support/servers.js';
 
@@ -53,10 +50,7 @@ beforeAll(async () => {
   deployment = testDeployment();
   engine = await Engine.create(engineOptions(deployment));
   other = await Engine.create(engineOptions(deployment));
-  const config = loadConfig({ env: { TOKENS: JSON.stringify(TOKENS), LOG_LEVEL: 'silent' } });
-  app = buildServer({ engine, config, logger: pino({ level: 'silent' }), metrics: createMetrics() });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ app, base } = await listenTestApi(engine, TOKENS));
 });
 
 afterAll(async () => {
