@@ -56,6 +56,7 @@ export function taskJson(task: TaskView): TaskJson {
   if (task.idempotencyKey) out.idempotencyKey = task.idempotencyKey;
   if (task.traceParent) out.traceParent = task.traceParent;
   if (task.traceState) out.traceState = task.traceState;
+  if (task.groupKey) out.groupKey = task.groupKey;
   return out;
 }
 

@@ -18,7 +18,9 @@ export function printLine(ctx: CliContext, line = ''): void {
 
 /** The exact line of `codeq queue inspect`: `READY: n | DELAYED: n | IN_PROGRESS: n | DLQ: n`. */
 export function formatQueueLine(stats: QueueStats): string {
-  return `READY: ${stats.ready} | DELAYED: ${stats.delayed} | IN_PROGRESS: ${stats.inProgress} | DLQ: ${stats.dlq}`;
+  const line = `READY: ${stats.ready} | DELAYED: ${stats.delayed} | IN_PROGRESS: ${stats.inProgress} | DLQ: ${stats.dlq}`;
+  // codeQ's exact line while running; a paused queue says so at the end.
+  return stats.paused ? `${line} | PAUSED` : line;
 }
 
 /** A task as aligned `key: value` lines, the fields that are set only. */

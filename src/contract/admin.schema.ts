@@ -18,6 +18,7 @@ export const QueueStatsSchema = Type.Object({
   delayed: Type.Integer(),
   inProgress: Type.Integer(),
   dlq: Type.Integer(),
+  paused: Type.Boolean({ description: 'a paused queue accepts enqueues and hands out no claims' }),
 });
 
 /** Cleanup body (optional). */

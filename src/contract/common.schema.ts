@@ -100,6 +100,7 @@ export const TaskSchema = Type.Object({
   idempotencyKey: Type.Optional(Type.String()),
   traceParent: Type.Optional(Type.String({ description: 'W3C traceparent given at creation' })),
   traceState: Type.Optional(Type.String({ description: 'W3C tracestate given at creation' })),
+  groupKey: Type.Optional(Type.String()),
 });
 
 /** The ResultRecord JSON of the contract. */

@@ -12,6 +12,7 @@ export const MESSAGES = {
   delaySeconds: "invalid 'delaySeconds' (must be >= 0)",
   /** A task webhook refused by `webhookUrlProblem` (src/webhooks/url-safety.ts). */
   webhook: 'invalid webhook url',
+  groupKey: "invalid 'groupKey' (1..128 characters of letters, digits and _ . : @ -)",
   /** A cleanup `before` that is not a strict RFC3339 time. */
   before: "invalid 'before' (use RFC3339)",
   /** A subscription callback refused by the URL policy. */

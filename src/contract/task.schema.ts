@@ -1,6 +1,7 @@
 /** Schemas of the producer operations: create (single and batch), cancel, and the read answers. */
 import Type from 'typebox';
 import { Command, ResultRecordSchema, Rfc3339, TaskSchema } from './common.schema.js';
+import { GROUP_KEY_PATTERN } from './queue-controls.js';
 import {
   DELAY_SECONDS_MAX,
   ENQUEUE_BATCH_MAX,
@@ -29,6 +30,13 @@ export const CreateTaskBody = Type.Object(
       Type.Integer({ maximum: MAX_ATTEMPTS_MAX, description: '<= 0 or absent: maxAttemptsDefault (5)' }),
     ),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: IDEMPOTENCY_KEY_MAX_LENGTH })),
+    groupKey: Type.Optional(
+      Type.String({
+        pattern: GROUP_KEY_PATTERN.source,
+        'x-error': MESSAGES.groupKey,
+        description: 'fair claiming and per-group limits',
+      }),
+    ),
     runAt: Type.Optional(Rfc3339(MESSAGES.runAt)),
     delaySeconds: Type.Optional(
       Type.Integer({ minimum: 0, maximum: DELAY_SECONDS_MAX, 'x-error': MESSAGES.delaySeconds }),

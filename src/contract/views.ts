@@ -3,6 +3,7 @@
  * its history, a queue's counts and a page of a listing. Times are epoch ms here; each transport
  * encodes them (HTTP: RFC3339).
  */
+import type { QueueLimits } from './queue-controls.js';
 import type { TaskSnapshot, TaskStatus } from '../actors/task.types.js';
 import type { StoredTaskEvent, TaskEventData } from '../events/task-event.schema.js';
 
@@ -46,6 +47,8 @@ export interface TaskView {
   traceParent?: string | undefined;
   /** W3C tracestate given at creation. */
   traceState?: string | undefined;
+  /** Group key given at creation (fair claiming, per-group limits). */
+  groupKey?: string | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event, epoch ms. */
@@ -82,6 +85,32 @@ export interface QueueStats {
   inProgress: number;
   /** Dead-lettered. */
   dlq: number;
+  /** True while the queue is paused (enqueues accepted, no claims). */
+  paused: boolean;
+}
+
+/** One group key's figures in a queue. */
+export interface GroupFigures {
+  /** The group key. */
+  groupKey: string;
+  /** Its ready tasks. */
+  ready: number;
+  /** Its tasks reserved or leased (what a group concurrency limit counts). */
+  leased: number;
+}
+
+/** One queue in detail: counts, controls and the health figures autoscalers read. */
+export interface QueueDetail extends QueueStats {
+  /** The queue's limits (absent: none). */
+  limits: QueueLimits;
+  /** Age of the oldest ready task, ms (absent: nothing ready). See `QueueStore.health`. */
+  oldestReadyAgeMs?: number | undefined;
+  /** Ready tasks with a group key (included in `ready`). */
+  groupedReady: number;
+  /** Group keys with ready or leased tasks. */
+  groups: number;
+  /** The busiest group keys by ready tasks (at most 20). */
+  topGroups: GroupFigures[];
 }
 
 /** A task's full history: every event, and the state the machine folds them into. */

@@ -30,6 +30,9 @@ import { LeaderLock } from './leader-lock.js';
 import { LeaseCache } from './lease-cache.js';
 import { TaskIntents } from './task-intents.js';
 import { TaskWriter } from './task-writer.js';
+import { QueueControls } from './queue-controls.js';
+import { ControlLog } from '../events/control-log.js';
+import { QueueStore } from '../projections/queue.store.js';
 
 /** Default of `EngineOptions.dependencyTimeoutMs`, ms. */
 const DEFAULT_DEPENDENCY_TIMEOUT_MS = 5000;
@@ -45,6 +48,10 @@ export interface EngineParts {
   redis: RedisClient;
   /** Wake-ups of other instances' enqueues (core NATS). */
   wakeSub: Subscription;
+  /** Pause, resume and limits of queues (the control stream and its projection). */
+  controls: QueueControls;
+  /** The projection's queue keys (settings, group figures, health). */
+  queueStore: QueueStore;
   publisher: EventPublisher;
   log: EventLog;
   store: ProjectionStore;
@@ -109,12 +116,29 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
   const log = new EventLog({ nc, stream: streamName, subjectPrefix: prefix });
   // One try never outlasts the whole operation's budget.
   const publisher = new EventPublisher(nc, { timeoutMs: dependencyTimeoutMs });
-  const projector = new EventProjector(log, store, logger.child({ component: 'projector' }), undefined, {
-    completedMs: settings.completedRetentionMs,
-    deadMs: settings.deadRetentionMs,
-  });
+  const projector = new EventProjector(
+    log,
+    store,
+    logger.child({ component: 'projector' }),
+    undefined,
+    { completedMs: settings.completedRetentionMs, deadMs: settings.deadRetentionMs },
+    () => controls.reapplyAll(),
+  );
   const waiters = new ClaimWaiters();
   const results = new ResultWaiters({ nc, subjectPrefix: prefix });
+  const queueStore = new QueueStore(redis, keys);
+  const controls = new QueueControls({
+    log: new ControlLog({
+      nc,
+      taskStream: streamName,
+      replicas: options.streamReplicas,
+      timeoutMs: dependencyTimeoutMs,
+    }),
+    store: queueStore,
+    // A resumed queue or a raised limit may have work for claimers that wait.
+    onChange: (command) => writer.scheduleWake(command),
+    logger: logger.child({ component: 'queue-controls' }),
+  });
   const writer = new TaskWriter({
     onApplied: (events) => results.onApplied(events),
     publisher,
@@ -128,7 +152,8 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
       waiters.wake(command);
       nc.publish(wakeSubject(prefix, command));
     },
-    handOff: (stored) => planHandOff(waiters, stored, Date.now()),
+    handOff: (stored) => planHandOff(waiters, stored, Date.now(), (c) => controls.isControlled(c)),
+    wakesOnLeaseEnd: (command) => controls.hasConcurrencyLimit(command),
   });
   const lock = new LeaderLock(redis, keys.lock('background'), Math.max(5000, settings.sweepIntervalMs * 5));
   const wakePrefix = wakeSubject(prefix, 'x').slice(0, -1);
@@ -159,7 +184,18 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
   });
   const loopDeps = { lock, store, projector, claimer, writer, handler, settings, logger, observer, files };
   const background = withBackground ? new BackgroundLoop(loopDeps) : undefined;
+  try {
+    await controls.start();
+  } catch (err) {
+    controls.stop();
+    wakeSub.unsubscribe();
+    redis.disconnect();
+    await nc.close();
+    throw err;
+  }
   return {
+    controls,
+    queueStore,
     settings,
     logger,
     observer,

@@ -25,9 +25,27 @@ import type {
   EnqueueInput,
   ResultInput,
 } from './engine.types.js';
-import type { Artifact, Page, QueueStats, ResultRecord, TaskHistory, TaskView } from '../contract/views.js';
+import type { QueueIntent } from '../actors/queue.decider.js';
+import type { StoredControlEvent } from '../events/control-event.schema.js';
+import type { QueueControlOutcome } from './queue-controls.js';
+import type {
+  Artifact,
+  Page,
+  QueueDetail,
+  QueueStats,
+  ResultRecord,
+  TaskHistory,
+  TaskView,
+} from '../contract/views.js';
 import { enqueueMany } from './enqueue.js';
-import { assertBatch, assertNackDelay, assertReason, assertWorkerId, integerIn } from './input-validation.js';
+import {
+  assertBatch,
+  assertNackDelay,
+  assertQueueIntent,
+  assertReason,
+  assertWorkerId,
+  integerIn,
+} from './input-validation.js';
 import { waitForResult } from './result-wait.js';
 import { longPollClaim } from './long-poll-claim.js';
 import {
@@ -276,7 +294,35 @@ export class Engine implements EngineApi {
 
   async queueStats(command: string): Promise<QueueStats> {
     assertValidCommand(command);
-    return { command, ...(await this.store.counts(command)) };
+    const paused = this.parts.controls.settingsOf(command).paused;
+    return { command, ...(await this.store.counts(command)), paused };
+  }
+
+  async queueDetail(command: string): Promise<QueueDetail> {
+    const now = Date.now();
+    const [stats, health] = await Promise.all([
+      this.queueStats(command),
+      this.parts.queueStore.health(command, now),
+    ]);
+    const { paused: _paused, ...limits } = this.parts.controls.settingsOf(command);
+    const { oldestReadyAt, ...figures } = health;
+    return {
+      ...stats,
+      limits,
+      ...figures,
+      ...(oldestReadyAt === undefined ? {} : { oldestReadyAgeMs: Math.max(0, now - oldestReadyAt) }),
+    };
+  }
+
+  async controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome> {
+    assertValidCommand(command);
+    assertQueueIntent(intent);
+    return this.parts.controls.run(command, intent, actor);
+  }
+
+  queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]> {
+    assertValidCommand(command);
+    return this.parts.controls.history(command, limit);
   }
 
   async allQueueStats(): Promise<QueueStats[]> {
@@ -331,6 +377,7 @@ export class Engine implements EngineApi {
     this.closed = true;
     this.parts.waiters.close();
     this.parts.results.close();
+    this.parts.controls.stop();
     await this.parts.background?.stop();
     this.parts.wakeSub.unsubscribe();
     this.parts.publisher.close();

@@ -5,7 +5,18 @@
 import type { Logger } from 'pino';
 import type { CodeqError } from '../errors.js';
 import type { BackoffSettings } from '../actors/task.types.js';
-import type { Artifact, Page, QueueStats, ResultRecord, TaskHistory, TaskView } from '../contract/views.js';
+import type { QueueIntent } from '../actors/queue.decider.js';
+import type { StoredControlEvent } from '../events/control-event.schema.js';
+import type { QueueControlOutcome } from './queue-controls.js';
+import type {
+  Artifact,
+  Page,
+  QueueDetail,
+  QueueStats,
+  ResultRecord,
+  TaskHistory,
+  TaskView,
+} from '../contract/views.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 
 /** Input of `enqueue`. */
@@ -30,6 +41,11 @@ export interface EnqueueInput {
   traceParent?: string;
   /** W3C `tracestate` handed along with `traceParent`. */
   traceState?: string;
+  /**
+   * A tenant, customer or other key whose tasks share a concurrency and rate limit and take turns
+   * with other keys' (`[A-Za-z0-9_.:@-]{1,128}`); default none.
+   */
+  groupKey?: string;
   /** Who enqueues (`producer:<sub>`); default `producer`. */
   actor?: string;
 }
@@ -183,6 +199,16 @@ export interface EngineApi {
   queueStats(command: string): Promise<QueueStats>;
   /** Counts for every command that has tasks. */
   allQueueStats(): Promise<QueueStats[]>;
+  /** One queue in detail: counts, pause, limits and health figures (group keys, oldest ready age). */
+  queueDetail(command: string): Promise<QueueDetail>;
+  /**
+   * Pauses, resumes or changes the limits of a queue, as an event in the log (`actor`: who, e.g.
+   * `admin:<sub>`). Answers the queue's settings after it; an intent that changes nothing (pausing
+   * a paused queue) writes nothing.
+   */
+  controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome>;
+  /** The control events of a queue, oldest first (at most `limit`, default 1000). */
+  queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]>;
   /** Dead-lettered tasks of a command, oldest first. */
   listDlq(command: string, options?: { cursor?: string; limit?: number }): Promise<Page<TaskView>>;
   /** Sends dead-lettered tasks back to the queue (attempts reset). `taskIds` absent: all of the command's DLQ. */

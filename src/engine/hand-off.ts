@@ -14,8 +14,8 @@ import { RESERVATION_MS } from './claimer.js';
 import type { HandOffPlan } from './task-writer.js';
 
 /**
- * Offers the new, due tasks among `stored` to `waiters`. Delayed tasks (due later) and every other
- * event type are never handed off. Undefined when no waiter took any.
+ * Offers the new, due tasks among `stored` to `waiters`. Delayed tasks (due later), grouped tasks,
+ * tasks of controlled queues and every other event type are never handed off. Undefined when no waiter took any.
  *
  * @param now - epoch ms: decides which tasks are due, and starts the reservation
  */
@@ -23,11 +23,15 @@ export function planHandOff(
   waiters: ClaimWaiters,
   stored: readonly StoredTaskEvent[],
   now: number,
+  /** True for a queue whose controls (pause, limits) the claim script must check. */
+  isControlled: (command: string) => boolean = () => false,
 ): HandOffPlan | undefined {
   let tasks: StoredTask[] | undefined;
   for (const event of stored) {
     if (event.type !== 'enqueued' || !waiters.isWaiting(event.command)) continue;
     if (event.data.runAt !== undefined && event.data.runAt > now) continue;
+    // Only a reserve round applies a queue's controls and its groups' turns and limits.
+    if (event.data.groupKey !== undefined || isControlled(event.command)) continue;
     (tasks ??= []).push({ id: event.taskId, command: event.command, hash: hashOfEnqueued(event) });
   }
   if (!tasks) return undefined;

@@ -22,6 +22,8 @@ import {
   clampPriority,
 } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
+import { GROUP_KEY_PATTERN, queueLimitsPatchProblem } from '../contract/queue-controls.js';
+import type { QueueIntent } from '../actors/queue.decider.js';
 import { ArtifactsSchema } from '../contract/worker.schema.js';
 import { CodeqError } from '../errors.js';
 import { assertValidCommand } from '../events/subjects.js';
@@ -155,6 +157,11 @@ export function normaliseEnqueue(
     // An empty tracestate carries nothing.
     if (input.traceState !== '') data.traceState = input.traceState;
   }
+  if (input.groupKey !== undefined) {
+    if (typeof input.groupKey !== 'string' || !GROUP_KEY_PATTERN.test(input.groupKey))
+      invalid(MESSAGES.groupKey);
+    data.groupKey = input.groupKey;
+  }
   return data;
 }
 
@@ -222,5 +229,20 @@ const artifactsValidator = Compile(ArtifactsSchema);
 export function assertArtifacts(artifacts: unknown): void {
   if (artifacts !== undefined && !artifactsValidator.Check(artifacts)) {
     invalid(`invalid 'artifacts' (at most ${ARTIFACTS_MAX} of {name, url?, contentBase64?, contentType?})`);
+  }
+}
+
+/** Throws `INVALID_INPUT` unless `intent` is a valid queue control (pause, resume, setLimits). */
+export function assertQueueIntent(intent: unknown): asserts intent is QueueIntent {
+  if (typeof intent !== 'object' || intent === null) invalid('invalid queue control');
+  const { type } = intent as { type?: unknown };
+  if (type === 'pause') {
+    const { reason } = intent as { reason?: unknown };
+    if (reason !== undefined) assertReason(reason);
+  } else if (type === 'setLimits') {
+    const problem = queueLimitsPatchProblem((intent as { patch?: unknown }).patch);
+    if (problem !== undefined) invalid(`invalid limits (${problem})`);
+  } else if (type !== 'resume') {
+    invalid("invalid queue control (type must be 'pause', 'resume' or 'setLimits')");
   }
 }

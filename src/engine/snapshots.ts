@@ -34,6 +34,7 @@ export function snapshotData(task: StoredTask): TaskEventData<'snapshot'> | unde
   if (leaseUntil !== undefined) data.leaseUntil = leaseUntil;
   if (h[F.webhook] !== undefined) data.webhook = h[F.webhook];
   if (h[F.idempotencyKey] !== undefined) data.idempotencyKey = h[F.idempotencyKey];
+  if (h[F.groupKey] !== undefined) data.groupKey = h[F.groupKey];
   if (h[F.error] !== undefined) data.error = h[F.error];
   if (h[F.traceParent] !== undefined) data.traceParent = h[F.traceParent];
   if (h[F.traceState] !== undefined) data.traceState = h[F.traceState];

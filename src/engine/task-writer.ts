@@ -6,6 +6,10 @@
  */
 import type { Logger } from 'pino';
 import { ENTERS_PENDING } from '../actors/task.transitions.js';
+import type { TaskEventType } from '../events/task-event.schema.js';
+
+/** Events that end a lease without making the task pending (those wake claimers anyway). */
+const ENDS_LEASE: ReadonlySet<TaskEventType> = new Set(['completed', 'failed', 'dlq', 'cancelled']);
 import type { CodeqError } from '../errors.js';
 import { appendWithRetry } from '../events/append-retry.js';
 import type { AppendRequest, EventPublisher } from '../events/event-publisher.js';
@@ -76,6 +80,11 @@ export class TaskWriter {
       publishWake: (command: string) => void;
       /** Offers the events the log just took to waiting claimers (new tasks only). */
       handOff?: (stored: readonly StoredTaskEvent[]) => HandOffPlan | undefined;
+      /**
+       * True for a queue with a concurrency limit: a task leaving its lease frees a place there, so
+       * its claimers are woken as for new work. Default: never.
+       */
+      wakesOnLeaseEnd?: (command: string) => boolean;
       logger: Logger;
       observer?: EngineObserver | undefined;
       /** Told of events once they are applied (wakes result long-polls). Must be cheap, must not throw. */
@@ -171,7 +180,11 @@ export class TaskWriter {
     this.deps.observer?.onEventsAppended?.(events);
     this.deps.onApplied?.(events);
     for (const e of events) {
-      if (ENTERS_PENDING.has(e.type) && !handOff?.taken.has(e.taskId)) this.scheduleWake(e.command);
+      if (ENTERS_PENDING.has(e.type)) {
+        if (!handOff?.taken.has(e.taskId)) this.scheduleWake(e.command);
+      } else if (ENDS_LEASE.has(e.type) && this.deps.wakesOnLeaseEnd?.(e.command)) {
+        this.scheduleWake(e.command);
+      }
     }
   }
 

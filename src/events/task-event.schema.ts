@@ -5,6 +5,7 @@
  */
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
+import { GROUP_KEY_PATTERN } from '../contract/queue-controls.js';
 import { CodeqError } from '../errors.js';
 
 /** Schema version written into every event (`v`). Readers accept every version up to this one. */
@@ -16,6 +17,7 @@ const Attempts = Type.Integer({ minimum: 0 });
 // W3C trace context given at creation (checked precisely when the task is enqueued).
 const TraceParent = Type.String({ minLength: 1, maxLength: 256 });
 const TraceState = Type.String({ maxLength: 512 });
+const GroupKey = Type.String({ pattern: GROUP_KEY_PATTERN.source });
 const Artifact = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256 }),
@@ -41,6 +43,8 @@ export const EventDataSchemas = {
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     traceParent: Type.Optional(TraceParent),
     traceState: Type.Optional(TraceState),
+    /** The task's group key (fair claiming and per-group limits). */
+    groupKey: Type.Optional(GroupKey),
   }),
   /** A worker took a lease. `attempts` is the delivery count including this one. */
   claimed: Type.Object({ workerId: WorkerId, leaseUntil: EpochMs, attempts: Attempts }),
@@ -104,6 +108,7 @@ export const EventDataSchemas = {
     error: Type.Optional(Type.String({ maxLength: 65536 })),
     traceParent: Type.Optional(TraceParent),
     traceState: Type.Optional(TraceState),
+    groupKey: Type.Optional(GroupKey),
   }),
   /**
    * The result callback of a finished task was accepted by its receiver (2xx). History only: it

@@ -12,8 +12,9 @@ import { DEAD_LETTER_REASONS } from './task-view.evolve.js';
  * Hash field names (short: a task hash is kept per task at full speed).
  * s state · a attempts · m maxAttempts · p priority · w worker · l lease deadline · r due time ·
  * rs sequence that made it ready (FIFO order) · pl payload JSON · res result JSON · err error ·
- * art artifacts JSON · wh webhook · ik idempotency key · tp traceparent · tst tracestate · ca created · ua updated · v version ·
- * oa time of the task's oldest event still in the log (its latest snapshot).
+ * art artifacts JSON · wh webhook · ik idempotency key · tp traceparent · tst tracestate · ca created ·
+ * ua updated · v version · oa time of the task's oldest event still in the log (its latest
+ * snapshot) · g group key.
  * A new task's hash leaves out a (0), ua and oa (both = ca): readers default them.
  */
 export const FIELD = {
@@ -37,6 +38,7 @@ export const FIELD = {
   oldestEventAt: 'oa',
   updatedAt: 'ua',
   version: 'v',
+  groupKey: 'g',
 } as const;
 
 /** One event as `apply.lua` takes it: values as decimal strings (see the script's header). */
@@ -74,6 +76,7 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
         traceParent: d.traceParent ?? null,
         traceState: d.traceState ?? null,
         readyScore: str(readyScore(d.priority, event.seq)),
+        groupKey: d.groupKey ?? null,
       });
     }
     case 'claimed':
@@ -122,6 +125,7 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
         error: d.error ?? null,
         traceParent: d.traceParent ?? null,
         traceState: d.traceState ?? null,
+        groupKey: d.groupKey ?? null,
       });
     }
     case 'webhookDelivered':

@@ -44,6 +44,11 @@ export class EventProjector {
      * so a rebuild purges what the replay brought back past it; without it, nothing is purged.
      */
     private readonly retention?: ProjectionRetention,
+    /**
+     * Runs right after a rebuild's flush, before the replay: puts back what lives outside the task
+     * log (the queues' control settings, from the control stream).
+     */
+    private readonly afterFlush?: () => Promise<unknown>,
   ) {}
 
   /** Applies everything after the checkpoint. Returns the number of events read. */
@@ -80,6 +85,7 @@ export class EventProjector {
   private async rebuildNow(onProgress?: (p: ProjectorProgress) => void): Promise<number> {
     const started = Date.now();
     const flushed = await this.store.flush();
+    await this.afterFlush?.();
     // Reindex: the flush (a SCAN) may have removed the index entries of a task whose hash a
     // live writer re-created behind the scan; the replay puts such tasks back (see apply.lua).
     const events = await this.replayFrom(1, onProgress, true);

@@ -22,6 +22,7 @@ const SCRIPTS = {
   codeqSnapshots: 'snapshots.lua',
   codeqCheckpoint: 'checkpoint.lua',
   codeqFlush: 'flush.lua',
+  codeqQueueSettings: 'queue-settings.lua',
 } as const;
 
 /**

@@ -29,6 +29,7 @@ export const OP_FIELDS = {
     'traceParent',
     'traceState',
     'readyScore',
+    'groupKey',
     'reservedUntil',
   ],
   S: [
@@ -48,6 +49,7 @@ export const OP_FIELDS = {
     'error',
     'traceParent',
     'traceState',
+    'groupKey',
   ],
   C: ['attempts', 'workerId', 'leaseUntil'],
   H: ['leaseUntil'],

@@ -236,7 +236,7 @@ export class ProjectionStore {
     });
   }
 
-  /** O(1) counts of one command: ready (including reserved), delayed, in progress, dead. */
+  /** O(1) counts of one command: ready (including reserved and grouped), delayed, in progress, dead. */
   async counts(
     command: string,
   ): Promise<{ ready: number; delayed: number; inProgress: number; dlq: number }> {
@@ -248,9 +248,11 @@ export class ProjectionStore {
         .zcard(k.reserved(command))
         .zcard(k.delayed(command))
         .zcard(k.inflight(command))
-        .zcard(k.dlq(command)),
-    )) as number[];
-    return { ready: r[0]! + r[1]!, delayed: r[2]!, inProgress: r[3]!, dlq: r[4]! };
+        .zcard(k.dlq(command))
+        // Ready tasks with a group key wait in their group's set, counted here.
+        .hget(`${k.commandBase(command)}q`, 'gready'),
+    )) as [number, number, number, number, number, string | null];
+    return { ready: r[0] + r[1] + Number(r[5] ?? 0), delayed: r[2], inProgress: r[3], dlq: r[4] };
   }
 
   /** Every command that has had tasks. */

@@ -59,6 +59,7 @@ export function recordFromHash(hash: TaskHash): TaskRecord {
     idempotencyKey: hash[F.idempotencyKey],
     traceParent: hash[F.traceParent],
     traceState: hash[F.traceState],
+    groupKey: hash[F.groupKey],
     createdAt,
     updatedAt: num(hash[F.updatedAt]) ?? createdAt,
     oldestEventAt: num(hash[F.oldestEventAt]) ?? createdAt,
@@ -98,6 +99,7 @@ export function hashOfRecord(record: TaskRecord): TaskHash {
   if (record.idempotencyKey !== undefined) hash[F.idempotencyKey] = record.idempotencyKey;
   if (record.traceParent !== undefined) hash[F.traceParent] = record.traceParent;
   if (record.traceState !== undefined) hash[F.traceState] = record.traceState;
+  if (record.groupKey !== undefined) hash[F.groupKey] = record.groupKey;
   return hash;
 }
 
@@ -168,6 +170,7 @@ export function viewOfRecord(taskId: string, command: string, record: TaskRecord
     idempotencyKey: record.idempotencyKey,
     traceParent: record.traceParent,
     traceState: record.traceState,
+    groupKey: record.groupKey,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     version: record.version,

@@ -47,6 +47,8 @@ export interface TaskRecord {
   traceParent?: string | undefined;
   /** W3C tracestate given at creation. */
   traceState?: string | undefined;
+  /** Group key given at creation (fair claiming, per-group limits). */
+  groupKey?: string | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event that changed the task (not a webhook outcome), epoch ms. */
@@ -101,6 +103,7 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     r.idempotencyKey = d.idempotencyKey;
     r.traceParent = d.traceParent;
     r.traceState = d.traceParent === undefined ? undefined : d.traceState;
+    r.groupKey = d.groupKey;
     r.createdAt = r.updatedAt = r.oldestEventAt = at;
     return r;
   }
@@ -116,6 +119,7 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     r.idempotencyKey = d.idempotencyKey;
     r.traceParent = d.traceParent;
     r.traceState = d.traceState;
+    r.groupKey = d.groupKey;
     r.createdAt = d.createdAt;
     r.updatedAt = d.updatedAt;
     r.oldestEventAt = at;
@@ -202,6 +206,7 @@ function withLifecycle(before: TaskRecord | undefined, next: TaskSnapshot, versi
     idempotencyKey: before?.idempotencyKey,
     traceParent: before?.traceParent,
     traceState: before?.traceState,
+    groupKey: before?.groupKey,
     createdAt: before ? before.createdAt : 0,
     updatedAt: before ? before.updatedAt : 0,
     oldestEventAt: before ? before.oldestEventAt : 0,

@@ -450,7 +450,14 @@ describe('admin', () => {
     await createTask({}, cmd);
     const all = await req('GET', '/admin/queues', A);
     expect(all.status).toBe(200);
-    expect(all.body).toContainEqual({ command: cmd, ready: 1, delayed: 0, inProgress: 0, dlq: 0 });
+    expect(all.body).toContainEqual({
+      command: cmd,
+      ready: 1,
+      delayed: 0,
+      inProgress: 0,
+      dlq: 0,
+      paused: false,
+    });
     expect((await req('GET', `/admin/queues/${cmd}`, A)).body).toEqual({
       command: cmd,
       ready: 1,

@@ -115,7 +115,14 @@ describe('codeq CLI', () => {
 
     const list = await cli(['queue', 'list', '--json']);
     expect(list.code, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout)).toContainEqual({ command, ready: 2, delayed: 0, inProgress: 0, dlq: 0 });
+    expect(JSON.parse(list.stdout)).toContainEqual({
+      command,
+      ready: 2,
+      delayed: 0,
+      inProgress: 0,
+      dlq: 0,
+      paused: false,
+    });
 
     const history = await cli(['task', 'history', task.id]);
     expect(history.code, history.stderr).toBe(0);

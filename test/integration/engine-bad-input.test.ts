@@ -182,6 +182,7 @@ describe('bad input changes nothing', () => {
       delayed: 0,
       inProgress: 0,
       dlq: 0,
+      paused: false,
     });
   });
 });

@@ -131,6 +131,7 @@ describe('engine concurrency: two instances, 16 claimers, 5,000 tasks', () => {
         delayed: 0,
         inProgress: 0,
         dlq: 0,
+        paused: false,
       });
     }
     expect(await reservedEntries(e1.store.client, deployment.keyPrefix)).toEqual({});
@@ -234,7 +235,14 @@ describe('engine concurrency: short leases, stalled workers and the sweeper raci
     const accounted = accountFor(stream, ids);
     expect(accounted.violations).toEqual([]);
     expect(accounted.byFinalState).toEqual({ completed: TASKS });
-    expect(await e1.queueStats(command)).toEqual({ command, ready: 0, delayed: 0, inProgress: 0, dlq: 0 });
+    expect(await e1.queueStats(command)).toEqual({
+      command,
+      ready: 0,
+      delayed: 0,
+      inProgress: 0,
+      dlq: 0,
+      paused: false,
+    });
     expect(await reservedEntries(e1.store.client, deployment.keyPrefix)).toEqual({});
   });
 });

@@ -262,6 +262,7 @@ async function verifyProjection(
     delayed: 0,
     inProgress: 0,
     dlq: 0,
+    paused: false,
   });
   expect((await engine.listTasks(COMMAND, 'done', { limit: 1 })).total).toBe(N);
   const ids = [...w.progress.ids.values()];

@@ -24,6 +24,7 @@ const enqueued = (id: string, seq: number, payload = '{}', runAt: string | null 
   null,
   null,
   String(readyScore(0, seq)),
+  null,
 ];
 const apply = (command: string, reindex: 0 | 1, ops: unknown[]) =>
   redis().codeqApply(keys.commandBase(command), now, reindex, JSON.stringify(ops));

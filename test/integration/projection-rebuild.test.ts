@@ -248,6 +248,7 @@ describe('projection rebuild: live equals rebuilt from the log', () => {
       delayed: 0,
       inProgress: 1,
       dlq: 0,
+      paused: false,
     });
     const live = await projectionDump(engine.store.client, deployment.keyPrefix);
     expect(kinds(live, deployment.keyPrefix)).toMatchObject({ t: 2, id: 2, idem: 2 });

@@ -174,7 +174,14 @@ describe('engine on a Redis Cluster', () => {
       `[redis-cluster] failover: errors meanwhile ${JSON.stringify(errors)}, producer retries ${progress.retries}`,
     );
     await a.runBackgroundOnce();
-    expect(await a.queueStats(command)).toEqual({ command, ready: 0, delayed: 0, inProgress: 0, dlq: 0 });
+    expect(await a.queueStats(command)).toEqual({
+      command,
+      ready: 0,
+      delayed: 0,
+      inProgress: 0,
+      dlq: 0,
+      paused: false,
+    });
     expect(await reservedEntries(a.store.client, deployment.keyPrefix)).toEqual({});
     await cluster.waitHealthy(30_000);
   }, 60_000);

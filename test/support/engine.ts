@@ -6,6 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { inject } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import type { EngineOptions } from '../../src/engine/engine.types.js';
+import { ControlLog } from '../../src/events/control-log.js';
 import { IdempotencyRegistry, idempotencyBucket } from '../../src/events/idempotency-registry.js';
 import { deleteStream } from '../../src/events/stream.js';
 import { connectRedisClient, createRedisClient } from '../../src/projections/redis-client.js';
@@ -52,6 +53,7 @@ export async function dropDeployment(d: TestDeployment): Promise<void> {
   const nc = await connect({ servers: d.natsUrl });
   await deleteStream(nc, d.streamName).catch(() => undefined);
   await IdempotencyRegistry.destroy(nc, idempotencyBucket(d.streamName)).catch(() => undefined);
+  await new ControlLog({ nc, taskStream: d.streamName }).destroy().catch(() => undefined);
   await nc.close();
   await wipeDeploymentKeys(d);
 }

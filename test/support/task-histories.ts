@@ -59,6 +59,7 @@ export const enqueueCommand: fc.Arbitrary<TaskIntent> = fc.record({
       idempotencyKey: fc.constantFrom('k1', 'k2'),
       traceParent: fc.constant('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'),
       traceState: fc.constantFrom('congo=t61rcWkgMzE', 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE'),
+      groupKey: fc.constantFrom('tenant-a', 'tenant:b'),
     },
     { requiredKeys: ['payload', 'priority', 'maxAttempts'] },
   ),

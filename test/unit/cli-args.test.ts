@@ -187,9 +187,9 @@ describe('connection settings', () => {
 
 describe('output and errors', () => {
   it('prints the queue line exactly', () => {
-    expect(formatQueueLine({ command: 'X', ready: 3, delayed: 1, inProgress: 2, dlq: 0 })).toBe(
-      'READY: 3 | DELAYED: 1 | IN_PROGRESS: 2 | DLQ: 0',
-    );
+    expect(
+      formatQueueLine({ command: 'X', ready: 3, delayed: 1, inProgress: 2, dlq: 0, paused: false }),
+    ).toBe('READY: 3 | DELAYED: 1 | IN_PROGRESS: 2 | DLQ: 0');
   });
   it('maps HTTP statuses to error codes', () => {
     expect(errorCodeForStatus(400, 'invalid body')).toBe('INVALID_INPUT');

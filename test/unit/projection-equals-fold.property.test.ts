@@ -65,8 +65,11 @@ async function readBack(
 ): Promise<{ record: TaskRecord; fields: string[]; indexes: Record<string, string> }> {
   const hash = await redis().hgetall(keys.task(COMMAND, taskId));
   const indexes: Record<string, string> = {};
+  const base = keys.commandBase(COMMAND);
   for (const index of INDEXES) {
-    const score = await redis().zscore(`${keys.commandBase(COMMAND)}${index}`, taskId);
+    // A grouped task is ready in its group's set, which stands for `ready` here.
+    const key = index === 'ready' && hash.g !== undefined ? `gr:${hash.g}` : index;
+    const score = await redis().zscore(`${base}${key}`, taskId);
     if (score !== null) indexes[index] = score;
   }
   return { record: recordFromHash(hash), fields: Object.keys(hash).sort(), indexes };
@@ -77,7 +80,14 @@ describe('the projection equals the fold', () => {
     await fc.assert(
       fc.asyncProperty(historyPlan(), fc.integer({ min: 1, max: 6 }), async (plan, chunk) => {
         const taskId = `t${nextTask++}`;
-        const { events, now } = historyOf(plan, taskId, COMMAND);
+        const history = historyOf(plan, taskId, COMMAND);
+        const now = history.now;
+        // A group of its own per task, so the group's counters are this task's alone.
+        const events = history.events.map((e) =>
+          (e.type === 'enqueued' || e.type === 'snapshot') && e.data.groupKey !== undefined
+            ? ({ ...e, data: { ...e.data, groupKey: `${e.data.groupKey}.${taskId}` } } as StoredTaskEvent)
+            : e,
+        );
         const fold = foldTaskRecord(events) as TaskRecord;
 
         expect(await applyInChunks(events, chunk, now)).toBe(events.length);
@@ -85,6 +95,16 @@ describe('the projection equals the fold', () => {
         expect(stored.record).toEqual(fold);
         expect(stored.fields.filter((f) => !HASH_FIELDS.has(f))).toEqual([]);
         expect(stored.indexes).toEqual(expectedIndexes(fold, now));
+        if (fold.groupKey !== undefined) {
+          // Its group counts it as ready or leased exactly when it is (the limits rely on this).
+          const base = keys.commandBase(COMMAND);
+          const [ready, leased] = await Promise.all([
+            redis().hget(`${base}grn`, fold.groupKey),
+            redis().hget(`${base}gc`, fold.groupKey),
+          ]);
+          expect(Number(ready ?? 0)).toBe(stored.indexes.ready === undefined ? 0 : 1);
+          expect(Number(leased ?? 0)).toBe(fold.state === 'inProgress' ? 1 : 0);
+        }
 
         // A replay (the projector catching up over a live apply) changes nothing.
         expect(await applyInChunks(events, events.length, now)).toBe(0);

@@ -80,7 +80,7 @@ function fake(queue: Task[], overrides: Partial<Transport> = {}) {
     getResult: async (id) => ({ task: task(id) }),
     history: async () => [],
     cancel: async (id) => task(id),
-    queueStats: async (command) => ({ command, ready: 0, delayed: 0, inProgress: 0, dlq: 0 }),
+    queueStats: async (command) => ({ command, ready: 0, delayed: 0, inProgress: 0, dlq: 0, paused: false }),
     close: async () => undefined,
     ...overrides,
   };

@@ -20,6 +20,7 @@ local reindex = ARGV[2] == '1'
 local ops = cjson.decode(ARGV[3])
 local NULL = cjson.null
 --- @include "ready-score"
+--- @include "groups"
 
 -- Index writes whose reply nothing reads wait here and go out as one ZADD (or ZREM) per index at
 -- the end: a call per batch instead of per event, the biggest share of Redis's cost per call being
@@ -50,15 +51,24 @@ local function writeDeferred()
   adds, removals, deferred = {}, {}, {}
 end
 
--- Removes a task from the index its current state keeps it in.
-local function leave(id, state)
+-- Removes a task from the index its current state keeps it in; returns true if it held a place
+-- its group's concurrency counts (reserved or leased). `g`: its group key, or false. A grouped task
+-- leaving such a place frees it, unless `keep` (a claim: the reservation becomes the lease).
+local function leave(id, state, g, keep)
   if state == 'pending' then
     -- A pending task is in exactly one of these; a claim's task is almost always reserved.
-    if redis.call('ZREM', base .. 'reserved', id) == 0 and redis.call('ZREM', base .. 'ready', id) == 0 then
-      redis.call('ZREM', base .. 'delayed', id)
+    if redis.call('ZREM', base .. 'reserved', id) == 1 then
+      if g and not keep then countLeased(g, -1) end
+      return true
     end
+    local fromReady
+    if g then fromReady = unreadyGrouped(g, id) else fromReady = redis.call('ZREM', base .. 'ready', id) end
+    if fromReady == 0 then redis.call('ZREM', base .. 'delayed', id) end
   elseif state == 'inProgress' then
-    redis.call('ZREM', base .. 'inflight', id)
+    if redis.call('ZREM', base .. 'inflight', id) == 1 and g then
+      if not keep then countLeased(g, -1) end
+      return true
+    end
   elseif state == 'deadLettered' then
     redis.call('ZREM', base .. 'dlq', id)
   elseif state then
@@ -66,11 +76,14 @@ local function leave(id, state)
   end
 end
 
--- Puts a pending task in delayed (due later) or ready (priority, then FIFO by readySeq); `score`,
--- when given, is the ready score already computed by the caller (a string).
-local function pend(id, runAt, priority, readySeq, score)
+-- Puts a pending task in delayed (due later) or ready (priority, then FIFO by readySeq; a grouped
+-- task in its group's ready set); `score`, when given, is the ready score already computed by the
+-- caller (a string); `g` its group key or false.
+local function pend(id, runAt, priority, readySeq, score, g)
   if runAt ~= nil and runAt ~= NULL and runAt ~= false and tonumber(runAt) > now then
     add('delayed', runAt, id)
+  elseif g then
+    readyGrouped(g, score or readyScore(priority, readySeq), id)
   else
     add('ready', score or readyScore(priority, readySeq), id)
   end
@@ -88,14 +101,16 @@ local function restore(id, key, state)
     local oa = oldest(key)
     if oa and not redis.call('ZSCORE', base .. 'age', id) then add('age', oa, id) end
   end
+  local g = redis.call('HGET', key, 'g')
   if state == 'pending' then
-    if redis.call('ZSCORE', base .. 'ready', id) or redis.call('ZSCORE', base .. 'delayed', id)
+    if redis.call('ZSCORE', base .. (g and ('gr:' .. g) or 'ready'), id) or redis.call('ZSCORE', base .. 'delayed', id)
       or redis.call('ZSCORE', base .. 'reserved', id) then return end
     local f = redis.call('HMGET', key, 'r', 'p', 'rs')
-    pend(id, f[1], f[2], f[3])
+    pend(id, f[1], f[2], f[3], nil, g)
   elseif state == 'inProgress' then
     if not redis.call('ZSCORE', base .. 'inflight', id) then
       add('inflight', redis.call('HGET', key, 'l'), id)
+      if g then countLeased(g, 1) end
     end
   elseif state then
     local set = (state == 'deadLettered') and 'dlq' or 'done'
@@ -114,15 +129,15 @@ local function applyAll()
     local id, seq, code, at = op[OP_ID], op[OP_SEQ], op[OP_CODE], op[OP_AT]
     local key = base .. 't:' .. id
     if deferred[id] then writeDeferred() end
-    local version, state, priority, hasRunAt
+    local version, state, priority, hasRunAt, g
     if code == 'E' then
       -- A task's first event: whether its hash exists is all that matters (it almost never does).
       -- Reading one field instead of four saves ~6k of Redis's ~64k instructions per enqueue.
       version = tonumber(redis.call('HGET', key, 'v'))
       if version then state = redis.call('HGET', key, 's') end
     else
-      local cur = redis.call('HMGET', key, 'v', 's', 'p', 'r')
-      version, state, priority, hasRunAt = tonumber(cur[1]), cur[2], cur[3], cur[4] ~= false
+      local cur = redis.call('HMGET', key, 'v', 's', 'p', 'r', 'g')
+      version, state, priority, hasRunAt, g = tonumber(cur[1]), cur[2], cur[3], cur[4] ~= false, cur[5]
     end
     local ok
     if version then ok = version < tonumber(seq) else ok = (code == 'E' or code == 'S') end
@@ -133,7 +148,7 @@ local function applyAll()
         -- handed straight to a claimer.
         if version then
           -- Over an older hash of the same id (never live: an enqueue is a task's first event).
-          leave(id, state)
+          leave(id, state, redis.call('HGET', key, 'g'))
           redis.call('DEL', key)
         end
         local runAt = op[OP_E_RUN_AT]
@@ -148,11 +163,14 @@ local function applyAll()
           redis.call('HSET', key, 'tp', op[OP_E_TRACE_PARENT])
           if op[OP_E_TRACE_STATE] ~= NULL then redis.call('HSET', key, 'tst', op[OP_E_TRACE_STATE]) end
         end
+        g = op[OP_E_GROUP_KEY]
+        if g == NULL or g == nil then g = false else redis.call('HSET', key, 'g', g) end
         local reservedUntil = op[OP_E_RESERVED_UNTIL]
         if reservedUntil then
           add('reserved', reservedUntil, id)
+          if g then countLeased(g, 1) end
         else
-          pend(id, runAt, priority, seq, op[OP_E_READY_SCORE])
+          pend(id, runAt, priority, seq, op[OP_E_READY_SCORE], g)
         end
       elseif code == 'S' then
         -- snapshot: runAt, workerId, leaseUntil, webhook, idempotencyKey, error and the trace context
@@ -163,15 +181,17 @@ local function applyAll()
           redis.call('HSET', key, 's', status, 'pl', op[OP_S_PAYLOAD], 'p', priority, 'm', op[OP_S_MAX_ATTEMPTS],
             'a', op[OP_S_ATTEMPTS], 'rs', readySeq, 'ca', op[OP_S_CREATED_AT], 'ua', op[OP_S_UPDATED_AT])
           local optional = { r = op[OP_S_RUN_AT], w = op[OP_S_WORKER_ID], l = op[OP_S_LEASE_UNTIL],
-            wh = op[OP_S_WEBHOOK], ik = op[OP_S_IDEMPOTENCY_KEY], err = op[OP_S_ERROR],
+            wh = op[OP_S_WEBHOOK], ik = op[OP_S_IDEMPOTENCY_KEY], err = op[OP_S_ERROR], g = op[OP_S_GROUP_KEY],
             tp = op[OP_S_TRACE_PARENT], tst = op[OP_S_TRACE_STATE] }
           for field, value in pairs(optional) do
             if value ~= NULL then redis.call('HSET', key, field, value) end
           end
+          g = optional.g ~= NULL and optional.g
           if status == 'pending' then
-            pend(id, optional.r, priority, readySeq)
+            pend(id, optional.r, priority, readySeq, nil, g)
           else
             add('inflight', optional.l, id)
+            if g then countLeased(g, 1) end
           end
         end
         -- Live, the task is unchanged: only its version and its oldest event move.
@@ -180,20 +200,23 @@ local function applyAll()
       elseif code == 'C' then
         -- claimed
         local leaseUntil = op[OP_C_LEASE_UNTIL]
-        leave(id, state)
+        -- Its reservation (or a lease it somehow held) becomes this lease; else it takes a place.
+        if not leave(id, state, g, true) and g then countLeased(g, 1) end
         redis.call('HSET', key, 'v', seq, 's', 'inProgress', 'a', op[OP_C_ATTEMPTS], 'w', op[OP_C_WORKER_ID],
           'l', leaseUntil, 'ua', at)
         if hasRunAt then redis.call('HDEL', key, 'r') end
         add('inflight', leaseUntil, id)
       elseif code == 'H' then
         -- heartbeat
-        if state ~= 'inProgress' then leave(id, state) end
+        if state ~= 'inProgress' then
+          if not leave(id, state, g, true) and g then countLeased(g, 1) end
+        end
         redis.call('HSET', key, 'v', seq, 'l', op[OP_H_LEASE_UNTIL], 'ua', at)
         add('inflight', op[OP_H_LEASE_UNTIL], id)
       elseif code == 'N' or code == 'L' then
         -- nacked (reason may be null); leaseExpired. Both put runAt at the same position.
         local runAt = op[OP_N_RUN_AT]
-        leave(id, state)
+        leave(id, state, g)
         redis.call('HSET', key, 'v', seq, 's', 'pending', 'r', runAt, 'rs', seq, 'ua', at)
         if code == 'L' then
           redis.call('HSET', key, 'err', 'LEASE_EXPIRED')
@@ -201,20 +224,20 @@ local function applyAll()
           redis.call('HSET', key, 'err', op[OP_N_REASON])
         end
         redis.call('HDEL', key, 'w', 'l')
-        pend(id, runAt, priority, seq)
+        pend(id, runAt, priority, seq, nil, g)
       elseif code == 'A' or code == 'R' then
         -- abandoned; requeued (attempts start again)
-        leave(id, state)
+        leave(id, state, g)
         redis.call('HSET', key, 'v', seq, 's', 'pending', 'rs', seq, 'ua', at)
         if code == 'R' then
           redis.call('HSET', key, 'a', 0)
           add('age', oldest(key), id)
         end
         redis.call('HDEL', key, 'w', 'l', 'r')
-        pend(id, nil, priority, seq)
+        pend(id, nil, priority, seq, nil, g)
       elseif code == 'D' or code == 'F' then
         -- completed (result JSON); failed (error). Artifacts (JSON, may be null) at the same position.
-        leave(id, state)
+        leave(id, state, g)
         if code == 'D' then
           redis.call('HSET', key, 'v', seq, 's', 'completed', 'res', op[OP_D_RESULT], 'ua', at)
         else
@@ -226,13 +249,13 @@ local function applyAll()
         removeLater('age', id)
       elseif code == 'Q' then
         -- dlq
-        leave(id, state)
+        leave(id, state, g)
         redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[OP_Q_REASON], 'ua', at)
         add('dlq', at, id)
         removeLater('age', id)
       elseif code == 'X' then
         -- cancelled (reason may be null)
-        leave(id, state)
+        leave(id, state, g)
         redis.call('HSET', key, 'v', seq, 's', 'cancelled', 'ua', at)
         if op[OP_X_REASON] ~= NULL then redis.call('HSET', key, 'err', op[OP_X_REASON]) end
         if hasRunAt then redis.call('HDEL', key, 'r') end

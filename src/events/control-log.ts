@@ -1,0 +1,225 @@
+/**
+ * The control stream: operators' control events (pause, resume, limits), one subject per queue
+ * (`codeq-ctl.<task stream>.queue.<command>`), in a stream of their own beside the task stream
+ * (`<task stream>_CTL`). Its own stream because a control must outlive the task stream's max age
+ * (a queue paused a month ago is still paused), and because each control event carries the queue's
+ * whole settings, so the last message of each subject is the current state: a rebuild reads one
+ * message per controlled queue. Appends carry the subject's expected last sequence, so two
+ * operators changing one queue at once cannot lose either change.
+ */
+import { DeliverPolicy, DiscardPolicy, jetstream, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { CodeqError, VersionConflictError } from '../errors.js';
+import { validateControlEvent, type ControlEvent, type StoredControlEvent } from './control-event.schema.js';
+import { apiErrCode, openManager, toCodeqError } from './stream.js';
+import { assertValidCommand } from './subjects.js';
+
+/** JetStream's "wrong last sequence" error code: the subject moved on since it was read. */
+const WRONG_LAST_SEQUENCE = 10071;
+
+/** Control events kept per queue (the oldest go first); the last one is always kept. */
+export const CONTROL_HISTORY_PER_QUEUE = 10_000;
+
+/** The control stream of a deployment: `<task stream>_CTL`. */
+export function controlStreamName(taskStream: string): string {
+  return `${taskStream}_CTL`;
+}
+
+/** Options of a {@link ControlLog}. */
+export interface ControlLogOptions {
+  /** The connection. */
+  nc: NatsConnection;
+  /** The task stream's name (the control stream and subjects derive from it). */
+  taskStream: string;
+  /** Replicas of the control stream; default 1 (use the task stream's). */
+  replicas?: number | undefined;
+  /** Longest wait for one request, ms; default 5000. */
+  timeoutMs?: number | undefined;
+}
+
+/** Reads and appends control events. */
+export class ControlLog {
+  readonly stream: string;
+  private readonly root: string;
+  private js?: JetStreamClient;
+  private jsm?: JetStreamManager;
+
+  constructor(private readonly options: ControlLogOptions) {
+    this.stream = controlStreamName(options.taskStream);
+    this.root = `codeq-ctl.${options.taskStream}`;
+  }
+
+  /** The subject of one queue's control events. */
+  queueSubject(command: string): string {
+    assertValidCommand(command);
+    return `${this.root}.queue.${command}`;
+  }
+
+  /** Creates the control stream, or brings its replicas to the wanted number. Idempotent. */
+  async provision(): Promise<void> {
+    const jsm = await this.manager();
+    const wanted = {
+      name: this.stream,
+      subjects: [`${this.root}.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: this.options.replicas ?? 1,
+      max_msgs_per_subject: CONTROL_HISTORY_PER_QUEUE,
+      discard: DiscardPolicy.Old,
+      allow_direct: true,
+    };
+    try {
+      try {
+        const info = await jsm.streams.info(this.stream);
+        if (info.config.num_replicas !== wanted.num_replicas) {
+          await jsm.streams.update(this.stream, { ...info.config, num_replicas: wanted.num_replicas });
+        }
+      } catch (err) {
+        if (apiErrCode(err) !== 10059) throw err;
+        try {
+          await jsm.streams.add(wanted);
+        } catch (addErr) {
+          // Another instance created it between our lookup and our create.
+          if (apiErrCode(addErr) !== 10058) throw addErr;
+        }
+      }
+    } catch (err) {
+      throw toCodeqError(err, `provision control stream ${this.stream}`);
+    }
+  }
+
+  /**
+   * Appends `event` on its queue's subject if the subject's last sequence is still `expectedSeq`
+   * (0: the queue has no control event yet); returns its sequence.
+   *
+   * @throws VersionConflictError when another control event landed first (load and decide again).
+   */
+  async append(event: ControlEvent, expectedSeq: number): Promise<number> {
+    const js = this.client();
+    try {
+      const ack = await js.publish(this.queueSubject(event.command), JSON.stringify(event), {
+        expect: { lastSubjectSequence: expectedSeq },
+        timeout: this.options.timeoutMs ?? 5000,
+      });
+      return ack.seq;
+    } catch (err) {
+      if (apiErrCode(err) === WRONG_LAST_SEQUENCE) {
+        throw new VersionConflictError(this.queueSubject(event.command), expectedSeq, { cause: err });
+      }
+      throw toCodeqError(err, `append control event of ${event.command}`);
+    }
+  }
+
+  /** The last control event of a queue, or undefined when it never had one. */
+  async last(command: string): Promise<StoredControlEvent | undefined> {
+    const jsm = await this.manager();
+    let msg;
+    try {
+      msg = await jsm.direct.getMessage(this.stream, { last_by_subj: this.queueSubject(command) });
+    } catch (err) {
+      throw toCodeqError(err, `last control event of ${command}`);
+    }
+    return msg ? decode(msg.data, msg.seq) : undefined;
+  }
+
+  /** Every queue's last control event (its current settings), for a rebuild or a start. */
+  async lastOfEveryQueue(): Promise<StoredControlEvent[]> {
+    const jsm = await this.manager();
+    let subjects: string[];
+    try {
+      const info = await jsm.streams.info(this.stream, { subjects_filter: `${this.root}.queue.*` });
+      subjects = Object.keys(info.state.subjects ?? {});
+    } catch (err) {
+      throw toCodeqError(err, `list controlled queues of ${this.stream}`);
+    }
+    const prefix = `${this.root}.queue.`;
+    const out: StoredControlEvent[] = [];
+    for (let i = 0; i < subjects.length; i += 64) {
+      const chunk = subjects.slice(i, i + 64).map((s) => this.last(s.slice(prefix.length)));
+      for (const event of await Promise.all(chunk)) if (event) out.push(event);
+    }
+    return out;
+  }
+
+  /** A queue's control events, oldest first (at most {@link CONTROL_HISTORY_PER_QUEUE}). */
+  async history(command: string, limit = 1000): Promise<StoredControlEvent[]> {
+    const js = this.client();
+    const out: StoredControlEvent[] = [];
+    try {
+      const consumer = await js.consumers.get(this.stream, {
+        filter_subjects: this.queueSubject(command),
+        deliver_policy: DeliverPolicy.All,
+      });
+      for (;;) {
+        const batch = await consumer.fetch({ max_messages: 256, expires: 1000 });
+        let got = 0;
+        let pending = 0;
+        for await (const m of batch) {
+          got++;
+          out.push(decode(m.data, m.seq));
+          pending = m.info.pending;
+        }
+        if (got === 0 || pending === 0 || out.length >= limit) break;
+      }
+    } catch (err) {
+      if (err instanceof CodeqError) throw err;
+      throw toCodeqError(err, `control history of ${command}`);
+    }
+    return out.slice(-limit);
+  }
+
+  /**
+   * Calls `onEvent` for every control event appended from now on (by any instance), until the
+   * returned stop is called. Delivery gaps (a reconnect) are healed by the ordered consumer; a
+   * caller that must not miss one also reads {@link lastOfEveryQueue} after starting the watch.
+   */
+  async watch(
+    onEvent: (event: StoredControlEvent) => void,
+    onError: (err: unknown) => void,
+  ): Promise<() => void> {
+    const consumer = await this.client().consumers.get(this.stream, {
+      filter_subjects: `${this.root}.queue.*`,
+      deliver_policy: DeliverPolicy.New,
+    });
+    const messages = await consumer.consume({ max_messages: 64 });
+    void (async () => {
+      for await (const m of messages) {
+        try {
+          onEvent(decode(m.data, m.seq));
+        } catch (err) {
+          onError(err);
+        }
+      }
+    })().catch(onError);
+    return () => void messages.close().catch(() => undefined);
+  }
+
+  /** Deletes the control stream (tests, and dropping a deployment). */
+  async destroy(): Promise<void> {
+    const jsm = await this.manager();
+    await jsm.streams.delete(this.stream).catch((err: unknown) => {
+      if (apiErrCode(err) !== 10059) throw err;
+    });
+  }
+
+  private client(): JetStreamClient {
+    this.js ??= jetstream(this.options.nc, { timeout: this.options.timeoutMs ?? 5000, checkAPI: false });
+    return this.js;
+  }
+
+  private async manager(): Promise<JetStreamManager> {
+    this.jsm ??= await openManager(this.options.nc);
+    return this.jsm;
+  }
+}
+
+function decode(data: Uint8Array, seq: number): StoredControlEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch (err) {
+    throw new CodeqError('CORRUPT_EVENT', `control event ${seq} is not JSON`, { cause: err });
+  }
+  return { ...validateControlEvent(parsed), seq };
+}
