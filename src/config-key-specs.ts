@@ -4,6 +4,11 @@
  */
 import type { StaticToken } from './config-schema.js';
 import { acceptRedisClusterUrl } from './config-validation.js';
+import {
+  ARTIFACT_BYTES_LIMIT,
+  ARTIFACT_MAX_BYTES_DEFAULT,
+  ARTIFACTS_MAX_BYTES_PER_RESULT_DEFAULT,
+} from './contract/limits.js';
 
 const DAY = 86_400;
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -77,6 +82,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { key: 'workerAudience', kind: 'string', default: 'codeq-worker' },
   { key: 'allowProducerAsWorker', kind: 'bool', default: false },
   { key: 'localArtifactsDir', kind: 'string' },
+  int('artifactMaxBytes', ARTIFACT_MAX_BYTES_DEFAULT, 0, ARTIFACT_BYTES_LIMIT),
+  int('artifactsMaxBytesPerResult', ARTIFACTS_MAX_BYTES_PER_RESULT_DEFAULT, 0, ARTIFACT_BYTES_LIMIT),
   { key: 'natsUrl', kind: 'url', schemes: ['nats:', 'tls:', 'ws:', 'wss:'], list: true },
   { key: 'redisUrl', kind: 'url', schemes: ['redis:', 'rediss:'], accept: acceptRedisClusterUrl },
   // Checked node by node in checkCrossKeys (parseClusterNodes).

@@ -92,8 +92,15 @@ export interface CodeqConfig {
   workerAudience: string;
   /** Accept producer tokens on worker routes (wildcard event types, all worker scopes); default false. */
   allowProducerAsWorker: boolean;
-  /** Where locally stored artifacts go; default `<dataDir>/artifacts`. */
+  /**
+   * Where results' inline artifacts are stored (`<dir>/results/<taskId>/<sha256>/<name>`); default
+   * `<dataDir>/artifacts`. Every instance of a deployment must see the same directory.
+   */
   localArtifactsDir: string;
+  /** Largest decoded inline artifact, default 10485760 bytes (10 MiB); 0 refuses inline artifacts. */
+  artifactMaxBytes: number;
+  /** Largest decoded inline artifacts of one result, default 33554432 bytes (32 MiB). */
+  artifactsMaxBytesPerResult: number;
   /** NATS URL(s), comma-separated; unset = launch a local nats-server. */
   natsUrl?: string | undefined;
   /**

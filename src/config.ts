@@ -108,6 +108,8 @@ export function toEngineSettings(config: CodeqConfig): EngineSettings {
     // Not configurable yet: the contract has no key for them.
     sweepIntervalMs: 1000,
     maxWaitSeconds: WAIT_SECONDS_MAX,
+    artifactMaxBytes: config.artifactMaxBytes,
+    artifactsMaxBytesPerResult: config.artifactsMaxBytesPerResult,
   };
 }
 

@@ -6,6 +6,9 @@ import type { SubscriptionService } from '../webhooks/subscription.service.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { ErrorMessageOverrides } from './error-mapper.js';
 
+/** Path prefix of the codeQ API. */
+export const API_PREFIX = '/v1/codeq';
+
 /** Waiting long-polls and the shutdown flag, shared by the claim route and `closeServer`. */
 export interface ClaimLifecycle {
   /** True once the server is closing: new claims do not wait. */

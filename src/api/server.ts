@@ -16,19 +16,18 @@ import { assertAuthConfigured } from '../config.js';
 import type { EngineApi } from '../engine/engine.types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin.routes.js';
+import { artifactsRoutes } from './artifacts.routes.js';
+import { batchRoutes } from './batch.routes.js';
 import { logRoutes } from './log.routes.js';
 import { profileRoutes } from './profile.routes.js';
 import type { AuthenticatorOptions } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createErrorHandler, frameworkErrorHandler } from './error-mapper.js';
 import { healthRoutes, opsRoutes } from './health.routes.js';
-import type { ClaimLifecycle, RouteDeps, SubscriptionApi } from './route-context.js';
+import { API_PREFIX, type ClaimLifecycle, type RouteDeps, type SubscriptionApi } from './route-context.js';
 import { subscriptionRoutes } from './subscriptions.routes.js';
 import { tasksRoutes } from './tasks.routes.js';
 import { workerRoutes } from './worker.routes.js';
-
-/** Path prefix of the codeQ API. */
-const API_PREFIX = '/v1/codeq';
 
 /** The server instance `buildServer` returns. */
 export type CodeqServer = FastifyInstance<
@@ -178,6 +177,8 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(healthRoutes, deps);
       await api.register(tasksRoutes, deps);
       await api.register(workerRoutes, deps);
+      await api.register(batchRoutes, deps);
+      await api.register(artifactsRoutes, deps);
       await api.register(subscriptionRoutes, deps);
       await api.register(adminRoutes, deps);
       await api.register(logRoutes, deps);

@@ -3,14 +3,17 @@
  * fields are omitted (codeQ's Go structs use `omitempty`).
  */
 import type { Static } from 'typebox';
-import type { ResultRecord, TaskHistory, TaskView } from '../contract/views.js';
-import type { ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
+import type { Artifact, ResultRecord, TaskHistory, TaskView } from '../contract/views.js';
+import type { ArtifactOutSchema, ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
+import { API_PREFIX } from './route-context.js';
 import type { HistoryResponse } from '../contract/task.schema.js';
 
 /** Task JSON. */
 export type TaskJson = Static<typeof TaskSchema>;
 /** ResultRecord JSON. */
 export type ResultJson = Static<typeof ResultRecordSchema>;
+/** An artifact's JSON. */
+type ArtifactJson = Static<typeof ArtifactOutSchema>;
 /** History JSON. */
 export type HistoryJson = Static<typeof HistoryResponse>;
 
@@ -51,6 +54,8 @@ export function taskJson(task: TaskView): TaskJson {
   if (task.error) out.error = task.error;
   if (task.runAt !== undefined) out.runAt = iso(task.runAt);
   if (task.idempotencyKey) out.idempotencyKey = task.idempotencyKey;
+  if (task.traceParent) out.traceParent = task.traceParent;
+  if (task.traceState) out.traceState = task.traceState;
   if (task.groupKey) out.groupKey = task.groupKey;
   return out;
 }
@@ -64,8 +69,18 @@ export function resultJson(result: ResultRecord): ResultJson {
   };
   if (result.result !== undefined) out.result = result.result;
   if (result.error !== undefined) out.error = result.error;
-  if (result.artifacts !== undefined) out.artifacts = result.artifacts;
+  if (result.artifacts !== undefined)
+    out.artifacts = result.artifacts.map((a) => artifactJson(result.taskId, a));
   return out;
+}
+
+/** An artifact's JSON: a stored one (it has a hash) gains the `href` that serves its content. */
+function artifactJson(taskId: string, artifact: Artifact): ArtifactJson {
+  if (artifact.sha256 === undefined) return artifact;
+  return {
+    ...artifact,
+    href: `${API_PREFIX}/tasks/${taskId}/artifacts/${encodeURIComponent(artifact.name)}`,
+  };
 }
 
 /** The history JSON: every event with its time, and the folded state with RFC3339 times. */

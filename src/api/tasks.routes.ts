@@ -1,36 +1,59 @@
 /**
- * Producer routes: create (single and batch), reads (task, result, history) and cancel. Create
+ * Producer routes: create, reads (task, result with its long-poll, history) and cancel. Create
  * answers 202 with the task, as codeQ does; an idempotency key seen before returns the first task.
+ * Batch create is in `batch.routes.ts`.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import type { EnqueueInput } from '../engine/engine.types.js';
 import { CodeqError } from '../errors.js';
-import Type from 'typebox';
-import { ErrorBody, PartialWriteErrorBody, TaskSchema } from '../contract/common.schema.js';
+import { ErrorBody, TaskSchema } from '../contract/common.schema.js';
+import { RESULT_WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
 import { parseRfc3339 } from '../contract/rfc3339.js';
+import { isTraceParent, isTraceState } from '../contract/trace-context.js';
 import {
-  BatchCreateBody,
   CancelBody,
   CreateTaskBody,
   HistoryResponse,
+  ResultQuery,
   TaskResultResponse,
 } from '../contract/task.schema.js';
 import { webhookUrlProblem } from '../webhooks/url-safety.js';
 import { allowsCommand, assertTaskVisible } from './auth/auth.types.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
+import { requestSignal } from './claim-handler.js';
 import { AUTH_ERRORS, CREATE_ERRORS, TaskIdParams } from './common.schema.js';
 import { ApiRefusal, READ_MESSAGES } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
 import { historyJson, resultJson, taskJson } from './task-json.js';
 
+/** The trace context a task is given. */
+type TraceContext = Pick<EnqueueInput, 'traceParent' | 'traceState'>;
+
+/** W3C trace context of a request's `traceparent`/`tracestate` headers (invalid ones are ignored, as the spec says). */
+export function traceOfHeaders(headers: IncomingHttpHeaders): TraceContext {
+  const parent = headers.traceparent;
+  if (typeof parent !== 'string' || !isTraceParent(parent)) return {};
+  const state = headers.tracestate;
+  return typeof state === 'string' && state !== '' && isTraceState(state)
+    ? { traceParent: parent, traceState: state }
+    : { traceParent: parent };
+}
+
 /**
  * Checks one create body beyond its schema and turns it into engine input. `where` prefixes messages
- * of batch items (`tasks[3]: `).
+ * of batch items (`tasks[3]: `); `trace` is the request headers' trace context, used when the body
+ * gives none.
  */
-function toEnqueueInput(body: Static<typeof CreateTaskBody>, principal: Principal, where = ''): EnqueueInput {
+export function toEnqueueInput(
+  body: Static<typeof CreateTaskBody>,
+  principal: Principal,
+  where = '',
+  trace: TraceContext = {},
+): EnqueueInput {
   if (!allowsCommand(principal, body.command)) throw new ApiRefusal(403, `${where}event type not allowed`);
   const input: EnqueueInput = {
     command: body.command,
@@ -54,6 +77,18 @@ function toEnqueueInput(body: Static<typeof CreateTaskBody>, principal: Principa
   } else if (body.delaySeconds !== undefined) {
     input.delaySeconds = body.delaySeconds;
   }
+  if (body.traceParent !== undefined) {
+    if (!isTraceParent(body.traceParent)) throw new ApiRefusal(400, `${where}${MESSAGES.traceParent}`);
+    input.traceParent = body.traceParent;
+    if (body.traceState !== undefined) {
+      if (!isTraceState(body.traceState)) throw new ApiRefusal(400, `${where}${MESSAGES.traceState}`);
+      input.traceState = body.traceState;
+    }
+  } else if (body.traceState !== undefined) {
+    throw new ApiRefusal(400, `${where}${MESSAGES.traceState}`);
+  } else {
+    Object.assign(input, trace);
+  }
   return input;
 }
 
@@ -76,32 +111,9 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       },
     },
     async (request, reply) => {
-      const input = toEnqueueInput(request.body, principalOf(request));
+      const input = toEnqueueInput(request.body, principalOf(request), '', traceOfHeaders(request.headers));
       const task = await engine.enqueue(input);
       return reply.code(202).send(taskJson(task));
-    },
-  );
-
-  app.post(
-    '/tasks/batch',
-    {
-      onRequest: producer,
-      schema: {
-        summary: 'Create many tasks in one call (codeq addition)',
-        tags: ['producer'],
-        body: BatchCreateBody,
-        response: {
-          202: Type.Object({ tasks: Type.Array(TaskSchema) }),
-          ...CREATE_ERRORS,
-          503: PartialWriteErrorBody,
-        },
-      },
-    },
-    async (request, reply) => {
-      const principal = principalOf(request);
-      const inputs = request.body.tasks.map((t, i) => toEnqueueInput(t, principal, `tasks[${i}]: `));
-      const tasks = await engine.enqueueMany(inputs);
-      return reply.code(202).send({ tasks: tasks.map(taskJson) });
     },
   );
 
@@ -130,15 +142,26 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       onRequest: reader,
       config: readConfig,
       schema: {
-        summary: "Get a task's result (404 until it has one)",
+        summary: "Get a task's result (404 until it has one); waitSeconds long-polls for it",
         tags: ['producer', 'worker'],
         params: TaskIdParams,
+        querystring: ResultQuery,
         response: { 200: TaskResultResponse, 401: ErrorBody, 404: ErrorBody },
       },
     },
     async (request, reply) => {
-      const { task, result } = await engine.getResult(request.params.id);
+      let { task, result } = await engine.getResult(request.params.id);
+      // The command is checked before anyone waits on the task.
       assertTaskVisible(principalOf(request), task);
+      const waitSeconds = Math.min(RESULT_WAIT_SECONDS_MAX, request.query.waitSeconds ?? 0);
+      if (!result && waitSeconds > 0 && !deps.claims.closing) {
+        const { signal, release } = requestSignal(reply, deps.claims);
+        try {
+          ({ task, result } = await engine.waitForResult(request.params.id, waitSeconds, signal));
+        } finally {
+          release();
+        }
+      }
       // codeQ answers 404 while the result does not exist yet.
       if (!result) throw new CodeqError('NOT_FOUND', 'no result yet');
       return reply.send({ task: taskJson(task), result: resultJson(result) });

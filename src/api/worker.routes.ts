@@ -4,19 +4,13 @@
  * ownership (`sub == task.workerId`) and answers `NOT_OWNER`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
 import type { Static } from 'typebox';
 import Type from 'typebox';
-import type { ResultInput as EngineResultInput } from '../engine/engine.types.js';
 import type { ResultRecord } from '../contract/views.js';
-import { allowsCommand } from './auth/auth.types.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
 import { ErrorBody, ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
-import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import {
-  BatchResultsBody,
-  BatchResultsResponse,
   ClaimBody,
   EmptyBody,
   HeartbeatBody,
@@ -26,47 +20,24 @@ import {
   resultBodyProblem,
 } from '../contract/worker.schema.js';
 import { AUTH_ERRORS, TaskIdParams } from './common.schema.js';
-import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES, mapError } from './error-mapper.js';
-import type { ClaimLifecycle, RouteDeps } from './route-context.js';
+import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES } from './error-mapper.js';
+import { claimTasks } from './claim-handler.js';
+import type { RouteDeps } from './route-context.js';
 import { resultJson, taskJson } from './task-json.js';
 
 const LEASE_ERRORS = { ...AUTH_ERRORS, 404: ErrorBody, 409: ErrorBody };
 
-/**
- * An abort signal for one claim: fires when the client goes away before the answer, or when the
- * server shuts down. `release` must be called once the claim returns.
- */
-function claimSignal(
-  reply: FastifyReply,
-  claims: ClaimLifecycle,
-): { signal: AbortSignal; release: () => void } {
-  const controller = new AbortController();
-  // The response's 'close' fires on a dropped connection too; unfinished means the client left.
-  const onClose = () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  };
-  reply.raw.on('close', onClose);
-  claims.waiting.add(controller);
-  return {
-    signal: controller.signal,
-    release: () => {
-      claims.waiting.delete(controller);
-      reply.raw.off('close', onClose);
-    },
-  };
-}
-
 type ResultInput = Static<typeof ResultBody>;
 
 /** Checks a result body against the contract's conditional rules; `where` prefixes batch messages. */
-function checkResult(body: ResultInput, where = ''): void {
+export function checkResult(body: ResultInput, where = ''): void {
   const problem = resultBodyProblem(body);
   if (problem !== undefined) throw new ApiRefusal(400, `${where}${problem}`);
 }
 
 /** Registers the worker routes. */
 export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-  const { engine, auth, config, claims } = deps;
+  const { engine, auth, config } = deps;
   const worker = (scope: string) => createAuthHook(auth, { kind: 'worker', scope });
   const leaseConfig = {
     notFound: LEASE_OP_MESSAGES.notFound,
@@ -103,35 +74,8 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
       const body = request.body;
-      let commands = body.commands;
-      if (commands === undefined || commands.length === 0) {
-        if (principal.eventTypes.includes('*')) {
-          throw new ApiRefusal(
-            400,
-            "invalid body: 'commands' is required when the token allows every event type",
-          );
-        }
-        commands = [...principal.eventTypes];
-      }
-      if (!commands.every((c) => allowsCommand(principal, c)))
-        throw new ApiRefusal(403, 'event type not allowed');
-      const waitSeconds = claims.closing ? 0 : Math.min(WAIT_SECONDS_MAX, body.waitSeconds ?? 0);
-      const { signal, release } = claimSignal(reply, claims);
-      let tasks;
-      try {
-        tasks = await engine.claim({
-          workerId: principal.subject,
-          commands: [...new Set(commands)],
-          leaseSeconds: body.leaseSeconds ?? config.defaultLeaseSeconds,
-          waitSeconds,
-          count: body.count ?? 1,
-          signal,
-        });
-      } finally {
-        release();
-      }
+      const tasks = await claimTasks(principalOf(request), body, reply, deps);
       if (tasks.length === 0) return reply.code(204).send(null);
       if (body.count !== undefined) return reply.send({ tasks: tasks.map(taskJson) });
       return reply.send(taskJson(tasks[0]!));
@@ -237,47 +181,6 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       checkResult(request.body);
       const record = await submit(request.params.id, principalOf(request), request.body);
       return reply.send(resultJson(record));
-    },
-  );
-
-  app.post(
-    '/tasks/results',
-    {
-      onRequest: worker('codeq:result'),
-      schema: {
-        summary: 'Record many results; each item answers on its own (codeq addition)',
-        tags: ['worker'],
-        body: BatchResultsBody,
-        response: { 200: BatchResultsResponse, ...AUTH_ERRORS },
-      },
-    },
-    async (request, reply) => {
-      const { subject: workerId, eventTypes: allowedCommands } = principalOf(request);
-      request.body.results.forEach((r, i) => checkResult(r, `results[${i}]: `));
-      // One engine call: a fixed number of round trips however many results (docs/architecture.md §4).
-      const answers = await engine.submitResults(
-        request.body.results.map((r) => {
-          // Field by field: conditional spreads would cost extra objects and copies per result.
-          const input: EngineResultInput = {
-            taskId: r.taskId,
-            workerId,
-            status: r.status,
-            result: r.result,
-            allowedCommands,
-          };
-          if (r.error !== undefined) input.error = r.error;
-          if (r.artifacts !== undefined) input.artifacts = r.artifacts;
-          return input;
-        }),
-      );
-      const results = answers.map((answer, i) => {
-        const taskId = request.body.results[i]!.taskId;
-        if (!(answer instanceof Error)) return { taskId, ok: true, result: resultJson(answer) };
-        const mapped = mapError(answer, RESULT_MESSAGES);
-        if (mapped.status >= 500) request.log.error({ err: answer, taskId }, 'batch result failed');
-        return { taskId, ok: false, status: mapped.status, error: mapped.body.error };
-      });
-      return reply.send({ results });
     },
   );
 };

@@ -58,7 +58,10 @@ export class CodeqHttpClient {
 
   /** `POST /tasks/batch`: creates many tasks in one round trip; results in input order. */
   async createTasks(tasks: CreateTaskBody[]): Promise<TaskJson[]> {
-    return listOf<TaskJson>(await this.http.json('producer', 'POST', '/tasks/batch', { tasks }), 'tasks');
+    return listOf<TaskJson>(
+      await this.http.json('producer', 'POST', '/tasks/batch?allOrNothing=true', { tasks }),
+      'tasks',
+    );
   }
 
   /** `GET /tasks/:id`. */

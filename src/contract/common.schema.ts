@@ -55,6 +55,20 @@ export const ArtifactSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * An artifact of a recorded result: `name` and `url` as codeQ answers them (for inline content, the
+ * `file://` URL of the stored file), and for stored content its `size` (bytes), `sha256` (hex) and
+ * `href`, the API path that serves it to whoever may read the task.
+ */
+export const ArtifactOutSchema = Type.Object({
+  name: Type.String(),
+  url: Type.Optional(Type.String()),
+  contentType: Type.Optional(Type.String()),
+  size: Type.Optional(Type.Integer({ minimum: 0 })),
+  sha256: Type.Optional(Type.String()),
+  href: Type.Optional(Type.String({ description: 'e.g. /v1/codeq/tasks/<id>/artifacts/out.txt' })),
+});
+
 const Time = Type.String({ description: 'RFC3339 UTC' });
 const Status = Type.Union([
   Type.Literal('PENDING'),
@@ -84,6 +98,8 @@ export const TaskSchema = Type.Object({
     description: 'Machine state: pending, inProgress, completed, failed, deadLettered, cancelled',
   }),
   idempotencyKey: Type.Optional(Type.String()),
+  traceParent: Type.Optional(Type.String({ description: 'W3C traceparent given at creation' })),
+  traceState: Type.Optional(Type.String({ description: 'W3C tracestate given at creation' })),
   groupKey: Type.Optional(Type.String()),
 });
 
@@ -93,7 +109,7 @@ export const ResultRecordSchema = Type.Object({
   status: Type.Union([Type.Literal('COMPLETED'), Type.Literal('FAILED')]),
   result: Type.Optional(Type.Unknown()),
   error: Type.Optional(Type.String()),
-  artifacts: Type.Optional(Type.Array(ArtifactSchema)),
+  artifacts: Type.Optional(Type.Array(ArtifactOutSchema)),
   completedAt: Time,
 });
 

@@ -57,6 +57,32 @@ export const ARTIFACTS_MAX = 100;
 /** Longest artifact name and content type, characters. */
 export const ARTIFACT_NAME_MAX_LENGTH = 256;
 
+/**
+ * The name of an artifact stored from inline content (`contentBase64`): a file name of
+ * 1..{@link ARTIFACT_NAME_MAX_LENGTH} characters without `/`, `\\` or control characters, and not
+ * `.` or `..`, so it can never leave its task's directory.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what the rule keeps out
+export const ARTIFACT_FILE_NAME_PATTERN = /^(?!\.{1,2}$)[^/\\\x00-\x1f\x7f]{1,256}$/;
+
+/** Default of `artifactMaxBytes`: largest decoded inline artifact, bytes (10 MiB). */
+export const ARTIFACT_MAX_BYTES_DEFAULT = 10 * 1024 * 1024;
+
+/** Default of `artifactsMaxBytesPerResult`: largest decoded inline artifacts of one result, bytes (32 MiB). */
+export const ARTIFACTS_MAX_BYTES_PER_RESULT_DEFAULT = 32 * 1024 * 1024;
+
+/** Highest value of either artifact size key, bytes (1 GiB); 0 turns inline artifacts off. */
+export const ARTIFACT_BYTES_LIMIT = 1024 * 1024 * 1024;
+
+/** Longest W3C `traceparent` a task may carry (`traceParent`), characters (version 00 has 55). */
+export const TRACEPARENT_MAX_LENGTH = 256;
+
+/** Longest W3C `tracestate` a task may carry (`traceState`), characters (the spec's 512). */
+export const TRACESTATE_MAX_LENGTH = 512;
+
+/** Most list members of a `tracestate` (the spec's 32). */
+export const TRACESTATE_MEMBERS_MAX = 32;
+
 /** Longest RFC3339 time string, characters. */
 export const RFC3339_MAX_LENGTH = 64;
 
@@ -83,6 +109,15 @@ export const LEASE_SECONDS_MAX = 86_400;
  * waits this long at most.
  */
 export const WAIT_SECONDS_MAX = 30;
+
+/**
+ * Longest wait for a result (`waitSeconds` of `GET /tasks/:id/result`), seconds: codeQ's cap. A
+ * longer wait is refused by the engine; HTTP caps it here, as codeQ does.
+ */
+export const RESULT_WAIT_SECONDS_MAX = 60;
+
+/** Most tasks one codeQ batch claim may take (`count` of `POST /tasks/claim/batch`): codeQ's cap. */
+export const BATCH_CLAIM_COUNT_MAX = 10;
 
 /** Most tasks in one listing page (`limit`), and its default. */
 export const PAGE_LIMIT_MAX = 1000;

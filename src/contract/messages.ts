@@ -21,4 +21,8 @@ export const MESSAGES = {
   deliveryMode: 'invalid deliveryMode',
   /** A subscription `groupId` outside `GROUP_ID_PATTERN`. */
   groupId: 'invalid groupId',
+  /** A `traceParent` that is not a W3C traceparent (src/contract/trace-context.ts). */
+  traceParent: "invalid 'traceParent' (W3C traceparent: 00-<32 hex>-<16 hex>-<2 hex>)",
+  /** A `traceState` that is not a W3C tracestate, or one without a `traceParent`. */
+  traceState: "invalid 'traceState' (W3C tracestate, with a traceParent)",
 } as const;

@@ -10,6 +10,9 @@ import {
   PRIORITY_MAX,
   PRIORITY_MIN,
   REASON_MAX_LENGTH,
+  RESULT_WAIT_SECONDS_MAX,
+  TRACEPARENT_MAX_LENGTH,
+  TRACESTATE_MAX_LENGTH,
   URL_MAX_LENGTH,
 } from './limits.js';
 import { MESSAGES } from './messages.js';
@@ -38,6 +41,16 @@ export const CreateTaskBody = Type.Object(
     delaySeconds: Type.Optional(
       Type.Integer({ minimum: 0, maximum: DELAY_SECONDS_MAX, 'x-error': MESSAGES.delaySeconds }),
     ),
+    traceParent: Type.Optional(
+      Type.String({
+        maxLength: TRACEPARENT_MAX_LENGTH,
+        'x-error': MESSAGES.traceParent,
+        description: "W3C traceparent handed to the worker (default: the request's traceparent header)",
+      }),
+    ),
+    traceState: Type.Optional(
+      Type.String({ maxLength: TRACESTATE_MAX_LENGTH, 'x-error': MESSAGES.traceState }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -52,6 +65,20 @@ export const BatchCreateBody = Type.Object(
 export const CancelBody = Type.Object(
   { reason: Type.Optional(Type.String({ maxLength: REASON_MAX_LENGTH })) },
   { additionalProperties: false },
+);
+
+/** `GET /tasks/:id/result` query: codeQ's long-poll. */
+export const ResultQuery = Type.Object(
+  {
+    waitSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: `wait up to this long for the result (default 0: answer at once); capped at ${RESULT_WAIT_SECONDS_MAX}`,
+      }),
+    ),
+  },
+  // codeQ ignores other query parameters.
+  { additionalProperties: true },
 );
 
 /** A task's result answer. */

@@ -43,6 +43,10 @@ export interface TaskView {
   runAt?: number | undefined;
   /** Idempotency key given at creation. */
   idempotencyKey?: string | undefined;
+  /** W3C traceparent given at creation (codeQ's `traceParent`). */
+  traceParent?: string | undefined;
+  /** W3C tracestate given at creation. */
+  traceState?: string | undefined;
   /** Group key given at creation (fair claiming, per-group limits). */
   groupKey?: string | undefined;
   /** Creation time, epoch ms. */

@@ -1,6 +1,7 @@
 /**
  * Admin operations: listings, DLQ requeue, cleanup of terminal tasks, and reading the log.
  */
+import type { ArtifactFiles } from './artifact-files.js';
 import {
   CLEANUP_LIMIT_MAX,
   EVENTS_LIMIT_DEFAULT,
@@ -43,6 +44,8 @@ export class AdminOps {
       settings: EngineSettings;
       /** Idempotency bindings, released with the tasks `cleanup` deletes. */
       registry: IdempotencyRegistry;
+      /** Files of results' inline artifacts, removed with the tasks `cleanup` deletes. */
+      files: Pick<ArtifactFiles, 'removeTask'>;
     },
   ) {}
 
@@ -108,6 +111,8 @@ export class AdminOps {
         await this.deps.log.purgeTask(command, id);
         // And their keys are free again, as the index's were: a repeat makes a new task.
         if (idempotencyKey !== undefined) await this.deps.registry.releaseIfBoundTo(idempotencyKey, id);
+        // And their artifacts' files go with them.
+        await this.deps.files.removeTask(id);
       }
       deleted += purged.length;
     }

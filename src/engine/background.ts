@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { EventProjector } from '../projections/event.projector.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
+import type { ArtifactFiles } from './artifact-files.js';
 import type { Claimer } from './claimer.js';
 import type { IntentHandler } from './intent-handler.js';
 import { RESERVATION_MS } from './claimer.js';
@@ -38,6 +39,8 @@ export class BackgroundLoop {
       settings: EngineSettings;
       logger: Logger;
       observer?: EngineObserver | undefined;
+      /** Files of results' inline artifacts, removed with their purged tasks. */
+      files: Pick<ArtifactFiles, 'removeTask'>;
     },
   ) {}
 
@@ -96,12 +99,14 @@ export class BackgroundLoop {
     }
     if (this.ticks++ % PURGE_EVERY_TICKS === 0) {
       for (const command of commands) {
-        await store.purge(
+        const purged = await store.purge(
           command,
           now - settings.completedRetentionMs,
           now - settings.deadRetentionMs,
           PURGE_LIMIT,
         );
+        // A task past its retention can no longer be read, nor its artifacts served.
+        for (const { id } of purged) await this.deps.files.removeTask(id);
       }
     }
   }

@@ -14,6 +14,9 @@ import { ProjectionKeys } from '../projections/keys.js';
 import { ProjectionStore } from '../projections/projection.store.js';
 import type { RedisClient } from '../projections/redis-client.js';
 import { AdminOps } from './admin-ops.js';
+import { ArtifactFiles } from './artifact-files.js';
+import { ResultArtifacts } from './result-artifacts.js';
+import { ResultWaiters } from './result-waiters.js';
 import { BackgroundLoop } from './background.js';
 import { ClaimWaiters } from './claim-waiters.js';
 import { Claimer } from './claimer.js';
@@ -54,6 +57,8 @@ export interface EngineParts {
   store: ProjectionStore;
   projector: EventProjector;
   waiters: ClaimWaiters;
+  /** Long-polls for results. */
+  results: ResultWaiters;
   handler: IntentHandler;
   commands: TaskIntents;
   claimer: Claimer;
@@ -66,6 +71,8 @@ export interface EngineParts {
   loopForOnePass: () => BackgroundLoop;
   /** Rebuilds the projection if Redis does not hold a built one (once per process at a time). */
   ensureBuilt: () => Promise<void>;
+  /** Files of results' inline artifacts. */
+  files: ArtifactFiles;
 }
 
 /** Resolves settings, connects and builds the parts; closes what it opened if anything fails. */
@@ -118,6 +125,7 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
     () => controls.reapplyAll(),
   );
   const waiters = new ClaimWaiters();
+  const results = new ResultWaiters({ nc, subjectPrefix: prefix });
   const queueStore = new QueueStore(redis, keys);
   const controls = new QueueControls({
     log: new ControlLog({
@@ -132,6 +140,7 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
     logger: logger.child({ component: 'queue-controls' }),
   });
   const writer = new TaskWriter({
+    onApplied: (events) => results.onApplied(events),
     publisher,
     log,
     store,
@@ -155,7 +164,16 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
   const ensureBuilt = rebuildGuard(store, lock, projector, !withBackground);
   const leases = new LeaseCache();
   const handler = new IntentHandler({ store, writer, log, settings, ensureBuilt, leases });
-  const commands = new TaskIntents({ store, handler, settings });
+  const files = new ArtifactFiles(options.artifactsDir, {
+    maxBytes: settings.artifactMaxBytes,
+    maxResultBytes: settings.artifactsMaxBytesPerResult,
+  });
+  const commands = new TaskIntents({
+    store,
+    handler,
+    settings,
+    artifacts: new ResultArtifacts({ files, store }),
+  });
   const enqueueDeps: EnqueueDeps = { settings, store, handler, registry, publisher, dependencyTimeoutMs };
   const claimer = new Claimer({
     store,
@@ -164,7 +182,7 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
     requeueInspectLimit: settings.requeueInspectLimit,
     leases,
   });
-  const loopDeps = { lock, store, projector, claimer, writer, handler, settings, logger, observer };
+  const loopDeps = { lock, store, projector, claimer, writer, handler, settings, logger, observer, files };
   const background = withBackground ? new BackgroundLoop(loopDeps) : undefined;
   try {
     await controls.start();
@@ -189,10 +207,12 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
     store,
     projector,
     waiters,
+    results,
     handler,
     commands,
     claimer,
-    admin: new AdminOps({ store, log, commands, settings, registry }),
+    admin: new AdminOps({ store, log, commands, settings, registry, files }),
+    files,
     enqueueDeps,
     coalescer: new EnqueueCoalescer(enqueueDeps),
     background,

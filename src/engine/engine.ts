@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { foldEvents } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT, type TaskIntent } from '../actors/task.types.js';
-import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX } from '../contract/limits.js';
+import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX, RESULT_WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { assertValidCommand } from '../events/subjects.js';
@@ -45,7 +45,9 @@ import {
   assertQueueIntent,
   assertReason,
   assertWorkerId,
+  integerIn,
 } from './input-validation.js';
+import { waitForResult } from './result-wait.js';
 import { longPollClaim } from './long-poll-claim.js';
 import {
   recordWebhookOutcome,
@@ -250,6 +252,34 @@ export class Engine implements EngineApi {
     return result ? { task: view, result } : { task: view };
   }
 
+  async waitForResult(
+    taskId: string,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<{ task: TaskView; result?: ResultRecord }> {
+    const seconds = integerIn(waitSeconds, 'waitSeconds', 0, RESULT_WAIT_SECONDS_MAX, 0);
+    const deps = {
+      read: (id: string) => this.getResult(id),
+      resync: (command: string, id: string) => this.parts.handler.syncFromLog(command, id),
+      waiters: this.parts.results,
+    };
+    return waitForResult(taskId, this.closed ? 0 : seconds * 1000, deps, signal);
+  }
+
+  async artifactFile(
+    taskId: string,
+    name: string,
+  ): Promise<{ task: TaskView; file: { path: string; size: number; contentType?: string } }> {
+    const { task, result } = await this.getResult(taskId);
+    const artifact = result?.artifacts?.find((a) => a.name === name && a.sha256 !== undefined);
+    const found = artifact && (await this.parts.files.find(taskId, artifact));
+    if (!artifact || !found) {
+      throw new CodeqError('NOT_FOUND', 'artifact not found', { details: { taskId, name } });
+    }
+    const file = artifact.contentType === undefined ? found : { ...found, contentType: artifact.contentType };
+    return { task, file };
+  }
+
   /** A task's result webhook: from the projection, or its `enqueued` event when Redis lost it. */
   resultWebhookOf(command: string, taskId: string): Promise<string | undefined> {
     return resultWebhookOf(this.webhookDeps(), command, taskId);
@@ -370,6 +400,7 @@ export class Engine implements EngineApi {
     if (this.closed) return;
     this.closed = true;
     this.parts.waiters.close();
+    this.parts.results.close();
     this.parts.controls.stop();
     await this.parts.background?.stop();
     this.parts.wakeSub.unsubscribe();

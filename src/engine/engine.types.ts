@@ -37,6 +37,10 @@ export interface EnqueueInput {
   webhook?: string;
   /** Same key within 24 h returns the same task. */
   idempotencyKey?: string;
+  /** W3C `traceparent` handed to the worker with the task (codeQ's `traceParent`). */
+  traceParent?: string;
+  /** W3C `tracestate` handed along with `traceParent`. */
+  traceState?: string;
   /**
    * A tenant, customer or other key whose tasks share a concurrency and rate limit and take turns
    * with other keys' (`[A-Za-z0-9_.:@-]{1,128}`); default none.
@@ -110,6 +114,10 @@ export interface EngineSettings {
   sweepIntervalMs: number;
   /** Longest long-poll, default 30 s. */
   maxWaitSeconds: number;
+  /** `artifactMaxBytes`: largest decoded inline artifact, default 10 MiB; 0 turns inline artifacts off. */
+  artifactMaxBytes: number;
+  /** `artifactsMaxBytesPerResult`: largest decoded inline artifacts of one result, default 32 MiB. */
+  artifactsMaxBytesPerResult: number;
 }
 
 /**
@@ -122,6 +130,23 @@ export interface EngineApi {
   enqueue(input: EnqueueInput): Promise<TaskView>;
   /** Creates many tasks in one pipelined append; results in input order. */
   enqueueMany(inputs: EnqueueInput[]): Promise<TaskView[]>;
+  /**
+   * A task and its result, waiting up to `waitSeconds` (0..`RESULT_WAIT_SECONDS_MAX`, 60) for the
+   * result; without one by then, the task alone. `NOT_FOUND` for an unknown task (at once).
+   */
+  waitForResult(
+    taskId: string,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<{ task: TaskView; result?: ResultRecord }>;
+  /**
+   * The file of a result's inline artifact named `name`, with the task (for access checks).
+   * `NOT_FOUND` when the task, the artifact or its file is not there.
+   */
+  artifactFile(
+    taskId: string,
+    name: string,
+  ): Promise<{ task: TaskView; file: { path: string; size: number; contentType?: string } }>;
   /** Leases up to `count` tasks, waiting up to `waitSeconds` for arrivals. `[]` when none came. */
   claim(input: ClaimInput): Promise<TaskView[]>;
   /** Extends the caller's lease; returns the new deadline (epoch ms). */
@@ -289,6 +314,11 @@ export interface EngineOptions {
   dependencyTimeoutMs?: number;
   /** Tunables; defaults from the contract. */
   settings?: Partial<EngineSettings>;
+  /**
+   * Where results' inline artifacts (`contentBase64`) are stored as files (`localArtifactsDir`);
+   * default none: inline artifacts are refused. Instances serving one deployment must share it.
+   */
+  artifactsDir?: string;
   /** Run the background sweeper and projector (leader-elected); default true. */
   background?: boolean;
   /** pino-compatible logger; default silent. */

@@ -29,6 +29,7 @@ import { CodeqError } from '../errors.js';
 import { assertValidCommand } from '../events/subjects.js';
 import type { TaskEventData } from '../events/task-event.schema.js';
 import { webhookUrlProblem } from '../webhooks/url-safety.js';
+import { isTraceParent, isTraceState } from '../contract/trace-context.js';
 import type { EnqueueInput, EngineSettings } from './engine.types.js';
 
 function invalid(message: string, details?: Record<string, unknown>): never {
@@ -146,6 +147,15 @@ export function normaliseEnqueue(
       invalid(`invalid 'idempotencyKey' (1..${IDEMPOTENCY_KEY_MAX_LENGTH} characters, no whitespace)`);
     }
     data.idempotencyKey = key;
+  }
+  if (input.traceParent !== undefined) {
+    if (!isTraceParent(input.traceParent)) invalid(MESSAGES.traceParent);
+    data.traceParent = input.traceParent;
+  }
+  if (input.traceState !== undefined) {
+    if (data.traceParent === undefined || !isTraceState(input.traceState)) invalid(MESSAGES.traceState);
+    // An empty tracestate carries nothing.
+    if (input.traceState !== '') data.traceState = input.traceState;
   }
   if (input.groupKey !== undefined) {
     if (typeof input.groupKey !== 'string' || !GROUP_KEY_PATTERN.test(input.groupKey))

@@ -36,6 +36,8 @@ export function snapshotData(task: StoredTask): TaskEventData<'snapshot'> | unde
   if (h[F.idempotencyKey] !== undefined) data.idempotencyKey = h[F.idempotencyKey];
   if (h[F.groupKey] !== undefined) data.groupKey = h[F.groupKey];
   if (h[F.error] !== undefined) data.error = h[F.error];
+  if (h[F.traceParent] !== undefined) data.traceParent = h[F.traceParent];
+  if (h[F.traceState] !== undefined) data.traceState = h[F.traceState];
   return data;
 }
 

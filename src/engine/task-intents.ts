@@ -13,8 +13,9 @@ import { resultFromHash } from '../projections/task-record.js';
 import type { IntentHandler, IntentOutcome, IntentRequest } from './intent-handler.js';
 import { targetOf } from './intent-handler.js';
 import type { EngineSettings, ResultInput } from './engine.types.js';
-import type { ResultRecord } from '../contract/views.js';
-import { assertArtifacts, assertErrorText, assertWorkerId, leaseSeconds } from './input-validation.js';
+import type { Artifact, ResultRecord } from '../contract/views.js';
+import { assertErrorText, assertWorkerId, leaseSeconds } from './input-validation.js';
+import type { ResultArtifacts, StagedArtifacts } from './result-artifacts.js';
 
 /** One intent (the decider's input) for one task. */
 export interface TaskIntentRequest {
@@ -52,6 +53,8 @@ export class TaskIntents {
       store: ProjectionStore;
       handler: IntentHandler;
       settings: EngineSettings;
+      /** Stores results' inline artifacts before their events are appended. */
+      artifacts: ResultArtifacts;
     },
   ) {}
 
@@ -72,44 +75,39 @@ export class TaskIntents {
     return this.deps.handler.handle(requests);
   }
 
-  /** Validates and builds the intent of a result. */
-  resultIntent(input: ResultInput): TaskIntent {
+  /** Validates and builds the intent of a result; `artifacts` are the staged records. */
+  private resultIntent(input: ResultInput, artifacts: Artifact[] | undefined): TaskIntent {
     assertWorkerId(input.workerId);
-    assertArtifacts(input.artifacts);
     if (input.status === 'COMPLETED') {
       const intent: TaskIntent = {
         type: 'complete',
         workerId: input.workerId,
         result: input.result ?? null,
       };
-      if (input.artifacts !== undefined) intent.artifacts = input.artifacts;
+      if (artifacts !== undefined) intent.artifacts = artifacts;
       return intent;
     }
     if (input.status !== 'FAILED')
       throw new CodeqError('INVALID_INPUT', "invalid 'status' (COMPLETED or FAILED)");
     assertErrorText(input.error);
     const intent: TaskIntent = { type: 'fail', workerId: input.workerId, error: input.error };
-    if (input.artifacts !== undefined) intent.artifacts = input.artifacts;
+    if (artifacts !== undefined) intent.artifacts = artifacts;
     return intent;
   }
 
   /** The result record of a written `completed` or `failed` event. */
-  static resultRecord(input: ResultInput, event: StoredTaskEvent): ResultRecord {
+  private static resultRecord(input: ResultInput, event: StoredTaskEvent): ResultRecord {
+    const artifacts =
+      event.type === 'completed' || event.type === 'failed' ? event.data.artifacts : undefined;
     return input.status === 'COMPLETED'
       ? {
           taskId: input.taskId,
           status: 'COMPLETED',
           result: input.result ?? null,
-          artifacts: input.artifacts,
+          artifacts,
           completedAt: event.at,
         }
-      : {
-          taskId: input.taskId,
-          status: 'FAILED',
-          error: input.error,
-          artifacts: input.artifacts,
-          completedAt: event.at,
-        };
+      : { taskId: input.taskId, status: 'FAILED', error: input.error, artifacts, completedAt: event.at };
   }
 
   /** Records many results at once; each answers on its own (a result record or an error). */
@@ -117,11 +115,17 @@ export class TaskIntents {
     const answers: (ResultRecord | CodeqError)[] = new Array(inputs.length);
     const requests: TaskIntentRequest[] = [];
     const index: number[] = [];
+    // Only results with artifacts make a promise here (a batch of plain results stays as cheap).
+    const staged = inputs.some((input) => input.artifacts !== undefined)
+      ? await this.deps.artifacts.stageMany(inputs)
+      : undefined;
     inputs.forEach((input, i) => {
       try {
+        const s = staged?.[i];
+        if (s instanceof CodeqError) throw s;
         requests.push({
           taskId: input.taskId,
-          intent: this.resultIntent(input),
+          intent: this.resultIntent(input, s?.records),
           actor: input.workerId,
           commandHint: input.command,
           allowedCommands: input.allowedCommands,
@@ -141,22 +145,45 @@ export class TaskIntents {
         refused.push(this.recordedResult(inputs[i]!, o.error).then((r) => void (answers[i] = r ?? o.error)));
     });
     await Promise.all(refused);
+    if (staged) await this.writeDeferred(inputs, staged, answers);
     return answers;
+  }
+
+  /** Writes the artifacts a staging deferred, for the results the log took; a failure is the item's. */
+  private async writeDeferred(
+    inputs: readonly ResultInput[],
+    staged: readonly (StagedArtifacts | CodeqError)[],
+    answers: (ResultRecord | CodeqError)[],
+  ): Promise<void> {
+    await Promise.all(
+      staged.map(async (s, i) => {
+        if (s instanceof CodeqError || s.deferred.length === 0 || answers[i] instanceof CodeqError) return;
+        await this.deps.artifacts.afterRecorded(inputs[i]!.taskId, s).catch((err: unknown) => {
+          answers[i] =
+            err instanceof CodeqError ? err : new CodeqError('INTERNAL', String(err), { cause: err });
+        });
+      }),
+    );
   }
 
   /** Records one result (see {@link TaskIntents.submitResults}). */
   async submitResult(input: ResultInput): Promise<ResultRecord> {
-    const intent = this.resultIntent(input);
+    assertWorkerId(input.workerId);
+    const staged = await this.deps.artifacts.stage(input);
+    const intent = this.resultIntent(input, staged.records);
+    let record: ResultRecord;
     try {
       const event = await this.run(input.taskId, intent, input.workerId, {
         allowedCommands: input.allowedCommands,
       });
-      return TaskIntents.resultRecord(input, event);
+      record = TaskIntents.resultRecord(input, event);
     } catch (err) {
       const recorded = await this.recordedResult(input, err);
-      if (recorded) return recorded;
-      throw err;
+      if (!recorded) throw err;
+      record = recorded;
     }
+    await this.deps.artifacts.afterRecorded(input.taskId, staged);
+    return record;
   }
 
   /**

@@ -87,6 +87,8 @@ export class TaskWriter {
       wakesOnLeaseEnd?: (command: string) => boolean;
       logger: Logger;
       observer?: EngineObserver | undefined;
+      /** Told of events once they are applied (wakes result long-polls). Must be cheap, must not throw. */
+      onApplied?: (events: readonly StoredTaskEvent[]) => void;
       /**
        * The longest one write waits for the log to take its events, every retry included (a
        * leader election, a reconnect), in ms; then the items not taken fail with a retryable
@@ -176,6 +178,7 @@ export class TaskWriter {
       );
     }
     this.deps.observer?.onEventsAppended?.(events);
+    this.deps.onApplied?.(events);
     for (const e of events) {
       if (ENTERS_PENDING.has(e.type)) {
         if (!handOff?.taken.has(e.taskId)) this.scheduleWake(e.command);

@@ -14,6 +14,9 @@ export const EVENT_SCHEMA_VERSION = 1;
 const WorkerId = Type.String({ minLength: 1, maxLength: 256 });
 const EpochMs = Type.Integer({ minimum: 0 });
 const Attempts = Type.Integer({ minimum: 0 });
+// W3C trace context given at creation (checked precisely when the task is enqueued).
+const TraceParent = Type.String({ minLength: 1, maxLength: 256 });
+const TraceState = Type.String({ maxLength: 512 });
 const GroupKey = Type.String({ pattern: GROUP_KEY_PATTERN.source });
 const Artifact = Type.Object(
   {
@@ -21,6 +24,9 @@ const Artifact = Type.Object(
     url: Type.Optional(Type.String({ maxLength: 4096 })),
     contentBase64: Type.Optional(Type.String()),
     contentType: Type.Optional(Type.String({ maxLength: 256 })),
+    // A stored inline artifact: its decoded size in bytes and SHA-256 (hex); its content is on disk.
+    size: Type.Optional(Type.Integer({ minimum: 0 })),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   },
   { additionalProperties: false },
 );
@@ -35,6 +41,8 @@ export const EventDataSchemas = {
     runAt: Type.Optional(EpochMs),
     webhook: Type.Optional(Type.String({ maxLength: 4096 })),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    traceParent: Type.Optional(TraceParent),
+    traceState: Type.Optional(TraceState),
     /** The task's group key (fair claiming and per-group limits). */
     groupKey: Type.Optional(GroupKey),
   }),
@@ -109,6 +117,8 @@ export const EventDataSchemas = {
     webhook: Type.Optional(Type.String({ maxLength: 4096 })),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     error: Type.Optional(Type.String({ maxLength: 65536 })),
+    traceParent: Type.Optional(TraceParent),
+    traceState: Type.Optional(TraceState),
     groupKey: Type.Optional(GroupKey),
   }),
   /**

@@ -12,8 +12,9 @@ import { DEAD_LETTER_REASONS } from './task-view.evolve.js';
  * Hash field names (short: a task hash is kept per task at full speed).
  * s state · a attempts · m maxAttempts · p priority · w worker · l lease deadline · r due time ·
  * rs sequence that made it ready (FIFO order) · pl payload JSON · res result JSON · err error ·
- * art artifacts JSON · wh webhook · ik idempotency key · ca created · ua updated · v version ·
- * oa time of the task's oldest event still in the log (its latest snapshot) · g group key.
+ * art artifacts JSON · wh webhook · ik idempotency key · tp traceparent · tst tracestate · ca created ·
+ * ua updated · v version · oa time of the task's oldest event still in the log (its latest
+ * snapshot) · g group key.
  * A new task's hash leaves out a (0), ua and oa (both = ca): readers default them.
  */
 export const FIELD = {
@@ -31,6 +32,8 @@ export const FIELD = {
   artifacts: 'art',
   webhook: 'wh',
   idempotencyKey: 'ik',
+  traceParent: 'tp',
+  traceState: 'tst',
   createdAt: 'ca',
   oldestEventAt: 'oa',
   updatedAt: 'ua',
@@ -70,6 +73,8 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
         runAt: strOrNull(d.runAt),
         webhook: d.webhook ?? null,
         idempotencyKey: d.idempotencyKey ?? null,
+        traceParent: d.traceParent ?? null,
+        traceState: d.traceState ?? null,
         readyScore: str(readyScore(d.priority, event.seq)),
         groupKey: d.groupKey ?? null,
       });
@@ -120,6 +125,8 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
         webhook: d.webhook ?? null,
         idempotencyKey: d.idempotencyKey ?? null,
         error: d.error ?? null,
+        traceParent: d.traceParent ?? null,
+        traceState: d.traceState ?? null,
         groupKey: d.groupKey ?? null,
       });
     }

@@ -57,6 +57,8 @@ export function recordFromHash(hash: TaskHash): TaskRecord {
     error: hash[F.error],
     webhook: hash[F.webhook],
     idempotencyKey: hash[F.idempotencyKey],
+    traceParent: hash[F.traceParent],
+    traceState: hash[F.traceState],
     groupKey: hash[F.groupKey],
     createdAt,
     updatedAt: num(hash[F.updatedAt]) ?? createdAt,
@@ -95,6 +97,8 @@ export function hashOfRecord(record: TaskRecord): TaskHash {
   if (record.artifacts !== undefined) hash[F.artifacts] = JSON.stringify(record.artifacts);
   if (record.webhook !== undefined) hash[F.webhook] = record.webhook;
   if (record.idempotencyKey !== undefined) hash[F.idempotencyKey] = record.idempotencyKey;
+  if (record.traceParent !== undefined) hash[F.traceParent] = record.traceParent;
+  if (record.traceState !== undefined) hash[F.traceState] = record.traceState;
   if (record.groupKey !== undefined) hash[F.groupKey] = record.groupKey;
   return hash;
 }
@@ -164,6 +168,8 @@ export function viewOfRecord(taskId: string, command: string, record: TaskRecord
     error: record.error,
     runAt: s === 'pending' ? record.runAt : undefined,
     idempotencyKey: record.idempotencyKey,
+    traceParent: record.traceParent,
+    traceState: record.traceState,
     groupKey: record.groupKey,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,

@@ -43,6 +43,10 @@ export interface TaskRecord {
   webhook?: string | undefined;
   /** Idempotency key given at creation. */
   idempotencyKey?: string | undefined;
+  /** W3C traceparent given at creation. */
+  traceParent?: string | undefined;
+  /** W3C tracestate given at creation. */
+  traceState?: string | undefined;
   /** Group key given at creation (fair claiming, per-group limits). */
   groupKey?: string | undefined;
   /** Creation time, epoch ms. */
@@ -97,6 +101,8 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     r.payload = d.payload ?? null;
     r.webhook = d.webhook;
     r.idempotencyKey = d.idempotencyKey;
+    r.traceParent = d.traceParent;
+    r.traceState = d.traceParent === undefined ? undefined : d.traceState;
     r.groupKey = d.groupKey;
     r.createdAt = r.updatedAt = r.oldestEventAt = at;
     return r;
@@ -111,6 +117,8 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     r.error = d.error;
     r.webhook = d.webhook;
     r.idempotencyKey = d.idempotencyKey;
+    r.traceParent = d.traceParent;
+    r.traceState = d.traceState;
     r.groupKey = d.groupKey;
     r.createdAt = d.createdAt;
     r.updatedAt = d.updatedAt;
@@ -197,6 +205,8 @@ function withLifecycle(before: TaskRecord | undefined, next: TaskSnapshot, versi
     artifacts: before?.artifacts,
     webhook: before?.webhook,
     idempotencyKey: before?.idempotencyKey,
+    traceParent: before?.traceParent,
+    traceState: before?.traceState,
     groupKey: before?.groupKey,
     createdAt: before ? before.createdAt : 0,
     updatedAt: before ? before.updatedAt : 0,

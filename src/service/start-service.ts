@@ -166,6 +166,7 @@ export async function startService(options: StartServiceOptions = {}): Promise<R
       streamMaxAgeMs: config.streamMaxAgeSeconds * 1000,
       dependencyTimeoutMs: config.dependencyTimeoutMs,
       settings: toEngineSettings(config),
+      artifactsDir: config.localArtifactsDir,
       logger,
       observer: engineObserver(metrics),
     });

@@ -202,10 +202,10 @@ describe('POST /tasks', () => {
   });
 });
 
-describe('POST /tasks/batch and POST /tasks/results', () => {
+describe('POST /tasks/batch?allOrNothing=true and POST /tasks/results', () => {
   it('creates many tasks and records many results', async () => {
     const cmd = uniqueName('BATCH');
-    const res = await req('POST', '/tasks/batch', P, {
+    const res = await req('POST', '/tasks/batch?allOrNothing=true', P, {
       tasks: [
         { command: cmd, payload: 1 },
         { command: cmd, payload: 2, priority: 5 },
@@ -213,7 +213,7 @@ describe('POST /tasks/batch and POST /tasks/results', () => {
     });
     expect(res.status).toBe(202);
     expect(res.body.tasks).toHaveLength(2);
-    const bad = await req('POST', '/tasks/batch', P, {
+    const bad = await req('POST', '/tasks/batch?allOrNothing=true', P, {
       tasks: [
         { command: cmd, payload: 1 },
         { command: 'a b', payload: 1 },
@@ -221,7 +221,7 @@ describe('POST /tasks/batch and POST /tasks/results', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toContain('tasks[1]');
-    const credentialed = await req('POST', '/tasks/batch', P, {
+    const credentialed = await req('POST', '/tasks/batch?allOrNothing=true', P, {
       tasks: [
         { command: cmd, payload: 3 },
         { command: cmd, payload: 4, webhook: 'https://user:secret@hooks.example.com/x' },
@@ -464,6 +464,7 @@ describe('admin', () => {
       delayed: 0,
       inProgress: 0,
       dlq: 0,
+      paused: false,
     });
     expect((await req('GET', '/admin/queues/bad.name', A)).body).toEqual({ error: 'invalid command' });
     expect((await req('GET', '/admin/queues', P)).status).toBe(403);

@@ -31,7 +31,15 @@ const json: fc.Arbitrary<unknown> = fc.oneof(
 );
 const worker = fc.constantFrom(OWNER, OWNER, OWNER, 'w1', 'w2');
 const artifacts = fc.array(
-  fc.record({ name: fc.constantFrom('log', 'out.txt'), url: fc.constant('https://x.test/a') }),
+  fc.record(
+    {
+      name: fc.constantFrom('log', 'out.txt'),
+      url: fc.constant('https://x.test/a'),
+      size: fc.constantFrom(0, 12),
+      sha256: fc.constant('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'),
+    },
+    { requiredKeys: ['name', 'url'] },
+  ),
   {
     minLength: 1,
     maxLength: 2,
@@ -49,6 +57,8 @@ export const enqueueCommand: fc.Arbitrary<TaskIntent> = fc.record({
       runAt: fc.constantFrom(HISTORY_T0, HISTORY_T0 + 700, HISTORY_T0 + 3000),
       webhook: fc.constant('https://hooks.test/done'),
       idempotencyKey: fc.constantFrom('k1', 'k2'),
+      traceParent: fc.constant('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'),
+      traceState: fc.constantFrom('congo=t61rcWkgMzE', 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE'),
       groupKey: fc.constantFrom('tenant-a', 'tenant:b'),
     },
     { requiredKeys: ['payload', 'priority', 'maxAttempts'] },

@@ -222,7 +222,9 @@ describe('loadConfig', () => {
 
   it('converts to engine settings', () => {
     const s = toEngineSettings(
-      loadConfig({ env: { BACKOFF_POLICY: 'linear', IDEMPOTENCY_TTL_SECONDS: '60' } }),
+      loadConfig({
+        env: { BACKOFF_POLICY: 'linear', IDEMPOTENCY_TTL_SECONDS: '60', ARTIFACT_MAX_BYTES: '1024' },
+      }),
     );
     expect(s).toEqual({
       defaultLeaseSeconds: 300,
@@ -236,6 +238,8 @@ describe('loadConfig', () => {
       snapshotAfterMs: 453_600_000, // three quarters of the 7-day log
       sweepIntervalMs: 1000,
       maxWaitSeconds: 30,
+      artifactMaxBytes: 1024,
+      artifactsMaxBytesPerResult: 33_554_432,
     });
     // A log that keeps events forever needs no snapshots.
     expect(toEngineSettings(loadConfig({ env: { STREAM_MAX_AGE_SECONDS: '0' } })).snapshotAfterMs).toBe(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredTaskEvent } from '../../src/events/task-event.schema.js';
 import { projectEvent } from '../../src/projections/event.projection.js';
+import { opIndex } from '../../src/projections/op-layout.js';
 
 const base = { v: 1, taskId: 't1', command: 'c', at: 1_795_000_000_123, actor: 'w' } as const;
 
@@ -24,7 +25,7 @@ describe('projection ops (what apply.lua takes)', () => {
       '{"a":1}',
       '1795000060000',
     ]);
-    expect(op[10]).toBe(((9n - 2n) * 2n ** 44n + BigInt(seq)).toString());
+    expect(op[opIndex('E', 'readyScore')]).toBe(((9n - 2n) * 2n ** 44n + BigInt(seq)).toString());
   });
 
   it('given a claim and a completion, the lease, attempts and result travel as strings', () => {

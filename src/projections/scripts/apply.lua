@@ -144,7 +144,7 @@ local function applyAll()
     if ok then
       applied = applied + 1
       if code == 'E' then
-        -- runAt, webhook and idempotencyKey may be null; reservedUntil is there only for a task
+        -- runAt, webhook, idempotencyKey and the trace context may be null; reservedUntil is there only for a task
         -- handed straight to a claimer.
         if version then
           -- Over an older hash of the same id (never live: an enqueue is a task's first event).
@@ -159,6 +159,10 @@ local function applyAll()
         if runAt ~= NULL then redis.call('HSET', key, 'r', runAt) end
         if op[OP_E_WEBHOOK] ~= NULL then redis.call('HSET', key, 'wh', op[OP_E_WEBHOOK]) end
         if op[OP_E_IDEMPOTENCY_KEY] ~= NULL then redis.call('HSET', key, 'ik', op[OP_E_IDEMPOTENCY_KEY]) end
+        if op[OP_E_TRACE_PARENT] ~= NULL then
+          redis.call('HSET', key, 'tp', op[OP_E_TRACE_PARENT])
+          if op[OP_E_TRACE_STATE] ~= NULL then redis.call('HSET', key, 'tst', op[OP_E_TRACE_STATE]) end
+        end
         g = op[OP_E_GROUP_KEY]
         if g == NULL or g == nil then g = false else redis.call('HSET', key, 'g', g) end
         local reservedUntil = op[OP_E_RESERVED_UNTIL]
@@ -169,14 +173,16 @@ local function applyAll()
           pend(id, runAt, priority, seq, op[OP_E_READY_SCORE], g)
         end
       elseif code == 'S' then
-        -- snapshot: runAt, workerId, leaseUntil, webhook, idempotencyKey and error may be null.
+        -- snapshot: runAt, workerId, leaseUntil, webhook, idempotencyKey, error and the trace context
+        -- may be null.
         if not version then
           -- The first event of a rolled-up task (a rebuild): restore it whole.
           local status, priority, readySeq = op[OP_S_STATUS], op[OP_S_PRIORITY], op[OP_S_READY_SEQ]
           redis.call('HSET', key, 's', status, 'pl', op[OP_S_PAYLOAD], 'p', priority, 'm', op[OP_S_MAX_ATTEMPTS],
             'a', op[OP_S_ATTEMPTS], 'rs', readySeq, 'ca', op[OP_S_CREATED_AT], 'ua', op[OP_S_UPDATED_AT])
           local optional = { r = op[OP_S_RUN_AT], w = op[OP_S_WORKER_ID], l = op[OP_S_LEASE_UNTIL],
-            wh = op[OP_S_WEBHOOK], ik = op[OP_S_IDEMPOTENCY_KEY], err = op[OP_S_ERROR], g = op[OP_S_GROUP_KEY] }
+            wh = op[OP_S_WEBHOOK], ik = op[OP_S_IDEMPOTENCY_KEY], err = op[OP_S_ERROR], g = op[OP_S_GROUP_KEY],
+            tp = op[OP_S_TRACE_PARENT], tst = op[OP_S_TRACE_STATE] }
           for field, value in pairs(optional) do
             if value ~= NULL then redis.call('HSET', key, field, value) end
           end

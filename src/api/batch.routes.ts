@@ -1,0 +1,184 @@
+/**
+ * Batch routes. codeQ's (`POST /tasks/batch`, `POST /tasks/claim/batch`, `POST /tasks/batch/results`)
+ * answer every item on its own, in input order, with codeQ's shapes; codeq's own batch create
+ * (`POST /tasks/batch?allOrNothing=true`, all items valid or none written) and batch results
+ * (`POST /tasks/results`, with an HTTP status per item) keep theirs. Every batch takes one engine
+ * call, so its cost is a fixed number of round trips however many items (docs/architecture.md §4).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Static } from 'typebox';
+import Type from 'typebox';
+import type { ResultInput } from '../engine/engine.types.js';
+import type { ResultRecord } from '../contract/views.js';
+import type { CodeqError } from '../errors.js';
+import { PartialWriteErrorBody, TaskSchema } from '../contract/common.schema.js';
+import {
+  BatchClaimBody,
+  BatchClaimResponse,
+  BatchCreateQuery,
+  BatchCreateResults,
+  BatchResultItemsResponse,
+} from '../contract/batch.schema.js';
+import { BatchCreateBody } from '../contract/task.schema.js';
+import { BatchResultsBody, BatchResultsResponse } from '../contract/worker.schema.js';
+import type { Principal } from './auth/auth.types.js';
+import { createAuthHook, principalOf } from './auth/authenticator.js';
+import { claimTasks } from './claim-handler.js';
+import { AUTH_ERRORS, CREATE_ERRORS } from './common.schema.js';
+import { RESULT_MESSAGES, mapError, type ErrorMessageOverrides } from './error-mapper.js';
+import type { RouteDeps } from './route-context.js';
+import { resultJson, taskJson } from './task-json.js';
+import { toEnqueueInput, traceOfHeaders } from './tasks.routes.js';
+import { checkResult } from './worker.routes.js';
+
+/** The message of an item's error, logged when it is the server's fault. */
+function itemError(
+  err: unknown,
+  log: FastifyBaseLogger,
+  where: Record<string, unknown>,
+  messages: ErrorMessageOverrides = {},
+): string {
+  const mapped = mapError(err, messages);
+  if (mapped.status >= 500) log.error({ err, ...where }, 'batch item failed');
+  return mapped.body.error;
+}
+
+/** Registers the batch routes. */
+export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  const { engine, auth } = deps;
+  const producer = createAuthHook(auth, { kind: 'producer' });
+  const worker = (scope: string) => createAuthHook(auth, { kind: 'worker', scope });
+
+  /** Records a batch of results in one engine call; each answers on its own. */
+  const submitAll = (
+    results: Static<typeof BatchResultsBody>['results'],
+    principal: Principal,
+  ): Promise<(ResultRecord | CodeqError)[]> => {
+    const { subject: workerId, eventTypes: allowedCommands } = principal;
+    results.forEach((r, i) => checkResult(r, `results[${i}]: `));
+    return engine.submitResults(
+      results.map((r) => {
+        // Field by field: conditional spreads would cost extra objects and copies per result.
+        const input: ResultInput = {
+          taskId: r.taskId,
+          workerId,
+          status: r.status,
+          result: r.result,
+          allowedCommands,
+        };
+        if (r.error !== undefined) input.error = r.error;
+        if (r.artifacts !== undefined) input.artifacts = r.artifacts;
+        return input;
+      }),
+    );
+  };
+
+  app.post(
+    '/tasks/batch',
+    {
+      onRequest: producer,
+      schema: {
+        summary: 'Create many tasks; each item answers on its own (allOrNothing=true: codeq batch)',
+        tags: ['producer'],
+        querystring: BatchCreateQuery,
+        body: BatchCreateBody,
+        response: {
+          200: BatchCreateResults,
+          202: Type.Object({ tasks: Type.Array(TaskSchema) }),
+          ...CREATE_ERRORS,
+          503: PartialWriteErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const trace = traceOfHeaders(request.headers);
+      if (request.query.allOrNothing === true) {
+        const inputs = request.body.tasks.map((t, i) => toEnqueueInput(t, principal, `tasks[${i}]: `, trace));
+        const tasks = await engine.enqueueMany(inputs);
+        return reply.code(202).send({ tasks: tasks.map(taskJson) });
+      }
+      // codeQ's: each item is created (or refused) alone; single enqueues of one turn share one
+      // append batch in the engine, so this costs what one batch does.
+      const results = await Promise.all(
+        request.body.tasks.map(async (t, i) => {
+          try {
+            return { task: taskJson(await engine.enqueue(toEnqueueInput(t, principal, '', trace))) };
+          } catch (err) {
+            return { error: itemError(err, request.log, { index: i }) };
+          }
+        }),
+      );
+      return reply.send({ results });
+    },
+  );
+
+  app.post(
+    '/tasks/claim/batch',
+    {
+      onRequest: worker('codeq:claim'),
+      schema: {
+        summary: 'Claim up to count tasks (codeQ)',
+        tags: ['worker'],
+        body: BatchClaimBody,
+        response: {
+          200: BatchClaimResponse,
+          204: Type.Null({ description: 'Nothing to claim' }),
+          ...AUTH_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const tasks = await claimTasks(principalOf(request), request.body, reply, deps);
+      if (tasks.length === 0) return reply.code(204).send(null);
+      return reply.send({ tasks: tasks.map(taskJson) });
+    },
+  );
+
+  app.post(
+    '/tasks/batch/results',
+    {
+      onRequest: worker('codeq:result'),
+      schema: {
+        summary: 'Record many results; each item answers with its record or its error (codeQ)',
+        tags: ['worker'],
+        body: BatchResultsBody,
+        response: { 200: BatchResultItemsResponse, ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const answers = await submitAll(request.body.results, principalOf(request));
+      const results = answers.map((answer, i) => {
+        const taskId = request.body.results[i]!.taskId;
+        if (!(answer instanceof Error)) return { taskId, result: resultJson(answer) };
+        return { taskId, error: itemError(answer, request.log, { taskId }, RESULT_MESSAGES) };
+      });
+      return reply.send({ results });
+    },
+  );
+
+  app.post(
+    '/tasks/results',
+    {
+      onRequest: worker('codeq:result'),
+      schema: {
+        summary: 'Record many results; each item answers on its own (codeq addition)',
+        tags: ['worker'],
+        body: BatchResultsBody,
+        response: { 200: BatchResultsResponse, ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const answers = await submitAll(request.body.results, principalOf(request));
+      const results = answers.map((answer, i) => {
+        const taskId = request.body.results[i]!.taskId;
+        if (!(answer instanceof Error)) return { taskId, ok: true, result: resultJson(answer) };
+        const mapped = mapError(answer, RESULT_MESSAGES);
+        if (mapped.status >= 500) request.log.error({ err: answer, taskId }, 'batch result failed');
+        return { taskId, ok: false, status: mapped.status, error: mapped.body.error };
+      });
+      return reply.send({ results });
+    },
+  );
+};
