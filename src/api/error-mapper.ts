@@ -15,6 +15,7 @@ const STATUS_BY_CODE: Readonly<Partial<Record<CodeqErrorCode, number>>> = Object
   NOT_OWNER: 403,
   WRONG_STATE: 409,
   LEASE_EXPIRED: 409,
+  TASK_CANCELLED: 409,
   IDEMPOTENCY_CONFLICT: 409,
   VERSION_CONFLICT: 409,
   UNAVAILABLE: 503,
@@ -49,6 +50,11 @@ export interface HttpError {
 export interface ErrorBodyJson {
   /** The message. */
   error: string;
+  /**
+   * The error code, where a 409's message alone would not tell the client what to do:
+   * `TASK_CANCELLED` (the task was cancelled: stop working on it, send no result).
+   */
+  code?: string;
   /** Items of a batch the log took before it failed: input index and task id. */
   written?: { index: number; id: string }[];
   /** Items of that batch not written: input index and error code. */

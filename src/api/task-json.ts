@@ -51,6 +51,11 @@ export function taskJson(task: TaskView): TaskJson {
   if (task.error) out.error = task.error;
   if (task.runAt !== undefined) out.runAt = iso(task.runAt);
   if (task.idempotencyKey) out.idempotencyKey = task.idempotencyKey;
+  if (task.progress !== undefined) {
+    out.progress = task.progress;
+    if (task.progressData !== undefined) out.progressData = task.progressData;
+    if (task.progressAt !== undefined) out.progressAt = iso(task.progressAt);
+  }
   return out;
 }
 

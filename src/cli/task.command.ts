@@ -20,11 +20,11 @@ import { formatRows, formatTable, formatTask, formatTime, printJson, printLine, 
 /** Help of `codeq task`. */
 const TASK_HELP = `Usage: codeq task <create|get|result|history|cancel> [options]
 
-  create   create a task          codeq task create --command GENERATE_MASTER --payload '{"jobId":"j-1"}' --priority 7
-  get      show a task            codeq task get <id>
-  result   show a task's result   codeq task result <id>
-  history  every event of a task  codeq task history <id>
-  cancel   cancel a pending task  codeq task cancel <id> [--reason text]
+  create   create a task             codeq task create --command GENERATE_MASTER --payload '{"jobId":"j-1"}' --priority 7
+  get      show a task               codeq task get <id>
+  result   show a task's result      codeq task result <id>
+  history  every event of a task     codeq task history <id>
+  cancel   cancel a pending/running  codeq task cancel <id> [--reason text]
 
 Run 'codeq task <subcommand> --help' for its options.`;
 
@@ -131,7 +131,7 @@ export async function runTaskCommand(args: string[], ctx: CliContext): Promise<n
     get: 'Shows a task.',
     result: "Shows a task and its result (none until it's finished).",
     history: 'Shows every event of a task, in order, and the state they fold into.',
-    cancel: 'Cancels a pending task.',
+    cancel: 'Cancels a pending or running task (its worker is told at its next heartbeat).',
   };
   if (values.help) return help(ctx, idHelp(sub, helps[sub]!));
   if (values.reason !== undefined && sub !== 'cancel')

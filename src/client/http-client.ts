@@ -76,7 +76,7 @@ export class CodeqHttpClient {
     return this.http.json('producer', 'GET', `/tasks/${enc(id)}/history`);
   }
 
-  /** `POST /tasks/:id/cancel`: cancels a pending task. */
+  /** `POST /tasks/:id/cancel`: cancels a pending or running task. */
   cancel(id: string, reason?: string): Promise<TaskJson> {
     return this.http.json(
       'producer',

@@ -35,6 +35,8 @@ export function snapshotData(task: StoredTask): TaskEventData<'snapshot'> | unde
   if (h[F.webhook] !== undefined) data.webhook = h[F.webhook];
   if (h[F.idempotencyKey] !== undefined) data.idempotencyKey = h[F.idempotencyKey];
   if (h[F.error] !== undefined) data.error = h[F.error];
+  const progress = h[F.progress];
+  if (progress !== undefined) data.progress = JSON.parse(progress) as TaskEventData<'snapshot'>['progress'];
   return data;
 }
 

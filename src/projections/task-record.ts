@@ -66,6 +66,7 @@ export function recordFromHash(hash: TaskHash): TaskRecord {
   if (hash[F.result] !== undefined) record.result = parseJson(hash[F.result]);
   if (hash[F.artifacts] !== undefined)
     record.artifacts = parseJson(hash[F.artifacts]) as TaskRecord['artifacts'];
+  if (hash[F.progress] !== undefined) record.progress = parseJson(hash[F.progress]) as TaskRecord['progress'];
   return record;
 }
 
@@ -94,6 +95,7 @@ export function hashOfRecord(record: TaskRecord): TaskHash {
   if (record.artifacts !== undefined) hash[F.artifacts] = JSON.stringify(record.artifacts);
   if (record.webhook !== undefined) hash[F.webhook] = record.webhook;
   if (record.idempotencyKey !== undefined) hash[F.idempotencyKey] = record.idempotencyKey;
+  if (record.progress !== undefined) hash[F.progress] = JSON.stringify(record.progress);
   return hash;
 }
 
@@ -162,6 +164,9 @@ export function viewOfRecord(taskId: string, command: string, record: TaskRecord
     error: record.error,
     runAt: s === 'pending' ? record.runAt : undefined,
     idempotencyKey: record.idempotencyKey,
+    progress: record.progress?.value,
+    progressData: record.progress?.data,
+    progressAt: record.progress?.at,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     version: record.version,
