@@ -119,6 +119,8 @@ export function mapError(err: unknown, overrides: ErrorMessageOverrides = {}): H
     else if ((err.code === 'WRONG_STATE' || err.code === 'LEASE_EXPIRED') && overrides.wrongState) {
       message = overrides.wrongState;
     } else if (err.code === 'IDEMPOTENCY_CONFLICT') message = 'idempotency conflict';
+    // The worker must tell "cancelled: stop, send nothing" from other 409s without parsing prose.
+    else if (err.code === 'TASK_CANCELLED') return { status, body: { error: 'cancelled', code: err.code } };
     else if (status === 500) message = 'internal error';
     else if (status === 503) {
       // Not the error's own message: it may name hosts and ports.

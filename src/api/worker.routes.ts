@@ -304,7 +304,8 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
         if (!(answer instanceof Error)) return { taskId, ok: true, result: resultJson(answer) };
         const mapped = mapError(answer, RESULT_MESSAGES);
         if (mapped.status >= 500) request.log.error({ err: answer, taskId }, 'batch result failed');
-        return { taskId, ok: false, status: mapped.status, error: mapped.body.error };
+        const item = { taskId, ok: false, status: mapped.status, error: mapped.body.error };
+        return mapped.body.code === undefined ? item : { ...item, code: mapped.body.code };
       });
       return reply.send({ results });
     },

@@ -127,6 +127,7 @@ export const BatchResultsResponse = Type.Object({
       result: Type.Optional(ResultRecordSchema),
       status: Type.Optional(Type.Integer({ description: 'HTTP status this item would have had' })),
       error: Type.Optional(Type.String()),
+      code: Type.Optional(Type.String({ description: "as in an error body: 'TASK_CANCELLED'" })),
     }),
   ),
 });
