@@ -15,6 +15,8 @@ export type CodeqErrorCode =
   | 'WRONG_STATE'
   /** The caller's lease has run out; the task will be (or was) repaired. */
   | 'LEASE_EXPIRED'
+  /** The task was cancelled: its worker must stop, and its lease operations and result are refused. */
+  | 'TASK_CANCELLED'
   /** An idempotency key was reused for a different command. */
   | 'IDEMPOTENCY_CONFLICT'
   /** The event log refused an append because the task moved on (JetStream error 10071). */

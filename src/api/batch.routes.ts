@@ -176,7 +176,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         if (!(answer instanceof Error)) return { taskId, ok: true, result: resultJson(answer) };
         const mapped = mapError(answer, RESULT_MESSAGES);
         if (mapped.status >= 500) request.log.error({ err: answer, taskId }, 'batch result failed');
-        return { taskId, ok: false, status: mapped.status, error: mapped.body.error };
+        const item = { taskId, ok: false, status: mapped.status, error: mapped.body.error };
+        return mapped.body.code === undefined ? item : { ...item, code: mapped.body.code };
       });
       return reply.send({ results });
     },

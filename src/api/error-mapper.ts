@@ -15,6 +15,7 @@ const STATUS_BY_CODE: Readonly<Partial<Record<CodeqErrorCode, number>>> = Object
   NOT_OWNER: 403,
   WRONG_STATE: 409,
   LEASE_EXPIRED: 409,
+  TASK_CANCELLED: 409,
   IDEMPOTENCY_CONFLICT: 409,
   VERSION_CONFLICT: 409,
   UNAVAILABLE: 503,
@@ -49,6 +50,11 @@ export interface HttpError {
 export interface ErrorBodyJson {
   /** The message. */
   error: string;
+  /**
+   * The error code, where a 409's message alone would not tell the client what to do:
+   * `TASK_CANCELLED` (the task was cancelled: stop working on it, send no result).
+   */
+  code?: string;
   /** Items of a batch the log took before it failed: input index and task id. */
   written?: { index: number; id: string }[];
   /** Items of that batch not written: input index and error code. */
@@ -113,6 +119,8 @@ export function mapError(err: unknown, overrides: ErrorMessageOverrides = {}): H
     else if ((err.code === 'WRONG_STATE' || err.code === 'LEASE_EXPIRED') && overrides.wrongState) {
       message = overrides.wrongState;
     } else if (err.code === 'IDEMPOTENCY_CONFLICT') message = 'idempotency conflict';
+    // The worker must tell "cancelled: stop, send nothing" from other 409s without parsing prose.
+    else if (err.code === 'TASK_CANCELLED') return { status, body: { error: 'cancelled', code: err.code } };
     else if (status === 500) message = 'internal error';
     else if (status === 503) {
       // Not the error's own message: it may name hosts and ports.

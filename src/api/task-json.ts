@@ -57,6 +57,11 @@ export function taskJson(task: TaskView): TaskJson {
   if (task.traceParent) out.traceParent = task.traceParent;
   if (task.traceState) out.traceState = task.traceState;
   if (task.groupKey) out.groupKey = task.groupKey;
+  if (task.progress !== undefined) {
+    out.progress = task.progress;
+    if (task.progressData !== undefined) out.progressData = task.progressData;
+    if (task.progressAt !== undefined) out.progressAt = iso(task.progressAt);
+  }
   return out;
 }
 

@@ -194,7 +194,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       onRequest: producer,
       config: { ...readConfig, optionalBody: true },
       schema: {
-        summary: 'Cancel a pending task (codeq addition)',
+        summary: 'Cancel a pending or running task; its worker is told at its next call (codeq addition)',
         tags: ['producer'],
         params: TaskIdParams,
         body: CancelBody,

@@ -16,6 +16,8 @@ import {
   HeartbeatBody,
   NackBody,
   NackResponse,
+  ProgressBody,
+  ProgressResponse,
   ResultBody,
   resultBodyProblem,
 } from '../contract/worker.schema.js';
@@ -23,7 +25,7 @@ import { AUTH_ERRORS, TaskIdParams } from './common.schema.js';
 import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES } from './error-mapper.js';
 import { claimTasks } from './claim-handler.js';
 import type { RouteDeps } from './route-context.js';
-import { resultJson, taskJson } from './task-json.js';
+import { iso, resultJson, taskJson } from './task-json.js';
 
 const LEASE_ERRORS = { ...AUTH_ERRORS, 404: ErrorBody, 409: ErrorBody };
 
@@ -88,7 +90,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       onRequest: worker('codeq:heartbeat'),
       config: leaseConfig,
       schema: {
-        summary: 'Extend the lease',
+        summary: "Extend the lease (409 with code 'TASK_CANCELLED' once the task was cancelled)",
         tags: ['worker'],
         params: TaskIdParams,
         body: HeartbeatBody,
@@ -107,6 +109,34 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
         extendSeconds: request.body.extendSeconds ?? config.defaultLeaseSeconds,
       });
       return reply.send({ ok: true as const, leaseUntil: new Date(leaseUntil).toISOString() });
+    },
+  );
+
+  app.post(
+    '/tasks/:id/progress',
+    {
+      // The lease holder's report, like a heartbeat: the same scope, so worker tokens need no new one.
+      onRequest: worker('codeq:heartbeat'),
+      config: { notFound: LEASE_OP_MESSAGES.notFound, messages: LEASE_OP_MESSAGES },
+      schema: {
+        summary: 'Report progress (percent and a small JSON); the lease does not move (codeq addition)',
+        tags: ['worker'],
+        params: TaskIdParams,
+        body: ProgressBody,
+        response: { 200: ProgressResponse, ...LEASE_ERRORS, 400: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const { progress, data } = request.body;
+      const out = await engine.progress({
+        taskId: request.params.id,
+        workerId: principal.subject,
+        allowedCommands: principal.eventTypes,
+        progress,
+        ...(data === undefined ? {} : { data }),
+      });
+      return reply.send({ ok: true as const, progress: out.progress, progressAt: iso(out.progressAt) });
     },
   );
 

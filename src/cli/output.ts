@@ -37,6 +37,8 @@ export function formatTask(task: TaskJson): string {
     ['webhook', task.webhook],
     ['idempotencyKey', task.idempotencyKey],
     ['error', task.error],
+    ['progress', task.progress === undefined ? undefined : `${task.progress}% at ${task.progressAt}`],
+    ['progressData', task.progressData === undefined ? undefined : JSON.stringify(task.progressData)],
     ['createdAt', task.createdAt],
     ['updatedAt', task.updatedAt],
     ['payload', JSON.stringify(task.payload)],

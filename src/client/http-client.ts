@@ -5,6 +5,8 @@
  */
 import type { QueueStats } from '../contract/views.js';
 import type {
+  BulkCancelJson,
+  CancelFilterJson,
   TaskJson,
   ResultJson,
   EventJson,
@@ -18,6 +20,8 @@ import type {
 import { HttpRequester } from './http-request.js';
 
 export type {
+  BulkCancelJson,
+  CancelFilterJson,
   TaskJson,
   ResultJson,
   EventJson,
@@ -79,7 +83,7 @@ export class CodeqHttpClient {
     return this.http.json('producer', 'GET', `/tasks/${enc(id)}/history`);
   }
 
-  /** `POST /tasks/:id/cancel`: cancels a pending task. */
+  /** `POST /tasks/:id/cancel`: cancels a pending or running task. */
   cancel(id: string, reason?: string): Promise<TaskJson> {
     return this.http.json(
       'producer',
@@ -118,6 +122,15 @@ export class CodeqHttpClient {
   heartbeat(id: string, extendSeconds?: number): Promise<{ ok: boolean; leaseUntil?: string }> {
     const body = extendSeconds === undefined ? {} : { extendSeconds };
     return this.http.json('worker', 'POST', `/tasks/${enc(id)}/heartbeat`, body);
+  }
+
+  /**
+   * `POST /tasks/:id/progress`: reports progress (percent 0..100, optional JSON of at most 4 KiB).
+   * Refused with `TASK_CANCELLED` once the task was cancelled.
+   */
+  progress(id: string, progress: number, data?: unknown): Promise<{ progress: number; progressAt: string }> {
+    const body = data === undefined ? { progress } : { progress, data };
+    return this.http.json('worker', 'POST', `/tasks/${enc(id)}/progress`, body);
   }
 
   /** `POST /tasks/:id/abandon`: gives the task back untouched. */
@@ -197,6 +210,25 @@ export class CodeqHttpClient {
   /** `POST /admin/tasks/cleanup`: deletes terminal tasks older than `before` (RFC3339). */
   cleanup(options: { before?: string; limit?: number } = {}): Promise<{ deleted: number }> {
     return this.http.json('admin', 'POST', '/admin/tasks/cleanup', options);
+  }
+
+  /**
+   * `POST /admin/tasks/cancel`: cancels a command's live tasks matching `filter` as one operation
+   * (`dryRun`: counts only). The server pages through the queue however long it is: no client-side
+   * timeout unless `timeoutMs` is given.
+   */
+  cancelTasks(
+    filter: CancelFilterJson,
+    options: { reason?: string; dryRun?: boolean; timeoutMs?: number } = {},
+  ): Promise<BulkCancelJson> {
+    const { timeoutMs, ...rest } = options;
+    return this.http.json(
+      'admin',
+      'POST',
+      '/admin/tasks/cancel',
+      { filter, ...rest },
+      { timeoutMs: timeoutMs ?? 0 },
+    );
   }
 
   /** `POST /admin/projections/rebuild`: rebuilds the Redis projection from the log. */

@@ -22,8 +22,12 @@ export interface RequestOptions {
   raw?: boolean;
 }
 
-/** Maps an HTTP error status (and the server's message) to a codeq error code. */
-export function errorCodeForStatus(status: number, message: string): CodeqErrorCode {
+/**
+ * Maps an HTTP error status (and the server's message, and the `code` of its body when it sent one)
+ * to a codeq error code.
+ */
+export function errorCodeForStatus(status: number, message: string, bodyCode?: unknown): CodeqErrorCode {
+  if (status === 409 && bodyCode === 'TASK_CANCELLED') return 'TASK_CANCELLED';
   if (status === 400 || status === 413 || status === 422) return 'INVALID_INPUT';
   if (status === 401) return 'INVALID_INPUT';
   // 403 means either "not the lease holder" or "this token may not do that" (scope, event type).
@@ -115,7 +119,9 @@ export class HttpRequester {
       decoded && typeof decoded === 'object' && typeof (decoded as { error?: unknown }).error === 'string'
         ? (decoded as { error: string }).error
         : text || res.statusText;
-    throw new CodeqError(errorCodeForStatus(res.status, message), message, {
+    const bodyCode =
+      decoded && typeof decoded === 'object' ? (decoded as { code?: unknown }).code : undefined;
+    throw new CodeqError(errorCodeForStatus(res.status, message, bodyCode), message, {
       details: { status: res.status, method, path, requestId: res.header('x-request-id') },
     });
   }

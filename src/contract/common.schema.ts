@@ -32,7 +32,15 @@ export const Rfc3339 = (message: string) =>
   });
 
 /** `{"error": "..."}`. */
-export const ErrorBody = Type.Object({ error: Type.String() }, { description: 'Error' });
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String(),
+    code: Type.Optional(
+      Type.String({ description: "Set where the message alone is not enough: 'TASK_CANCELLED'" }),
+    ),
+  },
+  { description: 'Error' },
+);
 
 /** A refusal of a batch the log took part of: which items were written (index, id) and which not. */
 export const PartialWriteErrorBody = Type.Object(
@@ -101,6 +109,11 @@ export const TaskSchema = Type.Object({
   traceParent: Type.Optional(Type.String({ description: 'W3C traceparent given at creation' })),
   traceState: Type.Optional(Type.String({ description: 'W3C tracestate given at creation' })),
   groupKey: Type.Optional(Type.String()),
+  progress: Type.Optional(
+    Type.Number({ description: 'Last progress a worker reported, percent (0..100); kept after a retry' }),
+  ),
+  progressData: Type.Optional(Type.Unknown({ description: 'The JSON of the last progress report' })),
+  progressAt: Type.Optional(Time),
 });
 
 /** The ResultRecord JSON of the contract. */

@@ -152,6 +152,18 @@ export const SUBSCRIPTION_TTL_SECONDS_DEFAULT = 300;
 /** Longest gap between a subscription's notifications (`minIntervalSeconds`), seconds; at least 0. */
 export const SUBSCRIPTION_MIN_INTERVAL_SECONDS_MAX = 86_400;
 
+/** Lowest progress a worker may report (`progress`, percent). */
+export const PROGRESS_MIN = 0;
+
+/** Highest progress a worker may report (`progress`, percent). */
+export const PROGRESS_MAX = 100;
+
+/**
+ * Largest `data` of one progress report, bytes of its JSON: it is stored in the task's event and
+ * view, so a report stays small (a step name, counters), not a result.
+ */
+export const PROGRESS_DATA_MAX_BYTES = 4096;
+
 /** A subscription's `groupId`: 1..128 of letters, digits, `_`, `.`, `:` and `-`. */
 export const GROUP_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 

@@ -49,6 +49,12 @@ export interface TaskView {
   traceState?: string | undefined;
   /** Group key given at creation (fair claiming, per-group limits). */
   groupKey?: string | undefined;
+  /** Last progress reported by a worker, percent (0..100); kept after the task finished or was retried. */
+  progress?: number | undefined;
+  /** The JSON the worker gave with its last progress report. */
+  progressData?: unknown;
+  /** When the last progress was reported, epoch ms. */
+  progressAt?: number | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event, epoch ms. */

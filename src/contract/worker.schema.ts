@@ -8,6 +8,9 @@ import {
   ERROR_MAX_LENGTH,
   LEASE_SECONDS_MAX,
   LEASE_SECONDS_MIN,
+  PROGRESS_DATA_MAX_BYTES,
+  PROGRESS_MAX,
+  PROGRESS_MIN,
   REASON_MAX_LENGTH,
   RESULT_BATCH_MAX,
   WAIT_SECONDS_MAX,
@@ -47,6 +50,28 @@ export const HeartbeatBody = Type.Object(
   { extendSeconds: Type.Optional(LeaseSeconds) },
   { additionalProperties: false },
 );
+
+/** Progress body: a percentage and, optionally, a small JSON of the worker's own. */
+export const ProgressBody = Type.Object(
+  {
+    progress: Type.Number({
+      minimum: PROGRESS_MIN,
+      maximum: PROGRESS_MAX,
+      description: `percent done, ${PROGRESS_MIN}..${PROGRESS_MAX} (fractions allowed)`,
+    }),
+    data: Type.Optional(
+      Type.Unknown({ description: `any JSON, at most ${PROGRESS_DATA_MAX_BYTES} bytes encoded` }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Progress answer: the value recorded and when. */
+export const ProgressResponse = Type.Object({
+  ok: Type.Literal(true),
+  progress: Type.Number(),
+  progressAt: Type.String({ description: 'RFC3339 UTC' }),
+});
 
 /** Abandon body (none expected; `{}` tolerated). */
 export const EmptyBody = Type.Object({}, { additionalProperties: false });
@@ -108,6 +133,7 @@ export const BatchResultsResponse = Type.Object({
       result: Type.Optional(ResultRecordSchema),
       status: Type.Optional(Type.Integer({ description: 'HTTP status this item would have had' })),
       error: Type.Optional(Type.String()),
+      code: Type.Optional(Type.String({ description: "as in an error body: 'TASK_CANCELLED'" })),
     }),
   ),
 });

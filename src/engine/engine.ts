@@ -38,6 +38,7 @@ import type {
   TaskHistory,
   TaskView,
 } from '../contract/views.js';
+import { bulkCancel, type BulkCancelInput, type BulkCancelResult } from './bulk-cancel.js';
 import { enqueueMany } from './enqueue.js';
 import {
   assertBatch,
@@ -148,6 +149,16 @@ export class Engine implements EngineApi {
     return { leaseUntil: event.type === 'heartbeat' ? event.data.leaseUntil : 0 };
   }
 
+  async progress(input: {
+    taskId: string;
+    workerId: string;
+    progress: number;
+    data?: unknown;
+    allowedCommands?: readonly string[];
+  }): Promise<{ progress: number; progressAt: number }> {
+    return this.parts.commands.reportProgress(input);
+  }
+
   async nack(input: {
     taskId: string;
     workerId: string;
@@ -238,6 +249,10 @@ export class Engine implements EngineApi {
       allowedCommands: input.allowedCommands,
     });
     return this.getTask(input.taskId);
+  }
+
+  async cancelTasks(input: BulkCancelInput): Promise<BulkCancelResult> {
+    return bulkCancel(input, { store: this.store, handler: this.parts.handler });
   }
 
   async getTask(taskId: string): Promise<TaskView> {

@@ -2,6 +2,7 @@
  * The public shapes of the engine's operations. The HTTP API, the SDK and the CLI program against
  * these; `engine.ts` implements them on JetStream and Redis.
  */
+import type { BulkCancelInput, BulkCancelResult } from './bulk-cancel.js';
 import type { Logger } from 'pino';
 import type { CodeqError } from '../errors.js';
 import type { BackoffSettings } from '../actors/task.types.js';
@@ -156,6 +157,18 @@ export interface EngineApi {
     extendSeconds?: number;
     allowedCommands?: readonly string[];
   }): Promise<{ leaseUntil: number }>;
+  /**
+   * Records the lease holder's progress (`progress` percent 0..100, `data` JSON of at most 4 KiB):
+   * a `progressed` event, shown in the task's view and history. The lease does not move. A
+   * cancelled task answers `TASK_CANCELLED`.
+   */
+  progress(input: {
+    taskId: string;
+    workerId: string;
+    progress: number;
+    data?: unknown;
+    allowedCommands?: readonly string[];
+  }): Promise<{ progress: number; progressAt: number }>;
   /** Gives the task back for a retry with backoff, or dead-letters it at the attempt limit. */
   nack(input: {
     taskId: string;
@@ -229,13 +242,21 @@ export interface EngineApi {
     state: 'ready' | 'delayed' | 'inProgress' | 'dlq' | 'done',
     options?: { cursor?: string; limit?: number },
   ): Promise<Page<TaskView>>;
-  /** Cancels a pending task. */
+  /**
+   * Cancels a pending or leased task (`CANCELLED`). A leased task's worker learns it from its next
+   * heartbeat, progress report or result, refused with `TASK_CANCELLED`.
+   */
   cancel(input: {
     taskId: string;
     actor: string;
     reason?: string;
     allowedCommands?: readonly string[];
   }): Promise<TaskView>;
+  /**
+   * Cancels every live task of one command that matches a filter, as one audited operation (each
+   * event carries the actor and the operation id); `dryRun` counts only. See `bulk-cancel.ts`.
+   */
+  cancelTasks(input: BulkCancelInput): Promise<BulkCancelResult>;
   /** Deletes terminal tasks last changed before `before` (from the projection and the log). */
   cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }>;
   /**

@@ -14,8 +14,14 @@ import type { IntentHandler, IntentOutcome, IntentRequest } from './intent-handl
 import { targetOf } from './intent-handler.js';
 import type { EngineSettings, ResultInput } from './engine.types.js';
 import type { Artifact, ResultRecord } from '../contract/views.js';
-import { assertErrorText, assertWorkerId, leaseSeconds } from './input-validation.js';
 import type { ResultArtifacts, StagedArtifacts } from './result-artifacts.js';
+import {
+  assertErrorText,
+  assertProgress,
+  assertProgressData,
+  assertWorkerId,
+  leaseSeconds,
+} from './input-validation.js';
 
 /** One intent (the decider's input) for one task. */
 export interface TaskIntentRequest {
@@ -205,6 +211,28 @@ export class TaskIntents {
         ? h[FIELD.state] === 'completed' && h[FIELD.result] === JSON.stringify(input.result ?? null)
         : h[FIELD.state] === 'failed' && h[FIELD.error] === input.error;
     return same ? resultFromHash(task.id, h) : undefined;
+  }
+
+  /**
+   * Records the lease holder's progress report (`progress` percent, optional small JSON `data`);
+   * validated before anything is written. Answers the recorded value and its time (epoch ms).
+   */
+  async reportProgress(input: {
+    taskId: string;
+    workerId: string;
+    progress: number;
+    data?: unknown;
+    allowedCommands?: readonly string[] | undefined;
+  }): Promise<{ progress: number; progressAt: number }> {
+    assertWorkerId(input.workerId);
+    assertProgress(input.progress);
+    assertProgressData(input.data);
+    const intent: TaskIntent = { type: 'progress', workerId: input.workerId, progress: input.progress };
+    if (input.data !== undefined) intent.data = input.data;
+    const event = await this.run(input.taskId, intent, input.workerId, {
+      allowedCommands: input.allowedCommands,
+    });
+    return { progress: input.progress, progressAt: event.at };
   }
 
   /** Validates an extension of a lease, in seconds (default `defaultLeaseSeconds`). */

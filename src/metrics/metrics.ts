@@ -202,6 +202,8 @@ export function engineObserver(metrics: Metrics): EngineObserver {
     'leaseExpired',
     'nacked',
     'abandoned',
+    // A running task cancelled: its delivery ended too.
+    'cancelled',
   ]);
   return {
     onEventsAppended(events) {

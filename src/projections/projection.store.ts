@@ -46,7 +46,7 @@ export type TaskIndexName = 'ready' | 'delayed' | 'inflight' | 'dlq' | 'done';
 type NestedReply = [string, string[]][];
 
 /** Hash fields a decision reads (see `snapshotFromHash`); version first, so a missing task reads null. */
-const SNAPSHOT_FIELDS = [
+export const SNAPSHOT_FIELDS: readonly string[] = [
   FIELD.version,
   FIELD.state,
   FIELD.attempts,

@@ -9,8 +9,11 @@ import type { EngineApi, ResultInput } from '../engine/engine.types.js';
 import type { ResultRecord, TaskView } from '../contract/views.js';
 import type { Settled } from './batcher.js';
 import type {
+  BulkCancelOptions,
+  BulkCancelSummary,
   Task,
   TaskEventEntry,
+  TransportCancelFilter,
   Transport,
   TransportClaim,
   TransportCompletion,
@@ -25,6 +28,8 @@ export interface EngineTransportOptions {
   workerId?: string;
   /** Recorded as the actor of enqueues and cancels; default `producer:sdk`. */
   actor?: string;
+  /** Recorded as the actor of bulk cancels (an admin operation); default `admin:sdk`. */
+  adminActor?: string;
 }
 
 /** Strips the engine-only fields of a view. */
@@ -44,12 +49,14 @@ export class EngineTransport implements Transport {
   readonly workerId: string;
   private readonly engine: EngineApi;
   private readonly actor: string;
+  private readonly adminActor: string;
 
   constructor(options: EngineTransportOptions) {
     this.engine = options.engine;
     this.workerId =
       options.workerId ?? `sdk-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.slice(0, 128);
     this.actor = options.actor ?? 'producer:sdk';
+    this.adminActor = options.adminActor ?? 'admin:sdk';
   }
 
   async enqueueMany(inputs: TransportEnqueue[]): Promise<Task[]> {
@@ -107,6 +114,16 @@ export class EngineTransport implements Transport {
   async history(taskId: string): Promise<TaskEventEntry[]> {
     const { events } = await this.engine.history(taskId);
     return events.map((e) => ({ seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: e.data }));
+  }
+
+  async progress(taskId: string, progress: number, data?: unknown): Promise<{ progressAt: number }> {
+    const input = { taskId, workerId: this.workerId, progress };
+    const { progressAt } = await this.engine.progress(data === undefined ? input : { ...input, data });
+    return { progressAt };
+  }
+
+  cancelTasks(filter: TransportCancelFilter, options: BulkCancelOptions = {}): Promise<BulkCancelSummary> {
+    return this.engine.cancelTasks({ filter, actor: this.adminActor, ...options });
   }
 
   async cancel(taskId: string, reason?: string): Promise<Task> {

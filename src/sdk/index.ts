@@ -22,6 +22,8 @@ export { EngineTransport, taskFromView } from './engine.transport.js';
 export type { EngineTransportOptions } from './engine.transport.js';
 export type {
   Artifact,
+  BulkCancelOptions,
+  BulkCancelSummary,
   PublicTaskStatus,
   QueueStats,
   ResultRecord,
@@ -30,6 +32,7 @@ export type {
   TaskEventEntry,
   Transport,
   TransportClaim,
+  TransportCancelFilter,
   TransportCompletion,
   TransportEnqueue,
 } from './transport.js';
@@ -45,11 +48,12 @@ export {
   LetLeaseExpireError,
   RetryLaterError,
   UnrecoverableError,
+  isCancellation,
   isCodeqError,
   isLeaseLost,
   isTransient,
   toCodeqError,
 } from './errors.js';
-export type { CodeqErrorCode } from './errors.js';
+export type { CodeqErrorCode, JobAbortReason } from './errors.js';
 export { TypedEmitter } from './typed-emitter.js';
 export type { EventMap } from './typed-emitter.js';

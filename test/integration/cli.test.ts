@@ -129,6 +129,38 @@ describe('codeq CLI', () => {
     expect(history.stdout).toMatch(/enqueued/);
   });
 
+  it('cancels a running task by id, and many by filter (dry run first), showing progress', async () => {
+    const command = uniqueName('CXL');
+    const tasks = await client.createTasks([0, 1, 2].map((i) => ({ command, payload: { i } })));
+    const [running] = await client.claim({ commands: [command], leaseSeconds: 60 });
+    await client.progress(running!.id, 40, { step: 'two' });
+    const shown = await cli(['task', 'get', running!.id]);
+    expect(shown.stdout).toMatch(/progress:\s+40% at /);
+    expect(shown.stdout).toMatch(/progressData:\s+\{"step":"two"\}/);
+
+    const one = await cli(['task', 'cancel', running!.id, '--reason', 'stop it', '--json']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({ id: running!.id, status: 'CANCELLED', error: 'stop it' });
+
+    const dry = await cli(['task', 'cancel', '--command', command, '--state', 'pending', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toBe(`2 task(s) of ${command} match; nothing cancelled (dry run)\n`);
+    const bulk = await cli(['task', 'cancel', '--command', command, '--reason', 'cleanup', '--json']);
+    expect(bulk.code, bulk.stderr).toBe(0);
+    const out = JSON.parse(bulk.stdout) as { operationId: string; matched: number; cancelled: number };
+    expect(out).toMatchObject({ matched: 2, cancelled: 2 });
+    for (const t of tasks.slice(1)) {
+      const history = await client.history(t.id);
+      expect(history.events.at(-1)).toMatchObject({
+        type: 'cancelled',
+        data: { operationId: out.operationId },
+      });
+    }
+    const mixed = await cli(['task', 'cancel', running!.id, '--state', 'pending']);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('--state is for a bulk cancel');
+  });
+
   it('runs `cat` on 100 tasks with worker start and completes them all', async () => {
     const command = uniqueName('CAT');
     const tasks = await client.createTasks(

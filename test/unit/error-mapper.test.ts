@@ -9,6 +9,7 @@ import {
   createErrorHandler,
   mapError,
 } from '../../src/api/error-mapper.js';
+import { errorCodeForStatus } from '../../src/client/http-request.js';
 import { validationMessage } from '../../src/contract/validation-message.js';
 import type { CodeqErrorCode } from '../../src/errors.js';
 import { CodeqError, VersionConflictError } from '../../src/errors.js';
@@ -63,6 +64,18 @@ describe('mapError', () => {
       status: 409,
       body: { error: 'not-in-progress' },
     });
+  });
+
+  it('a cancelled task: 409 with the code TASK_CANCELLED, whatever the route overrides, and the client maps it back', () => {
+    for (const overrides of [LEASE_OP_MESSAGES, RESULT_MESSAGES, {}]) {
+      expect(mapError(new CodeqError('TASK_CANCELLED', 'cancelled'), overrides)).toEqual({
+        status: 409,
+        body: { error: 'cancelled', code: 'TASK_CANCELLED' },
+      });
+    }
+    expect(errorCodeForStatus(409, 'cancelled', 'TASK_CANCELLED')).toBe('TASK_CANCELLED');
+    expect(errorCodeForStatus(409, 'cancelled')).toBe('WRONG_STATE');
+    expect(errorCodeForStatus(400, 'x', 'TASK_CANCELLED')).toBe('INVALID_INPUT');
   });
 
   it('answers route refusals and Fastify client errors as they are', () => {
