@@ -76,6 +76,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { key: 'workerIssuer', kind: 'string' },
   { key: 'workerAudience', kind: 'string', default: 'codeq-worker' },
   { key: 'allowProducerAsWorker', kind: 'bool', default: false },
+  { key: 'payloadFormat', kind: 'enum', default: 'string', values: ['string', 'object'] },
   { key: 'localArtifactsDir', kind: 'string' },
   { key: 'natsUrl', kind: 'url', schemes: ['nats:', 'tls:', 'ws:', 'wss:'], list: true },
   { key: 'redisUrl', kind: 'url', schemes: ['redis:', 'rediss:'], accept: acceptRedisClusterUrl },

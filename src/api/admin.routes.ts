@@ -15,17 +15,17 @@ import {
   RequeueBody,
 } from '../contract/admin.schema.js';
 import { TaskPageSchema } from '../contract/common.schema.js';
-import { CLEANUP_LIMIT_DEFAULT, PAGE_LIMIT_DEFAULT } from '../contract/limits.js';
+import { CLEANUP_LIMIT_DEFAULT, PAGE_LIMIT_DEFAULT, zeroAsDefault } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
 import { parseRfc3339 } from '../contract/rfc3339.js';
 import { AUTH_ERRORS, CommandParams } from './common.schema.js';
 import { ApiRefusal } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
-import { iso, taskJson } from './task-json.js';
+import { iso, tasksJson, taskWire } from './task-json.js';
 
 /** Registers the admin routes. */
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-  const { engine, auth } = deps;
+  const { engine, auth, config } = deps;
   app.addHook('onRequest', createAuthHook(auth, { kind: 'admin' }));
 
   app.get(
@@ -74,7 +74,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     },
     async (request, reply) => {
       assertAllCommands(principalOf(request));
-      const limit = request.body.limit ?? CLEANUP_LIMIT_DEFAULT;
+      const limit = zeroAsDefault(request.body.limit, CLEANUP_LIMIT_DEFAULT);
       let before = Date.now();
       if (request.body.before !== undefined) {
         const parsed = parseRfc3339(request.body.before);
@@ -105,7 +105,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         ...(cursor === undefined ? {} : { cursor }),
       });
       return reply.send({
-        tasks: page.items.map(taskJson),
+        tasks: page.items.map(tasksJson(taskWire(request, config))),
         total: page.total,
         ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
       });
@@ -155,7 +155,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         ...(cursor === undefined ? {} : { cursor }),
       });
       return reply.send({
-        tasks: page.items.map(taskJson),
+        tasks: page.items.map(tasksJson(taskWire(request, config))),
         total: page.total,
         ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
       });

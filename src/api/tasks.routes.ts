@@ -7,7 +7,7 @@ import type { Static } from 'typebox';
 import type { EnqueueInput } from '../engine/engine.types.js';
 import { CodeqError } from '../errors.js';
 import Type from 'typebox';
-import { ErrorBody, PartialWriteErrorBody, TaskSchema } from '../contract/common.schema.js';
+import { ErrorBody, PartialWriteErrorBody, TaskSchema, TaskViewQuery } from '../contract/common.schema.js';
 import { MESSAGES } from '../contract/messages.js';
 import { parseRfc3339 } from '../contract/rfc3339.js';
 import {
@@ -24,7 +24,7 @@ import { createAuthHook, principalOf } from './auth/authenticator.js';
 import { AUTH_ERRORS, CREATE_ERRORS, TaskIdParams } from './common.schema.js';
 import { ApiRefusal, READ_MESSAGES } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
-import { historyJson, resultJson, taskJson } from './task-json.js';
+import { historyJson, resultJson, taskJson, tasksJson, taskWire } from './task-json.js';
 
 /**
  * Checks one create body beyond its schema and turns it into engine input. `where` prefixes messages
@@ -59,7 +59,7 @@ function toEnqueueInput(body: Static<typeof CreateTaskBody>, principal: Principa
 
 /** Registers the producer routes. */
 export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-  const { engine, auth } = deps;
+  const { engine, auth, config } = deps;
   const producer = createAuthHook(auth, { kind: 'producer' });
   const reader = createAuthHook(auth, { kind: 'any' });
   const readConfig = { notFound: READ_MESSAGES.notFound, messages: READ_MESSAGES };
@@ -71,6 +71,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       schema: {
         summary: 'Create a task',
         tags: ['producer'],
+        querystring: TaskViewQuery,
         body: CreateTaskBody,
         response: { 202: TaskSchema, ...CREATE_ERRORS },
       },
@@ -78,7 +79,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     async (request, reply) => {
       const input = toEnqueueInput(request.body, principalOf(request));
       const task = await engine.enqueue(input);
-      return reply.code(202).send(taskJson(task));
+      return reply.code(202).send(taskJson(task, taskWire(request, config)));
     },
   );
 
@@ -89,6 +90,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       schema: {
         summary: 'Create many tasks in one call (codeq addition)',
         tags: ['producer'],
+        querystring: TaskViewQuery,
         body: BatchCreateBody,
         response: {
           202: Type.Object({ tasks: Type.Array(TaskSchema) }),
@@ -101,7 +103,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       const principal = principalOf(request);
       const inputs = request.body.tasks.map((t, i) => toEnqueueInput(t, principal, `tasks[${i}]: `));
       const tasks = await engine.enqueueMany(inputs);
-      return reply.code(202).send({ tasks: tasks.map(taskJson) });
+      return reply.code(202).send({ tasks: tasks.map(tasksJson(taskWire(request, config))) });
     },
   );
 
@@ -114,13 +116,14 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         summary: 'Get a task',
         tags: ['producer', 'worker'],
         params: TaskIdParams,
+        querystring: TaskViewQuery,
         response: { 200: TaskSchema, 401: ErrorBody, 404: ErrorBody },
       },
     },
     async (request, reply) => {
       const task = await engine.getTask(request.params.id);
       assertTaskVisible(principalOf(request), task);
-      return reply.send(taskJson(task));
+      return reply.send(taskJson(task, taskWire(request, config)));
     },
   );
 
@@ -133,6 +136,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         summary: "Get a task's result (404 until it has one)",
         tags: ['producer', 'worker'],
         params: TaskIdParams,
+        querystring: TaskViewQuery,
         response: { 200: TaskResultResponse, 401: ErrorBody, 404: ErrorBody },
       },
     },
@@ -141,7 +145,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       assertTaskVisible(principalOf(request), task);
       // codeQ answers 404 while the result does not exist yet.
       if (!result) throw new CodeqError('NOT_FOUND', 'no result yet');
-      return reply.send({ task: taskJson(task), result: resultJson(result) });
+      return reply.send({ task: taskJson(task, taskWire(request, config)), result: resultJson(result) });
     },
   );
 
@@ -174,6 +178,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         summary: 'Cancel a pending task (codeq addition)',
         tags: ['producer'],
         params: TaskIdParams,
+        querystring: TaskViewQuery,
         body: CancelBody,
         response: { 200: TaskSchema, ...AUTH_ERRORS, 404: ErrorBody, 409: ErrorBody },
       },
@@ -186,7 +191,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         allowedCommands: principal.eventTypes,
         ...(request.body.reason === undefined ? {} : { reason: request.body.reason }),
       });
-      return reply.send(taskJson(task));
+      return reply.send(taskJson(task, taskWire(request, config)));
     },
   );
 };

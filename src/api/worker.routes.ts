@@ -12,7 +12,7 @@ import type { ResultRecord } from '../contract/views.js';
 import { allowsCommand } from './auth/auth.types.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
-import { ErrorBody, ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
+import { ErrorBody, ResultRecordSchema, TaskSchema, TaskViewQuery } from '../contract/common.schema.js';
 import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import {
   BatchResultsBody,
@@ -28,7 +28,7 @@ import {
 import { AUTH_ERRORS, TaskIdParams } from './common.schema.js';
 import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES, mapError } from './error-mapper.js';
 import type { ClaimLifecycle, RouteDeps } from './route-context.js';
-import { resultJson, taskJson } from './task-json.js';
+import { resultJson, taskJson, tasksJson, taskWire } from './task-json.js';
 
 const LEASE_ERRORS = { ...AUTH_ERRORS, 404: ErrorBody, 409: ErrorBody };
 
@@ -94,6 +94,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       schema: {
         summary: 'Claim a task (long-poll with waitSeconds; batch with count)',
         tags: ['worker'],
+        querystring: TaskViewQuery,
         body: ClaimBody,
         response: {
           200: Type.Union([TaskSchema, Type.Object({ tasks: Type.Array(TaskSchema) })]),
@@ -133,8 +134,9 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
         release();
       }
       if (tasks.length === 0) return reply.code(204).send(null);
-      if (body.count !== undefined) return reply.send({ tasks: tasks.map(taskJson) });
-      return reply.send(taskJson(tasks[0]!));
+      const wire = taskWire(request, config);
+      if (body.count !== undefined) return reply.send({ tasks: tasks.map(tasksJson(wire)) });
+      return reply.send(taskJson(tasks[0]!, wire));
     },
   );
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { foldEvents } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT, type TaskIntent } from '../actors/task.types.js';
-import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX } from '../contract/limits.js';
+import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX, zeroAsDefault } from '../contract/limits.js';
 import type { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { assertValidCommand } from '../events/subjects.js';
@@ -144,7 +144,8 @@ export class Engine implements EngineApi {
       : {
           type: 'nack',
           workerId: input.workerId,
-          delayOverrideSeconds: input.delaySeconds,
+          // 0 asks for the backoff policy, as absent does (codeQ's rule).
+          delayOverrideSeconds: zeroAsDefault(input.delaySeconds, undefined),
           reason: input.reason,
         };
     const event = await this.parts.commands.run(input.taskId, command, input.workerId, {
