@@ -115,7 +115,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.post(
     '/admin/dlq/:command/requeue',
     {
-      config: { optionalBody: true },
+      config: { optionalBody: true, strictBody: true },
       schema: {
         summary: 'Send dead-lettered tasks back to the queue, attempts reset (all when taskIds is absent)',
         tags: ['admin'],

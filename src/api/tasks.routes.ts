@@ -173,7 +173,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     '/tasks/:id/cancel',
     {
       onRequest: producer,
-      config: { ...readConfig, optionalBody: true },
+      config: { ...readConfig, optionalBody: true, strictBody: true },
       schema: {
         summary: 'Cancel a pending task (codeq addition)',
         tags: ['producer'],

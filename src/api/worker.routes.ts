@@ -245,6 +245,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     '/tasks/results',
     {
       onRequest: worker('codeq:result'),
+      config: { strictBody: true },
       schema: {
         summary: 'Record many results; each item answers on its own (codeq addition)',
         tags: ['worker'],
