@@ -6,11 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeqServer } from '../../src/api/server.js';
 import { buildServer, closeServer } from '../../src/api/server.js';
 import { loadConfig, toEngineSettings } from '../../src/config.js';
-import { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { createTestEngine } from '../support/engine.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { uniqueName } from '../support/servers.js';
 
@@ -88,22 +89,18 @@ async function call(
 
 let app: CodeqServer;
 
+let closeEngine: () => Promise<void>;
+
 beforeAll(async () => {
-  const config = loadConfig({ env: ENV });
-  engine = await Engine.create({
-    natsServers: inject('natsUrl'),
-    redisUrl: inject('redisUrl'),
-    streamName: uniqueName('CODEQ_CLIENTS'),
-    subjectPrefix: uniqueName('codeqclients').toLowerCase(),
-    keyPrefix: uniqueName('codeqclients'),
-    settings: toEngineSettings(config),
-  });
+  ({ engine, close: closeEngine } = await createTestEngine({
+    settings: toEngineSettings(loadConfig({ env: ENV })),
+  }));
   app = server();
   await app.ready();
 });
 afterAll(async () => {
   for (const s of servers) await closeServer(s);
-  await engine.close();
+  await closeEngine();
 });
 
 describe('payload wire format (item 1)', () => {

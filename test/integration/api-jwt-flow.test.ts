@@ -220,6 +220,23 @@ describe('codeQ flow over HTTP with JWTs from a local JWKS', () => {
     expect(create.body).toEqual({ error: 'invalid audience' });
   });
 
+  it("answers a re-keyed worker token's claim `invalid signature`, the words test/local_flow.py retries on", async () => {
+    // local_flow.py (codeQ, 32f8a66) retries its claim while the error is `jwks fetch error` or
+    // `invalid signature` (the JWKS mock not yet serving the new key), with its kid `codeq-local-1`
+    // here played by the JWKS's own kid signed by another key.
+    const other = (await generateKeyPair('RS256')).privateKey;
+    const forged = await new SignJWT({ eventTypes: [command], scope: WORKER_SCOPES })
+      .setProtectedHeader({ alg: 'RS256', kid: 'jwt-flow-1' })
+      .setIssuer(WORKER_ISSUER)
+      .setAudience(WORKER_AUDIENCE)
+      .setSubject('worker-1')
+      .setExpirationTime(now() + 600)
+      .sign(other);
+    const res = await call('/tasks/claim', forged, { commands: [command], leaseSeconds: 60 });
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: 'invalid signature' });
+  });
+
   it("answers 403 not-owner when another worker's sub heartbeats (or finishes) the task", async () => {
     const producer = await producerToken();
     const owner = await workerToken();
