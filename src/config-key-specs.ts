@@ -81,6 +81,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { key: 'workerIssuer', kind: 'string' },
   { key: 'workerAudience', kind: 'string', default: 'codeq-worker' },
   { key: 'allowProducerAsWorker', kind: 'bool', default: false },
+  { key: 'payloadFormat', kind: 'enum', default: 'string', values: ['string', 'object'] },
   { key: 'localArtifactsDir', kind: 'string' },
   int('artifactMaxBytes', ARTIFACT_MAX_BYTES_DEFAULT, 0, ARTIFACT_BYTES_LIMIT),
   int('artifactsMaxBytesPerResult', ARTIFACTS_MAX_BYTES_PER_RESULT_DEFAULT, 0, ARTIFACT_BYTES_LIMIT),

@@ -15,6 +15,9 @@ export const WORKER_SCOPES = [
   'codeq:subscribe',
 ] as const;
 
+/** How answers write a task's payload: its JSON text (codeQ's wire) or the JSON value. */
+export type PayloadFormat = 'string' | 'object';
+
 /** A role a static token grants. */
 export type TokenRole = 'producer' | 'worker' | 'admin';
 
@@ -92,6 +95,12 @@ export interface CodeqConfig {
   workerAudience: string;
   /** Accept producer tokens on worker routes (wildcard event types, all worker scopes); default false. */
   allowProducerAsWorker: boolean;
+  /**
+   * How a Task's `payload` is written in codeQ's Task shape: `string` (default, codeQ's wire: the
+   * payload's JSON text, `"payload":"{\"jobId\":1}"`) or `object` (the JSON value itself, what
+   * codeQ's Java SDK maps to a `Map`). `?view=full` answers always carry the value.
+   */
+  payloadFormat: PayloadFormat;
   /**
    * Where results' inline artifacts are stored (`<dir>/results/<taskId>/<sha256>/<name>`); default
    * `<dataDir>/artifacts`. Every instance of a deployment must see the same directory.

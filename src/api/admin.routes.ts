@@ -17,18 +17,18 @@ import {
   RequeueBody,
 } from '../contract/admin.schema.js';
 import { TaskPageSchema } from '../contract/common.schema.js';
-import { CLEANUP_LIMIT_DEFAULT, PAGE_LIMIT_DEFAULT } from '../contract/limits.js';
+import { CLEANUP_LIMIT_DEFAULT, PAGE_LIMIT_DEFAULT, zeroAsDefault } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
 import { parseRfc3339 } from '../contract/rfc3339.js';
 import { AUTH_ERRORS, CommandParams } from './common.schema.js';
 import { ApiRefusal } from './error-mapper.js';
 import type { CancelFilter } from '../engine/bulk-cancel.js';
 import type { RouteDeps } from './route-context.js';
-import { iso, taskJson } from './task-json.js';
+import { iso, tasksJson, taskWire } from './task-json.js';
 
 /** Registers the admin routes. */
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-  const { engine, auth } = deps;
+  const { engine, auth, config } = deps;
   app.addHook('onRequest', createAuthHook(auth, { kind: 'admin' }));
 
   app.get(
@@ -77,7 +77,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     },
     async (request, reply) => {
       assertAllCommands(principalOf(request));
-      const limit = request.body.limit ?? CLEANUP_LIMIT_DEFAULT;
+      const limit = zeroAsDefault(request.body.limit, CLEANUP_LIMIT_DEFAULT);
       let before = Date.now();
       if (request.body.before !== undefined) {
         const parsed = parseRfc3339(request.body.before);
@@ -144,7 +144,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         ...(cursor === undefined ? {} : { cursor }),
       });
       return reply.send({
-        tasks: page.items.map(taskJson),
+        tasks: page.items.map(tasksJson(taskWire(request, config))),
         total: page.total,
         ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
       });
@@ -154,7 +154,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.post(
     '/admin/dlq/:command/requeue',
     {
-      config: { optionalBody: true },
+      config: { optionalBody: true, strictBody: true },
       schema: {
         summary: 'Send dead-lettered tasks back to the queue, attempts reset (all when taskIds is absent)',
         tags: ['admin'],
@@ -194,7 +194,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         ...(cursor === undefined ? {} : { cursor }),
       });
       return reply.send({
-        tasks: page.items.map(taskJson),
+        tasks: page.items.map(tasksJson(taskWire(request, config))),
         total: page.total,
         ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
       });

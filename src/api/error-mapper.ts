@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { CodeqErrorCode } from '../errors.js';
 import { CodeqError } from '../errors.js';
+import { AUTH_MESSAGES } from '../contract/messages.js';
 import type { ValidationIssue } from '../contract/validation-message.js';
 import { validationMessage } from '../contract/validation-message.js';
 
@@ -82,13 +83,14 @@ export const RETRY_AFTER_SECONDS = 2;
 const DEPENDENCY_LABELS: Readonly<Record<string, string>> = {
   nats: 'the event log (NATS)',
   redis: 'the projection store (Redis)',
-  jwks: 'the token keys (JWKS)',
 };
 
 /** The message of a 503: which dependency, when the error says so, and that a retry may succeed. */
 function unavailableMessage(err: CodeqError): string {
   const dependency = err.details?.dependency;
   if (dependency === 'webhooks') return 'service unavailable: webhooks are not enabled on this server';
+  // codeQ's words, which its clients retry on (test/local_flow.py); the status stays 503.
+  if (dependency === 'jwks') return AUTH_MESSAGES.jwksFetch;
   const label = typeof dependency === 'string' ? DEPENDENCY_LABELS[dependency] : undefined;
   const what = label ?? 'a dependency';
   return err.code === 'TIMEOUT'

@@ -9,10 +9,17 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
-import type { FastifyInstance, RawReplyDefaultExpression, RawServerDefault } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  RawReplyDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { CodeqConfig } from '../config.js';
 import { assertAuthConfigured } from '../config.js';
+import { lenientBody } from '../contract/lenient-body.js';
 import type { EngineApi } from '../engine/engine.types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin.routes.js';
@@ -74,6 +81,23 @@ function requestId(req: IncomingMessage): string {
   return value !== undefined && REQUEST_ID_RE.test(value) ? value : randomBytes(16).toString('hex');
 }
 
+/** Response header naming the body fields a lenient route ignored (comma-separated paths). */
+export const UNKNOWN_FIELDS_HEADER = 'x-codeq-unknown-fields';
+
+/**
+ * codeQ's reading of a body (Gin: unknown fields ignored, `null` as absent), so its clients' extra
+ * fields (`tenantId`, `"webhook": null`) do not fail; the ignored fields are named in
+ * {@link UNKNOWN_FIELDS_HEADER} so a typo is still visible. A body that is not an object, or a known
+ * field of the wrong type, is still refused by validation.
+ */
+function readLeniently(request: FastifyRequest, reply: FastifyReply): void {
+  const schema = (request.routeOptions.schema as { body?: unknown } | undefined)?.body;
+  if (schema === undefined || typeof request.body !== 'object' || request.body === null) return;
+  const { value, ignored } = lenientBody(schema, request.body);
+  request.body = value;
+  if (ignored.length > 0) reply.header(UNKNOWN_FIELDS_HEADER, ignored.join(', '));
+}
+
 /**
  * Builds the server (routes registered, not listening). Throws `INVALID_INPUT` when the config
  * accepts no credentials at all (no tokens, no JWKS, no dev mode).
@@ -120,10 +144,11 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', async (request, reply) => {
     if ((request.body === undefined || request.body === null) && request.routeOptions.config.optionalBody) {
       request.body = {};
     }
+    if (!request.routeOptions.config.strictBody) readLeniently(request, reply);
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.apiRequestDuration.observe(

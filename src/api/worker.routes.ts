@@ -9,7 +9,7 @@ import Type from 'typebox';
 import type { ResultRecord } from '../contract/views.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
-import { ErrorBody, ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
+import { ErrorBody, ResultRecordSchema, TaskSchema, TaskViewQuery } from '../contract/common.schema.js';
 import {
   ClaimBody,
   EmptyBody,
@@ -25,7 +25,7 @@ import { AUTH_ERRORS, TaskIdParams } from './common.schema.js';
 import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES } from './error-mapper.js';
 import { claimTasks } from './claim-handler.js';
 import type { RouteDeps } from './route-context.js';
-import { iso, resultJson, taskJson } from './task-json.js';
+import { iso, resultJson, taskJson, tasksJson, taskWire } from './task-json.js';
 
 const LEASE_ERRORS = { ...AUTH_ERRORS, 404: ErrorBody, 409: ErrorBody };
 
@@ -67,6 +67,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       schema: {
         summary: 'Claim a task (long-poll with waitSeconds; batch with count)',
         tags: ['worker'],
+        querystring: TaskViewQuery,
         body: ClaimBody,
         response: {
           200: Type.Union([TaskSchema, Type.Object({ tasks: Type.Array(TaskSchema) })]),
@@ -79,8 +80,9 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       const body = request.body;
       const tasks = await claimTasks(principalOf(request), body, reply, deps);
       if (tasks.length === 0) return reply.code(204).send(null);
-      if (body.count !== undefined) return reply.send({ tasks: tasks.map(taskJson) });
-      return reply.send(taskJson(tasks[0]!));
+      const wire = taskWire(request, config);
+      if (body.count !== undefined) return reply.send({ tasks: tasks.map(tasksJson(wire)) });
+      return reply.send(taskJson(tasks[0]!, wire));
     },
   );
 

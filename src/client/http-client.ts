@@ -1,6 +1,7 @@
 /**
  * A small typed client for codeq's HTTP API (codeQ's contract plus codeq's extensions). The CLI uses
- * it; scripts may too. Every failure is a `CodeqError`: the HTTP status decides the code and
+ * it; scripts may too. Task answers are asked for in codeq's full view and their payloads decoded
+ * when a server writes them as JSON text (task-wire.ts), so a codeQ server works too. Every failure is a `CodeqError`: the HTTP status decides the code and
  * `details.status` keeps it (the request plumbing is in http-request.ts).
  */
 import type { QueueStats } from '../contract/views.js';
@@ -18,6 +19,7 @@ import type {
   TaskPage,
 } from './http-client.types.js';
 import { HttpRequester } from './http-request.js';
+import { FULL_VIEW, decodeTask, decodeTasks } from './task-wire.js';
 
 export type {
   BulkCancelJson,
@@ -56,26 +58,32 @@ export class CodeqHttpClient {
   // ---- producer -------------------------------------------------------------------------------
 
   /** `POST /tasks`: creates a task (or returns the one with the same idempotency key). */
-  createTask(body: CreateTaskBody): Promise<TaskJson> {
-    return this.http.json('producer', 'POST', '/tasks', body);
+  async createTask(body: CreateTaskBody): Promise<TaskJson> {
+    return decodeTask(await this.http.json('producer', 'POST', `/tasks?${FULL_VIEW}`, body));
   }
 
   /** `POST /tasks/batch`: creates many tasks in one round trip; results in input order. */
   async createTasks(tasks: CreateTaskBody[]): Promise<TaskJson[]> {
-    return listOf<TaskJson>(
-      await this.http.json('producer', 'POST', '/tasks/batch?allOrNothing=true', { tasks }),
-      'tasks',
-    );
+    const answer = await this.http.json('producer', 'POST', `/tasks/batch?allOrNothing=true&${FULL_VIEW}`, {
+      tasks,
+    });
+    return decodeTasks(listOf<TaskJson>(answer, 'tasks'));
   }
 
   /** `GET /tasks/:id`. */
-  getTask(id: string): Promise<TaskJson> {
-    return this.http.json('producer', 'GET', `/tasks/${enc(id)}`);
+  async getTask(id: string): Promise<TaskJson> {
+    return decodeTask(await this.http.json('producer', 'GET', `/tasks/${enc(id)}?${FULL_VIEW}`));
   }
 
   /** `GET /tasks/:id/result`: the task and its result (absent until terminal). */
-  getResult(id: string): Promise<{ task: TaskJson; result?: ResultJson }> {
-    return this.http.json('producer', 'GET', `/tasks/${enc(id)}/result`);
+  async getResult(id: string): Promise<{ task: TaskJson; result?: ResultJson }> {
+    const answer = await this.http.json<{ task: TaskJson; result?: ResultJson }>(
+      'producer',
+      'GET',
+      `/tasks/${enc(id)}/result?${FULL_VIEW}`,
+    );
+    decodeTask(answer.task);
+    return answer;
   }
 
   /** `GET /tasks/:id/history`: every event of the task and the folded state. */
@@ -84,12 +92,10 @@ export class CodeqHttpClient {
   }
 
   /** `POST /tasks/:id/cancel`: cancels a pending or running task. */
-  cancel(id: string, reason?: string): Promise<TaskJson> {
-    return this.http.json(
-      'producer',
-      'POST',
-      `/tasks/${enc(id)}/cancel`,
-      reason === undefined ? {} : { reason },
+  async cancel(id: string, reason?: string): Promise<TaskJson> {
+    const body = reason === undefined ? {} : { reason };
+    return decodeTask(
+      await this.http.json('producer', 'POST', `/tasks/${enc(id)}/cancel?${FULL_VIEW}`, body),
     );
   }
 
@@ -104,14 +110,14 @@ export class CodeqHttpClient {
     // Only batch claims send `count`, so a plain claim stays byte-compatible with codeQ.
     if (options.count !== undefined && options.count > 1) body.count = options.count;
     try {
-      const answer = await this.http.request('worker', 'POST', '/tasks/claim', body, {
+      const answer = await this.http.request('worker', 'POST', `/tasks/claim?${FULL_VIEW}`, body, {
         waitSeconds: options.waitSeconds ?? 0,
         signal: options.signal,
       });
       if (answer === undefined) return [];
-      if (Array.isArray(answer)) return answer as TaskJson[];
+      if (Array.isArray(answer)) return decodeTasks(answer as TaskJson[]);
       const obj = answer as Record<string, unknown>;
-      return Array.isArray(obj.tasks) ? (obj.tasks as TaskJson[]) : [answer as TaskJson];
+      return decodeTasks(Array.isArray(obj.tasks) ? (obj.tasks as TaskJson[]) : [answer as TaskJson]);
     } catch (err) {
       if (options.signal?.aborted) return [];
       throw err;
@@ -188,7 +194,8 @@ export class CodeqHttpClient {
 
   /** `GET /admin/dlq/:command`: dead-lettered tasks, oldest first. */
   async listDlq(command: string, options: { cursor?: string; limit?: number } = {}): Promise<TaskPage> {
-    return pageOf(await this.http.json('admin', 'GET', `/admin/dlq/${enc(command)}${query(options)}`));
+    const path = `/admin/dlq/${enc(command)}${query({ ...options, view: 'full' })}`;
+    return pageOf(await this.http.json('admin', 'GET', path));
   }
 
   /** `POST /admin/dlq/:command/requeue`: sends dead-lettered tasks back (all when `taskIds` absent). */
@@ -204,7 +211,7 @@ export class CodeqHttpClient {
     cursor?: string;
     limit?: number;
   }): Promise<TaskPage> {
-    return pageOf(await this.http.json('admin', 'GET', `/admin/tasks${query(options)}`));
+    return pageOf(await this.http.json('admin', 'GET', `/admin/tasks${query({ ...options, view: 'full' })}`));
   }
 
   /** `POST /admin/tasks/cleanup`: deletes terminal tasks older than `before` (RFC3339). */
@@ -290,7 +297,7 @@ function listOf<T>(answer: unknown, key: string): T[] {
 /** A task page, from `{tasks}` (the API) or `{items}` (the engine's shape). */
 function pageOf(answer: unknown): TaskPage {
   const obj = (answer ?? {}) as { total?: unknown; nextCursor?: unknown };
-  const tasks = listOf<TaskJson>(answer, 'tasks');
+  const tasks = decodeTasks(listOf<TaskJson>(answer, 'tasks'));
   const page: TaskPage = { tasks, total: typeof obj.total === 'number' ? obj.total : tasks.length };
   if (typeof obj.nextCursor === 'string') page.nextCursor = obj.nextCursor;
   return page;

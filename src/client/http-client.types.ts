@@ -4,8 +4,19 @@
  */
 import type { Artifact, TaskView } from '../contract/views.js';
 
-/** A task as the HTTP API returns it: like {@link TaskView}, with RFC3339 strings for times. */
-export type TaskJson = Omit<TaskView, 'leaseUntil' | 'runAt' | 'createdAt' | 'updatedAt' | 'progressAt'> & {
+/**
+ * A task as the HTTP API returns it: like {@link TaskView}, with RFC3339 strings for times. `state`
+ * (and `runAt`, `idempotencyKey`) come with codeq's full view, which this client asks for; a codeQ
+ * server leaves them out.
+ */
+export type TaskJson = Omit<
+  TaskView,
+  'leaseUntil' | 'runAt' | 'createdAt' | 'updatedAt' | 'state' | 'version' | 'progressAt'
+> & {
+  /** Machine state (full view only). */
+  state?: TaskView['state'] | undefined;
+  /** Stream sequence of the last event, if a server sends it. */
+  version?: number | undefined;
   /** Lease deadline while in progress (RFC3339). */
   leaseUntil?: string | undefined;
   /** When the last progress was reported (RFC3339). */

@@ -63,9 +63,9 @@ export const CleanupBody = Type.Object(
   {
     limit: Type.Optional(
       Type.Integer({
-        minimum: 1,
+        minimum: 0,
         maximum: CLEANUP_LIMIT_MAX,
-        description: `default ${CLEANUP_LIMIT_DEFAULT}`,
+        description: `0 or absent: ${CLEANUP_LIMIT_DEFAULT}`,
       }),
     ),
     before: Type.Optional(Rfc3339(MESSAGES.before)),

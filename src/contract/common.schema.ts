@@ -86,11 +86,17 @@ const Status = Type.Union([
   Type.Literal('CANCELLED'),
 ]);
 
-/** The Task JSON of the contract (optional fields are omitted when empty, as codeQ's `omitempty`). */
+/**
+ * The Task JSON of the contract (optional fields are omitted when empty, as codeQ's `omitempty`).
+ * `runAt`, `state` and `idempotencyKey` are codeq's, sent in the full view (`?view=full`) only.
+ */
 export const TaskSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   command: Type.String(),
-  payload: Type.Unknown(),
+  payload: Type.Unknown({
+    description:
+      "codeQ's view: the payload's JSON text (payloadFormat string, default) or value; full view: the value",
+  }),
   priority: Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX }),
   webhook: Type.Optional(Type.String()),
   status: Status,
@@ -102,9 +108,11 @@ export const TaskSchema = Type.Object({
   createdAt: Time,
   updatedAt: Time,
   runAt: Type.Optional(Time),
-  state: Type.String({
-    description: 'Machine state: pending, inProgress, completed, failed, deadLettered, cancelled',
-  }),
+  state: Type.Optional(
+    Type.String({
+      description: 'Machine state: pending, inProgress, completed, failed, deadLettered, cancelled',
+    }),
+  ),
   idempotencyKey: Type.Optional(Type.String()),
   traceParent: Type.Optional(Type.String({ description: 'W3C traceparent given at creation' })),
   traceState: Type.Optional(Type.String({ description: 'W3C tracestate given at creation' })),
@@ -133,8 +141,22 @@ export const TaskPageSchema = Type.Object({
   total: Type.Integer(),
 });
 
+/** The query flag that asks for the full view: `?view=full` (`view=codeq` is the default shape). */
+export const TaskViewQueryFields = {
+  view: Type.Optional(
+    Type.Union([Type.Literal('codeq'), Type.Literal('full')], {
+      description:
+        "Task shape: `codeq` (default: codeQ's Task, payload per `payloadFormat`) or `full` (payload as JSON, plus state, runAt, idempotencyKey)",
+    }),
+  ),
+};
+
+/** A query with only the view flag (routes answering tasks and taking no other query). */
+export const TaskViewQuery = Type.Object(TaskViewQueryFields);
+
 /** Pagination fields (`cursor`, `limit` 1..{@link PAGE_LIMIT_MAX}, default `PAGE_LIMIT_DEFAULT`). */
 export const PageQueryFields = {
+  ...TaskViewQueryFields,
   cursor: Type.Optional(Type.String({ maxLength: CURSOR_MAX_LENGTH })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_LIMIT_MAX })),
 };

@@ -174,3 +174,14 @@ export const GROUP_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 export function clampPriority(priority: number): number {
   return Math.min(PRIORITY_MAX, Math.max(PRIORITY_MIN, priority));
 }
+
+/**
+ * codeQ's rule for optional numbers: `0` means "not given", as absent does (Go decodes an absent
+ * field to 0, so codeQ cannot tell them apart, and its clients send 0 for "use the default"). Applies
+ * to a claim's `leaseSeconds`, a heartbeat's `extendSeconds`, a nack's `delaySeconds` (0: the
+ * backoff policy), a subscription's `ttlSeconds` and a cleanup's `limit`, on every transport.
+ * @returns `fallback` for `undefined` or 0, else `value`.
+ */
+export function zeroAsDefault<T, F>(value: T | undefined, fallback: F): T | F {
+  return value === undefined || value === 0 ? fallback : value;
+}

@@ -17,11 +17,11 @@ import {
 } from './limits.js';
 import { MESSAGES } from './messages.js';
 
-/** A lease length field (`leaseSeconds`, `extendSeconds`). */
+/** A lease length field (`leaseSeconds`, `extendSeconds`); 0 means the default (`zeroAsDefault`). */
 const LeaseSeconds = Type.Integer({
-  minimum: LEASE_SECONDS_MIN,
+  minimum: 0,
   maximum: LEASE_SECONDS_MAX,
-  description: 'default defaultLeaseSeconds (300)',
+  description: `seconds, ${LEASE_SECONDS_MIN}..${LEASE_SECONDS_MAX}; 0 or absent: defaultLeaseSeconds (300)`,
 });
 
 /** Claim body (optional: defaults everywhere). */
@@ -83,7 +83,7 @@ export const NackBody = Type.Object(
       Type.Integer({
         minimum: 0,
         'x-error': MESSAGES.delaySeconds,
-        description: 'capped at backoffMaxSeconds',
+        description: 'capped at backoffMaxSeconds; 0 or absent: the backoff policy',
       }),
     ),
     reason: Type.Optional(Type.String({ maxLength: REASON_MAX_LENGTH })),

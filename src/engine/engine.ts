@@ -6,7 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { foldEvents } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT, type TaskIntent } from '../actors/task.types.js';
-import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX, RESULT_WAIT_SECONDS_MAX } from '../contract/limits.js';
+import {
+  ENQUEUE_BATCH_MAX,
+  RESULT_BATCH_MAX,
+  RESULT_WAIT_SECONDS_MAX,
+  zeroAsDefault,
+} from '../contract/limits.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { assertValidCommand } from '../events/subjects.js';
@@ -177,12 +182,17 @@ export class Engine implements EngineApi {
     let intent: TaskIntent;
     if (input.deadLetter) intent = { type: 'deadLetter', workerId: input.workerId, reason: input.reason };
     else if (input.rateLimited)
-      intent = { type: 'rateLimited', workerId: input.workerId, retryAfterSeconds: input.delaySeconds };
+      intent = {
+        type: 'rateLimited',
+        workerId: input.workerId,
+        retryAfterSeconds: zeroAsDefault(input.delaySeconds, undefined),
+      };
     else
       intent = {
         type: 'nack',
         workerId: input.workerId,
-        delayOverrideSeconds: input.delaySeconds,
+        // 0 asks for the backoff policy, as absent does (codeQ's rule).
+        delayOverrideSeconds: zeroAsDefault(input.delaySeconds, undefined),
         reason: input.reason,
       };
     const event = await this.parts.commands.run(input.taskId, intent, input.workerId, {

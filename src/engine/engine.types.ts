@@ -77,7 +77,7 @@ export interface ClaimInput {
   workerId: string;
   /** Commands to take from, in no particular order. */
   commands: string[];
-  /** Lease length in seconds; default `defaultLeaseSeconds` (300). */
+  /** Lease length in seconds; absent or 0: `defaultLeaseSeconds` (300). */
   leaseSeconds?: number;
   /** Long-poll: wait up to this many seconds for work (0..30); default 0. */
   waitSeconds?: number;
@@ -154,6 +154,7 @@ export interface EngineApi {
   heartbeat(input: {
     taskId: string;
     workerId: string;
+    /** Seconds from now; absent or 0: `defaultLeaseSeconds` (300). */
     extendSeconds?: number;
     allowedCommands?: readonly string[];
   }): Promise<{ leaseUntil: number }>;
@@ -173,6 +174,7 @@ export interface EngineApi {
   nack(input: {
     taskId: string;
     workerId: string;
+    /** Seconds before the retry, capped at `backoffMaxSeconds`; absent or 0: the backoff policy. */
     delaySeconds?: number;
     reason?: string;
     /** Do not retry: dead-letter now, whatever the attempts (codeq addition). */
@@ -258,7 +260,11 @@ export interface EngineApi {
    */
   cancelTasks(input: BulkCancelInput): Promise<BulkCancelResult>;
   /** Deletes terminal tasks last changed before `before` (from the projection and the log). */
-  cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }>;
+  cleanup(input: {
+    before: number;
+    /** Most tasks to delete; 0: `CLEANUP_LIMIT_DEFAULT` (1000). */
+    limit: number;
+  }): Promise<{ deleted: number }>;
   /**
    * A page of the event log from a sequence or a time (oldest first), waiting up to `waitSeconds`
    * (at most 30) for new events when there are none yet (`events tail`).

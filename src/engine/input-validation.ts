@@ -23,6 +23,7 @@ import {
   TASK_ID_PATTERN,
   WORKER_ID_MAX_LENGTH,
   clampPriority,
+  zeroAsDefault,
 } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
 import { GROUP_KEY_PATTERN, queueLimitsPatchProblem } from '../contract/queue-controls.js';
@@ -183,11 +184,11 @@ export function integerIn(value: unknown, name: string, min: number, max: number
 
 /**
  * A lease or lease extension in whole seconds, {@link LEASE_SECONDS_MIN}..{@link LEASE_SECONDS_MAX};
- * `fallback` (the configured default lease) when absent. `name` is the field (`leaseSeconds`,
+ * `fallback` (the configured default lease) when absent or 0. `name` is the field (`leaseSeconds`,
  * `extendSeconds`).
  */
 export function leaseSeconds(value: unknown, name: string, fallback: number): number {
-  return integerIn(value, name, LEASE_SECONDS_MIN, LEASE_SECONDS_MAX, fallback);
+  return integerIn(zeroAsDefault(value, undefined), name, LEASE_SECONDS_MIN, LEASE_SECONDS_MAX, fallback);
 }
 
 /** The commands of a claim: 1..{@link CLAIM_COMMANDS_MAX} valid names, duplicates dropped. */

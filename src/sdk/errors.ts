@@ -26,7 +26,10 @@ export class UnrecoverableError extends Error {
  * the server's backoff. The server caps the delay at `backoffMaxSeconds`.
  */
 export class RetryLaterError extends Error {
-  /** Whole seconds before the task is claimable again (rounded up, at least 0). */
+  /**
+   * Whole seconds before the task is claimable again (rounded up, at least 0); 0 asks for the
+   * server's backoff, as codeQ reads a nack's 0.
+   */
   readonly delaySeconds: number;
 
   constructor(message: string, delaySeconds: number, options?: { cause?: unknown }) {

@@ -58,7 +58,8 @@ describe('task lifecycle', () => {
     const task = await engine.enqueue({ command: 'ALWAYS_FAILS', payload: {}, maxAttempts: 3 });
     const outcomes: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const [t] = await engine.claim({ workerId: 'w', commands: ['ALWAYS_FAILS'] });
+      // A nack's 0 is the backoff policy (1 s here, codeQ's rule): the claim waits it out.
+      const [t] = await engine.claim({ workerId: 'w', commands: ['ALWAYS_FAILS'], waitSeconds: 5 });
       expect(t?.attempts).toBe(i + 1);
       outcomes.push((await engine.nack({ taskId: task.id, workerId: 'w', delaySeconds: 0 })).status);
     }

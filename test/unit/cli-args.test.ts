@@ -199,6 +199,11 @@ describe('output and errors', () => {
     expect(errorCodeForStatus(404, 'not found')).toBe('NOT_FOUND');
     expect(errorCodeForStatus(409, 'not-in-progress')).toBe('WRONG_STATE');
     expect(errorCodeForStatus(503, 'unavailable')).toBe('UNAVAILABLE');
+    // codeQ's auth words (src/contract/messages.ts AUTH_MESSAGES): refusals, except the key outage.
+    expect(errorCodeForStatus(401, 'unauthorized. Admin only')).toBe('INVALID_INPUT');
+    expect(errorCodeForStatus(401, 'token expired')).toBe('INVALID_INPUT');
+    expect(errorCodeForStatus(403, 'missing scope')).toBe('INVALID_INPUT');
+    expect(errorCodeForStatus(503, 'jwks fetch error')).toBe('UNAVAILABLE');
   });
   it('runs queue inspect against an injected server answer', async () => {
     const out: string[] = [];

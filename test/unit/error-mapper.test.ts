@@ -95,7 +95,6 @@ describe('dependency outages (UNAVAILABLE, TIMEOUT)', () => {
     ['UNAVAILABLE', { dependency: 'redis' }, 'the projection store (Redis) could not be reached'],
     ['UNAVAILABLE', { dependency: 'nats' }, 'the event log (NATS) could not be reached'],
     ['TIMEOUT', { dependency: 'nats' }, 'the event log (NATS) did not answer in time'],
-    ['UNAVAILABLE', { dependency: 'jwks' }, 'the token keys (JWKS) could not be reached'],
     ['UNAVAILABLE', undefined, 'a dependency could not be reached'],
     ['TIMEOUT', undefined, 'a dependency did not answer in time'],
   ])('maps %s (%o) to a retryable 503 that says so', (code, details, what) => {
@@ -103,6 +102,15 @@ describe('dependency outages (UNAVAILABLE, TIMEOUT)', () => {
     expect(mapError(err)).toEqual({
       status: 503,
       body: { error: `service unavailable: ${what}, retry later` },
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  });
+
+  it("says codeQ's `jwks fetch error` when the key set is out (test/local_flow.py retries on it)", () => {
+    const err = new CodeqError('UNAVAILABLE', 'fetch failed', { details: { dependency: 'jwks' } });
+    expect(mapError(err)).toEqual({
+      status: 503,
+      body: { error: 'jwks fetch error' },
       retryAfterSeconds: RETRY_AFTER_SECONDS,
     });
   });
