@@ -92,6 +92,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.post(
     '/admin/tasks/cancel',
     {
+      // codeq's own route: unknown fields are refused, not ignored.
+      config: { strictBody: true },
       schema: {
         summary: "Cancel a command's live tasks matching a filter, as one audited operation (codeq addition)",
         tags: ['admin'],

@@ -119,7 +119,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     {
       // The lease holder's report, like a heartbeat: the same scope, so worker tokens need no new one.
       onRequest: worker('codeq:heartbeat'),
-      config: { notFound: LEASE_OP_MESSAGES.notFound, messages: LEASE_OP_MESSAGES },
+      config: { notFound: LEASE_OP_MESSAGES.notFound, messages: LEASE_OP_MESSAGES, strictBody: true },
       schema: {
         summary: 'Report progress (percent and a small JSON); the lease does not move (codeq addition)',
         tags: ['worker'],

@@ -101,7 +101,8 @@ describe('payload wire format (item 1)', () => {
       [
         'batch',
         async (v) =>
-          (await call(app, 'POST', `/tasks/batch${v}`, P, { tasks: [{ command, payload }] })).body.tasks[0],
+          (await call(app, 'POST', `/tasks/batch${v}`, P, { tasks: [{ command, payload }] })).body.results[0]
+            .task,
       ],
       ['get', async (v) => (await call(app, 'GET', `/tasks/${first.body.id}${v}`, P)).body],
       [
@@ -111,7 +112,7 @@ describe('payload wire format (item 1)', () => {
             .body.tasks[0],
       ],
     ];
-    expect(batch.body.tasks[0].payload).toBe(text);
+    expect(batch.body.results[0].task.payload).toBe(text);
     for (const [route, read] of answers) {
       expect([route, ((await read('')) as { payload: unknown }).payload]).toEqual([route, text]);
       expect([route, ((await read('?view=full')) as { payload: unknown }).payload]).toEqual([route, payload]);
