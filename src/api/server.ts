@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin.routes.js';
 import { logRoutes } from './log.routes.js';
 import { profileRoutes } from './profile.routes.js';
+import { queueControlRoutes } from './queue-controls.routes.js';
 import type { AuthenticatorOptions } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createErrorHandler, frameworkErrorHandler } from './error-mapper.js';
@@ -176,6 +177,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(workerRoutes, deps);
       await api.register(subscriptionRoutes, deps);
       await api.register(adminRoutes, deps);
+      await api.register(queueControlRoutes, deps);
       await api.register(logRoutes, deps);
       await api.register(profileRoutes, deps);
     },

@@ -47,6 +47,7 @@ function toEnqueueInput(body: Static<typeof CreateTaskBody>, principal: Principa
     input.webhook = body.webhook;
   }
   if (body.idempotencyKey !== undefined) input.idempotencyKey = body.idempotencyKey;
+  if (body.groupKey !== undefined) input.groupKey = body.groupKey;
   if (body.runAt !== undefined) {
     const at = parseRfc3339(body.runAt);
     if (at === undefined) throw new ApiRefusal(400, `${where}${MESSAGES.runAt}`);
