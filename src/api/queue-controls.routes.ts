@@ -5,13 +5,13 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { QueueIntent } from '../actors/queue.decider.js';
-import { QueueLimitsPatchSchema, type QueueSettings } from '../contract/queue-controls.js';
+import { CONTROLS_LIMIT_DEFAULT, QueueLimitsPatchSchema } from '../contract/queue-controls.js';
 import {
-  CONTROLS_LIMIT_DEFAULT,
   ControlsPageSchema,
   ControlsQuery,
   PauseBody,
   QueueControlAnswerSchema,
+  queueControlAnswer,
   type ControlEventJson,
   type QueueControlAnswer,
 } from '../contract/queue-controls.schema.js';
@@ -25,16 +25,6 @@ import { iso } from './task-json.js';
 
 /** Errors a control may answer besides the auth ones: a concurrent change won every retry, the log is down. */
 const CONTROL_ERRORS = { ...AUTH_ERRORS, 409: ErrorBody, 503: ErrorBody } as const;
-
-/** The answer of a control: the queue's controls after it, and whether an event was written. */
-export function controlAnswer(
-  command: string,
-  settings: QueueSettings,
-  changed: boolean,
-): QueueControlAnswer {
-  const { paused, ...limits } = settings;
-  return { command, paused, limits, changed };
-}
 
 /** A control event as the HTTP API shows it (`at` as the RFC3339 `time`). */
 export function controlEventJson(event: StoredControlEvent): ControlEventJson {
@@ -56,7 +46,7 @@ export const queueControlRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (a
     const { command } = request.params;
     assertCommandAllowed(principal, command);
     const outcome = await engine.controlQueue(command, intent, `admin:${principal.subject}`);
-    return controlAnswer(command, outcome.settings, outcome.event !== undefined);
+    return queueControlAnswer(command, outcome.settings, outcome.event !== undefined);
   }
 
   app.post(

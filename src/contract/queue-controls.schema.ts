@@ -6,13 +6,13 @@
 import Type from 'typebox';
 import { QueueStatsSchema } from './admin.schema.js';
 import { REASON_MAX_LENGTH } from './limits.js';
-import { CONCURRENCY_MAX, RateLimitSchema } from './queue-controls.js';
-
-/** Most control events one history read answers. */
-export const CONTROLS_LIMIT_MAX = 1000;
-
-/** Control events a history read answers when it names no limit. */
-export const CONTROLS_LIMIT_DEFAULT = 100;
+import {
+  CONCURRENCY_MAX,
+  CONTROLS_LIMIT_DEFAULT,
+  CONTROLS_LIMIT_MAX,
+  RateLimitSchema,
+  type QueueSettings,
+} from './queue-controls.js';
 
 /** Pause body (optional): why, recorded in the control event. */
 export const PauseBody = Type.Object(
@@ -43,6 +43,16 @@ export const QueueControlAnswerSchema = Type.Object({
 
 /** The answer of a queue control (see {@link QueueControlAnswerSchema}). */
 export type QueueControlAnswer = Type.Static<typeof QueueControlAnswerSchema>;
+
+/** The answer of a control: the queue's controls after it, and whether an event was written. */
+export function queueControlAnswer(
+  command: string,
+  settings: QueueSettings,
+  changed: boolean,
+): QueueControlAnswer {
+  const { paused, ...limits } = settings;
+  return { command, paused, limits, changed };
+}
 
 /** One group key's figures in a queue. */
 const GroupFiguresSchema = Type.Object({

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { foldEvents } from '../actors/task.decider.js';
 import { ABSENT_SNAPSHOT, type TaskIntent } from '../actors/task.types.js';
 import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX } from '../contract/limits.js';
+import { CONTROLS_LIMIT_MAX } from '../contract/queue-controls.js';
 import type { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { assertValidCommand } from '../events/subjects.js';
@@ -44,6 +45,7 @@ import {
   assertQueueIntent,
   assertReason,
   assertWorkerId,
+  integerIn,
 } from './input-validation.js';
 import { longPollClaim } from './long-poll-claim.js';
 import {
@@ -292,7 +294,8 @@ export class Engine implements EngineApi {
 
   queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]> {
     assertValidCommand(command);
-    return this.parts.controls.history(command, limit);
+    const most = integerIn(limit, 'limit', 1, CONTROLS_LIMIT_MAX, CONTROLS_LIMIT_MAX);
+    return this.parts.controls.history(command, most);
   }
 
   async allQueueStats(): Promise<QueueStats[]> {

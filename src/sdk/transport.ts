@@ -37,6 +37,8 @@ export interface Task<P = unknown> {
   runAt?: number | undefined;
   /** Idempotency key given at creation. */
   idempotencyKey?: string | undefined;
+  /** Group key given at creation. */
+  groupKey?: string | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event, epoch ms. */
@@ -75,6 +77,8 @@ export interface TransportEnqueue {
   webhook?: string;
   /** Same key within 24 h returns the same task (this is what makes enqueue retries safe). */
   idempotencyKey?: string;
+  /** Group key: fair turns between keys and per-key limits; default none. */
+  groupKey?: string;
 }
 
 /** What a transport needs to claim. */
