@@ -36,6 +36,7 @@ export function formatTask(task: TaskJson): string {
     ['runAt', task.runAt],
     ['webhook', task.webhook],
     ['idempotencyKey', task.idempotencyKey],
+    ['groupKey', task.groupKey],
     ['error', task.error],
     ['createdAt', task.createdAt],
     ['updatedAt', task.updatedAt],
