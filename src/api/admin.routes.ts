@@ -17,6 +17,7 @@ import {
   RequeueBody,
 } from '../contract/admin.schema.js';
 import { TaskPageSchema } from '../contract/common.schema.js';
+import { QueueDetailSchema } from '../contract/queue-controls.schema.js';
 import { CLEANUP_LIMIT_DEFAULT, PAGE_LIMIT_DEFAULT, zeroAsDefault } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
 import { parseRfc3339 } from '../contract/rfc3339.js';
@@ -52,15 +53,15 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     '/admin/queues/:command',
     {
       schema: {
-        summary: "One command's counts (zeros when unknown)",
+        summary: "One command's counts, controls and health figures (zeros when unknown)",
         tags: ['admin'],
         params: CommandParams,
-        response: { 200: QueueStatsSchema, ...AUTH_ERRORS },
+        response: { 200: QueueDetailSchema, ...AUTH_ERRORS },
       },
     },
     async (request, reply) => {
       assertCommandAllowed(principalOf(request), request.params.command);
-      return reply.send(await engine.queueStats(request.params.command));
+      return reply.send(await engine.queueDetail(request.params.command));
     },
   );
 

@@ -70,6 +70,7 @@ export function toEnqueueInput(
     input.webhook = body.webhook;
   }
   if (body.idempotencyKey !== undefined) input.idempotencyKey = body.idempotencyKey;
+  if (body.groupKey !== undefined) input.groupKey = body.groupKey;
   if (body.runAt !== undefined) {
     const at = parseRfc3339(body.runAt);
     if (at === undefined) throw new ApiRefusal(400, `${where}${MESSAGES.runAt}`);

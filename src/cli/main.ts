@@ -18,7 +18,8 @@ const MAIN_HELP = `Usage: codeq <command> [options]
   server                         start the service (launches NATS and Redis when none are configured)
   task create|get|result|history|cancel
   worker start                   run a shell command per claimed task
-  queue inspect <command>|list   queue counts
+  queue inspect|list|pause|resume|limits|controls
+                                 queue counts, health, pause and limits
   dlq list|requeue <command>     dead-letter queue
   projections rebuild            rebuild the Redis projection from the event log
   events replay|tail             stream the event log as JSON lines

@@ -36,6 +36,7 @@ export function formatTask(task: TaskJson): string {
     ['runAt', task.runAt],
     ['webhook', task.webhook],
     ['idempotencyKey', task.idempotencyKey],
+    ['groupKey', task.groupKey],
     ['error', task.error],
     ['progress', task.progress === undefined ? undefined : `${task.progress}% at ${task.progressAt}`],
     ['progressData', task.progressData === undefined ? undefined : JSON.stringify(task.progressData)],

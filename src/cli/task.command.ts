@@ -3,6 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CreateTaskBody } from '../client/http-client.js';
+import { MESSAGES } from '../contract/messages.js';
+import { GROUP_KEY_PATTERN } from '../contract/queue-controls.js';
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
@@ -41,6 +43,8 @@ const CREATE_HELP = `Usage: codeq task create --command <name> [--payload <json>
   --run-at <RFC3339>            claimable from this time (wins over --delay)
   --webhook <url>               result callback URL
   --idempotency-key <key>       the same key within 24 h returns the same task
+  --group-key <key>             group key (a tenant, a customer): fair turns between keys, and
+                                the queue's group limits count per key
 
 ${CONNECTION_HELP}`;
 
@@ -57,6 +61,7 @@ const CREATE_OPTIONS = {
   'run-at': { type: 'string' },
   webhook: { type: 'string' },
   'idempotency-key': { type: 'string' },
+  'group-key': { type: 'string' },
 } as const;
 
 /** Turns `codeq task create` flags into the request body (exported for tests). */
@@ -101,6 +106,11 @@ export function parseCreateArgs(args: string[]): { body: CreateTaskBody; values:
   }
   if (values.webhook !== undefined) body.webhook = values.webhook;
   if (values['idempotency-key'] !== undefined) body.idempotencyKey = values['idempotency-key'];
+  if (values['group-key'] !== undefined) {
+    if (!GROUP_KEY_PATTERN.test(values['group-key']))
+      throw new UsageError(`--group-key: ${MESSAGES.groupKey}`);
+    body.groupKey = values['group-key'];
+  }
   return { body, values };
 }
 

@@ -4,7 +4,9 @@
  * when a server writes them as JSON text (task-wire.ts), so a codeQ server works too. Every failure is a `CodeqError`: the HTTP status decides the code and
  * `details.status` keeps it (the request plumbing is in http-request.ts).
  */
-import type { QueueStats } from '../contract/views.js';
+import type { QueueLimitsPatch } from '../contract/queue-controls.js';
+import type { ControlEventJson, QueueControlAnswer } from '../contract/queue-controls.schema.js';
+import type { QueueDetail, QueueStats } from '../contract/views.js';
 import type {
   BulkCancelJson,
   CancelFilterJson,
@@ -36,6 +38,7 @@ export type {
   ClaimOptions,
   TaskPage,
 } from './http-client.types.js';
+export type { ControlEventJson, QueueControlAnswer, QueueDetail, QueueLimitsPatch };
 
 /** Typed access to every endpoint of codeq's HTTP API. Stateless apart from its options. */
 export class CodeqHttpClient {
@@ -190,6 +193,33 @@ export class CodeqHttpClient {
   /** `GET /admin/queues/:command`: counts of one command. */
   queueStats(command: string): Promise<QueueStats> {
     return this.http.json('admin', 'GET', `/admin/queues/${enc(command)}`);
+  }
+
+  /** `GET /admin/queues/:command`: one command in detail: counts, pause, limits, health figures. */
+  queueDetail(command: string): Promise<QueueDetail> {
+    return this.http.json('admin', 'GET', `/admin/queues/${enc(command)}`);
+  }
+
+  /** `POST /admin/queues/:command/pause`: no claims until resumed (enqueues go on). */
+  pauseQueue(command: string, options: { reason?: string } = {}): Promise<QueueControlAnswer> {
+    const body = options.reason === undefined ? {} : { reason: options.reason };
+    return this.http.json('admin', 'POST', `/admin/queues/${enc(command)}/pause`, body);
+  }
+
+  /** `POST /admin/queues/:command/resume`. */
+  resumeQueue(command: string): Promise<QueueControlAnswer> {
+    return this.http.json('admin', 'POST', `/admin/queues/${enc(command)}/resume`, {});
+  }
+
+  /** `PATCH /admin/queues/:command/limits`: a field sets that limit, `null` removes it, absent keeps it. */
+  setQueueLimits(command: string, patch: QueueLimitsPatch): Promise<QueueControlAnswer> {
+    return this.http.json('admin', 'PATCH', `/admin/queues/${enc(command)}/limits`, patch);
+  }
+
+  /** `GET /admin/queues/:command/controls`: the newest `limit` control events, oldest first. */
+  async queueControls(command: string, options: { limit?: number } = {}): Promise<ControlEventJson[]> {
+    const path = `/admin/queues/${enc(command)}/controls${query(options)}`;
+    return listOf<ControlEventJson>(await this.http.json('admin', 'GET', path), 'events');
   }
 
   /** `GET /admin/dlq/:command`: dead-lettered tasks, oldest first. */

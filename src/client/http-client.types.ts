@@ -79,6 +79,11 @@ export interface CreateTaskBody {
   maxAttempts?: number;
   /** Same key within 24 h returns the same task. */
   idempotencyKey?: string;
+  /**
+   * Group key (a tenant, a customer): claims take turns between keys, and a queue's group limits
+   * count per key. 1..128 of letters, digits and `_ . : @ -`; default none.
+   */
+  groupKey?: string;
   /** Claimable from this time (RFC3339). */
   runAt?: string;
   /** Claimable after this many seconds; ignored when `runAt` is set. */

@@ -12,6 +12,7 @@ import {
   RESULT_WAIT_SECONDS_MAX,
   zeroAsDefault,
 } from '../contract/limits.js';
+import { CONTROLS_LIMIT_MAX } from '../contract/queue-controls.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { assertValidCommand } from '../events/subjects.js';
@@ -371,7 +372,8 @@ export class Engine implements EngineApi {
 
   queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]> {
     assertValidCommand(command);
-    return this.parts.controls.history(command, limit);
+    const most = integerIn(limit, 'limit', 1, CONTROLS_LIMIT_MAX, CONTROLS_LIMIT_MAX);
+    return this.parts.controls.history(command, most);
   }
 
   async allQueueStats(): Promise<QueueStats[]> {

@@ -232,7 +232,7 @@ export interface EngineApi {
    * a paused queue) writes nothing.
    */
   controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome>;
-  /** The control events of a queue, oldest first (at most `limit`, default 1000). */
+  /** The newest `limit` control events of a queue (1..1000, default 1000), oldest first. */
   queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]>;
   /** Dead-lettered tasks of a command, oldest first. */
   listDlq(command: string, options?: { cursor?: string; limit?: number }): Promise<Page<TaskView>>;

@@ -6,8 +6,12 @@ import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../contract/limits.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { EngineApi, ResultInput } from '../engine/engine.types.js';
-import type { ResultRecord, TaskView } from '../contract/views.js';
+import type { QueueIntent } from '../actors/queue.decider.js';
+import { CONTROLS_LIMIT_DEFAULT } from '../contract/queue-controls.js';
+import { queueControlAnswer, type QueueControlAnswer } from '../contract/queue-controls.schema.js';
+import type { QueueDetail, ResultRecord, TaskView } from '../contract/views.js';
 import type { Settled } from './batcher.js';
+import type { QueueAdminTransport, QueueControlEntry } from './queue-admin.js';
 import type {
   BulkCancelOptions,
   BulkCancelSummary,
@@ -28,7 +32,7 @@ export interface EngineTransportOptions {
   workerId?: string;
   /** Recorded as the actor of enqueues and cancels; default `producer:sdk`. */
   actor?: string;
-  /** Recorded as the actor of bulk cancels (an admin operation); default `admin:sdk`. */
+  /** Recorded as the actor of admin operations (bulk cancels, queue controls); default `admin:sdk`. */
   adminActor?: string;
 }
 
@@ -39,7 +43,7 @@ export function taskFromView(view: TaskView): Task {
 }
 
 /** A transport on an in-process {@link EngineApi}. */
-export class EngineTransport implements Transport {
+export class EngineTransport implements Transport, QueueAdminTransport {
   readonly kind = 'engine';
   // The contract's limits, the same as over HTTP.
   readonly maxEnqueueBatch = ENQUEUE_BATCH_MAX;
@@ -134,6 +138,27 @@ export class EngineTransport implements Transport {
 
   queueStats(command: string) {
     return this.engine.queueStats(command);
+  }
+
+  queueDetail(command: string): Promise<QueueDetail> {
+    return this.engine.queueDetail(command);
+  }
+
+  async controlQueue(command: string, intent: QueueIntent): Promise<QueueControlAnswer> {
+    const { settings, event } = await this.engine.controlQueue(command, intent, this.adminActor);
+    return queueControlAnswer(command, settings, event !== undefined);
+  }
+
+  async queueControls(command: string, limit = CONTROLS_LIMIT_DEFAULT): Promise<QueueControlEntry[]> {
+    const events = await this.engine.queueControlHistory(command, limit);
+    return events.map((e) => ({
+      seq: e.seq,
+      type: e.type,
+      actor: e.actor,
+      at: e.at,
+      data: e.data,
+      settings: e.settings,
+    }));
   }
 
   async close(): Promise<void> {

@@ -7,9 +7,12 @@ import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../contract/limits.js';
 import { CodeqHttpClient } from '../client/http-client.js';
 import { errorCodeForStatus } from '../client/http-request.js';
 import type { CancelFilterJson, ResultJson, RoleTokens, TaskJson } from '../client/http-client.types.js';
-import type { ResultRecord } from '../contract/views.js';
+import type { QueueIntent } from '../actors/queue.decider.js';
+import type { QueueControlAnswer } from '../contract/queue-controls.schema.js';
+import type { QueueDetail, ResultRecord } from '../contract/views.js';
 import { CodeqError } from '../errors.js';
 import type { Settled } from './batcher.js';
+import type { QueueAdminTransport, QueueControlEntry } from './queue-admin.js';
 import type {
   BulkCancelOptions,
   BulkCancelSummary,
@@ -92,7 +95,7 @@ export function resultFromJson(json: ResultJson): ResultRecord {
 }
 
 /** A transport over codeq's HTTP API. */
-export class HttpTransport implements Transport {
+export class HttpTransport implements Transport, QueueAdminTransport {
   readonly kind = 'http';
   readonly maxEnqueueBatch = ENQUEUE_BATCH_MAX;
   readonly maxClaimBatch = CLAIM_COUNT_MAX;
@@ -234,6 +237,33 @@ export class HttpTransport implements Transport {
 
   queueStats(command: string) {
     return this.client.queueStats(command);
+  }
+
+  queueDetail(command: string): Promise<QueueDetail> {
+    return this.client.queueDetail(command);
+  }
+
+  controlQueue(command: string, intent: QueueIntent): Promise<QueueControlAnswer> {
+    switch (intent.type) {
+      case 'pause':
+        return this.client.pauseQueue(command, intent.reason === undefined ? {} : { reason: intent.reason });
+      case 'resume':
+        return this.client.resumeQueue(command);
+      case 'setLimits':
+        return this.client.setQueueLimits(command, intent.patch);
+    }
+  }
+
+  async queueControls(command: string, limit?: number): Promise<QueueControlEntry[]> {
+    const events = await this.client.queueControls(command, limit === undefined ? {} : { limit });
+    return events.map((e) => ({
+      seq: e.seq,
+      type: e.type,
+      actor: e.actor,
+      at: Date.parse(e.time),
+      data: e.data,
+      settings: e.settings,
+    }));
   }
 
   async close(): Promise<void> {

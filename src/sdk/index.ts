@@ -16,6 +16,17 @@ export type {
 } from './producer.js';
 export { Worker, toResultObject } from './worker.js';
 export type { FailureInfo, Handler, Job, WorkerEvents, WorkerOptions } from './worker.types.js';
+export { QueueAdmin } from './queue-admin.js';
+export type {
+  QueueAdminOptions,
+  QueueAdminTransport,
+  QueueControlAnswer,
+  QueueControlEntry,
+  QueueDetail,
+  QueueIntent,
+  QueueLimitsPatch,
+  QueueSettings,
+} from './queue-admin.js';
 export { HttpTransport, taskFromJson, resultFromJson } from './http.transport.js';
 export type { HttpTransportOptions } from './http.transport.js';
 export { EngineTransport, taskFromView } from './engine.transport.js';

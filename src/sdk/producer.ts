@@ -53,6 +53,12 @@ export interface EnqueueOptions {
   webhook?: string;
   /** Same key within 24 h returns the same task; default a fresh `sdk-<uuid>` (see `idempotencyKeys`). */
   idempotencyKey?: string;
+  /**
+   * Group key (a tenant, a customer): claims take turns between keys with ready work, and the
+   * queue's group limits (`groupConcurrency`, `groupRate`) count per key. 1..128 of letters, digits
+   * and `_ . : @ -`; default none.
+   */
+  groupKey?: string;
 }
 
 /** One item of {@link Producer.enqueueMany}. */

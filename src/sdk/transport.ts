@@ -43,6 +43,8 @@ export interface Task<P = unknown> {
   progressData?: unknown;
   /** When the last progress was reported, epoch ms. */
   progressAt?: number | undefined;
+  /** Group key given at creation. */
+  groupKey?: string | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event, epoch ms. */
@@ -115,6 +117,8 @@ export interface TransportEnqueue {
   webhook?: string;
   /** Same key within 24 h returns the same task (this is what makes enqueue retries safe). */
   idempotencyKey?: string;
+  /** Group key: fair turns between keys and per-key limits; default none. */
+  groupKey?: string;
 }
 
 /** What a transport needs to claim. */

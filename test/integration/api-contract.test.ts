@@ -451,7 +451,7 @@ describe('reads and cancel', () => {
 });
 
 describe('admin', () => {
-  it('GET /admin/queues lists every command; /admin/queues/:command has the four counts', async () => {
+  it('GET /admin/queues lists every command; /admin/queues/:command has the counts, controls and health', async () => {
     const cmd = uniqueName('STATS');
     await createTask({}, cmd);
     const all = await req('GET', '/admin/queues', A);
@@ -464,14 +464,21 @@ describe('admin', () => {
       dlq: 0,
       paused: false,
     });
-    expect((await req('GET', `/admin/queues/${cmd}`, A)).body).toEqual({
+    const detail = (await req('GET', `/admin/queues/${cmd}`, A)).body;
+    expect(detail).toEqual({
       command: cmd,
       ready: 1,
       delayed: 0,
       inProgress: 0,
       dlq: 0,
       paused: false,
+      limits: {},
+      oldestReadyAgeMs: detail.oldestReadyAgeMs,
+      groupedReady: 0,
+      groups: 0,
+      topGroups: [],
     });
+    expect(detail.oldestReadyAgeMs).toBeGreaterThanOrEqual(0);
     expect((await req('GET', '/admin/queues/bad.name', A)).body).toEqual({ error: 'invalid command' });
     // codeQ's RequireAdmin answers 401 `unauthorized. Admin only`.
     expect(await req('GET', '/admin/queues', P)).toMatchObject({

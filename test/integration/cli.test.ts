@@ -161,6 +161,55 @@ describe('codeq CLI', () => {
     expect(mixed.stderr).toContain('--state is for a bulk cancel');
   });
 
+  it('pauses, resumes and limits a queue; inspect shows it; create takes a group key', async () => {
+    const command = uniqueName('CTL');
+    const created = await cli(['task', 'create', '--command', command, '--group-key', 'tenant-1', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ command, groupKey: 'tenant-1' });
+
+    const paused = await cli(['queue', 'pause', command, '--reason', 'deploy']);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toBe(`paused ${command}\n`);
+    expect(await client.claim({ commands: [command] })).toEqual([]);
+
+    const limits = await cli(['queue', 'limits', command, '--concurrency', '2', '--group-rate', '5/500ms']);
+    expect(limits.code, limits.stderr).toBe(0);
+    expect(limits.stdout).toBe(`limits of ${command}: concurrency 2, group-rate 5/500ms\n`);
+
+    const inspect = await cli(['queue', 'inspect', command]);
+    expect(inspect.stdout).toBe(
+      'READY: 1 | DELAYED: 0 | IN_PROGRESS: 0 | DLQ: 0 | PAUSED\nlimits: concurrency 2, group-rate 5/500ms\n',
+    );
+    const json = await cli(['queue', 'inspect', command, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      command,
+      ready: 1,
+      paused: true,
+      limits: { concurrency: 2, groupRate: { limit: 5, intervalMs: 500 } },
+      groups: 1,
+      topGroups: [{ groupKey: 'tenant-1', ready: 1, leased: 0 }],
+    });
+
+    // A bad flag is a usage error (exit 2) and nothing is sent.
+    const bad = await cli(['queue', 'limits', command, '--rate', '10']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--rate: '10' is not N/INTERVAL");
+
+    const resumed = await cli(['queue', 'resume', command, '--json']);
+    expect(JSON.parse(resumed.stdout)).toEqual({
+      command,
+      paused: false,
+      limits: { concurrency: 2, groupRate: { limit: 5, intervalMs: 500 } },
+      changed: true,
+    });
+    expect(await client.claim({ commands: [command] })).toHaveLength(1);
+
+    const controls = await cli(['queue', 'controls', command, '--json']);
+    const { events } = JSON.parse(controls.stdout) as { events: Array<{ type: string; actor: string }> };
+    expect(events.map((e) => e.type)).toEqual(['queuePaused', 'queueLimitsChanged', 'queueResumed']);
+    expect(events[0]!.actor).toMatch(/^admin:/);
+  });
+
   it('runs `cat` on 100 tasks with worker start and completes them all', async () => {
     const command = uniqueName('CAT');
     const tasks = await client.createTasks(

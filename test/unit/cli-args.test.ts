@@ -17,16 +17,7 @@ import { parseCreateArgs } from '../../src/cli/task.command.js';
 import { parseWorkerArgs } from '../../src/cli/worker.command.js';
 import { parseOutput } from '../../src/cli/worker-runner.js';
 import { runQueueCommand } from '../../src/cli/queue.command.js';
-
-function usageMessage(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a UsageError');
-}
+import { usageMessage } from '../support/assertions.js';
 
 describe('durations', () => {
   it('parses ms, s, m, h and bare seconds', () => {
