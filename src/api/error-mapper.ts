@@ -11,6 +11,7 @@ import { validationMessage } from '../contract/validation-message.js';
 /** HTTP status of each error code; codes not listed answer 500. */
 const STATUS_BY_CODE: Readonly<Partial<Record<CodeqErrorCode, number>>> = Object.freeze({
   INVALID_INPUT: 400,
+  UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   NOT_OWNER: 403,
   WRONG_STATE: 409,

@@ -25,7 +25,7 @@ export interface RequestOptions {
 /** Maps an HTTP error status (and the server's message) to a codeq error code. */
 export function errorCodeForStatus(status: number, message: string): CodeqErrorCode {
   if (status === 400 || status === 413 || status === 422) return 'INVALID_INPUT';
-  if (status === 401) return 'INVALID_INPUT';
+  if (status === 401) return 'UNAUTHORIZED';
   // 403 means either "not the lease holder" or "this token may not do that" (scope, event type).
   if (status === 403) return /not[-_ ]?owner/i.test(message) ? 'NOT_OWNER' : 'INVALID_INPUT';
   if (status === 404) return 'NOT_FOUND';
@@ -116,7 +116,8 @@ export class HttpRequester {
         ? (decoded as { error: string }).error
         : text || res.statusText;
     throw new CodeqError(errorCodeForStatus(res.status, message), message, {
-      details: { status: res.status, method, path, requestId: res.header('x-request-id') },
+      // The role says which token was sent (or missing): the CLI names the variable to set.
+      details: { status: res.status, method, path, requestId: res.header('x-request-id'), role },
     });
   }
 }

@@ -24,6 +24,7 @@ function cli(
   args: string[],
   timeoutMs = 50_000,
   onSpawn?: (child: ReturnType<typeof spawn>) => void,
+  envOverrides: Record<string, string | undefined> = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
@@ -34,6 +35,7 @@ function cli(
         CODEQ_PRODUCER_TOKEN: TOKENS.producer,
         CODEQ_WORKER_TOKEN: TOKENS.worker,
         CODEQ_ADMIN_TOKEN: TOKENS.admin,
+        ...envOverrides,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -303,10 +305,19 @@ describe('codeq CLI', () => {
     expect(missing.stderr).toMatch(/NOT_FOUND \(HTTP 404\)/);
     const badToken = await cli(['queue', 'list', '--token', 'not-a-token']);
     expect(badToken.code).toBe(1);
-    expect(badToken.stderr).toMatch(/HTTP 40[13]/);
+    expect(badToken.stderr).toMatch(/UNAUTHORIZED \(HTTP 401\).*set CODEQ_ADMIN_TOKEN/);
     const forbidden = await cli(['worker', 'start', '--commands', 'X', '--token', 'not-a-token']);
     expect(forbidden.code).toBe(1);
     expect(forbidden.stderr).toMatch(/HTTP 40[13]/);
+    // No producer token at all: the message names the variable to set (an env var set to '' is unset).
+    const noToken = await cli(
+      ['task', 'create', '--command', uniqueName('NOTOKEN'), '--payload', '{}'],
+      50_000,
+      undefined,
+      { CODEQ_PRODUCER_TOKEN: '', HOME: '/nonexistent' },
+    );
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toMatch(/^codeq: UNAUTHORIZED \(HTTP 401\): .*set CODEQ_PRODUCER_TOKEN/);
     const help = await cli(['worker', 'start', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--poll-interval/);

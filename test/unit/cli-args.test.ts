@@ -193,7 +193,7 @@ describe('output and errors', () => {
   });
   it('maps HTTP statuses to error codes', () => {
     expect(errorCodeForStatus(400, 'invalid body')).toBe('INVALID_INPUT');
-    expect(errorCodeForStatus(401, 'unauthorized')).toBe('INVALID_INPUT');
+    expect(errorCodeForStatus(401, 'unauthorized')).toBe('UNAUTHORIZED');
     expect(errorCodeForStatus(403, 'not-owner')).toBe('NOT_OWNER');
     expect(errorCodeForStatus(403, 'event type not allowed')).toBe('INVALID_INPUT');
     expect(errorCodeForStatus(404, 'not found')).toBe('NOT_FOUND');
