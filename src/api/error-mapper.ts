@@ -195,12 +195,8 @@ export function createErrorHandler() {
       return reply.code(400).send({ error: validationMessage(error.validation, context, schema) });
     }
     const mapped = mapError(error, request.routeOptions.config.messages);
-    if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
-    else
-      request.log.info(
-        { err: { code: (error as { code?: string }).code, message: error.message } },
-        'request refused',
-      );
+    // Logged on the request's one line (request-log.ts), not a line of its own.
+    request.failure = error;
     if (mapped.retryAfterSeconds !== undefined) reply.header('retry-after', String(mapped.retryAfterSeconds));
     return reply.code(mapped.status).send(mapped.body);
   };
