@@ -88,6 +88,7 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stderrIsTerminal: process.stderr.isTTY === true,
 });
 // Explicit exit: idle keep-alive sockets and timers must not hold a finished command open.
 process.exit(code);

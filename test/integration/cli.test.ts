@@ -293,7 +293,9 @@ describe('codeq CLI', () => {
   it('rebuilds projections through the admin endpoint', async () => {
     const run = await cli(['projections', 'rebuild', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/rebuilt projections in/);
+    // stderr is a pipe here: plain lines, no carriage-return redraws running them together.
+    expect(run.stderr).not.toContain('\r');
+    expect(run.stderr).toMatch(/^rebuilding projections\.\.\.\nrebuilt projections in \d+\.\ds\n$/);
   });
 
   it('exits 2 on usage errors and 1 on operation errors, with a message', async () => {
