@@ -4,9 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodeqHttpClient } from '../../src/client/http-client.js';
-import { startService, type RunningService } from '../../src/service/start-service.js';
+import type { RunningService } from '../../src/service/start-service.js';
+import { startTestService } from '../support/service.js';
 import { uniqueName } from '../support/servers.js';
 
 const TOKENS = { producer: 'dev-producer-token', worker: 'dev-worker-token', admin: 'dev-admin-token' };
@@ -63,19 +64,7 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  const name = uniqueName('CLI');
-  service = await startService({
-    argv: ['--port', '0', '--dev'],
-    env: {
-      NATS_URL: inject('natsUrl'),
-      REDIS_URL: inject('redisUrl'),
-      STREAM_NAME: name,
-      SUBJECT_PREFIX: `${name.toLowerCase()}.task`,
-      KEY_PREFIX: name.toLowerCase(),
-      LOG_LEVEL: 'silent',
-    },
-    print: () => {},
-  });
+  service = await startTestService('CLI');
   client = new CodeqHttpClient({ baseUrl: service.url, tokens: TOKENS });
 });
 
