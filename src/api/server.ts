@@ -147,8 +147,8 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
     // Waiting claims resolve with nothing and answer 204; in-flight requests then finish normally.
     for (const controller of claims.waiting) controller.abort();
   });
-  metrics.setQueueStatsSource(() => engine.allQueueStats());
-  app.addHook('onClose', async () => metrics.setQueueStatsSource(undefined));
+  metrics.setSource(engine);
+  app.addHook('onClose', async () => metrics.setSource(undefined));
 
   const deps: RouteDeps = {
     engine,

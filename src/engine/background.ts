@@ -9,7 +9,7 @@ import type { ProjectionStore } from '../projections/projection.store.js';
 import type { Claimer } from './claimer.js';
 import type { IntentHandler } from './intent-handler.js';
 import { RESERVATION_MS } from './claimer.js';
-import type { EngineObserver, EngineSettings } from './engine.types.js';
+import type { EngineSettings } from './engine.types.js';
 import type { LeaderLock } from './leader-lock.js';
 import { snapshotAgingTasks } from './snapshots.js';
 import type { TaskWriter } from './task-writer.js';
@@ -37,7 +37,6 @@ export class BackgroundLoop {
       handler: IntentHandler;
       settings: EngineSettings;
       logger: Logger;
-      observer?: EngineObserver | undefined;
     },
   ) {}
 
@@ -73,7 +72,6 @@ export class BackgroundLoop {
     } else {
       await projector.catchUp();
     }
-    this.deps.observer?.onProjectorLag?.(await projector.lag());
     const commands = await store.commands();
     for (const command of commands) {
       if (this.stopped) return;

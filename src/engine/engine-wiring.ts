@@ -139,7 +139,7 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
     requeueInspectLimit: settings.requeueInspectLimit,
     leases,
   });
-  const loopDeps = { lock, store, projector, claimer, writer, handler, settings, logger, observer };
+  const loopDeps = { lock, store, projector, claimer, writer, handler, settings, logger };
   const background = withBackground ? new BackgroundLoop(loopDeps) : undefined;
   return {
     settings,

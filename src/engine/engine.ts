@@ -255,6 +255,14 @@ export class Engine implements EngineApi {
     return Promise.all(commands.map((c) => this.queueStats(c)));
   }
 
+  async oldestReady(commands: readonly string[]): Promise<Map<string, number>> {
+    return this.store.oldestReady(commands);
+  }
+
+  async projectionLag(): Promise<number> {
+    return this.projector.lag();
+  }
+
   async listTasks(
     command: string,
     state: 'ready' | 'delayed' | 'inProgress' | 'dlq' | 'done',

@@ -156,8 +156,15 @@ export interface EngineApi {
   history(taskId: string): Promise<TaskHistory>;
   /** Counts for one command (zeros for an unknown one). */
   queueStats(command: string): Promise<QueueStats>;
-  /** Counts for every command that has tasks. */
+  /** Counts for every command that has ever had a task. */
   allQueueStats(): Promise<QueueStats[]>;
+  /**
+   * When the longest-waiting ready task of each of `commands` became claimable, epoch ms, among
+   * the task each priority would hand out next; commands with nothing ready are absent.
+   */
+  oldestReady(commands: readonly string[]): Promise<Map<string, number>>;
+  /** Events in the log not yet applied to the Redis projection (stream last sequence minus checkpoint). */
+  projectionLag(): Promise<number>;
   /** Dead-lettered tasks of a command, oldest first. */
   listDlq(command: string, options?: { cursor?: string; limit?: number }): Promise<Page<TaskView>>;
   /** Sends dead-lettered tasks back to the queue (attempts reset). `taskIds` absent: all of the command's DLQ. */
@@ -205,8 +212,6 @@ export interface EngineObserver {
    * handed to it at their enqueue (no reserve round).
    */
   onClaimFinished?(waitMs: number, count: number, handedOff?: boolean): void;
-  /** Projector progress: `lag` = stream last sequence minus last applied sequence. */
-  onProjectorLag?(lag: number): void;
 }
 
 /** How to build an `Engine` (`Engine.create(options)`). */

@@ -1,13 +1,17 @@
 /**
  * Prometheus metrics of one codeq server, on their own registry (never prom-client's global one, so
  * several servers in one process, as in tests, do not collide). Task counters are fed by the
- * engine's observer hooks; queue depth is read from the engine when scraped.
+ * engine's observer hooks; queue depth, the oldest ready task's age and the projection lag are read
+ * from the engine when scraped, so every server reports them (not only the background leader).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SeriesHistogram } from './series-histogram.js';
-import type { EngineObserver } from '../engine/engine.types.js';
+import type { EngineApi, EngineObserver } from '../engine/engine.types.js';
 import type { QueueStats } from '../contract/views.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
+
+/** What the scrape-time gauges read (the server binds its engine). */
+export type MetricsSource = Pick<EngineApi, 'allQueueStats' | 'oldestReady' | 'projectionLag'>;
 
 /** Largest number of in-flight claims remembered for the run-duration histogram. */
 const MAX_TRACKED_CLAIMS = 100_000;
@@ -34,18 +38,31 @@ export interface Metrics {
   readonly tasksCancelled: Counter<'command'>;
   /** `codeq_queue_depth{command,state}` (state: ready, delayed, inProgress, dlq), read on scrape. */
   readonly queueDepth: Gauge<'command' | 'state'>;
+  /**
+   * `codeq_queue_oldest_ready_age_seconds{command}`, read on scrape: how long the longest-waiting
+   * ready task has been claimable (among the next task of each priority); only commands with ready
+   * tasks have a series.
+   */
+  readonly oldestReadyAge: Gauge<'command'>;
   /** `codeq_claim_wait_seconds{outcome}`: how long claim calls waited (claimed, handed_off, empty). */
   readonly claimWait: Histogram<'outcome'>;
   /** `codeq_task_run_duration_seconds{command,outcome}`: claim to terminal event (or nack/expiry). */
   readonly taskRunDuration: SeriesHistogram<'command' | 'outcome'>;
   /** `codeq_api_request_duration_seconds{route,method,status}`. */
   readonly apiRequestDuration: Histogram<'route' | 'method' | 'status'>;
-  /** `codeq_projector_lag`: stream last sequence minus last projected sequence. */
+  /** `codeq_projector_lag`, read on scrape: stream last sequence minus last projected sequence. */
   readonly projectorLag: Gauge;
   /** `codeq_webhook_deliveries_total{kind,outcome}` (kind: result, notification). */
   readonly webhookDeliveries: Counter<'kind' | 'outcome'>;
-  /** Sets where `codeq_queue_depth` reads from on each scrape (the server binds its engine). */
-  setQueueStatsSource(source: (() => Promise<QueueStats[]>) | undefined): void;
+  /** Sets where the scrape-time gauges read from (the server binds its engine; undefined unbinds). */
+  setSource(source: MetricsSource | undefined): void;
+}
+
+/** What one scrape read: every command's counts and when its oldest ready task became claimable. */
+interface QueueReading {
+  stats: QueueStats[];
+  readySince: Map<string, number>;
+  at: number;
 }
 
 /** Creates the metrics on a fresh registry. */
@@ -53,7 +70,28 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   const counter = (name: string, help: string) =>
     new Counter({ name, help, labelNames: ['command'] as const, registers: [registry] });
-  let source: (() => Promise<QueueStats[]>) | undefined;
+  let source: MetricsSource | undefined;
+  let reading: Promise<QueueReading> | undefined;
+  /**
+   * Every command's counts and ready ages, shared by the gauges that need them within one scrape:
+   * prom-client starts every metric's collect in one synchronous pass, so a read still in flight is
+   * this scrape's; once it settles, the next scrape reads afresh.
+   */
+  const readQueues = (from: MetricsSource): Promise<QueueReading> => {
+    if (!reading) {
+      const next = (async () => {
+        const stats = await from.allQueueStats();
+        const ready = stats.filter((s) => s.ready > 0).map((s) => s.command);
+        return { stats, readySince: await from.oldestReady(ready), at: Date.now() };
+      })();
+      reading = next;
+      const settle = (): void => {
+        if (reading === next) reading = undefined;
+      };
+      next.then(settle, settle);
+    }
+    return reading;
+  };
 
   const metrics: Metrics = {
     registry,
@@ -72,13 +110,25 @@ export function createMetrics(): Metrics {
       registers: [registry],
       async collect() {
         if (!source) return;
-        const all = await source();
+        const { stats } = await readQueues(source);
         this.reset();
-        for (const s of all) {
+        for (const s of stats) {
           for (const state of ['ready', 'delayed', 'inProgress', 'dlq'] as const) {
             this.set({ command: s.command, state }, s[state]);
           }
         }
+      },
+    }),
+    oldestReadyAge: new Gauge({
+      name: 'codeq_queue_oldest_ready_age_seconds',
+      help: 'Seconds the longest-waiting ready task of a command has been claimable (among the next task of each priority), read at scrape time; no series when nothing is ready.',
+      labelNames: ['command'] as const,
+      registers: [registry],
+      async collect() {
+        if (!source) return;
+        const { readySince, at } = await readQueues(source);
+        this.reset();
+        for (const [command, since] of readySince) this.set({ command }, Math.max(0, at - since) / 1000);
       },
     }),
     claimWait: new Histogram({
@@ -105,8 +155,11 @@ export function createMetrics(): Metrics {
     }),
     projectorLag: new Gauge({
       name: 'codeq_projector_lag',
-      help: 'Stream last sequence minus the last sequence applied to the Redis projection.',
+      help: 'Events in the log not yet applied to the Redis projection (stream last sequence minus checkpoint), read at scrape time.',
       registers: [registry],
+      async collect() {
+        if (source) this.set(await source.projectionLag());
+      },
     }),
     webhookDeliveries: new Counter({
       name: 'codeq_webhook_deliveries_total',
@@ -114,8 +167,9 @@ export function createMetrics(): Metrics {
       labelNames: ['kind', 'outcome'] as const,
       registers: [registry],
     }),
-    setQueueStatsSource(next) {
+    setSource(next) {
       source = next;
+      reading = undefined;
     },
   };
   return metrics;
@@ -177,9 +231,6 @@ export function engineObserver(metrics: Metrics): EngineObserver {
     onClaimFinished(waitMs, count, handedOff) {
       const outcome = count === 0 ? 'empty' : handedOff ? 'handed_off' : 'claimed';
       metrics.claimWait.observe({ outcome }, waitMs / 1000);
-    },
-    onProjectorLag(lag) {
-      metrics.projectorLag.set(lag);
     },
   };
 }

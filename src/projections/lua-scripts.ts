@@ -22,6 +22,7 @@ const SCRIPTS = {
   codeqSnapshots: 'snapshots.lua',
   codeqCheckpoint: 'checkpoint.lua',
   codeqFlush: 'flush.lua',
+  codeqOldestReady: 'oldest-ready.lua',
 } as const;
 
 /**
