@@ -152,6 +152,11 @@ export interface CodeqConfig {
   devMode: boolean;
   /** Static bearer tokens; default none. */
   tokens: StaticToken[];
+  /**
+   * Bearer token `GET /metrics` requires (Prometheus `authorization: {credentials: ...}`), 16 to
+   * 512 printable ASCII characters; unset (default): `/metrics` is open, as `/healthz` is.
+   */
+  metricsToken?: string | undefined;
   /** Local data (launched servers, artifacts), default `./.codeq`. */
   dataDir: string;
 }

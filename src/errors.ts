@@ -7,6 +7,8 @@
 export type CodeqErrorCode =
   /** Input failed validation (body, config, CLI flag, command name, sizes, ranges). */
   | 'INVALID_INPUT'
+  /** No credentials, or credentials the server does not accept (HTTP 401). */
+  | 'UNAUTHORIZED'
   /** No task with that id (or it was purged). */
   | 'NOT_FOUND'
   /** The caller is not the worker holding the task's lease. */

@@ -36,7 +36,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     '/admin/queues',
     {
       schema: {
-        summary: 'Counts for every command that has tasks',
+        summary: 'Counts for every command that has ever had a task (the caller may see)',
         tags: ['admin'],
         response: { 200: Type.Array(QueueStatsSchema), ...AUTH_ERRORS },
       },

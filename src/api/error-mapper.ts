@@ -12,6 +12,7 @@ import { validationMessage } from '../contract/validation-message.js';
 /** HTTP status of each error code; codes not listed answer 500. */
 const STATUS_BY_CODE: Readonly<Partial<Record<CodeqErrorCode, number>>> = Object.freeze({
   INVALID_INPUT: 400,
+  UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   NOT_OWNER: 403,
   WRONG_STATE: 409,
@@ -204,12 +205,8 @@ export function createErrorHandler() {
       return reply.code(400).send({ error: validationMessage(error.validation, context, schema) });
     }
     const mapped = mapError(error, request.routeOptions.config.messages);
-    if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
-    else
-      request.log.info(
-        { err: { code: (error as { code?: string }).code, message: error.message } },
-        'request refused',
-      );
+    // Logged on the request's one line (request-log.ts), not a line of its own.
+    request.failure = error;
     if (mapped.retryAfterSeconds !== undefined) reply.header('retry-after', String(mapped.retryAfterSeconds));
     return reply.code(mapped.status).send(mapped.body);
   };

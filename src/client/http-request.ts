@@ -29,7 +29,7 @@ export interface RequestOptions {
 export function errorCodeForStatus(status: number, message: string, bodyCode?: unknown): CodeqErrorCode {
   if (status === 409 && bodyCode === 'TASK_CANCELLED') return 'TASK_CANCELLED';
   if (status === 400 || status === 413 || status === 422) return 'INVALID_INPUT';
-  if (status === 401) return 'INVALID_INPUT';
+  if (status === 401) return 'UNAUTHORIZED';
   // 403 means either "not the lease holder" or "this token may not do that" (scope, event type).
   if (status === 403) return /not[-_ ]?owner/i.test(message) ? 'NOT_OWNER' : 'INVALID_INPUT';
   if (status === 404) return 'NOT_FOUND';
@@ -122,7 +122,8 @@ export class HttpRequester {
     const bodyCode =
       decoded && typeof decoded === 'object' ? (decoded as { code?: unknown }).code : undefined;
     throw new CodeqError(errorCodeForStatus(res.status, message, bodyCode), message, {
-      details: { status: res.status, method, path, requestId: res.header('x-request-id') },
+      // The role says which token was sent (or missing): the CLI names the variable to set.
+      details: { status: res.status, method, path, requestId: res.header('x-request-id'), role },
     });
   }
 }

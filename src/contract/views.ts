@@ -37,7 +37,7 @@ export interface TaskView {
   attempts: number;
   /** Deliveries allowed. */
   maxAttempts: number;
-  /** Last error (failed result, nack reason, dead-letter reason). */
+  /** Last error (failed result, nack reason, dead-letter reason); none once completed. */
   error?: string | undefined;
   /** When a pending task becomes claimable, epoch ms. */
   runAt?: number | undefined;

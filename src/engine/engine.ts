@@ -54,6 +54,7 @@ import {
   assertWorkerId,
   integerIn,
 } from './input-validation.js';
+import { QueueReads } from './queue-reads.js';
 import { waitForResult } from './result-wait.js';
 import { longPollClaim } from './long-poll-claim.js';
 import {
@@ -74,12 +75,14 @@ export class Engine implements EngineApi {
   /** Catch-up and rebuild of the projection. */
   readonly projector: EventProjector;
   private closed = false;
+  private readonly queues: QueueReads;
 
   private constructor(private readonly parts: EngineParts) {
     this.settings = parts.settings;
     this.log = parts.log;
     this.store = parts.store;
     this.projector = parts.projector;
+    this.queues = new QueueReads(parts);
   }
 
   /** Connects, provisions the stream, loads the scripts, builds the projection if Redis lost it. */
@@ -326,42 +329,16 @@ export class Engine implements EngineApi {
     return { taskId, events, state: events.length > 0 ? foldEvents(events) : ABSENT_SNAPSHOT };
   }
 
-  async queueStats(command: string): Promise<QueueStats> {
-    assertValidCommand(command);
-    const paused = this.parts.controls.settingsOf(command).paused;
-    return { command, ...(await this.store.counts(command)), paused };
+  queueStats(command: string): Promise<QueueStats> {
+    return this.queues.stats(command);
   }
 
-  async queueDetail(command: string): Promise<QueueDetail> {
-    const now = Date.now();
-    const [stats, health] = await Promise.all([
-      this.queueStats(command),
-      this.parts.queueStore.health(command, now),
-    ]);
-    const { paused: _paused, ...limits } = this.parts.controls.settingsOf(command);
-    const { oldestReadyAt, ...figures } = health;
-    return {
-      ...stats,
-      limits,
-      ...figures,
-      ...(oldestReadyAt === undefined ? {} : { oldestReadyAgeMs: Math.max(0, now - oldestReadyAt) }),
-    };
+  queueDetail(command: string): Promise<QueueDetail> {
+    return this.queues.detail(command);
   }
 
-  async allQueueHealth(): Promise<QueueHealthSummary[]> {
-    const commands = await this.store.commands();
-    const now = Date.now();
-    return Promise.all(
-      commands.map(async (command) => {
-        const { oldestReadyAt, ...figures } = await this.parts.queueStore.summary(command);
-        return {
-          command,
-          paused: this.parts.controls.settingsOf(command).paused,
-          ...figures,
-          ...(oldestReadyAt === undefined ? {} : { oldestReadyAgeMs: Math.max(0, now - oldestReadyAt) }),
-        };
-      }),
-    );
+  allQueueHealth(): Promise<QueueHealthSummary[]> {
+    return this.queues.allHealth();
   }
 
   async controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome> {
@@ -376,9 +353,16 @@ export class Engine implements EngineApi {
     return this.parts.controls.history(command, most);
   }
 
-  async allQueueStats(): Promise<QueueStats[]> {
-    const commands = await this.store.commands();
-    return Promise.all(commands.map((c) => this.queueStats(c)));
+  allQueueStats(): Promise<QueueStats[]> {
+    return this.queues.allStats();
+  }
+
+  async oldestReady(commands: readonly string[]): Promise<Map<string, number>> {
+    return this.store.oldestReady(commands);
+  }
+
+  async projectionLag(): Promise<number> {
+    return this.projector.lag();
   }
 
   async listTasks(

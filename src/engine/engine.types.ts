@@ -217,11 +217,11 @@ export interface EngineApi {
   history(taskId: string): Promise<TaskHistory>;
   /** Counts for one command (zeros for an unknown one). */
   queueStats(command: string): Promise<QueueStats>;
-  /** Counts for every command that has tasks. */
+  /** Counts for every command that has ever had a task. */
   allQueueStats(): Promise<QueueStats[]>;
   /**
-   * The health figures of every queue with tasks, cheap enough for each metrics scrape: oldest
-   * ready age, group keys with ready work, grouped ready tasks, paused.
+   * The health figures of every queue with tasks, cheap enough for each metrics scrape: group keys
+   * with ready work, grouped ready tasks, paused.
    */
   allQueueHealth(): Promise<QueueHealthSummary[]>;
   /** One queue in detail: counts, pause, limits and health figures (group keys, oldest ready age). */
@@ -234,6 +234,14 @@ export interface EngineApi {
   controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome>;
   /** The newest `limit` control events of a queue (1..1000, default 1000), oldest first. */
   queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]>;
+  /**
+   * When the longest-waiting ready task of each of `commands` became claimable, epoch ms, among
+   * the task each priority would hand out next (and the next groups in turn); commands with nothing
+   * ready are absent.
+   */
+  oldestReady(commands: readonly string[]): Promise<Map<string, number>>;
+  /** Events in the log not yet applied to the Redis projection (stream last sequence minus checkpoint). */
+  projectionLag(): Promise<number>;
   /** Dead-lettered tasks of a command, oldest first. */
   listDlq(command: string, options?: { cursor?: string; limit?: number }): Promise<Page<TaskView>>;
   /** Sends dead-lettered tasks back to the queue (attempts reset). `taskIds` absent: all of the command's DLQ. */
@@ -290,8 +298,6 @@ export interface QueueHealthSummary {
   command: string;
   /** True while paused. */
   paused: boolean;
-  /** Age of the oldest ready task, ms (undefined: nothing ready). */
-  oldestReadyAgeMs?: number | undefined;
   /** Group keys with ready work. */
   groups: number;
   /** Ready tasks with a group key. */
@@ -309,8 +315,6 @@ export interface EngineObserver {
   onClaimFinished?(waitMs: number, count: number, handedOff?: boolean): void;
   /** Tasks a claim call just leased (their views after the claim), at `now` (epoch ms). */
   onTasksClaimed?(tasks: readonly TaskView[], now: number): void;
-  /** Projector progress: `lag` = stream last sequence minus last applied sequence. */
-  onProjectorLag?(lag: number): void;
 }
 
 /** How to build an `Engine` (`Engine.create(options)`). */

@@ -35,7 +35,7 @@ export interface TaskRecord {
   payload: unknown;
   /** The worker's result, once completed (null when none was given). */
   result?: unknown;
-  /** Last error: failed result, nack reason, dead-letter or cancel reason. */
+  /** Last error: failed result, nack reason, dead-letter or cancel reason; none once completed. */
   error?: string | undefined;
   /** Artifacts of the result. */
   artifacts?: TaskEventData<'completed'>['artifacts'];
@@ -184,6 +184,9 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
       r.updatedAt = at;
       break;
     case 'completed':
+      // An earlier delivery's error (a nack, a lease that ran out, a dead-letter an admin
+      // redrove) is not this task's outcome: a completed task shows none.
+      r.error = undefined;
       r.result = event.data.result ?? null;
       r.artifacts = event.data.artifacts ?? before.artifacts;
       r.updatedAt = at;

@@ -4,9 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodeqHttpClient } from '../../src/client/http-client.js';
-import { startService, type RunningService } from '../../src/service/start-service.js';
+import type { RunningService } from '../../src/service/start-service.js';
+import { startTestService } from '../support/service.js';
 import { uniqueName } from '../support/servers.js';
 
 const TOKENS = { producer: 'dev-producer-token', worker: 'dev-worker-token', admin: 'dev-admin-token' };
@@ -24,6 +25,7 @@ function cli(
   args: string[],
   timeoutMs = 50_000,
   onSpawn?: (child: ReturnType<typeof spawn>) => void,
+  envOverrides: Record<string, string | undefined> = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
@@ -34,6 +36,7 @@ function cli(
         CODEQ_PRODUCER_TOKEN: TOKENS.producer,
         CODEQ_WORKER_TOKEN: TOKENS.worker,
         CODEQ_ADMIN_TOKEN: TOKENS.admin,
+        ...envOverrides,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -61,19 +64,7 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  const name = uniqueName('CLI');
-  service = await startService({
-    argv: ['--port', '0', '--dev'],
-    env: {
-      NATS_URL: inject('natsUrl'),
-      REDIS_URL: inject('redisUrl'),
-      STREAM_NAME: name,
-      SUBJECT_PREFIX: `${name.toLowerCase()}.task`,
-      KEY_PREFIX: name.toLowerCase(),
-      LOG_LEVEL: 'silent',
-    },
-    print: () => {},
-  });
+  service = await startTestService('CLI');
   client = new CodeqHttpClient({ baseUrl: service.url, tokens: TOKENS });
 });
 
@@ -379,7 +370,9 @@ describe('codeq CLI', () => {
   it('rebuilds projections through the admin endpoint', async () => {
     const run = await cli(['projections', 'rebuild', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/rebuilt projections in/);
+    // stderr is a pipe here: plain lines, no carriage-return redraws running them together.
+    expect(run.stderr).not.toContain('\r');
+    expect(run.stderr).toMatch(/^rebuilding projections\.\.\.\nrebuilt projections in \d+\.\ds\n$/);
   });
 
   it('exits 2 on usage errors and 1 on operation errors, with a message', async () => {
@@ -391,10 +384,19 @@ describe('codeq CLI', () => {
     expect(missing.stderr).toMatch(/NOT_FOUND \(HTTP 404\)/);
     const badToken = await cli(['queue', 'list', '--token', 'not-a-token']);
     expect(badToken.code).toBe(1);
-    expect(badToken.stderr).toMatch(/HTTP 40[13]/);
+    expect(badToken.stderr).toMatch(/UNAUTHORIZED \(HTTP 401\).*set CODEQ_ADMIN_TOKEN/);
     const forbidden = await cli(['worker', 'start', '--commands', 'X', '--token', 'not-a-token']);
     expect(forbidden.code).toBe(1);
     expect(forbidden.stderr).toMatch(/HTTP 40[13]/);
+    // No producer token at all: the message names the variable to set (an env var set to '' is unset).
+    const noToken = await cli(
+      ['task', 'create', '--command', uniqueName('NOTOKEN'), '--payload', '{}'],
+      50_000,
+      undefined,
+      { CODEQ_PRODUCER_TOKEN: '', HOME: '/nonexistent' },
+    );
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toMatch(/^codeq: UNAUTHORIZED \(HTTP 401\): .*set CODEQ_PRODUCER_TOKEN/);
     const help = await cli(['worker', 'start', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--poll-interval/);

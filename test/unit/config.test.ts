@@ -210,6 +210,23 @@ describe('loadConfig', () => {
     expectInvalid(() => loadConfig({ env }), `'${key}'`.replace(/^'|'$/g, ''), rule);
   });
 
+  it('reads metricsToken (unset by default) and never shows a refused one', () => {
+    expect(loadConfig({ env: {} }).metricsToken).toBeUndefined();
+    expect(loadConfig({ env: { METRICS_TOKEN: 'scrape-token-0123456789' } }).metricsToken).toBe(
+      'scrape-token-0123456789',
+    );
+    for (const bad of ['short-secret', 'has a space in it ok?']) {
+      let message = '';
+      try {
+        loadConfig({ env: { METRICS_TOKEN: bad } });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/invalid config 'metricsToken'.*<hidden>/);
+      expect(message).not.toContain(bad);
+    }
+  });
+
   it('rejects unknown keys, non-mapping files, bad YAML and missing files', () => {
     expectInvalid(
       () => loadConfig({ file: yamlFile('port: 1\nprot: 2\n'), env: {} }),

@@ -258,6 +258,8 @@ local function applyAll()
         leave(id, state, g)
         if code == 'D' then
           redis.call('HSET', key, 'v', seq, 's', 'completed', 'res', op[OP_D_RESULT], 'ua', at)
+          -- An earlier delivery's error (nack, expired lease, a redriven dead-letter) is not its outcome.
+          redis.call('HDEL', key, 'err')
         else
           redis.call('HSET', key, 'v', seq, 's', 'failed', 'err', op[OP_F_ERROR], 'ua', at)
         end
