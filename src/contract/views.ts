@@ -138,3 +138,15 @@ export interface Page<T> {
   /** Total matching items (O(1) count). */
   total: number;
 }
+
+/** One queue's health figures for metrics (the engine's `allQueueHealth`). */
+export interface QueueHealthSummary {
+  /** Command name. */
+  command: string;
+  /** True while paused. */
+  paused: boolean;
+  /** Group keys with ready work. */
+  groups: number;
+  /** Ready tasks with a group key. */
+  groupedReady: number;
+}

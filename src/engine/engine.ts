@@ -5,13 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { foldEvents } from '../actors/task.decider.js';
-import { ABSENT_SNAPSHOT, type TaskIntent } from '../actors/task.types.js';
-import {
-  ENQUEUE_BATCH_MAX,
-  RESULT_BATCH_MAX,
-  RESULT_WAIT_SECONDS_MAX,
-  zeroAsDefault,
-} from '../contract/limits.js';
+import { ABSENT_SNAPSHOT } from '../actors/task.types.js';
+import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX, RESULT_WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { CONTROLS_LIMIT_MAX } from '../contract/queue-controls.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
@@ -29,26 +24,24 @@ import type {
   EngineOptions,
   EngineSettings,
   EnqueueInput,
-  QueueHealthSummary,
   ResultInput,
 } from './engine.types.js';
 import type { QueueIntent } from '../actors/queue.decider.js';
 import type { StoredControlEvent } from '../events/control-event.schema.js';
 import type { QueueControlOutcome } from './queue-controls.js';
 import type {
-  Artifact,
   Page,
   QueueDetail,
   QueueStats,
   ResultRecord,
   TaskHistory,
   TaskView,
+  QueueHealthSummary,
 } from '../contract/views.js';
 import { bulkCancel, type BulkCancelInput, type BulkCancelResult } from './bulk-cancel.js';
 import { enqueueMany } from './enqueue.js';
 import {
   assertBatch,
-  assertNackDelay,
   assertQueueIntent,
   assertReason,
   assertWorkerId,
@@ -63,6 +56,11 @@ import {
   type WebhookOutcome,
   type WebhookOutcomeDeps,
 } from './webhook-outcomes.js';
+
+/** The input of an engine operation (its one parameter), as {@link EngineApi} declares it. */
+type Input<K extends keyof EngineApi> = EngineApi[K] extends (input: infer I, ...rest: never[]) => unknown
+  ? I
+  : never;
 
 /** codeq's engine. Build it with {@link Engine.create}. */
 export class Engine implements EngineApi {
@@ -141,110 +139,41 @@ export class Engine implements EngineApi {
     });
   }
 
-  async heartbeat(input: {
-    taskId: string;
-    workerId: string;
-    extendSeconds?: number;
-    allowedCommands?: readonly string[];
-  }): Promise<{ leaseUntil: number }> {
+  async heartbeat(input: Input<'heartbeat'>): Promise<{ leaseUntil: number }> {
     assertWorkerId(input.workerId);
     const extendMs = this.parts.commands.leaseMs(input.extendSeconds);
+    const { workerId, allowedCommands } = input;
     const event = await this.parts.commands.run(
       input.taskId,
-      { type: 'heartbeat', workerId: input.workerId, extendMs },
-      input.workerId,
-      { allowedCommands: input.allowedCommands },
+      { type: 'heartbeat', workerId, extendMs },
+      workerId,
+      {
+        allowedCommands,
+      },
     );
     return { leaseUntil: event.type === 'heartbeat' ? event.data.leaseUntil : 0 };
   }
 
-  async progress(input: {
-    taskId: string;
-    workerId: string;
-    progress: number;
-    data?: unknown;
-    allowedCommands?: readonly string[];
-  }): Promise<{ progress: number; progressAt: number }> {
+  progress(input: Input<'progress'>): Promise<{ progress: number; progressAt: number }> {
     return this.parts.commands.reportProgress(input);
   }
 
-  async nack(input: {
-    taskId: string;
-    workerId: string;
-    delaySeconds?: number;
-    reason?: string;
-    deadLetter?: boolean;
-    rateLimited?: boolean;
-    allowedCommands?: readonly string[];
-  }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
+  nack(input: Input<'nack'>): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
+    return this.parts.commands.nack(input);
+  }
+
+  async abandon(input: Input<'abandon'>): Promise<void> {
     assertWorkerId(input.workerId);
-    assertNackDelay(input.delaySeconds);
-    assertReason(input.reason);
-    if (input.deadLetter && input.rateLimited) {
-      throw new CodeqError('INVALID_INPUT', "a nack is either 'deadLetter' or 'rateLimited', not both");
-    }
-    let intent: TaskIntent;
-    if (input.deadLetter) intent = { type: 'deadLetter', workerId: input.workerId, reason: input.reason };
-    else if (input.rateLimited)
-      intent = {
-        type: 'rateLimited',
-        workerId: input.workerId,
-        retryAfterSeconds: zeroAsDefault(input.delaySeconds, undefined),
-      };
-    else
-      intent = {
-        type: 'nack',
-        workerId: input.workerId,
-        // 0 asks for the backoff policy, as absent does (codeQ's rule).
-        delayOverrideSeconds: zeroAsDefault(input.delaySeconds, undefined),
-        reason: input.reason,
-      };
-    const event = await this.parts.commands.run(input.taskId, intent, input.workerId, {
-      allowedCommands: input.allowedCommands,
-    });
-    if (event.type === 'nacked' || event.type === 'rateLimited')
-      return { status: 'requeued', delaySeconds: Math.round(event.data.delayMs / 1000) };
-    return { status: 'dlq', delaySeconds: 0 };
+    const { workerId, allowedCommands } = input;
+    await this.parts.commands.run(input.taskId, { type: 'abandon', workerId }, workerId, { allowedCommands });
   }
 
-  async abandon(input: {
-    taskId: string;
-    workerId: string;
-    allowedCommands?: readonly string[];
-  }): Promise<void> {
-    assertWorkerId(input.workerId);
-    await this.parts.commands.run(
-      input.taskId,
-      { type: 'abandon', workerId: input.workerId },
-      input.workerId,
-      {
-        allowedCommands: input.allowedCommands,
-      },
-    );
+  complete(input: Input<'complete'>): Promise<ResultRecord> {
+    return this.parts.commands.submitResult({ ...input, status: 'COMPLETED' });
   }
 
-  async complete(input: {
-    taskId: string;
-    workerId: string;
-    result: unknown;
-    artifacts?: Artifact[];
-    allowedCommands?: readonly string[];
-  }): Promise<ResultRecord> {
-    return this.submitOne({ ...input, status: 'COMPLETED' });
-  }
-
-  async fail(input: {
-    taskId: string;
-    workerId: string;
-    error: string;
-    artifacts?: Artifact[];
-    allowedCommands?: readonly string[];
-  }): Promise<ResultRecord> {
-    return this.submitOne({ ...input, status: 'FAILED' });
-  }
-
-  private async submitOne(input: ResultInput): Promise<ResultRecord> {
-    return this.parts.commands.submitResult(input);
+  fail(input: Input<'fail'>): Promise<ResultRecord> {
+    return this.parts.commands.submitResult({ ...input, status: 'FAILED' });
   }
 
   async submitResults(inputs: ResultInput[]): Promise<(ResultRecord | CodeqError)[]> {
@@ -252,12 +181,7 @@ export class Engine implements EngineApi {
     return this.parts.commands.submitResults(inputs);
   }
 
-  async cancel(input: {
-    taskId: string;
-    actor: string;
-    reason?: string;
-    allowedCommands?: readonly string[];
-  }): Promise<TaskView> {
+  async cancel(input: Input<'cancel'>): Promise<TaskView> {
     assertReason(input.reason);
     await this.parts.commands.run(input.taskId, { type: 'cancel', reason: input.reason }, input.actor, {
       allowedCommands: input.allowedCommands,

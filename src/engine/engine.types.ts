@@ -13,6 +13,7 @@ import type {
   Artifact,
   Page,
   QueueDetail,
+  QueueHealthSummary,
   QueueStats,
   ResultRecord,
   TaskHistory,
@@ -290,18 +291,6 @@ export interface EngineApi {
   readiness(): Promise<{ nats: boolean; redis: boolean; projectionLag: number }>;
   /** Stops background loops, releases waiting claims (they resolve `[]`), closes connections it owns. */
   close(): Promise<void>;
-}
-
-/** One queue's health figures for metrics (see {@link EngineApi.allQueueHealth}). */
-export interface QueueHealthSummary {
-  /** Command name. */
-  command: string;
-  /** True while paused. */
-  paused: boolean;
-  /** Group keys with ready work. */
-  groups: number;
-  /** Ready tasks with a group key. */
-  groupedReady: number;
 }
 
 /** Hooks the engine calls after it acts (metrics, logs). Must be cheap and must not throw. */

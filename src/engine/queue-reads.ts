@@ -3,11 +3,10 @@
  * figures every metrics scrape reads, and the age of the oldest ready task. Reads only: the writes
  * of a queue's controls are `queue-controls.ts`'s.
  */
-import type { GroupFigures, QueueDetail, QueueStats } from '../contract/views.js';
+import type { GroupFigures, QueueDetail, QueueHealthSummary, QueueStats } from '../contract/views.js';
 import { assertValidCommand } from '../events/subjects.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
 import type { QueueStore } from '../projections/queue.store.js';
-import type { QueueHealthSummary } from './engine.types.js';
 import type { QueueControls } from './queue-controls.js';
 
 /** Queue reads over the projection and the controls this engine holds. */

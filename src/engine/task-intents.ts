@@ -15,10 +15,13 @@ import { targetOf } from './intent-handler.js';
 import type { EngineSettings, ResultInput } from './engine.types.js';
 import type { Artifact, ResultRecord } from '../contract/views.js';
 import type { ResultArtifacts, StagedArtifacts } from './result-artifacts.js';
+import { zeroAsDefault } from '../contract/limits.js';
 import {
   assertErrorText,
+  assertNackDelay,
   assertProgress,
   assertProgressData,
+  assertReason,
   assertWorkerId,
   leaseSeconds,
 } from './input-validation.js';
@@ -79,6 +82,38 @@ export class TaskIntents {
   /** Runs many intents in one batch (see {@link IntentHandler.handle}); each answers on its own. */
   runMany(requests: readonly TaskIntentRequest[]): Promise<IntentOutcome[]> {
     return this.deps.handler.handle(requests);
+  }
+
+  /**
+   * A worker gives its task back: a retry after backoff (or `delaySeconds`; 0 asks for the backoff,
+   * codeQ's rule), a dead-letter now (`deadLetter`), or a rate-limited give-back that spends no
+   * attempt (`rateLimited`). Answers what happened and the delay.
+   */
+  async nack(input: {
+    taskId: string;
+    workerId: string;
+    delaySeconds?: number;
+    reason?: string;
+    deadLetter?: boolean;
+    rateLimited?: boolean;
+    allowedCommands?: readonly string[];
+  }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
+    const { workerId, reason } = input;
+    assertWorkerId(workerId);
+    assertNackDelay(input.delaySeconds);
+    assertReason(reason);
+    if (input.deadLetter && input.rateLimited) {
+      throw new CodeqError('INVALID_INPUT', "a nack is either 'deadLetter' or 'rateLimited', not both");
+    }
+    const delay = zeroAsDefault(input.delaySeconds, undefined);
+    let intent: TaskIntent;
+    if (input.deadLetter) intent = { type: 'deadLetter', workerId, reason };
+    else if (input.rateLimited) intent = { type: 'rateLimited', workerId, retryAfterSeconds: delay };
+    else intent = { type: 'nack', workerId, delayOverrideSeconds: delay, reason };
+    const event = await this.run(input.taskId, intent, workerId, { allowedCommands: input.allowedCommands });
+    if (event.type === 'nacked' || event.type === 'rateLimited')
+      return { status: 'requeued', delaySeconds: Math.round(event.data.delayMs / 1000) };
+    return { status: 'dlq', delaySeconds: 0 };
   }
 
   /** Validates and builds the intent of a result; `artifacts` are the staged records. */

@@ -6,8 +6,8 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SeriesHistogram } from './series-histogram.js';
-import type { EngineApi, EngineObserver, QueueHealthSummary } from '../engine/engine.types.js';
-import type { QueueStats } from '../contract/views.js';
+import type { EngineApi, EngineObserver } from '../engine/engine.types.js';
+import type { QueueHealthSummary, QueueStats } from '../contract/views.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 
 /** What the scrape-time gauges read (the server binds its engine). */
