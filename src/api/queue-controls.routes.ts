@@ -52,7 +52,7 @@ export const queueControlRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (a
   app.post(
     '/admin/queues/:command/pause',
     {
-      config: { optionalBody: true },
+      config: { optionalBody: true, strictBody: true },
       schema: {
         summary: 'Pause a queue: enqueues go on, no claims (waiting claims keep waiting) until resumed',
         tags: ['admin'],
@@ -71,7 +71,7 @@ export const queueControlRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (a
   app.post(
     '/admin/queues/:command/resume',
     {
-      config: { optionalBody: true },
+      config: { optionalBody: true, strictBody: true },
       schema: {
         summary: 'Resume a paused queue: waiting claims get its tasks at once',
         tags: ['admin'],
@@ -85,6 +85,8 @@ export const queueControlRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (a
   app.patch(
     '/admin/queues/:command/limits',
     {
+      // codeq's own routes: unknown fields are refused, not ignored (a typo must not pass).
+      config: { strictBody: true },
       schema: {
         summary:
           "Change a queue's limits (a JSON merge patch: a field sets that limit, null removes it, an absent one stays)",

@@ -64,7 +64,7 @@ describe('GET /v1/codeq/admin/profile/{cpu,heap}', () => {
   });
 
   it('is for admins only, validates seconds, and runs one capture at a time', async () => {
-    expect((await get('/admin/profile/cpu?seconds=1', 'worker-token')).statusCode).toBe(403);
+    expect((await get('/admin/profile/cpu?seconds=1', 'worker-token')).statusCode).toBe(401); // codeQ: `unauthorized. Admin only`
     expect((await get('/admin/profile/cpu?seconds=1', 'nope')).statusCode).toBe(401);
     expect((await get('/admin/profile/cpu?seconds=0')).statusCode).toBe(400);
     expect((await get('/admin/profile/cpu?seconds=999')).statusCode).toBe(400);

@@ -293,7 +293,14 @@ describe('two server processes sharing one NATS and one Redis', () => {
     for (const s of servers) {
       const stats = await call(s.base, `/admin/queues/${command}`, ADMIN);
       expect(stats.status).toBe(200);
-      expect(stats.body).toEqual({ command, ready: 0, delayed: 0, inProgress: 0, dlq: 0, paused: false });
+      expect(stats.body).toMatchObject({
+        command,
+        ready: 0,
+        delayed: 0,
+        inProgress: 0,
+        dlq: 0,
+        paused: false,
+      });
     }
   });
 });

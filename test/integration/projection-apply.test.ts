@@ -5,27 +5,24 @@
  * meets an existing hash (already applied, a rebuild's reindex, an older hash of the same id).
  */
 import { describe, expect, it } from 'vitest';
-import { readyScore } from '../../src/projections/op-layout.js';
+import { OP_FIELDS, readyScore } from '../../src/projections/op-layout.js';
 import { useProjectionRedis } from '../support/projection-redis.js';
 
 const { keys, redis } = useProjectionRedis('APPLY');
 const now = Date.now();
 
-/** The op of an `enqueued` event as event.projection.ts builds it. */
-const enqueued = (id: string, seq: number, payload = '{}', runAt: string | null = null) => [
-  id,
-  String(seq),
-  'E',
-  String(now),
-  '0',
-  '3',
-  payload,
-  runAt,
-  null,
-  null,
-  String(readyScore(0, seq)),
-  null,
-];
+/** The op of an `enqueued` event as event.projection.ts builds it (laid out by op-layout.ts). */
+const enqueued = (id: string, seq: number, payload = '{}', runAt: string | null = null) => {
+  const values: Record<string, string | null> = {
+    priority: '0',
+    maxAttempts: '3',
+    payload,
+    runAt,
+    readyScore: String(readyScore(0, seq)),
+  };
+  const fields = OP_FIELDS.E.filter((f) => f !== 'reservedUntil');
+  return [id, String(seq), 'E', String(now), ...fields.map((f) => values[f] ?? null)];
+};
 const apply = (command: string, reindex: 0 | 1, ops: unknown[]) =>
   redis().codeqApply(keys.commandBase(command), now, reindex, JSON.stringify(ops));
 
