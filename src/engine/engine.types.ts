@@ -8,6 +8,7 @@ import type { BackoffSettings } from '../actors/task.types.js';
 import type { QueueIntent } from '../actors/queue.decider.js';
 import type { StoredControlEvent } from '../events/control-event.schema.js';
 import type { QueueControlOutcome } from './queue-controls.js';
+import type { ScheduleApi } from './schedules.js';
 import type {
   Artifact,
   Page,
@@ -219,6 +220,8 @@ export interface EngineApi {
   controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome>;
   /** The control events of a queue, oldest first (at most `limit`, default 1000). */
   queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]>;
+  /** Recurring tasks: define, change, pause, resume, delete and run schedules. */
+  readonly schedules: ScheduleApi;
   /** Dead-lettered tasks of a command, oldest first. */
   listDlq(command: string, options?: { cursor?: string; limit?: number }): Promise<Page<TaskView>>;
   /** Sends dead-lettered tasks back to the queue (attempts reset). `taskIds` absent: all of the command's DLQ. */
