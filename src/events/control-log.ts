@@ -205,30 +205,32 @@ export class ControlLog {
 
   /** The events of `key` of one kind, oldest first (the last `limit`). */
   async historyOf<E>(kind: ControlKind<E>, key: string, limit = 1000): Promise<(E & { seq: number })[]> {
-    const js = this.client();
+    const subject = this.subjectOf(kind, key);
     const out: (E & { seq: number })[] = [];
     try {
-      const consumer = await js.consumers.get(this.stream, {
-        filter_subjects: this.subjectOf(kind, key),
+      // Counted first, so each fetch asks for exactly what is there and never waits for its expiry.
+      const info = await (await this.manager()).streams.info(this.stream, { subjects_filter: subject });
+      let remaining = info.state.subjects?.[subject] ?? 0;
+      if (remaining === 0) return out;
+      const consumer = await this.client().consumers.get(this.stream, {
+        filter_subjects: subject,
         deliver_policy: DeliverPolicy.All,
       });
-      for (;;) {
-        const batch = await consumer.fetch({ max_messages: 256, expires: 1000 });
+      while (remaining > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(256, remaining), expires: 2000 });
         let got = 0;
-        let pending = 0;
         for await (const m of batch) {
           got++;
           out.push(decode(kind, m.data, m.seq));
-          if (out.length > limit) out.shift();
-          pending = m.info.pending;
+          remaining = m.info.pending;
         }
-        if (got === 0 || pending === 0) break;
+        if (got === 0) break;
       }
     } catch (err) {
       if (err instanceof CodeqError) throw err;
       throw toCodeqError(err, `${kind.token} history of ${key}`);
     }
-    return out;
+    return out.slice(-limit);
   }
 
   /**
