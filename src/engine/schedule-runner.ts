@@ -67,6 +67,8 @@ export interface Fired {
 export class ScheduleRunner {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
+  /** A change arrived during a pass: run the next one at once. */
+  private woken = false;
   private current: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ScheduleRunnerDeps) {}
@@ -88,16 +90,20 @@ export class ScheduleRunner {
 
   /** Runs a pass soon (a schedule changed: its next fire time may be sooner). */
   wake(): void {
-    if (!this.stopped && this.timer) {
-      clearTimeout(this.timer);
-      this.schedule(0);
+    if (this.stopped) return;
+    if (!this.timer) {
+      this.woken = true;
+      return;
     }
+    clearTimeout(this.timer);
+    this.schedule(0);
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.woken = false;
       let next = this.deps.leaseCheckMs;
       this.current = this.runOnce()
         .then((due) => {
@@ -105,7 +111,7 @@ export class ScheduleRunner {
         })
         .catch((err: unknown) => this.deps.logger.warn({ err }, 'schedule pass failed'))
         .finally(() => {
-          if (!this.timer) this.schedule(next);
+          if (!this.timer) this.schedule(this.woken ? 0 : next);
         });
     }, delayMs);
   }
