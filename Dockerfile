@@ -2,7 +2,7 @@
 # (see docker-compose.yml). The CLI is in the image too: `docker run --rm codeq node dist/src/cli/main.js --help`.
 
 # Build stage: dev dependencies for the TypeScript compiler.
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ COPY src ./src
 RUN npm run build
 
 # Runtime stage: production dependencies and the compiled output only.
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080

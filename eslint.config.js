@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.codeq/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.codeq/**', 'coverage/**', '.ci/node24/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

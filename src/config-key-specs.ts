@@ -20,7 +20,16 @@ export type KeySpec =
   | { key: string; kind: 'int'; default?: number; min: number; max: number }
   | { key: string; kind: 'bool'; default: boolean }
   | { key: string; kind: 'enum'; default: string; values: readonly string[] }
-  | { key: string; kind: 'string'; default?: string; pattern?: RegExp; rule?: string; allowEmpty?: boolean }
+  | {
+      key: string;
+      kind: 'string';
+      default?: string;
+      pattern?: RegExp;
+      rule?: string;
+      allowEmpty?: boolean;
+      /** A credential: error messages show `<hidden>` instead of the value. */
+      secret?: boolean;
+    }
   | {
       key: string;
       kind: 'url';
@@ -81,6 +90,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { key: 'workerIssuer', kind: 'string' },
   { key: 'workerAudience', kind: 'string', default: 'codeq-worker' },
   { key: 'allowProducerAsWorker', kind: 'bool', default: false },
+  { key: 'payloadFormat', kind: 'enum', default: 'string', values: ['string', 'object'] },
   { key: 'localArtifactsDir', kind: 'string' },
   int('artifactMaxBytes', ARTIFACT_MAX_BYTES_DEFAULT, 0, ARTIFACT_BYTES_LIMIT),
   int('artifactsMaxBytesPerResult', ARTIFACTS_MAX_BYTES_PER_RESULT_DEFAULT, 0, ARTIFACT_BYTES_LIMIT),
@@ -119,5 +129,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
   int('bodyLimitBytes', 1_048_576, 1024, 64 * 1024 * 1024),
   { key: 'devMode', kind: 'bool', default: false },
   { key: 'tokens', kind: 'tokens', default: [] },
+  {
+    key: 'metricsToken',
+    kind: 'string',
+    pattern: /^[!-~]{16,512}$/,
+    rule: '[!-~]{16,512} (printable ASCII, no spaces)',
+    secret: true,
+  },
   { key: 'dataDir', kind: 'string', default: './.codeq' },
 ];

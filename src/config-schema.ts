@@ -15,6 +15,9 @@ export const WORKER_SCOPES = [
   'codeq:subscribe',
 ] as const;
 
+/** How answers write a task's payload: its JSON text (codeQ's wire) or the JSON value. */
+export type PayloadFormat = 'string' | 'object';
+
 /** A role a static token grants. */
 export type TokenRole = 'producer' | 'worker' | 'admin';
 
@@ -93,6 +96,12 @@ export interface CodeqConfig {
   /** Accept producer tokens on worker routes (wildcard event types, all worker scopes); default false. */
   allowProducerAsWorker: boolean;
   /**
+   * How a Task's `payload` is written in codeQ's Task shape: `string` (default, codeQ's wire: the
+   * payload's JSON text, `"payload":"{\"jobId\":1}"`) or `object` (the JSON value itself, what
+   * codeQ's Java SDK maps to a `Map`). `?view=full` answers always carry the value.
+   */
+  payloadFormat: PayloadFormat;
+  /**
    * Where results' inline artifacts are stored (`<dir>/results/<taskId>/<sha256>/<name>`); default
    * `<dataDir>/artifacts`. Every instance of a deployment must see the same directory.
    */
@@ -143,6 +152,11 @@ export interface CodeqConfig {
   devMode: boolean;
   /** Static bearer tokens; default none. */
   tokens: StaticToken[];
+  /**
+   * Bearer token `GET /metrics` requires (Prometheus `authorization: {credentials: ...}`), 16 to
+   * 512 printable ASCII characters; unset (default): `/metrics` is open, as `/healthz` is.
+   */
+  metricsToken?: string | undefined;
   /** Local data (launched servers, artifacts), default `./.codeq`. */
   dataDir: string;
 }

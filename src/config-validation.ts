@@ -89,7 +89,8 @@ export function validateKey(spec: KeySpec, value: unknown): unknown {
       if (typeof value !== 'string' || (!spec.allowEmpty && value === '')) {
         throw invalid(key, spec.allowEmpty ? 'must be a string' : 'must be a non-empty string', value);
       }
-      if (spec.pattern && !spec.pattern.test(value)) throw invalid(key, `must match ${spec.rule}`, value);
+      if (spec.pattern && !spec.pattern.test(value))
+        throw invalid(key, `must match ${spec.rule}`, spec.secret ? '<hidden>' : value);
       return value;
     case 'url': {
       const rule = `must be ${spec.list ? 'comma-separated ' : 'an absolute '}${spec.schemes.join('//, ')}// URL${spec.list ? 's' : ''}`;

@@ -16,7 +16,7 @@ import { checkCrossKeys, envName, parseEnvValue, validateKey } from './config-va
 
 export { DEV_TOKENS, WORKER_SCOPES } from './config-schema.js';
 export { envName } from './config-validation.js';
-export type { CodeqConfig, StaticToken, TokenRole } from './config-schema.js';
+export type { CodeqConfig, PayloadFormat, StaticToken, TokenRole } from './config-schema.js';
 
 /** Where {@link loadConfig} reads from; every source is optional. */
 export interface LoadConfigOptions {

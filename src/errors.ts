@@ -7,6 +7,8 @@
 export type CodeqErrorCode =
   /** Input failed validation (body, config, CLI flag, command name, sizes, ranges). */
   | 'INVALID_INPUT'
+  /** No credentials, or credentials the server does not accept (HTTP 401). */
+  | 'UNAUTHORIZED'
   /** No task with that id (or it was purged). */
   | 'NOT_FOUND'
   /** The caller is not the worker holding the task's lease. */
@@ -15,6 +17,8 @@ export type CodeqErrorCode =
   | 'WRONG_STATE'
   /** The caller's lease has run out; the task will be (or was) repaired. */
   | 'LEASE_EXPIRED'
+  /** The task was cancelled: its worker must stop, and its lease operations and result are refused. */
+  | 'TASK_CANCELLED'
   /** An idempotency key was reused for a different command. */
   | 'IDEMPOTENCY_CONFLICT'
   /** The event log refused an append because the task moved on (JetStream error 10071). */

@@ -126,8 +126,17 @@ export function candidateEvents(
     }
     case 'requeue':
       return [make(ctx, 'requeued', {})];
-    case 'cancel':
-      return [make(ctx, 'cancelled', intent.reason === undefined ? {} : { reason: intent.reason })];
+    case 'progress': {
+      const data: TaskEventData<'progressed'> = { workerId: intent.workerId, progress: intent.progress };
+      if (intent.data !== undefined) data.data = intent.data;
+      return [make(ctx, 'progressed', data)];
+    }
+    case 'cancel': {
+      const data: TaskEventData<'cancelled'> = {};
+      if (intent.reason !== undefined) data.reason = intent.reason;
+      if (intent.operationId !== undefined) data.operationId = intent.operationId;
+      return [make(ctx, 'cancelled', data)];
+    }
     case 'recordWebhookDelivered':
       return [make(ctx, 'webhookDelivered', intent.data)];
     case 'recordWebhookGaveUp':
@@ -160,7 +169,8 @@ function toSnapshot(status: TaskStatus, context: TaskContext, version: number): 
  *
  * Refusals, first match wins: `NOT_FOUND` (no such task), `WRONG_STATE` (the state takes no such
  * event, e.g. `not-in-progress`, `not pending`, `not dead-lettered`, or `not due` for a claim
- * before `runAt`), `NOT_OWNER`, `LEASE_EXPIRED`.
+ * before `runAt`), `TASK_CANCELLED` (a cancelled task takes no intent but a webhook outcome),
+ * `NOT_OWNER`, `LEASE_EXPIRED`.
  *
  * @param snapshot - the task's current snapshot (`ABSENT_SNAPSHOT` for a new task).
  * @param intent - what the caller wants.

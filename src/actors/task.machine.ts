@@ -13,7 +13,7 @@
  */
 import { and, assign, setup } from 'xstate';
 import type { TaskEventData, TaskEventType } from '../events/task-event.schema.js';
-import type { RejectionCode } from './task.types.js';
+import type { RejectionCode, TaskStatus } from './task.types.js';
 
 /** What the machine folds events into: everything a decision needs besides the state itself. */
 export interface TaskContext {
@@ -151,6 +151,8 @@ export const TASK_UPDATERS = {
       : {},
   /** A result callback outcome (history only): nothing a decision reads changes. */
   noteWebhook: () => ({}),
+  /** A progress report (history and view only): nothing a decision reads changes. */
+  noteProgress: () => ({}),
 } satisfies Record<string, TaskUpdater>;
 
 /**
@@ -164,6 +166,15 @@ export const GUARD_REFUSALS: Partial<Record<TaskGuardName, { code: RejectionCode
   isDue: { code: 'WRONG_STATE', message: 'not due' },
   leaseExpiredAt: { code: 'WRONG_STATE', message: 'lease still active' },
   isNextAttempt: { code: 'WRONG_STATE', message: 'attempts out of sequence' },
+};
+
+/**
+ * States whose refusal of an event they do not take says what happened to the task, rather than
+ * which state would take it: the worker of a cancelled task must learn it was cancelled (and stop),
+ * not merely that the task is no longer in progress.
+ */
+export const STATE_REFUSALS: Partial<Record<TaskStatus, { code: RejectionCode; message: string }>> = {
+  cancelled: { code: 'TASK_CANCELLED', message: 'cancelled' },
 };
 
 /**
@@ -202,6 +213,7 @@ export const taskMachine = setup({
     releaseLease: assign(TASK_UPDATERS.releaseLease),
     resetAttempts: assign(TASK_UPDATERS.resetAttempts),
     noteWebhook: assign(TASK_UPDATERS.noteWebhook),
+    noteProgress: assign(TASK_UPDATERS.noteProgress),
     restoreSnapshot: assign(TASK_UPDATERS.restoreSnapshot),
   },
 }).createMachine({
@@ -230,6 +242,10 @@ export const taskMachine = setup({
       on: {
         // Targetless: the lease moves, the state does not.
         heartbeat: { guard: OWNER_WITH_LEASE, actions: 'applyHeartbeat' },
+        // Targetless, and nothing a decision reads changes: the report is history (and view) only.
+        progressed: { guard: OWNER_WITH_LEASE, actions: 'noteProgress' },
+        // Whoever may cancel may cancel a running task: its worker learns it at its next lease operation.
+        cancelled: { target: 'cancelled', actions: 'releaseLease' },
         // Selector guards come first so a refusal names the owner/lease problem, not the count.
         nacked: {
           guard: and(['attemptsLeft', 'isOwner', 'leaseActive']),

@@ -14,7 +14,7 @@
 import { and } from 'xstate';
 import { TASK_EVENT_TYPES } from '../events/task-event.schema.js';
 import type { TaskEventType } from '../events/task-event.schema.js';
-import { GUARD_REFUSALS, NOT_IN_STATE_MESSAGES, taskMachine } from './task.machine.js';
+import { GUARD_REFUSALS, NOT_IN_STATE_MESSAGES, STATE_REFUSALS, taskMachine } from './task.machine.js';
 import type { TaskContext, TaskGuard, TaskGuardName, TaskMachineEvent, TaskUpdater } from './task.machine.js';
 import type { RejectionCode, TaskStatus } from './task.types.js';
 
@@ -174,6 +174,8 @@ export function step(status: TaskStatus, context: TaskContext, event: TaskMachin
   const candidates = TASK_TRANSITIONS[status][event.type];
   if (candidates === undefined) {
     if (status === 'absent') return { ok: false, code: 'NOT_FOUND', message: 'task not found', rank: 1 };
+    const stateRefusal = STATE_REFUSALS[status];
+    if (stateRefusal) return { ok: false, ...stateRefusal, rank: 1 };
     return { ok: false, code: 'WRONG_STATE', message: NOT_ACCEPTED_MESSAGE[event.type], rank: 1 };
   }
   const args = { context, event };

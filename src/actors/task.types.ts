@@ -78,7 +78,9 @@ export type TaskIntent =
   | { type: 'fail'; workerId: string; error: string; artifacts?: TaskEventData<'failed'>['artifacts'] }
   | { type: 'expireLease' }
   | { type: 'requeue' }
-  | { type: 'cancel'; reason?: string | undefined }
+  | { type: 'cancel'; reason?: string | undefined; operationId?: string | undefined }
+  /** The lease holder reports how far it got (history and view only; the lease does not move). */
+  | { type: 'progress'; workerId: string; progress: number; data?: unknown }
   /** Record a finished task's result callback outcome (history only; terminal states accept it). */
   | { type: 'recordWebhookDelivered'; data: TaskEventData<'webhookDelivered'> }
   | { type: 'recordWebhookGaveUp'; data: TaskEventData<'webhookGaveUp'> };
@@ -100,7 +102,7 @@ export interface DecisionContext {
 }
 
 /** Why an intent was refused. Maps 1:1 to {@link import('../errors.js').CodeqErrorCode}. */
-export type RejectionCode = 'NOT_FOUND' | 'NOT_OWNER' | 'WRONG_STATE' | 'LEASE_EXPIRED';
+export type RejectionCode = 'NOT_FOUND' | 'NOT_OWNER' | 'WRONG_STATE' | 'LEASE_EXPIRED' | 'TASK_CANCELLED';
 
 /** The outcome of a decision: the events to append (in order), or a refusal. */
 export type Decision =

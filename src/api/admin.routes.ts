@@ -7,6 +7,8 @@ import Type from 'typebox';
 import { allowsCommand, assertAllCommands, assertCommandAllowed } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
 import {
+  BulkCancelBody,
+  BulkCancelResponse,
   CleanupBody,
   CleanupResponse,
   ListTasksQuery,
@@ -15,24 +17,26 @@ import {
   RequeueBody,
 } from '../contract/admin.schema.js';
 import { TaskPageSchema } from '../contract/common.schema.js';
-import { CLEANUP_LIMIT_DEFAULT, PAGE_LIMIT_DEFAULT } from '../contract/limits.js';
+import { QueueDetailSchema } from '../contract/queue-controls.schema.js';
+import { CLEANUP_LIMIT_DEFAULT, PAGE_LIMIT_DEFAULT, zeroAsDefault } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
 import { parseRfc3339 } from '../contract/rfc3339.js';
 import { AUTH_ERRORS, CommandParams } from './common.schema.js';
 import { ApiRefusal } from './error-mapper.js';
+import type { CancelFilter } from '../engine/bulk-cancel.js';
 import type { RouteDeps } from './route-context.js';
-import { iso, taskJson } from './task-json.js';
+import { iso, tasksJson, taskWire } from './task-json.js';
 
 /** Registers the admin routes. */
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-  const { engine, auth } = deps;
+  const { engine, auth, config } = deps;
   app.addHook('onRequest', createAuthHook(auth, { kind: 'admin' }));
 
   app.get(
     '/admin/queues',
     {
       schema: {
-        summary: 'Counts for every command that has tasks',
+        summary: 'Counts for every command that has ever had a task (the caller may see)',
         tags: ['admin'],
         response: { 200: Type.Array(QueueStatsSchema), ...AUTH_ERRORS },
       },
@@ -49,15 +53,15 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     '/admin/queues/:command',
     {
       schema: {
-        summary: "One command's counts (zeros when unknown)",
+        summary: "One command's counts, controls and health figures (zeros when unknown)",
         tags: ['admin'],
         params: CommandParams,
-        response: { 200: QueueStatsSchema, ...AUTH_ERRORS },
+        response: { 200: QueueDetailSchema, ...AUTH_ERRORS },
       },
     },
     async (request, reply) => {
       assertCommandAllowed(principalOf(request), request.params.command);
-      return reply.send(await engine.queueStats(request.params.command));
+      return reply.send(await engine.queueDetail(request.params.command));
     },
   );
 
@@ -74,7 +78,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     },
     async (request, reply) => {
       assertAllCommands(principalOf(request));
-      const limit = request.body.limit ?? CLEANUP_LIMIT_DEFAULT;
+      const limit = zeroAsDefault(request.body.limit, CLEANUP_LIMIT_DEFAULT);
       let before = Date.now();
       if (request.body.before !== undefined) {
         const parsed = parseRfc3339(request.body.before);
@@ -83,6 +87,44 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       }
       const { deleted } = await engine.cleanup({ before, limit });
       return reply.send({ deleted, before: iso(before), limit });
+    },
+  );
+
+  app.post(
+    '/admin/tasks/cancel',
+    {
+      // codeq's own route: unknown fields are refused, not ignored.
+      config: { strictBody: true },
+      schema: {
+        summary: "Cancel a command's live tasks matching a filter, as one audited operation (codeq addition)",
+        tags: ['admin'],
+        body: BulkCancelBody,
+        response: { 200: BulkCancelResponse, ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const { filter: body, reason, dryRun } = request.body;
+      assertCommandAllowed(principal, body.command);
+      const filter: CancelFilter = { command: body.command };
+      if (body.state !== undefined) filter.state = body.state;
+      if (body.groupKey !== undefined) filter.groupKey = body.groupKey;
+      for (const name of ['createdBefore', 'createdAfter'] as const) {
+        const text = body[name];
+        if (text === undefined) continue;
+        const parsed = parseRfc3339(text);
+        if (parsed === undefined) throw new ApiRefusal(400, `invalid '${name}' (use RFC3339)`);
+        filter[name] = parsed;
+      }
+      const out = await engine.cancelTasks({
+        filter,
+        actor: `admin:${principal.subject}`,
+        ...(reason === undefined ? {} : { reason }),
+        ...(dryRun === undefined ? {} : { dryRun }),
+      });
+      // The audit trail is the log (each event names the operation); this line ties it to the request.
+      request.log.info({ ...out, filter: body }, 'bulk cancel');
+      return reply.send(out);
     },
   );
 
@@ -105,7 +147,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         ...(cursor === undefined ? {} : { cursor }),
       });
       return reply.send({
-        tasks: page.items.map(taskJson),
+        tasks: page.items.map(tasksJson(taskWire(request, config))),
         total: page.total,
         ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
       });
@@ -115,7 +157,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.post(
     '/admin/dlq/:command/requeue',
     {
-      config: { optionalBody: true },
+      config: { optionalBody: true, strictBody: true },
       schema: {
         summary: 'Send dead-lettered tasks back to the queue, attempts reset (all when taskIds is absent)',
         tags: ['admin'],
@@ -155,7 +197,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         ...(cursor === undefined ? {} : { cursor }),
       });
       return reply.send({
-        tasks: page.items.map(taskJson),
+        tasks: page.items.map(tasksJson(taskWire(request, config))),
         total: page.total,
         ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
       });

@@ -12,7 +12,7 @@ import Type from 'typebox';
 import type { ResultInput } from '../engine/engine.types.js';
 import type { ResultRecord } from '../contract/views.js';
 import type { CodeqError } from '../errors.js';
-import { PartialWriteErrorBody, TaskSchema } from '../contract/common.schema.js';
+import { PartialWriteErrorBody, TaskSchema, TaskViewQuery } from '../contract/common.schema.js';
 import {
   BatchClaimBody,
   BatchClaimResponse,
@@ -28,7 +28,7 @@ import { claimTasks } from './claim-handler.js';
 import { AUTH_ERRORS, CREATE_ERRORS } from './common.schema.js';
 import { RESULT_MESSAGES, mapError, type ErrorMessageOverrides } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
-import { resultJson, taskJson } from './task-json.js';
+import { resultJson, tasksJson, taskWire } from './task-json.js';
 import { toEnqueueInput, traceOfHeaders } from './tasks.routes.js';
 import { checkResult } from './worker.routes.js';
 
@@ -46,7 +46,7 @@ function itemError(
 
 /** Registers the batch routes. */
 export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-  const { engine, auth } = deps;
+  const { engine, auth, config } = deps;
   const producer = createAuthHook(auth, { kind: 'producer' });
   const worker = (scope: string) => createAuthHook(auth, { kind: 'worker', scope });
 
@@ -97,14 +97,15 @@ export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       if (request.query.allOrNothing === true) {
         const inputs = request.body.tasks.map((t, i) => toEnqueueInput(t, principal, `tasks[${i}]: `, trace));
         const tasks = await engine.enqueueMany(inputs);
-        return reply.code(202).send({ tasks: tasks.map(taskJson) });
+        return reply.code(202).send({ tasks: tasks.map(tasksJson(taskWire(request, config))) });
       }
+      const write = tasksJson(taskWire(request, config));
       // codeQ's: each item is created (or refused) alone; single enqueues of one turn share one
       // append batch in the engine, so this costs what one batch does.
       const results = await Promise.all(
         request.body.tasks.map(async (t, i) => {
           try {
-            return { task: taskJson(await engine.enqueue(toEnqueueInput(t, principal, '', trace))) };
+            return { task: write(await engine.enqueue(toEnqueueInput(t, principal, '', trace))) };
           } catch (err) {
             return { error: itemError(err, request.log, { index: i }) };
           }
@@ -121,6 +122,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       schema: {
         summary: 'Claim up to count tasks (codeQ)',
         tags: ['worker'],
+        querystring: TaskViewQuery,
         body: BatchClaimBody,
         response: {
           200: BatchClaimResponse,
@@ -132,7 +134,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     async (request, reply) => {
       const tasks = await claimTasks(principalOf(request), request.body, reply, deps);
       if (tasks.length === 0) return reply.code(204).send(null);
-      return reply.send({ tasks: tasks.map(taskJson) });
+      return reply.send({ tasks: tasks.map(tasksJson(taskWire(request, config))) });
     },
   );
 
@@ -162,6 +164,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     '/tasks/results',
     {
       onRequest: worker('codeq:result'),
+      config: { strictBody: true },
       schema: {
         summary: 'Record many results; each item answers on its own (codeq addition)',
         tags: ['worker'],
@@ -176,7 +179,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         if (!(answer instanceof Error)) return { taskId, ok: true, result: resultJson(answer) };
         const mapped = mapError(answer, RESULT_MESSAGES);
         if (mapped.status >= 500) request.log.error({ err: answer, taskId }, 'batch result failed');
-        return { taskId, ok: false, status: mapped.status, error: mapped.body.error };
+        const item = { taskId, ok: false, status: mapped.status, error: mapped.body.error };
+        return mapped.body.code === undefined ? item : { ...item, code: mapped.body.code };
       });
       return reply.send({ results });
     },

@@ -5,16 +5,19 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { CodeqErrorCode } from '../errors.js';
 import { CodeqError } from '../errors.js';
+import { AUTH_MESSAGES } from '../contract/messages.js';
 import type { ValidationIssue } from '../contract/validation-message.js';
 import { validationMessage } from '../contract/validation-message.js';
 
 /** HTTP status of each error code; codes not listed answer 500. */
 const STATUS_BY_CODE: Readonly<Partial<Record<CodeqErrorCode, number>>> = Object.freeze({
   INVALID_INPUT: 400,
+  UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   NOT_OWNER: 403,
   WRONG_STATE: 409,
   LEASE_EXPIRED: 409,
+  TASK_CANCELLED: 409,
   IDEMPOTENCY_CONFLICT: 409,
   VERSION_CONFLICT: 409,
   UNAVAILABLE: 503,
@@ -49,6 +52,11 @@ export interface HttpError {
 export interface ErrorBodyJson {
   /** The message. */
   error: string;
+  /**
+   * The error code, where a 409's message alone would not tell the client what to do:
+   * `TASK_CANCELLED` (the task was cancelled: stop working on it, send no result).
+   */
+  code?: string;
   /** Items of a batch the log took before it failed: input index and task id. */
   written?: { index: number; id: string }[];
   /** Items of that batch not written: input index and error code. */
@@ -76,13 +84,14 @@ export const RETRY_AFTER_SECONDS = 2;
 const DEPENDENCY_LABELS: Readonly<Record<string, string>> = {
   nats: 'the event log (NATS)',
   redis: 'the projection store (Redis)',
-  jwks: 'the token keys (JWKS)',
 };
 
 /** The message of a 503: which dependency, when the error says so, and that a retry may succeed. */
 function unavailableMessage(err: CodeqError): string {
   const dependency = err.details?.dependency;
   if (dependency === 'webhooks') return 'service unavailable: webhooks are not enabled on this server';
+  // codeQ's words, which its clients retry on (test/local_flow.py); the status stays 503.
+  if (dependency === 'jwks') return AUTH_MESSAGES.jwksFetch;
   const label = typeof dependency === 'string' ? DEPENDENCY_LABELS[dependency] : undefined;
   const what = label ?? 'a dependency';
   return err.code === 'TIMEOUT'
@@ -113,6 +122,8 @@ export function mapError(err: unknown, overrides: ErrorMessageOverrides = {}): H
     else if ((err.code === 'WRONG_STATE' || err.code === 'LEASE_EXPIRED') && overrides.wrongState) {
       message = overrides.wrongState;
     } else if (err.code === 'IDEMPOTENCY_CONFLICT') message = 'idempotency conflict';
+    // The worker must tell "cancelled: stop, send nothing" from other 409s without parsing prose.
+    else if (err.code === 'TASK_CANCELLED') return { status, body: { error: 'cancelled', code: err.code } };
     else if (status === 500) message = 'internal error';
     else if (status === 503) {
       // Not the error's own message: it may name hosts and ports.
@@ -194,12 +205,8 @@ export function createErrorHandler() {
       return reply.code(400).send({ error: validationMessage(error.validation, context, schema) });
     }
     const mapped = mapError(error, request.routeOptions.config.messages);
-    if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
-    else
-      request.log.info(
-        { err: { code: (error as { code?: string }).code, message: error.message } },
-        'request refused',
-      );
+    // Logged on the request's one line (request-log.ts), not a line of its own.
+    request.failure = error;
     if (mapped.retryAfterSeconds !== undefined) reply.header('retry-after', String(mapped.retryAfterSeconds));
     return reply.code(mapped.status).send(mapped.body);
   };

@@ -1,7 +1,9 @@
 /**
- * Open operational routes: liveness (`/healthz`, codeQ's), readiness (`/readyz`), Prometheus
- * metrics (`/metrics`) and the OpenAPI document (`/openapi.json`).
+ * Operational routes: liveness (`/healthz`, codeQ's), readiness (`/readyz`), Prometheus metrics
+ * (`/metrics`, behind `metricsToken` when one is configured) and the OpenAPI document
+ * (`/openapi.json`). All but a token-guarded `/metrics` are open.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
@@ -9,6 +11,19 @@ import type { RouteDeps } from './route-context.js';
 
 /** Largest projection lag (events) still reported as ready. */
 const MAX_READY_PROJECTION_LAG = 1000;
+
+/**
+ * Whether an `authorization` header may read `/metrics`: any when no token is configured, else
+ * `Bearer <metricsToken>`, compared in constant time (digests of equal length).
+ */
+export function metricsAccess(token: string | undefined): (header: string | undefined) => boolean {
+  if (!token) return () => true;
+  const expected = createHash('sha256').update(token).digest();
+  return (header) => {
+    const m = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    return !!m && timingSafeEqual(createHash('sha256').update(m[1]!).digest(), expected);
+  };
+}
 
 /** Registers `/healthz` under the API prefix (the contract's place). */
 export const healthRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app) => {
@@ -65,10 +80,27 @@ export const opsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps)
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['ops'] } }, async (_r, reply) => {
-    const text = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(text);
-  });
+  const allowed = metricsAccess(deps.config.metricsToken);
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics (a bearer token when `metricsToken` is configured)',
+        tags: ['ops'],
+        ...(deps.config.metricsToken ? {} : { security: [] }),
+      },
+    },
+    async (request, reply) => {
+      if (!allowed(request.headers.authorization)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="metrics"')
+          .send({ error: 'unauthorized' });
+      }
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    },
+  );
 
   app.get(
     '/openapi.json',

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { TaskSchema } from '../contract/common.schema.js';
+import { TaskSchema, TaskViewQueryFields } from '../contract/common.schema.js';
 import { parseRfc3339 } from '../contract/rfc3339.js';
 import type { ScheduleView, SchedulePatch } from '../contract/schedules.js';
 import {
@@ -26,7 +26,7 @@ import { createAuthHook, principalOf } from './auth/authenticator.js';
 import { AUTH_ERRORS } from './common.schema.js';
 import { ApiRefusal } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
-import { iso, taskJson } from './task-json.js';
+import { iso, taskJson, taskWire } from './task-json.js';
 
 /** The JSON of a schedule view (flat: its definition beside its state). */
 export function scheduleJson(view: ScheduleView): ScheduleJson {
@@ -72,7 +72,7 @@ const ERRORS = { ...AUTH_ERRORS, 404: Type.Object({ error: Type.String() }) };
 
 /** Registers the schedule routes. */
 export const scheduleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-  const { engine, auth } = deps;
+  const { engine, auth, config } = deps;
   app.addHook('onRequest', createAuthHook(auth, { kind: 'admin' }));
   const actorOf = (request: Parameters<typeof principalOf>[0]) => `admin:${principalOf(request).subject}`;
   /** The schedule, if the caller may act on its command (else the same 404 as an unknown one). */
@@ -217,13 +217,16 @@ export const scheduleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
         summary: "Enqueue one of the schedule's tasks now (whatever the calendar and overlap policy)",
         tags: ['schedules'],
         params: ScheduleNameParams,
+        querystring: Type.Object(TaskViewQueryFields, { additionalProperties: false }),
         response: { 201: Type.Object({ schedule: ScheduleJsonSchema, task: TaskSchema }), ...ERRORS },
       },
     },
     async (request, reply) => {
       await visible(request, request.params.name);
       const { schedule, task } = await engine.schedules.runNow(request.params.name, actorOf(request));
-      return reply.code(201).send({ schedule: scheduleJson(schedule), task: taskJson(task) });
+      return reply
+        .code(201)
+        .send({ schedule: scheduleJson(schedule), task: taskJson(task, taskWire(request, config)) });
     },
   );
 

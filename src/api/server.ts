@@ -8,11 +8,18 @@ import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
-import type { FastifyInstance, RawReplyDefaultExpression, RawServerDefault } from 'fastify';
+import Fastify, { LogController } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  RawReplyDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { CodeqConfig } from '../config.js';
 import { assertAuthConfigured } from '../config.js';
+import { lenientBody } from '../contract/lenient-body.js';
 import type { EngineApi } from '../engine/engine.types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin.routes.js';
@@ -21,6 +28,8 @@ import { batchRoutes } from './batch.routes.js';
 import { logRoutes } from './log.routes.js';
 import { profileRoutes } from './profile.routes.js';
 import { scheduleRoutes } from './schedules.routes.js';
+import { queueControlRoutes } from './queue-controls.routes.js';
+import { logRequest } from './request-log.js';
 import type { AuthenticatorOptions } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createErrorHandler, frameworkErrorHandler } from './error-mapper.js';
@@ -75,6 +84,23 @@ function requestId(req: IncomingMessage): string {
   return value !== undefined && REQUEST_ID_RE.test(value) ? value : randomBytes(16).toString('hex');
 }
 
+/** Response header naming the body fields a lenient route ignored (comma-separated paths). */
+export const UNKNOWN_FIELDS_HEADER = 'x-codeq-unknown-fields';
+
+/**
+ * codeQ's reading of a body (Gin: unknown fields ignored, `null` as absent), so its clients' extra
+ * fields (`tenantId`, `"webhook": null`) do not fail; the ignored fields are named in
+ * {@link UNKNOWN_FIELDS_HEADER} so a typo is still visible. A body that is not an object, or a known
+ * field of the wrong type, is still refused by validation.
+ */
+function readLeniently(request: FastifyRequest, reply: FastifyReply): void {
+  const schema = (request.routeOptions.schema as { body?: unknown } | undefined)?.body;
+  if (schema === undefined || typeof request.body !== 'object' || request.body === null) return;
+  const { value, ignored } = lenientBody(schema, request.body);
+  request.body = value;
+  if (ignored.length > 0) reply.header(UNKNOWN_FIELDS_HEADER, ignored.join(', '));
+}
+
 /**
  * Builds the server (routes registered, not listening). Throws `INVALID_INPUT` when the config
  * accepts no credentials at all (no tokens, no JWKS, no dev mode).
@@ -89,6 +115,8 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
     genReqId: requestId,
     requestIdHeader: false,
     return503OnClosing: true,
+    // One line per request instead of two, written by `logRequest`.
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     // Router refusals (over-long parameter, malformed percent-encoding) in the API's shape: Fastify's
@@ -121,10 +149,11 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', async (request, reply) => {
     if ((request.body === undefined || request.body === null) && request.routeOptions.config.optionalBody) {
       request.body = {};
     }
+    if (!request.routeOptions.config.strictBody) readLeniently(request, reply);
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.apiRequestDuration.observe(
@@ -136,6 +165,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       reply.elapsedTime / 1000,
     );
   });
+  app.addHook('onResponse', logRequest);
 
   const claims: ClaimLifecycle = { closing: false, waiting: new Set() };
   app.addHook('preClose', async () => {
@@ -143,12 +173,8 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
     // Waiting claims resolve with nothing and answer 204; in-flight requests then finish normally.
     for (const controller of claims.waiting) controller.abort();
   });
-  metrics.setQueueStatsSource(() => engine.allQueueStats());
-  metrics.setQueueHealthSource(() => engine.allQueueHealth());
-  app.addHook('onClose', async () => {
-    metrics.setQueueStatsSource(undefined);
-    metrics.setQueueHealthSource(undefined);
-  });
+  metrics.setSource(engine);
+  app.addHook('onClose', async () => metrics.setSource(undefined));
 
   const deps: RouteDeps = {
     engine,
@@ -183,6 +209,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(subscriptionRoutes, deps);
       await api.register(adminRoutes, deps);
       await api.register(scheduleRoutes, deps);
+      await api.register(queueControlRoutes, deps);
       await api.register(logRoutes, deps);
       await api.register(profileRoutes, deps);
     },

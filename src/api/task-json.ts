@@ -1,8 +1,12 @@
 /**
  * Engine views to the contract's JSON: epoch ms become RFC3339 UTC strings and empty optional
- * fields are omitted (codeQ's Go structs use `omitempty`).
+ * fields are omitted (codeQ's Go structs use `omitempty`). Tasks are written in ONE place,
+ * {@link taskJson}, for the wire a request asks for ({@link taskWire}): codeQ's Task shape by
+ * default, codeq's full view with `?view=full` (docs/api.md, "Compatibility with codeQ").
  */
+import type { FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
+import type { CodeqConfig, PayloadFormat } from '../config.js';
 import type { Artifact, ResultRecord, TaskHistory, TaskView } from '../contract/views.js';
 import type { ArtifactOutSchema, ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
 import { API_PREFIX } from './route-context.js';
@@ -34,30 +38,72 @@ export function iso(ms: number): string {
   return text;
 }
 
-/** The Task JSON of a task view. */
-export function taskJson(task: TaskView): TaskJson {
+/**
+ * How one answer writes its tasks: codeQ's Task shape with the payload as configured, or codeq's full
+ * view (`?view=full`).
+ */
+export interface TaskWire {
+  /** `string`: the payload's JSON text (codeQ's wire); `object`: the JSON value. */
+  payloadFormat: PayloadFormat;
+  /**
+   * codeq's full view: the payload as its JSON value (whatever `payloadFormat` says) plus `state`,
+   * `runAt` and `idempotencyKey`, fields codeQ's Task lacks (strict clients such as codeQ's Java SDK
+   * refuse them, so they are only sent when asked for).
+   */
+  full: boolean;
+}
+
+/**
+ * The wire of one request: `?view=full` from its query, the payload form from the config. Every
+ * route that answers tasks writes them with `taskJson(task, taskWire(request, config))`, so the
+ * choice holds on every route alike.
+ */
+export function taskWire(request: FastifyRequest, config: Pick<CodeqConfig, 'payloadFormat'>): TaskWire {
+  const query = request.query as { view?: unknown } | undefined;
+  return { payloadFormat: config.payloadFormat, full: query?.view === 'full' };
+}
+
+/** codeQ's Task with codeQ's own wire (payload as JSON text), for callers without a request. */
+export const CODEQ_WIRE: TaskWire = Object.freeze({ payloadFormat: 'string', full: false });
+
+/** The Task JSON of a task view, written for `wire`. */
+export function taskJson(task: TaskView, wire: TaskWire): TaskJson {
   const out: TaskJson = {
     id: task.id,
     command: task.command,
-    payload: task.payload,
+    payload:
+      wire.full || wire.payloadFormat === 'object' ? task.payload : JSON.stringify(task.payload ?? null),
     priority: task.priority,
     status: task.status,
     attempts: task.attempts,
     maxAttempts: task.maxAttempts,
     createdAt: iso(task.createdAt),
     updatedAt: iso(task.updatedAt),
-    state: task.state,
   };
   if (task.webhook) out.webhook = task.webhook;
   if (task.workerId) out.workerId = task.workerId;
   if (task.leaseUntil !== undefined) out.leaseUntil = iso(task.leaseUntil);
   if (task.error) out.error = task.error;
-  if (task.runAt !== undefined) out.runAt = iso(task.runAt);
-  if (task.idempotencyKey) out.idempotencyKey = task.idempotencyKey;
+  // codeQ's Task has the trace context (set only when given); the rest is codeq's full view.
   if (task.traceParent) out.traceParent = task.traceParent;
   if (task.traceState) out.traceState = task.traceState;
-  if (task.groupKey) out.groupKey = task.groupKey;
+  if (wire.full) {
+    out.state = task.state;
+    if (task.runAt !== undefined) out.runAt = iso(task.runAt);
+    if (task.idempotencyKey) out.idempotencyKey = task.idempotencyKey;
+    if (task.groupKey) out.groupKey = task.groupKey;
+    if (task.progress !== undefined) {
+      out.progress = task.progress;
+      if (task.progressData !== undefined) out.progressData = task.progressData;
+      if (task.progressAt !== undefined) out.progressAt = iso(task.progressAt);
+    }
+  }
   return out;
+}
+
+/** Writes many tasks for one wire (`tasks.map(tasksJson(wire))`). */
+export function tasksJson(wire: TaskWire): (task: TaskView) => TaskJson {
+  return (task) => taskJson(task, wire);
 }
 
 /** The ResultRecord JSON of a result. */

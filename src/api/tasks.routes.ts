@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import type { EnqueueInput } from '../engine/engine.types.js';
 import { CodeqError } from '../errors.js';
-import { ErrorBody, TaskSchema } from '../contract/common.schema.js';
+import { ErrorBody, TaskSchema, TaskViewQuery } from '../contract/common.schema.js';
 import { RESULT_WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
 import { parseRfc3339 } from '../contract/rfc3339.js';
@@ -28,7 +28,7 @@ import { requestSignal } from './claim-handler.js';
 import { AUTH_ERRORS, CREATE_ERRORS, TaskIdParams } from './common.schema.js';
 import { ApiRefusal, READ_MESSAGES } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
-import { historyJson, resultJson, taskJson } from './task-json.js';
+import { historyJson, resultJson, taskJson, taskWire } from './task-json.js';
 
 /** The trace context a task is given. */
 type TraceContext = Pick<EnqueueInput, 'traceParent' | 'traceState'>;
@@ -70,6 +70,7 @@ export function toEnqueueInput(
     input.webhook = body.webhook;
   }
   if (body.idempotencyKey !== undefined) input.idempotencyKey = body.idempotencyKey;
+  if (body.groupKey !== undefined) input.groupKey = body.groupKey;
   if (body.runAt !== undefined) {
     const at = parseRfc3339(body.runAt);
     if (at === undefined) throw new ApiRefusal(400, `${where}${MESSAGES.runAt}`);
@@ -94,7 +95,7 @@ export function toEnqueueInput(
 
 /** Registers the producer routes. */
 export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-  const { engine, auth } = deps;
+  const { engine, auth, config } = deps;
   const producer = createAuthHook(auth, { kind: 'producer' });
   const reader = createAuthHook(auth, { kind: 'any' });
   const readConfig = { notFound: READ_MESSAGES.notFound, messages: READ_MESSAGES };
@@ -106,6 +107,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       schema: {
         summary: 'Create a task',
         tags: ['producer'],
+        querystring: TaskViewQuery,
         body: CreateTaskBody,
         response: { 202: TaskSchema, ...CREATE_ERRORS },
       },
@@ -113,7 +115,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     async (request, reply) => {
       const input = toEnqueueInput(request.body, principalOf(request), '', traceOfHeaders(request.headers));
       const task = await engine.enqueue(input);
-      return reply.code(202).send(taskJson(task));
+      return reply.code(202).send(taskJson(task, taskWire(request, config)));
     },
   );
 
@@ -126,13 +128,14 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         summary: 'Get a task',
         tags: ['producer', 'worker'],
         params: TaskIdParams,
+        querystring: TaskViewQuery,
         response: { 200: TaskSchema, 401: ErrorBody, 404: ErrorBody },
       },
     },
     async (request, reply) => {
       const task = await engine.getTask(request.params.id);
       assertTaskVisible(principalOf(request), task);
-      return reply.send(taskJson(task));
+      return reply.send(taskJson(task, taskWire(request, config)));
     },
   );
 
@@ -164,7 +167,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       }
       // codeQ answers 404 while the result does not exist yet.
       if (!result) throw new CodeqError('NOT_FOUND', 'no result yet');
-      return reply.send({ task: taskJson(task), result: resultJson(result) });
+      return reply.send({ task: taskJson(task, taskWire(request, config)), result: resultJson(result) });
     },
   );
 
@@ -192,11 +195,12 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     '/tasks/:id/cancel',
     {
       onRequest: producer,
-      config: { ...readConfig, optionalBody: true },
+      config: { ...readConfig, optionalBody: true, strictBody: true },
       schema: {
-        summary: 'Cancel a pending task (codeq addition)',
+        summary: 'Cancel a pending or running task; its worker is told at its next call (codeq addition)',
         tags: ['producer'],
         params: TaskIdParams,
+        querystring: TaskViewQuery,
         body: CancelBody,
         response: { 200: TaskSchema, ...AUTH_ERRORS, 404: ErrorBody, 409: ErrorBody },
       },
@@ -209,7 +213,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         allowedCommands: principal.eventTypes,
         ...(request.body.reason === undefined ? {} : { reason: request.body.reason }),
       });
-      return reply.send(taskJson(task));
+      return reply.send(taskJson(task, taskWire(request, config)));
     },
   );
 };

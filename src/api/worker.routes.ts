@@ -9,13 +9,15 @@ import Type from 'typebox';
 import type { ResultRecord } from '../contract/views.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
-import { ErrorBody, ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
+import { ErrorBody, ResultRecordSchema, TaskSchema, TaskViewQuery } from '../contract/common.schema.js';
 import {
   ClaimBody,
   EmptyBody,
   HeartbeatBody,
   NackBody,
   NackResponse,
+  ProgressBody,
+  ProgressResponse,
   ResultBody,
   resultBodyProblem,
 } from '../contract/worker.schema.js';
@@ -23,7 +25,7 @@ import { AUTH_ERRORS, TaskIdParams } from './common.schema.js';
 import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES } from './error-mapper.js';
 import { claimTasks } from './claim-handler.js';
 import type { RouteDeps } from './route-context.js';
-import { resultJson, taskJson } from './task-json.js';
+import { iso, resultJson, taskJson, tasksJson, taskWire } from './task-json.js';
 
 const LEASE_ERRORS = { ...AUTH_ERRORS, 404: ErrorBody, 409: ErrorBody };
 
@@ -65,6 +67,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       schema: {
         summary: 'Claim a task (long-poll with waitSeconds; batch with count)',
         tags: ['worker'],
+        querystring: TaskViewQuery,
         body: ClaimBody,
         response: {
           200: Type.Union([TaskSchema, Type.Object({ tasks: Type.Array(TaskSchema) })]),
@@ -77,8 +80,9 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       const body = request.body;
       const tasks = await claimTasks(principalOf(request), body, reply, deps);
       if (tasks.length === 0) return reply.code(204).send(null);
-      if (body.count !== undefined) return reply.send({ tasks: tasks.map(taskJson) });
-      return reply.send(taskJson(tasks[0]!));
+      const wire = taskWire(request, config);
+      if (body.count !== undefined) return reply.send({ tasks: tasks.map(tasksJson(wire)) });
+      return reply.send(taskJson(tasks[0]!, wire));
     },
   );
 
@@ -88,7 +92,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       onRequest: worker('codeq:heartbeat'),
       config: leaseConfig,
       schema: {
-        summary: 'Extend the lease',
+        summary: "Extend the lease (409 with code 'TASK_CANCELLED' once the task was cancelled)",
         tags: ['worker'],
         params: TaskIdParams,
         body: HeartbeatBody,
@@ -107,6 +111,34 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
         extendSeconds: request.body.extendSeconds ?? config.defaultLeaseSeconds,
       });
       return reply.send({ ok: true as const, leaseUntil: new Date(leaseUntil).toISOString() });
+    },
+  );
+
+  app.post(
+    '/tasks/:id/progress',
+    {
+      // The lease holder's report, like a heartbeat: the same scope, so worker tokens need no new one.
+      onRequest: worker('codeq:heartbeat'),
+      config: { notFound: LEASE_OP_MESSAGES.notFound, messages: LEASE_OP_MESSAGES, strictBody: true },
+      schema: {
+        summary: 'Report progress (percent and a small JSON); the lease does not move (codeq addition)',
+        tags: ['worker'],
+        params: TaskIdParams,
+        body: ProgressBody,
+        response: { 200: ProgressResponse, ...LEASE_ERRORS, 400: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const { progress, data } = request.body;
+      const out = await engine.progress({
+        taskId: request.params.id,
+        workerId: principal.subject,
+        allowedCommands: principal.eventTypes,
+        progress,
+        ...(data === undefined ? {} : { data }),
+      });
+      return reply.send({ ok: true as const, progress: out.progress, progressAt: iso(out.progressAt) });
     },
   );
 

@@ -28,6 +28,11 @@ export interface CliContext {
   stderr: (text: string) => void;
   /** Home directory, for the default profile `~/.codeq/profile.json`. */
   homeDir?: string;
+  /**
+   * Standard error is a terminal: progress may redraw one line (`\r`). Default false: plain lines,
+   * which a log file or a pipe keeps readable.
+   */
+  stderrIsTerminal?: boolean;
 }
 
 /** Option spec of `util.parseArgs`. */

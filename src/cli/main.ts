@@ -19,7 +19,8 @@ const MAIN_HELP = `Usage: codeq <command> [options]
   server                         start the service (launches NATS and Redis when none are configured)
   task create|get|result|history|cancel
   worker start                   run a shell command per claimed task
-  queue inspect <command>|list   queue counts
+  queue inspect|list|pause|resume|limits|controls
+                                 queue counts, health, pause and limits
   dlq list|requeue <command>     dead-letter queue
   schedule create|list|get|update|delete|pause|resume|run|history
                                  recurring tasks (cron or interval)
@@ -41,6 +42,23 @@ const GROUPS: Record<string, (args: string[], ctx: CliContext) => Promise<number
   events: runEventsCommand,
 };
 
+/** The variable that holds each role's token (docs/cli.md). */
+const TOKEN_VARIABLES: Readonly<Record<string, string>> = {
+  producer: 'CODEQ_PRODUCER_TOKEN',
+  worker: 'CODEQ_WORKER_TOKEN',
+  admin: 'CODEQ_ADMIN_TOKEN',
+};
+
+/** For a refused token, what to set: the role's variable, `--token`, or the profile's entry. */
+function credentialsHint(code: string, details: Record<string, unknown> | undefined): string {
+  if (code !== 'UNAUTHORIZED') return '';
+  const role = typeof details?.role === 'string' ? details.role : undefined;
+  const variable = role ? TOKEN_VARIABLES[role] : undefined;
+  return variable
+    ? ` (the ${role} token is missing or not accepted: set ${variable}, pass --token, or set tokens.${role} in the profile)`
+    : ' (set the token: --token, CODEQ_*_TOKEN or the profile)';
+}
+
 /** Runs the CLI with `args` (without node and script); resolves the exit code. */
 async function runCli(args: string[], ctx: CliContext): Promise<number> {
   const [group, ...rest] = args;
@@ -61,7 +79,7 @@ async function runCli(args: string[], ctx: CliContext): Promise<number> {
     }
     if (isCodeqError(err)) {
       const status = typeof err.details?.status === 'number' ? ` (HTTP ${err.details.status})` : '';
-      ctx.stderr(`codeq: ${err.code}${status}: ${err.message}\n`);
+      ctx.stderr(`codeq: ${err.code}${status}: ${err.message}${credentialsHint(err.code, err.details)}\n`);
       return 1;
     }
     ctx.stderr(
@@ -75,6 +93,7 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stderrIsTerminal: process.stderr.isTTY === true,
 });
 // Explicit exit: idle keep-alive sockets and timers must not hold a finished command open.
 process.exit(code);

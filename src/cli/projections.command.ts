@@ -35,14 +35,21 @@ export async function runProjectionsCommand(args: string[], ctx: CliContext): Pr
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const client = clientFor(values, ctx);
   const started = Date.now();
-  // The endpoint answers once at the end: the progress line shows that it is still working.
-  const progress = (): void =>
-    ctx.stderr(`\rrebuilding projections... ${((Date.now() - started) / 1000).toFixed(0)}s`);
-  progress();
-  const timer = setInterval(progress, 1000);
+  const seconds = (digits: number): string => ((Date.now() - started) / 1000).toFixed(digits);
+  // The endpoint answers once at the end. On a terminal a counter redraws one line to show it is
+  // still working; elsewhere (a pipe, a log file) each message is a line of its own.
+  const terminal = ctx.stderrIsTerminal === true;
+  const progress = (): void => ctx.stderr(`\rrebuilding projections... ${seconds(0)}s`);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (terminal) {
+    progress();
+    timer = setInterval(progress, 1000);
+  } else {
+    ctx.stderr('rebuilding projections...\n');
+  }
   try {
     const answer = await client.rebuildProjections();
-    ctx.stderr(`\rrebuilt projections in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    ctx.stderr(`${terminal ? '\r' : ''}rebuilt projections in ${seconds(1)}s\n`);
     if (values.json) printJson(ctx, answer);
     else
       printLine(
@@ -53,7 +60,7 @@ export async function runProjectionsCommand(args: string[], ctx: CliContext): Pr
       );
     return 0;
   } catch (err) {
-    ctx.stderr('\n');
+    if (terminal) ctx.stderr('\n');
     throw err;
   } finally {
     clearInterval(timer);

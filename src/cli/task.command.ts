@@ -3,6 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CreateTaskBody } from '../client/http-client.js';
+import { MESSAGES } from '../contract/messages.js';
+import { GROUP_KEY_PATTERN } from '../contract/queue-controls.js';
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
@@ -16,15 +18,17 @@ import {
   type CliContext,
 } from './cli-args.js';
 import { formatRows, formatTable, formatTask, formatTime, printJson, printLine, truncate } from './output.js';
+import { runCancelCommand } from './task-cancel.command.js';
 
 /** Help of `codeq task`. */
 const TASK_HELP = `Usage: codeq task <create|get|result|history|cancel> [options]
 
-  create   create a task          codeq task create --command GENERATE_MASTER --payload '{"jobId":"j-1"}' --priority 7
-  get      show a task            codeq task get <id>
-  result   show a task's result   codeq task result <id>
-  history  every event of a task  codeq task history <id>
-  cancel   cancel a pending task  codeq task cancel <id> [--reason text]
+  create   create a task             codeq task create --command GENERATE_MASTER --payload '{"jobId":"j-1"}' --priority 7
+  get      show a task               codeq task get <id>
+  result   show a task's result      codeq task result <id>
+  history  every event of a task     codeq task history <id>
+  cancel   cancel a pending/running  codeq task cancel <id> [--reason text]
+           task, or many by filter   codeq task cancel --command <name> [--state ...] [--dry-run]
 
 Run 'codeq task <subcommand> --help' for its options.`;
 
@@ -39,6 +43,8 @@ const CREATE_HELP = `Usage: codeq task create --command <name> [--payload <json>
   --run-at <RFC3339>            claimable from this time (wins over --delay)
   --webhook <url>               result callback URL
   --idempotency-key <key>       the same key within 24 h returns the same task
+  --group-key <key>             group key (a tenant, a customer): fair turns between keys, and
+                                the queue's group limits count per key
 
 ${CONNECTION_HELP}`;
 
@@ -55,6 +61,7 @@ const CREATE_OPTIONS = {
   'run-at': { type: 'string' },
   webhook: { type: 'string' },
   'idempotency-key': { type: 'string' },
+  'group-key': { type: 'string' },
 } as const;
 
 /** Turns `codeq task create` flags into the request body (exported for tests). */
@@ -99,13 +106,18 @@ export function parseCreateArgs(args: string[]): { body: CreateTaskBody; values:
   }
   if (values.webhook !== undefined) body.webhook = values.webhook;
   if (values['idempotency-key'] !== undefined) body.idempotencyKey = values['idempotency-key'];
+  if (values['group-key'] !== undefined) {
+    if (!GROUP_KEY_PATTERN.test(values['group-key']))
+      throw new UsageError(`--group-key: ${MESSAGES.groupKey}`);
+    body.groupKey = values['group-key'];
+  }
   return { body, values };
 }
 
 const ID_OPTIONS = { ...CONNECTION_OPTIONS, reason: { type: 'string' } } as const;
 
 function idHelp(sub: string, what: string): string {
-  return `Usage: codeq task ${sub} <id>${sub === 'cancel' ? ' [--reason <text>]' : ''}\n\n  ${what}\n\n${CONNECTION_HELP}`;
+  return `Usage: codeq task ${sub} <id>\n\n  ${what}\n\n${CONNECTION_HELP}`;
 }
 
 /** Runs `codeq task ...`; resolves the exit code. */
@@ -124,23 +136,22 @@ export async function runTaskCommand(args: string[], ctx: CliContext): Promise<n
       printLine(ctx, `created task ${task.id} (${task.command}, ${task.status}, priority ${task.priority})`);
     return 0;
   }
-  if (!['get', 'result', 'history', 'cancel'].includes(sub))
+  if (sub === 'cancel') return runCancelCommand(rest, ctx);
+  if (!['get', 'result', 'history'].includes(sub))
     throw new UsageError(`unknown subcommand 'task ${sub}' (expected create, get, result, history, cancel)`);
   const { values, positionals } = parseCommandArgs(rest, ID_OPTIONS);
   const helps: Record<string, string> = {
     get: 'Shows a task.',
     result: "Shows a task and its result (none until it's finished).",
     history: 'Shows every event of a task, in order, and the state they fold into.',
-    cancel: 'Cancels a pending task.',
   };
   if (values.help) return help(ctx, idHelp(sub, helps[sub]!));
-  if (values.reason !== undefined && sub !== 'cancel')
-    throw new UsageError(`--reason is for 'task cancel' only`);
+  if (values.reason !== undefined) throw new UsageError(`--reason is for 'task cancel' only`);
   const id = requirePositional(positionals, 0, 'id', `codeq task ${sub} <id>`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const client = clientFor(values, ctx);
-  if (sub === 'get' || sub === 'cancel') {
-    const task = sub === 'get' ? await client.getTask(id) : await client.cancel(id, values.reason);
+  if (sub === 'get') {
+    const task = await client.getTask(id);
     if (values.json) printJson(ctx, task);
     else printLine(ctx, formatTask(task));
     return 0;

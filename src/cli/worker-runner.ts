@@ -42,8 +42,12 @@ export interface TaskOutcome {
   command: string;
   /** Exit code of the process (`null` when it could not start, was killed or never ended). */
   exitCode: number | null;
-  /** What the worker did: `completed`, `abandoned`, `requeued`, `dlq`, `left` (ack none) or `error`. */
-  action: 'completed' | 'abandoned' | 'requeued' | 'dlq' | 'left' | 'error';
+  /**
+   * What the worker did: `completed`, `abandoned`, `requeued`, `dlq`, `left` (ack none),
+   * `cancelled` (the task was cancelled while it ran: its process was stopped, nothing was sent) or
+   * `error`.
+   */
+  action: 'completed' | 'abandoned' | 'requeued' | 'dlq' | 'left' | 'cancelled' | 'error';
   /** Retry delay the server chose for a nack, in seconds. */
   delaySeconds?: number;
   /** Why the action failed, or why the process failed. */
@@ -141,6 +145,11 @@ export async function runWorker(
   worker.on('leaseLost', (job, error) =>
     hooks.onWarning?.(`lease of ${job.id} lost (${error.message}); stopping its process`),
   );
+  worker.on('cancelled', (job) => {
+    const report = reports.get(job);
+    if (report) report.action = 'cancelled';
+    hooks.onWarning?.(`task ${job.id} was cancelled; stopping its process`);
+  });
   worker.on('error', (error, job) => {
     const report = job && reports.get(job);
     if (report?.run)

@@ -1,10 +1,15 @@
 /**
  * A small typed client for codeq's HTTP API (codeQ's contract plus codeq's extensions). The CLI uses
- * it; scripts may too. Every failure is a `CodeqError`: the HTTP status decides the code and
+ * it; scripts may too. Task answers are asked for in codeq's full view and their payloads decoded
+ * when a server writes them as JSON text (task-wire.ts), so a codeQ server works too. Every failure is a `CodeqError`: the HTTP status decides the code and
  * `details.status` keeps it (the request plumbing is in http-request.ts).
  */
-import type { QueueStats } from '../contract/views.js';
+import type { QueueLimitsPatch } from '../contract/queue-controls.js';
+import type { ControlEventJson, QueueControlAnswer } from '../contract/queue-controls.schema.js';
+import type { QueueDetail, QueueStats } from '../contract/views.js';
 import type {
+  BulkCancelJson,
+  CancelFilterJson,
   TaskJson,
   ResultJson,
   EventJson,
@@ -17,8 +22,11 @@ import type {
 } from './http-client.types.js';
 import { HttpRequester } from './http-request.js';
 import { ScheduleHttpClient } from './schedules.client.js';
+import { FULL_VIEW, decodeTask, decodeTasks } from './task-wire.js';
 
 export type {
+  BulkCancelJson,
+  CancelFilterJson,
   TaskJson,
   ResultJson,
   EventJson,
@@ -37,6 +45,7 @@ export type {
   ScheduleEventJsonShape,
   ScheduleJson,
 } from './schedules.client.js';
+export type { ControlEventJson, QueueControlAnswer, QueueDetail, QueueLimitsPatch };
 
 /** Typed access to every endpoint of codeq's HTTP API. Stateless apart from its options. */
 export class CodeqHttpClient {
@@ -62,26 +71,32 @@ export class CodeqHttpClient {
   // ---- producer -------------------------------------------------------------------------------
 
   /** `POST /tasks`: creates a task (or returns the one with the same idempotency key). */
-  createTask(body: CreateTaskBody): Promise<TaskJson> {
-    return this.http.json('producer', 'POST', '/tasks', body);
+  async createTask(body: CreateTaskBody): Promise<TaskJson> {
+    return decodeTask(await this.http.json('producer', 'POST', `/tasks?${FULL_VIEW}`, body));
   }
 
   /** `POST /tasks/batch`: creates many tasks in one round trip; results in input order. */
   async createTasks(tasks: CreateTaskBody[]): Promise<TaskJson[]> {
-    return listOf<TaskJson>(
-      await this.http.json('producer', 'POST', '/tasks/batch?allOrNothing=true', { tasks }),
-      'tasks',
-    );
+    const answer = await this.http.json('producer', 'POST', `/tasks/batch?allOrNothing=true&${FULL_VIEW}`, {
+      tasks,
+    });
+    return decodeTasks(listOf<TaskJson>(answer, 'tasks'));
   }
 
   /** `GET /tasks/:id`. */
-  getTask(id: string): Promise<TaskJson> {
-    return this.http.json('producer', 'GET', `/tasks/${enc(id)}`);
+  async getTask(id: string): Promise<TaskJson> {
+    return decodeTask(await this.http.json('producer', 'GET', `/tasks/${enc(id)}?${FULL_VIEW}`));
   }
 
   /** `GET /tasks/:id/result`: the task and its result (absent until terminal). */
-  getResult(id: string): Promise<{ task: TaskJson; result?: ResultJson }> {
-    return this.http.json('producer', 'GET', `/tasks/${enc(id)}/result`);
+  async getResult(id: string): Promise<{ task: TaskJson; result?: ResultJson }> {
+    const answer = await this.http.json<{ task: TaskJson; result?: ResultJson }>(
+      'producer',
+      'GET',
+      `/tasks/${enc(id)}/result?${FULL_VIEW}`,
+    );
+    decodeTask(answer.task);
+    return answer;
   }
 
   /** `GET /tasks/:id/history`: every event of the task and the folded state. */
@@ -89,13 +104,11 @@ export class CodeqHttpClient {
     return this.http.json('producer', 'GET', `/tasks/${enc(id)}/history`);
   }
 
-  /** `POST /tasks/:id/cancel`: cancels a pending task. */
-  cancel(id: string, reason?: string): Promise<TaskJson> {
-    return this.http.json(
-      'producer',
-      'POST',
-      `/tasks/${enc(id)}/cancel`,
-      reason === undefined ? {} : { reason },
+  /** `POST /tasks/:id/cancel`: cancels a pending or running task. */
+  async cancel(id: string, reason?: string): Promise<TaskJson> {
+    const body = reason === undefined ? {} : { reason };
+    return decodeTask(
+      await this.http.json('producer', 'POST', `/tasks/${enc(id)}/cancel?${FULL_VIEW}`, body),
     );
   }
 
@@ -110,14 +123,14 @@ export class CodeqHttpClient {
     // Only batch claims send `count`, so a plain claim stays byte-compatible with codeQ.
     if (options.count !== undefined && options.count > 1) body.count = options.count;
     try {
-      const answer = await this.http.request('worker', 'POST', '/tasks/claim', body, {
+      const answer = await this.http.request('worker', 'POST', `/tasks/claim?${FULL_VIEW}`, body, {
         waitSeconds: options.waitSeconds ?? 0,
         signal: options.signal,
       });
       if (answer === undefined) return [];
-      if (Array.isArray(answer)) return answer as TaskJson[];
+      if (Array.isArray(answer)) return decodeTasks(answer as TaskJson[]);
       const obj = answer as Record<string, unknown>;
-      return Array.isArray(obj.tasks) ? (obj.tasks as TaskJson[]) : [answer as TaskJson];
+      return decodeTasks(Array.isArray(obj.tasks) ? (obj.tasks as TaskJson[]) : [answer as TaskJson]);
     } catch (err) {
       if (options.signal?.aborted) return [];
       throw err;
@@ -128,6 +141,15 @@ export class CodeqHttpClient {
   heartbeat(id: string, extendSeconds?: number): Promise<{ ok: boolean; leaseUntil?: string }> {
     const body = extendSeconds === undefined ? {} : { extendSeconds };
     return this.http.json('worker', 'POST', `/tasks/${enc(id)}/heartbeat`, body);
+  }
+
+  /**
+   * `POST /tasks/:id/progress`: reports progress (percent 0..100, optional JSON of at most 4 KiB).
+   * Refused with `TASK_CANCELLED` once the task was cancelled.
+   */
+  progress(id: string, progress: number, data?: unknown): Promise<{ progress: number; progressAt: string }> {
+    const body = data === undefined ? { progress } : { progress, data };
+    return this.http.json('worker', 'POST', `/tasks/${enc(id)}/progress`, body);
   }
 
   /** `POST /tasks/:id/abandon`: gives the task back untouched. */
@@ -183,9 +205,37 @@ export class CodeqHttpClient {
     return this.http.json('admin', 'GET', `/admin/queues/${enc(command)}`);
   }
 
+  /** `GET /admin/queues/:command`: one command in detail: counts, pause, limits, health figures. */
+  queueDetail(command: string): Promise<QueueDetail> {
+    return this.http.json('admin', 'GET', `/admin/queues/${enc(command)}`);
+  }
+
+  /** `POST /admin/queues/:command/pause`: no claims until resumed (enqueues go on). */
+  pauseQueue(command: string, options: { reason?: string } = {}): Promise<QueueControlAnswer> {
+    const body = options.reason === undefined ? {} : { reason: options.reason };
+    return this.http.json('admin', 'POST', `/admin/queues/${enc(command)}/pause`, body);
+  }
+
+  /** `POST /admin/queues/:command/resume`. */
+  resumeQueue(command: string): Promise<QueueControlAnswer> {
+    return this.http.json('admin', 'POST', `/admin/queues/${enc(command)}/resume`, {});
+  }
+
+  /** `PATCH /admin/queues/:command/limits`: a field sets that limit, `null` removes it, absent keeps it. */
+  setQueueLimits(command: string, patch: QueueLimitsPatch): Promise<QueueControlAnswer> {
+    return this.http.json('admin', 'PATCH', `/admin/queues/${enc(command)}/limits`, patch);
+  }
+
+  /** `GET /admin/queues/:command/controls`: the newest `limit` control events, oldest first. */
+  async queueControls(command: string, options: { limit?: number } = {}): Promise<ControlEventJson[]> {
+    const path = `/admin/queues/${enc(command)}/controls${query(options)}`;
+    return listOf<ControlEventJson>(await this.http.json('admin', 'GET', path), 'events');
+  }
+
   /** `GET /admin/dlq/:command`: dead-lettered tasks, oldest first. */
   async listDlq(command: string, options: { cursor?: string; limit?: number } = {}): Promise<TaskPage> {
-    return pageOf(await this.http.json('admin', 'GET', `/admin/dlq/${enc(command)}${query(options)}`));
+    const path = `/admin/dlq/${enc(command)}${query({ ...options, view: 'full' })}`;
+    return pageOf(await this.http.json('admin', 'GET', path));
   }
 
   /** `POST /admin/dlq/:command/requeue`: sends dead-lettered tasks back (all when `taskIds` absent). */
@@ -201,12 +251,31 @@ export class CodeqHttpClient {
     cursor?: string;
     limit?: number;
   }): Promise<TaskPage> {
-    return pageOf(await this.http.json('admin', 'GET', `/admin/tasks${query(options)}`));
+    return pageOf(await this.http.json('admin', 'GET', `/admin/tasks${query({ ...options, view: 'full' })}`));
   }
 
   /** `POST /admin/tasks/cleanup`: deletes terminal tasks older than `before` (RFC3339). */
   cleanup(options: { before?: string; limit?: number } = {}): Promise<{ deleted: number }> {
     return this.http.json('admin', 'POST', '/admin/tasks/cleanup', options);
+  }
+
+  /**
+   * `POST /admin/tasks/cancel`: cancels a command's live tasks matching `filter` as one operation
+   * (`dryRun`: counts only). The server pages through the queue however long it is: no client-side
+   * timeout unless `timeoutMs` is given.
+   */
+  cancelTasks(
+    filter: CancelFilterJson,
+    options: { reason?: string; dryRun?: boolean; timeoutMs?: number } = {},
+  ): Promise<BulkCancelJson> {
+    const { timeoutMs, ...rest } = options;
+    return this.http.json(
+      'admin',
+      'POST',
+      '/admin/tasks/cancel',
+      { filter, ...rest },
+      { timeoutMs: timeoutMs ?? 0 },
+    );
   }
 
   /** `POST /admin/projections/rebuild`: rebuilds the Redis projection from the log. */
@@ -268,7 +337,7 @@ function listOf<T>(answer: unknown, key: string): T[] {
 /** A task page, from `{tasks}` (the API) or `{items}` (the engine's shape). */
 function pageOf(answer: unknown): TaskPage {
   const obj = (answer ?? {}) as { total?: unknown; nextCursor?: unknown };
-  const tasks = listOf<TaskJson>(answer, 'tasks');
+  const tasks = decodeTasks(listOf<TaskJson>(answer, 'tasks'));
   const page: TaskPage = { tasks, total: typeof obj.total === 'number' ? obj.total : tasks.length };
   if (typeof obj.nextCursor === 'string') page.nextCursor = obj.nextCursor;
   return page;

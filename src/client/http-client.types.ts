@@ -4,10 +4,23 @@
  */
 import type { Artifact, TaskView } from '../contract/views.js';
 
-/** A task as the HTTP API returns it: like {@link TaskView}, with RFC3339 strings for times. */
-export type TaskJson = Omit<TaskView, 'leaseUntil' | 'runAt' | 'createdAt' | 'updatedAt'> & {
+/**
+ * A task as the HTTP API returns it: like {@link TaskView}, with RFC3339 strings for times. `state`
+ * (and `runAt`, `idempotencyKey`) come with codeq's full view, which this client asks for; a codeQ
+ * server leaves them out.
+ */
+export type TaskJson = Omit<
+  TaskView,
+  'leaseUntil' | 'runAt' | 'createdAt' | 'updatedAt' | 'state' | 'version' | 'progressAt'
+> & {
+  /** Machine state (full view only). */
+  state?: TaskView['state'] | undefined;
+  /** Stream sequence of the last event, if a server sends it. */
+  version?: number | undefined;
   /** Lease deadline while in progress (RFC3339). */
   leaseUntil?: string | undefined;
+  /** When the last progress was reported (RFC3339). */
+  progressAt?: string | undefined;
   /** When a pending task becomes claimable (RFC3339). */
   runAt?: string | undefined;
   /** Creation time (RFC3339). */
@@ -66,6 +79,11 @@ export interface CreateTaskBody {
   maxAttempts?: number;
   /** Same key within 24 h returns the same task. */
   idempotencyKey?: string;
+  /**
+   * Group key (a tenant, a customer): claims take turns between keys, and a queue's group limits
+   * count per key. 1..128 of letters, digits and `_ . : @ -`; default none.
+   */
+  groupKey?: string;
   /** Claimable from this time (RFC3339). */
   runAt?: string;
   /** Claimable after this many seconds; ignored when `runAt` is set. */
@@ -136,4 +154,30 @@ export interface TaskPage {
   total: number;
   /** Cursor of the next page; absent on the last. */
   nextCursor?: string;
+}
+
+/** The selection of `POST /admin/tasks/cancel` (times RFC3339). */
+export interface CancelFilterJson {
+  /** The command (required). */
+  command: string;
+  /** `pending` or `inProgress`; default both. */
+  state?: 'pending' | 'inProgress';
+  /** Tasks enqueued with this group key. */
+  groupKey?: string;
+  /** Tasks created before this time. */
+  createdBefore?: string;
+  /** Tasks created at or after this time. */
+  createdAfter?: string;
+}
+
+/** The answer of `POST /admin/tasks/cancel`. */
+export interface BulkCancelJson {
+  /** In every `cancelled` event the operation wrote. */
+  operationId: string;
+  /** Tasks that matched. */
+  matched: number;
+  /** Tasks cancelled (0 for a dry run). */
+  cancelled: number;
+  /** True when nothing was written. */
+  dryRun: boolean;
 }

@@ -22,10 +22,14 @@ export interface RequestOptions {
   raw?: boolean;
 }
 
-/** Maps an HTTP error status (and the server's message) to a codeq error code. */
-export function errorCodeForStatus(status: number, message: string): CodeqErrorCode {
+/**
+ * Maps an HTTP error status (and the server's message, and the `code` of its body when it sent one)
+ * to a codeq error code.
+ */
+export function errorCodeForStatus(status: number, message: string, bodyCode?: unknown): CodeqErrorCode {
+  if (status === 409 && bodyCode === 'TASK_CANCELLED') return 'TASK_CANCELLED';
   if (status === 400 || status === 413 || status === 422) return 'INVALID_INPUT';
-  if (status === 401) return 'INVALID_INPUT';
+  if (status === 401) return 'UNAUTHORIZED';
   // 403 means either "not the lease holder" or "this token may not do that" (scope, event type).
   if (status === 403) return /not[-_ ]?owner/i.test(message) ? 'NOT_OWNER' : 'INVALID_INPUT';
   if (status === 404) return 'NOT_FOUND';
@@ -115,8 +119,11 @@ export class HttpRequester {
       decoded && typeof decoded === 'object' && typeof (decoded as { error?: unknown }).error === 'string'
         ? (decoded as { error: string }).error
         : text || res.statusText;
-    throw new CodeqError(errorCodeForStatus(res.status, message), message, {
-      details: { status: res.status, method, path, requestId: res.header('x-request-id') },
+    const bodyCode =
+      decoded && typeof decoded === 'object' ? (decoded as { code?: unknown }).code : undefined;
+    throw new CodeqError(errorCodeForStatus(res.status, message, bodyCode), message, {
+      // The role says which token was sent (or missing): the CLI names the variable to set.
+      details: { status: res.status, method, path, requestId: res.header('x-request-id'), role },
     });
   }
 }

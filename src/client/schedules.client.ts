@@ -6,6 +6,7 @@
 import type { ScheduleEventJsonShape, ScheduleJson } from '../contract/schedules.schema.js';
 import type { TaskJson } from './http-client.types.js';
 import type { HttpRequester } from './http-request.js';
+import { decodeTask, FULL_VIEW } from './task-wire.js';
 
 export type { ScheduleEventJsonShape, ScheduleJson };
 
@@ -89,8 +90,14 @@ export class ScheduleHttpClient {
   }
 
   /** `POST /admin/schedules/:name/run`: enqueues one task now; the schedule and the task. */
-  runNow(name: string): Promise<{ schedule: ScheduleJson; task: TaskJson }> {
-    return this.http.json('admin', 'POST', `${path(name)}/run`, {});
+  async runNow(name: string): Promise<{ schedule: ScheduleJson; task: TaskJson }> {
+    const answer = await this.http.json<{ schedule: ScheduleJson; task: TaskJson }>(
+      'admin',
+      'POST',
+      `${path(name)}/run?${FULL_VIEW}`,
+      {},
+    );
+    return { schedule: answer.schedule, task: decodeTask(answer.task) };
   }
 
   /** `GET /admin/schedules/:name/history`: its events, oldest first (definition changes and ticks). */

@@ -6,6 +6,7 @@ import {
   CLEANUP_LIMIT_MAX,
   EVENTS_LIMIT_DEFAULT,
   EVENTS_LIMIT_MAX,
+  REASON_MAX_LENGTH,
   REQUEUE_IDS_MAX,
   WAIT_SECONDS_MAX,
 } from './limits.js';
@@ -21,14 +22,50 @@ export const QueueStatsSchema = Type.Object({
   paused: Type.Boolean({ description: 'a paused queue accepts enqueues and hands out no claims' }),
 });
 
+/** A bulk cancel's selection: one command's live tasks, narrowed by every other field given. */
+export const CancelFilterSchema = Type.Object(
+  {
+    command: Command,
+    state: Type.Optional(
+      Type.Union([Type.Literal('pending'), Type.Literal('inProgress')], {
+        description: 'pending (ready, delayed) or inProgress (leased); default both',
+      }),
+    ),
+    groupKey: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: 'tasks enqueued with this group key' }),
+    ),
+    createdBefore: Type.Optional(Rfc3339("invalid 'createdBefore' (use RFC3339)")),
+    createdAfter: Type.Optional(Rfc3339("invalid 'createdAfter' (use RFC3339)")),
+  },
+  { additionalProperties: false },
+);
+
+/** Bulk cancel body. */
+export const BulkCancelBody = Type.Object(
+  {
+    filter: CancelFilterSchema,
+    reason: Type.Optional(Type.String({ maxLength: REASON_MAX_LENGTH })),
+    dryRun: Type.Optional(Type.Boolean({ description: 'count the matching tasks, cancel nothing' })),
+  },
+  { additionalProperties: false },
+);
+
+/** Bulk cancel answer. */
+export const BulkCancelResponse = Type.Object({
+  operationId: Type.String({ description: "in every 'cancelled' event the operation wrote" }),
+  matched: Type.Integer({ description: 'tasks that matched when the operation reached them' }),
+  cancelled: Type.Integer({ description: 'tasks cancelled (0 for a dry run)' }),
+  dryRun: Type.Boolean(),
+});
+
 /** Cleanup body (optional). */
 export const CleanupBody = Type.Object(
   {
     limit: Type.Optional(
       Type.Integer({
-        minimum: 1,
+        minimum: 0,
         maximum: CLEANUP_LIMIT_MAX,
-        description: `default ${CLEANUP_LIMIT_DEFAULT}`,
+        description: `0 or absent: ${CLEANUP_LIMIT_DEFAULT}`,
       }),
     ),
     before: Type.Optional(Rfc3339(MESSAGES.before)),

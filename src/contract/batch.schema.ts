@@ -4,7 +4,7 @@
  * does. codeq's own all-or-nothing batch create keeps `BatchCreateBody` and answers `{tasks}`.
  */
 import Type from 'typebox';
-import { Command, ResultRecordSchema, TaskSchema } from './common.schema.js';
+import { Command, ResultRecordSchema, TaskSchema, TaskViewQueryFields } from './common.schema.js';
 import {
   BATCH_CLAIM_COUNT_MAX,
   CLAIM_COMMANDS_MAX,
@@ -53,6 +53,7 @@ export const BatchCreateResults = Type.Object({
 /** `POST /tasks/batch?allOrNothing=true` query. */
 export const BatchCreateQuery = Type.Object(
   {
+    ...TaskViewQueryFields,
     allOrNothing: Type.Optional(
       Type.Boolean({
         description:

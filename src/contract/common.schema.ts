@@ -32,7 +32,15 @@ export const Rfc3339 = (message: string) =>
   });
 
 /** `{"error": "..."}`. */
-export const ErrorBody = Type.Object({ error: Type.String() }, { description: 'Error' });
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String(),
+    code: Type.Optional(
+      Type.String({ description: "Set where the message alone is not enough: 'TASK_CANCELLED'" }),
+    ),
+  },
+  { description: 'Error' },
+);
 
 /** A refusal of a batch the log took part of: which items were written (index, id) and which not. */
 export const PartialWriteErrorBody = Type.Object(
@@ -78,11 +86,17 @@ const Status = Type.Union([
   Type.Literal('CANCELLED'),
 ]);
 
-/** The Task JSON of the contract (optional fields are omitted when empty, as codeQ's `omitempty`). */
+/**
+ * The Task JSON of the contract (optional fields are omitted when empty, as codeQ's `omitempty`).
+ * `runAt`, `state` and `idempotencyKey` are codeq's, sent in the full view (`?view=full`) only.
+ */
 export const TaskSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   command: Type.String(),
-  payload: Type.Unknown(),
+  payload: Type.Unknown({
+    description:
+      "codeQ's view: the payload's JSON text (payloadFormat string, default) or value; full view: the value",
+  }),
   priority: Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX }),
   webhook: Type.Optional(Type.String()),
   status: Status,
@@ -94,13 +108,20 @@ export const TaskSchema = Type.Object({
   createdAt: Time,
   updatedAt: Time,
   runAt: Type.Optional(Time),
-  state: Type.String({
-    description: 'Machine state: pending, inProgress, completed, failed, deadLettered, cancelled',
-  }),
+  state: Type.Optional(
+    Type.String({
+      description: 'Machine state: pending, inProgress, completed, failed, deadLettered, cancelled',
+    }),
+  ),
   idempotencyKey: Type.Optional(Type.String()),
   traceParent: Type.Optional(Type.String({ description: 'W3C traceparent given at creation' })),
   traceState: Type.Optional(Type.String({ description: 'W3C tracestate given at creation' })),
   groupKey: Type.Optional(Type.String()),
+  progress: Type.Optional(
+    Type.Number({ description: 'Last progress a worker reported, percent (0..100); kept after a retry' }),
+  ),
+  progressData: Type.Optional(Type.Unknown({ description: 'The JSON of the last progress report' })),
+  progressAt: Type.Optional(Time),
 });
 
 /** The ResultRecord JSON of the contract. */
@@ -120,8 +141,22 @@ export const TaskPageSchema = Type.Object({
   total: Type.Integer(),
 });
 
+/** The query flag that asks for the full view: `?view=full` (`view=codeq` is the default shape). */
+export const TaskViewQueryFields = {
+  view: Type.Optional(
+    Type.Union([Type.Literal('codeq'), Type.Literal('full')], {
+      description:
+        "Task shape: `codeq` (default: codeQ's Task, payload per `payloadFormat`) or `full` (payload as JSON, plus state, runAt, idempotencyKey)",
+    }),
+  ),
+};
+
+/** A query with only the view flag (routes answering tasks and taking no other query). */
+export const TaskViewQuery = Type.Object(TaskViewQueryFields);
+
 /** Pagination fields (`cursor`, `limit` 1..{@link PAGE_LIMIT_MAX}, default `PAGE_LIMIT_DEFAULT`). */
 export const PageQueryFields = {
+  ...TaskViewQueryFields,
   cursor: Type.Optional(Type.String({ maxLength: CURSOR_MAX_LENGTH })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_LIMIT_MAX })),
 };

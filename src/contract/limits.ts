@@ -152,6 +152,18 @@ export const SUBSCRIPTION_TTL_SECONDS_DEFAULT = 300;
 /** Longest gap between a subscription's notifications (`minIntervalSeconds`), seconds; at least 0. */
 export const SUBSCRIPTION_MIN_INTERVAL_SECONDS_MAX = 86_400;
 
+/** Lowest progress a worker may report (`progress`, percent). */
+export const PROGRESS_MIN = 0;
+
+/** Highest progress a worker may report (`progress`, percent). */
+export const PROGRESS_MAX = 100;
+
+/**
+ * Largest `data` of one progress report, bytes of its JSON: it is stored in the task's event and
+ * view, so a report stays small (a step name, counters), not a result.
+ */
+export const PROGRESS_DATA_MAX_BYTES = 4096;
+
 /** A subscription's `groupId`: 1..128 of letters, digits, `_`, `.`, `:` and `-`. */
 export const GROUP_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -161,4 +173,15 @@ export const GROUP_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
  */
 export function clampPriority(priority: number): number {
   return Math.min(PRIORITY_MAX, Math.max(PRIORITY_MIN, priority));
+}
+
+/**
+ * codeQ's rule for optional numbers: `0` means "not given", as absent does (Go decodes an absent
+ * field to 0, so codeQ cannot tell them apart, and its clients send 0 for "use the default"). Applies
+ * to a claim's `leaseSeconds`, a heartbeat's `extendSeconds`, a nack's `delaySeconds` (0: the
+ * backoff policy), a subscription's `ttlSeconds` and a cleanup's `limit`, on every transport.
+ * @returns `fallback` for `undefined` or 0, else `value`.
+ */
+export function zeroAsDefault<T, F>(value: T | undefined, fallback: F): T | F {
+  return value === undefined || value === 0 ? fallback : value;
 }

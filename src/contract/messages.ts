@@ -26,3 +26,45 @@ export const MESSAGES = {
   /** A `traceState` that is not a W3C tracestate, or one without a `traceParent`. */
   traceState: "invalid 'traceState' (W3C tracestate, with a traceParent)",
 } as const;
+
+/**
+ * codeQ's authentication and authorization strings (its `internal/middleware` and identity
+ * validator), answered verbatim: codeQ's `test/local_flow.py` retries a claim on `jwks fetch error`
+ * and `invalid signature`. 401 unless said otherwise.
+ */
+export const AUTH_MESSAGES = {
+  /** No `Authorization` header, or a blank one. */
+  missingHeader: 'missing Authorization header',
+  /** An `Authorization` header that is not `Bearer <token>`. */
+  badFormat: 'invalid Authorization format',
+  /** A bearer token that is neither a configured static token nor a JWT. */
+  invalidToken: 'invalid token',
+  /** A JWT that does not split into a header, claims and a signature codeq can read. */
+  tokenFormat: 'invalid token format',
+  /** A JWT whose `alg` is not RS256. */
+  unsupportedAlg: 'unsupported alg',
+  /** A JWT whose `kid` is in no configured key set. */
+  unknownKid: 'unknown kid',
+  /** A JWT whose signature the key of its `kid` does not verify. */
+  invalidSignature: 'invalid signature',
+  /** A JWT past `exp` (plus `allowedClockSkewSeconds`). */
+  tokenExpired: 'token expired',
+  /** A JWT without `exp`. */
+  missingExp: 'missing exp',
+  /** A JWT not valid yet (`nbf`, `iat` in the future). */
+  notYetValid: 'token used before issued',
+  /** A JWT whose `iss` is not the configured issuer. */
+  invalidIssuer: 'invalid issuer',
+  /** A JWT whose `aud` does not name the configured audience. */
+  invalidAudience: 'invalid audience',
+  /** A JWT without a usable `sub`. */
+  invalidClaims: 'invalid claims',
+  /** The key set could not be fetched (codeq answers 503 with `Retry-After`: the token may be fine). */
+  jwksFetch: 'jwks fetch error',
+  /** A worker JWT without `eventTypes`. */
+  missingEventTypes: 'missing eventTypes',
+  /** A worker JWT without scopes (401), or without the route's scope (403). */
+  missingScope: 'missing scope',
+  /** A caller that is not an admin on an admin route. */
+  adminOnly: 'unauthorized. Admin only',
+} as const;

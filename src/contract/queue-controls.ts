@@ -30,6 +30,12 @@ export const GROUP_KEY_PATTERN = new RegExp(`^[A-Za-z0-9_.:@-]{1,${GROUP_KEY_MAX
 /** Longest `retryAfterSeconds` of a rate-limited nack, seconds (one day). */
 export const RETRY_AFTER_SECONDS_MAX = 86_400;
 
+/** Most control events one history read answers (the engine's default too). */
+export const CONTROLS_LIMIT_MAX = 1000;
+
+/** Control events an HTTP or SDK history read answers when it names no limit. */
+export const CONTROLS_LIMIT_DEFAULT = 100;
+
 /** At most `limit` claims per `intervalMs`. */
 export interface RateLimit {
   /** Claims allowed per interval, 1..{@link RATE_LIMIT_MAX}. */

@@ -12,9 +12,9 @@ import {
 import { MESSAGES } from './messages.js';
 
 const TtlSeconds = Type.Integer({
-  minimum: 1,
+  minimum: 0,
   maximum: SUBSCRIPTION_TTL_SECONDS_MAX,
-  description: `default ${SUBSCRIPTION_TTL_SECONDS_DEFAULT}`,
+  description: `seconds; 0 or absent: ${SUBSCRIPTION_TTL_SECONDS_DEFAULT}`,
 });
 
 /** Subscribe body. Contract strings for bad values come from `x-error`. */

@@ -1,6 +1,6 @@
 /** Schemas of the producer operations: create (single and batch), cancel, and the read answers. */
 import Type from 'typebox';
-import { Command, ResultRecordSchema, Rfc3339, TaskSchema } from './common.schema.js';
+import { Command, ResultRecordSchema, Rfc3339, TaskSchema, TaskViewQueryFields } from './common.schema.js';
 import { GROUP_KEY_PATTERN } from './queue-controls.js';
 import {
   DELAY_SECONDS_MAX,
@@ -70,6 +70,7 @@ export const CancelBody = Type.Object(
 /** `GET /tasks/:id/result` query: codeQ's long-poll. */
 export const ResultQuery = Type.Object(
   {
+    ...TaskViewQueryFields,
     waitSeconds: Type.Optional(
       Type.Integer({
         minimum: 0,

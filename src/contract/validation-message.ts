@@ -46,6 +46,10 @@ export function validationMessage(
   const issue = issues.find((i) => i.instancePath !== '' && i.keyword !== 'boolean') ?? issues[0];
   if (!issue) return prefix;
   if (issue.instancePath === '') {
+    // An empty patch (`{}`): name the fields it may carry.
+    const fields = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
+    if (issue.keyword === 'minProperties' && fields)
+      return `${prefix}: give at least one of ${Object.keys(fields).join(', ')}`;
     return context === 'body'
       ? `${prefix}: expected a JSON object`
       : `${prefix}: ${issue.message ?? 'invalid'}`;

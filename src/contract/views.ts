@@ -37,7 +37,7 @@ export interface TaskView {
   attempts: number;
   /** Deliveries allowed. */
   maxAttempts: number;
-  /** Last error (failed result, nack reason, dead-letter reason). */
+  /** Last error (failed result, nack reason, dead-letter reason); none once completed. */
   error?: string | undefined;
   /** When a pending task becomes claimable, epoch ms. */
   runAt?: number | undefined;
@@ -49,6 +49,12 @@ export interface TaskView {
   traceState?: string | undefined;
   /** Group key given at creation (fair claiming, per-group limits). */
   groupKey?: string | undefined;
+  /** Last progress reported by a worker, percent (0..100); kept after the task finished or was retried. */
+  progress?: number | undefined;
+  /** The JSON the worker gave with its last progress report. */
+  progressData?: unknown;
+  /** When the last progress was reported, epoch ms. */
+  progressAt?: number | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event, epoch ms. */
@@ -131,4 +137,16 @@ export interface Page<T> {
   nextCursor?: string | undefined;
   /** Total matching items (O(1) count). */
   total: number;
+}
+
+/** One queue's health figures for metrics (the engine's `allQueueHealth`). */
+export interface QueueHealthSummary {
+  /** Command name. */
+  command: string;
+  /** True while paused. */
+  paused: boolean;
+  /** Group keys with ready work. */
+  groups: number;
+  /** Ready tasks with a group key. */
+  groupedReady: number;
 }

@@ -8,17 +8,20 @@ import {
   ERROR_MAX_LENGTH,
   LEASE_SECONDS_MAX,
   LEASE_SECONDS_MIN,
+  PROGRESS_DATA_MAX_BYTES,
+  PROGRESS_MAX,
+  PROGRESS_MIN,
   REASON_MAX_LENGTH,
   RESULT_BATCH_MAX,
   WAIT_SECONDS_MAX,
 } from './limits.js';
 import { MESSAGES } from './messages.js';
 
-/** A lease length field (`leaseSeconds`, `extendSeconds`). */
+/** A lease length field (`leaseSeconds`, `extendSeconds`); 0 means the default (`zeroAsDefault`). */
 const LeaseSeconds = Type.Integer({
-  minimum: LEASE_SECONDS_MIN,
+  minimum: 0,
   maximum: LEASE_SECONDS_MAX,
-  description: 'default defaultLeaseSeconds (300)',
+  description: `seconds, ${LEASE_SECONDS_MIN}..${LEASE_SECONDS_MAX}; 0 or absent: defaultLeaseSeconds (300)`,
 });
 
 /** Claim body (optional: defaults everywhere). */
@@ -48,6 +51,28 @@ export const HeartbeatBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Progress body: a percentage and, optionally, a small JSON of the worker's own. */
+export const ProgressBody = Type.Object(
+  {
+    progress: Type.Number({
+      minimum: PROGRESS_MIN,
+      maximum: PROGRESS_MAX,
+      description: `percent done, ${PROGRESS_MIN}..${PROGRESS_MAX} (fractions allowed)`,
+    }),
+    data: Type.Optional(
+      Type.Unknown({ description: `any JSON, at most ${PROGRESS_DATA_MAX_BYTES} bytes encoded` }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Progress answer: the value recorded and when. */
+export const ProgressResponse = Type.Object({
+  ok: Type.Literal(true),
+  progress: Type.Number(),
+  progressAt: Type.String({ description: 'RFC3339 UTC' }),
+});
+
 /** Abandon body (none expected; `{}` tolerated). */
 export const EmptyBody = Type.Object({}, { additionalProperties: false });
 
@@ -58,7 +83,7 @@ export const NackBody = Type.Object(
       Type.Integer({
         minimum: 0,
         'x-error': MESSAGES.delaySeconds,
-        description: 'capped at backoffMaxSeconds',
+        description: 'capped at backoffMaxSeconds; 0 or absent: the backoff policy',
       }),
     ),
     reason: Type.Optional(Type.String({ maxLength: REASON_MAX_LENGTH })),
@@ -108,6 +133,7 @@ export const BatchResultsResponse = Type.Object({
       result: Type.Optional(ResultRecordSchema),
       status: Type.Optional(Type.Integer({ description: 'HTTP status this item would have had' })),
       error: Type.Optional(Type.String()),
+      code: Type.Optional(Type.String({ description: "as in an error body: 'TASK_CANCELLED'" })),
     }),
   ),
 });

@@ -3,12 +3,14 @@
  */
 import type { ArtifactFiles } from './artifact-files.js';
 import {
+  CLEANUP_LIMIT_DEFAULT,
   CLEANUP_LIMIT_MAX,
   EVENTS_LIMIT_DEFAULT,
   EVENTS_LIMIT_MAX,
   PAGE_LIMIT_DEFAULT,
   PAGE_LIMIT_MAX,
   WAIT_SECONDS_MAX,
+  zeroAsDefault,
 } from '../contract/limits.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
@@ -99,13 +101,17 @@ export class AdminOps {
   async cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }> {
     if (!Number.isSafeInteger(input.before))
       throw new CodeqError('INVALID_INPUT', "invalid 'before' (use RFC3339)");
-    if (!Number.isSafeInteger(input.limit) || input.limit < 1 || input.limit > CLEANUP_LIMIT_MAX) {
-      throw new CodeqError('INVALID_INPUT', `invalid 'limit' (1..${CLEANUP_LIMIT_MAX})`);
+    const limit = zeroAsDefault(input.limit, CLEANUP_LIMIT_DEFAULT);
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > CLEANUP_LIMIT_MAX) {
+      throw new CodeqError(
+        'INVALID_INPUT',
+        `invalid 'limit' (0..${CLEANUP_LIMIT_MAX}, 0 = ${CLEANUP_LIMIT_DEFAULT})`,
+      );
     }
     let deleted = 0;
     for (const command of await this.deps.store.commands()) {
-      if (deleted >= input.limit) break;
-      const purged = await this.deps.store.purge(command, input.before, input.before, input.limit - deleted);
+      if (deleted >= limit) break;
+      const purged = await this.deps.store.purge(command, input.before, input.before, limit - deleted);
       for (const { id, idempotencyKey } of purged) {
         // The log forgets them too, so a rebuild does not bring them back.
         await this.deps.log.purgeTask(command, id);

@@ -10,7 +10,7 @@ import type { ArtifactFiles } from './artifact-files.js';
 import type { Claimer } from './claimer.js';
 import type { IntentHandler } from './intent-handler.js';
 import { RESERVATION_MS } from './claimer.js';
-import type { EngineObserver, EngineSettings } from './engine.types.js';
+import type { EngineSettings } from './engine.types.js';
 import type { LeaderLock } from './leader-lock.js';
 import { snapshotAgingTasks } from './snapshots.js';
 import type { TaskWriter } from './task-writer.js';
@@ -38,7 +38,6 @@ export class BackgroundLoop {
       handler: IntentHandler;
       settings: EngineSettings;
       logger: Logger;
-      observer?: EngineObserver | undefined;
       /** Files of results' inline artifacts, removed with their purged tasks. */
       files: Pick<ArtifactFiles, 'removeTask'>;
     },
@@ -76,7 +75,6 @@ export class BackgroundLoop {
     } else {
       await projector.catchUp();
     }
-    this.deps.observer?.onProjectorLag?.(await projector.lag());
     const commands = await store.commands();
     for (const command of commands) {
       if (this.stopped) return;

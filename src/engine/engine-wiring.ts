@@ -194,7 +194,7 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
     requeueInspectLimit: settings.requeueInspectLimit,
     leases,
   });
-  const loopDeps = { lock, store, projector, claimer, writer, handler, settings, logger, observer, files };
+  const loopDeps = { lock, store, projector, claimer, writer, handler, settings, logger, files };
   const background = withBackground ? new BackgroundLoop(loopDeps) : undefined;
   try {
     await controls.start();

@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { foldEvents } from '../actors/task.decider.js';
-import { ABSENT_SNAPSHOT, type TaskIntent } from '../actors/task.types.js';
+import { ABSENT_SNAPSHOT } from '../actors/task.types.js';
 import { ENQUEUE_BATCH_MAX, RESULT_BATCH_MAX, RESULT_WAIT_SECONDS_MAX } from '../contract/limits.js';
+import { CONTROLS_LIMIT_MAX } from '../contract/queue-controls.js';
 import { CodeqError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { assertValidCommand } from '../events/subjects.js';
@@ -24,30 +25,30 @@ import type {
   EngineOptions,
   EngineSettings,
   EnqueueInput,
-  QueueHealthSummary,
   ResultInput,
 } from './engine.types.js';
 import type { QueueIntent } from '../actors/queue.decider.js';
 import type { StoredControlEvent } from '../events/control-event.schema.js';
 import type { QueueControlOutcome } from './queue-controls.js';
 import type {
-  Artifact,
   Page,
   QueueDetail,
   QueueStats,
   ResultRecord,
   TaskHistory,
   TaskView,
+  QueueHealthSummary,
 } from '../contract/views.js';
+import { bulkCancel, type BulkCancelInput, type BulkCancelResult } from './bulk-cancel.js';
 import { enqueueMany } from './enqueue.js';
 import {
   assertBatch,
-  assertNackDelay,
   assertQueueIntent,
   assertReason,
   assertWorkerId,
   integerIn,
 } from './input-validation.js';
+import { QueueReads } from './queue-reads.js';
 import { waitForResult } from './result-wait.js';
 import { longPollClaim } from './long-poll-claim.js';
 import {
@@ -56,6 +57,11 @@ import {
   type WebhookOutcome,
   type WebhookOutcomeDeps,
 } from './webhook-outcomes.js';
+
+/** The input of an engine operation (its one parameter), as {@link EngineApi} declares it. */
+type Input<K extends keyof EngineApi> = EngineApi[K] extends (input: infer I, ...rest: never[]) => unknown
+  ? I
+  : never;
 
 /** codeq's engine. Build it with {@link Engine.create}. */
 export class Engine implements EngineApi {
@@ -70,6 +76,7 @@ export class Engine implements EngineApi {
   /** Recurring tasks: cron and interval schedules (`schedules.ts`). */
   readonly schedules: Schedules;
   private closed = false;
+  private readonly queues: QueueReads;
 
   private constructor(private readonly parts: EngineParts) {
     this.settings = parts.settings;
@@ -77,6 +84,7 @@ export class Engine implements EngineApi {
     this.store = parts.store;
     this.projector = parts.projector;
     this.schedules = createSchedules(parts, this);
+    this.queues = new QueueReads(parts);
   }
 
   /** Connects, provisions the stream, loads the scripts, builds the projection if Redis lost it. */
@@ -136,95 +144,41 @@ export class Engine implements EngineApi {
     });
   }
 
-  async heartbeat(input: {
-    taskId: string;
-    workerId: string;
-    extendSeconds?: number;
-    allowedCommands?: readonly string[];
-  }): Promise<{ leaseUntil: number }> {
+  async heartbeat(input: Input<'heartbeat'>): Promise<{ leaseUntil: number }> {
     assertWorkerId(input.workerId);
     const extendMs = this.parts.commands.leaseMs(input.extendSeconds);
+    const { workerId, allowedCommands } = input;
     const event = await this.parts.commands.run(
       input.taskId,
-      { type: 'heartbeat', workerId: input.workerId, extendMs },
-      input.workerId,
-      { allowedCommands: input.allowedCommands },
+      { type: 'heartbeat', workerId, extendMs },
+      workerId,
+      {
+        allowedCommands,
+      },
     );
     return { leaseUntil: event.type === 'heartbeat' ? event.data.leaseUntil : 0 };
   }
 
-  async nack(input: {
-    taskId: string;
-    workerId: string;
-    delaySeconds?: number;
-    reason?: string;
-    deadLetter?: boolean;
-    rateLimited?: boolean;
-    allowedCommands?: readonly string[];
-  }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
+  progress(input: Input<'progress'>): Promise<{ progress: number; progressAt: number }> {
+    return this.parts.commands.reportProgress(input);
+  }
+
+  nack(input: Input<'nack'>): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
+    return this.parts.commands.nack(input);
+  }
+
+  async abandon(input: Input<'abandon'>): Promise<void> {
     assertWorkerId(input.workerId);
-    assertNackDelay(input.delaySeconds);
-    assertReason(input.reason);
-    if (input.deadLetter && input.rateLimited) {
-      throw new CodeqError('INVALID_INPUT', "a nack is either 'deadLetter' or 'rateLimited', not both");
-    }
-    let intent: TaskIntent;
-    if (input.deadLetter) intent = { type: 'deadLetter', workerId: input.workerId, reason: input.reason };
-    else if (input.rateLimited)
-      intent = { type: 'rateLimited', workerId: input.workerId, retryAfterSeconds: input.delaySeconds };
-    else
-      intent = {
-        type: 'nack',
-        workerId: input.workerId,
-        delayOverrideSeconds: input.delaySeconds,
-        reason: input.reason,
-      };
-    const event = await this.parts.commands.run(input.taskId, intent, input.workerId, {
-      allowedCommands: input.allowedCommands,
-    });
-    if (event.type === 'nacked' || event.type === 'rateLimited')
-      return { status: 'requeued', delaySeconds: Math.round(event.data.delayMs / 1000) };
-    return { status: 'dlq', delaySeconds: 0 };
+    const { workerId, allowedCommands } = input;
+    await this.parts.commands.run(input.taskId, { type: 'abandon', workerId }, workerId, { allowedCommands });
   }
 
-  async abandon(input: {
-    taskId: string;
-    workerId: string;
-    allowedCommands?: readonly string[];
-  }): Promise<void> {
-    assertWorkerId(input.workerId);
-    await this.parts.commands.run(
-      input.taskId,
-      { type: 'abandon', workerId: input.workerId },
-      input.workerId,
-      {
-        allowedCommands: input.allowedCommands,
-      },
-    );
+  complete(input: Input<'complete'>): Promise<ResultRecord> {
+    return this.parts.commands.submitResult({ ...input, status: 'COMPLETED' });
   }
 
-  async complete(input: {
-    taskId: string;
-    workerId: string;
-    result: unknown;
-    artifacts?: Artifact[];
-    allowedCommands?: readonly string[];
-  }): Promise<ResultRecord> {
-    return this.submitOne({ ...input, status: 'COMPLETED' });
-  }
-
-  async fail(input: {
-    taskId: string;
-    workerId: string;
-    error: string;
-    artifacts?: Artifact[];
-    allowedCommands?: readonly string[];
-  }): Promise<ResultRecord> {
-    return this.submitOne({ ...input, status: 'FAILED' });
-  }
-
-  private async submitOne(input: ResultInput): Promise<ResultRecord> {
-    return this.parts.commands.submitResult(input);
+  fail(input: Input<'fail'>): Promise<ResultRecord> {
+    return this.parts.commands.submitResult({ ...input, status: 'FAILED' });
   }
 
   async submitResults(inputs: ResultInput[]): Promise<(ResultRecord | CodeqError)[]> {
@@ -232,17 +186,16 @@ export class Engine implements EngineApi {
     return this.parts.commands.submitResults(inputs);
   }
 
-  async cancel(input: {
-    taskId: string;
-    actor: string;
-    reason?: string;
-    allowedCommands?: readonly string[];
-  }): Promise<TaskView> {
+  async cancel(input: Input<'cancel'>): Promise<TaskView> {
     assertReason(input.reason);
     await this.parts.commands.run(input.taskId, { type: 'cancel', reason: input.reason }, input.actor, {
       allowedCommands: input.allowedCommands,
     });
     return this.getTask(input.taskId);
+  }
+
+  async cancelTasks(input: BulkCancelInput): Promise<BulkCancelResult> {
+    return bulkCancel(input, { store: this.store, handler: this.parts.handler });
   }
 
   async getTask(taskId: string): Promise<TaskView> {
@@ -305,42 +258,16 @@ export class Engine implements EngineApi {
     return { taskId, events, state: events.length > 0 ? foldEvents(events) : ABSENT_SNAPSHOT };
   }
 
-  async queueStats(command: string): Promise<QueueStats> {
-    assertValidCommand(command);
-    const paused = this.parts.controls.settingsOf(command).paused;
-    return { command, ...(await this.store.counts(command)), paused };
+  queueStats(command: string): Promise<QueueStats> {
+    return this.queues.stats(command);
   }
 
-  async queueDetail(command: string): Promise<QueueDetail> {
-    const now = Date.now();
-    const [stats, health] = await Promise.all([
-      this.queueStats(command),
-      this.parts.queueStore.health(command, now),
-    ]);
-    const { paused: _paused, ...limits } = this.parts.controls.settingsOf(command);
-    const { oldestReadyAt, ...figures } = health;
-    return {
-      ...stats,
-      limits,
-      ...figures,
-      ...(oldestReadyAt === undefined ? {} : { oldestReadyAgeMs: Math.max(0, now - oldestReadyAt) }),
-    };
+  queueDetail(command: string): Promise<QueueDetail> {
+    return this.queues.detail(command);
   }
 
-  async allQueueHealth(): Promise<QueueHealthSummary[]> {
-    const commands = await this.store.commands();
-    const now = Date.now();
-    return Promise.all(
-      commands.map(async (command) => {
-        const { oldestReadyAt, ...figures } = await this.parts.queueStore.summary(command);
-        return {
-          command,
-          paused: this.parts.controls.settingsOf(command).paused,
-          ...figures,
-          ...(oldestReadyAt === undefined ? {} : { oldestReadyAgeMs: Math.max(0, now - oldestReadyAt) }),
-        };
-      }),
-    );
+  allQueueHealth(): Promise<QueueHealthSummary[]> {
+    return this.queues.allHealth();
   }
 
   async controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome> {
@@ -351,12 +278,20 @@ export class Engine implements EngineApi {
 
   queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]> {
     assertValidCommand(command);
-    return this.parts.controls.history(command, limit);
+    const most = integerIn(limit, 'limit', 1, CONTROLS_LIMIT_MAX, CONTROLS_LIMIT_MAX);
+    return this.parts.controls.history(command, most);
   }
 
-  async allQueueStats(): Promise<QueueStats[]> {
-    const commands = await this.store.commands();
-    return Promise.all(commands.map((c) => this.queueStats(c)));
+  allQueueStats(): Promise<QueueStats[]> {
+    return this.queues.allStats();
+  }
+
+  async oldestReady(commands: readonly string[]): Promise<Map<string, number>> {
+    return this.store.oldestReady(commands);
+  }
+
+  async projectionLag(): Promise<number> {
+    return this.projector.lag();
   }
 
   async listTasks(

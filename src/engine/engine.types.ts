@@ -2,6 +2,7 @@
  * The public shapes of the engine's operations. The HTTP API, the SDK and the CLI program against
  * these; `engine.ts` implements them on JetStream and Redis.
  */
+import type { BulkCancelInput, BulkCancelResult } from './bulk-cancel.js';
 import type { Logger } from 'pino';
 import type { CodeqError } from '../errors.js';
 import type { BackoffSettings } from '../actors/task.types.js';
@@ -13,6 +14,7 @@ import type {
   Artifact,
   Page,
   QueueDetail,
+  QueueHealthSummary,
   QueueStats,
   ResultRecord,
   TaskHistory,
@@ -77,7 +79,7 @@ export interface ClaimInput {
   workerId: string;
   /** Commands to take from, in no particular order. */
   commands: string[];
-  /** Lease length in seconds; default `defaultLeaseSeconds` (300). */
+  /** Lease length in seconds; absent or 0: `defaultLeaseSeconds` (300). */
   leaseSeconds?: number;
   /** Long-poll: wait up to this many seconds for work (0..30); default 0. */
   waitSeconds?: number;
@@ -154,13 +156,27 @@ export interface EngineApi {
   heartbeat(input: {
     taskId: string;
     workerId: string;
+    /** Seconds from now; absent or 0: `defaultLeaseSeconds` (300). */
     extendSeconds?: number;
     allowedCommands?: readonly string[];
   }): Promise<{ leaseUntil: number }>;
+  /**
+   * Records the lease holder's progress (`progress` percent 0..100, `data` JSON of at most 4 KiB):
+   * a `progressed` event, shown in the task's view and history. The lease does not move. A
+   * cancelled task answers `TASK_CANCELLED`.
+   */
+  progress(input: {
+    taskId: string;
+    workerId: string;
+    progress: number;
+    data?: unknown;
+    allowedCommands?: readonly string[];
+  }): Promise<{ progress: number; progressAt: number }>;
   /** Gives the task back for a retry with backoff, or dead-letters it at the attempt limit. */
   nack(input: {
     taskId: string;
     workerId: string;
+    /** Seconds before the retry, capped at `backoffMaxSeconds`; absent or 0: the backoff policy. */
     delaySeconds?: number;
     reason?: string;
     /** Do not retry: dead-letter now, whatever the attempts (codeq addition). */
@@ -203,11 +219,11 @@ export interface EngineApi {
   history(taskId: string): Promise<TaskHistory>;
   /** Counts for one command (zeros for an unknown one). */
   queueStats(command: string): Promise<QueueStats>;
-  /** Counts for every command that has tasks. */
+  /** Counts for every command that has ever had a task. */
   allQueueStats(): Promise<QueueStats[]>;
   /**
-   * The health figures of every queue with tasks, cheap enough for each metrics scrape: oldest
-   * ready age, group keys with ready work, grouped ready tasks, paused.
+   * The health figures of every queue with tasks, cheap enough for each metrics scrape: group keys
+   * with ready work, grouped ready tasks, paused.
    */
   allQueueHealth(): Promise<QueueHealthSummary[]>;
   /** One queue in detail: counts, pause, limits and health figures (group keys, oldest ready age). */
@@ -218,10 +234,18 @@ export interface EngineApi {
    * a paused queue) writes nothing.
    */
   controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome>;
-  /** The control events of a queue, oldest first (at most `limit`, default 1000). */
+  /** The newest `limit` control events of a queue (1..1000, default 1000), oldest first. */
   queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]>;
   /** Recurring tasks: define, change, pause, resume, delete and run schedules. */
   readonly schedules: ScheduleApi;
+  /**
+   * When the longest-waiting ready task of each of `commands` became claimable, epoch ms, among
+   * the task each priority would hand out next (and the next groups in turn); commands with nothing
+   * ready are absent.
+   */
+  oldestReady(commands: readonly string[]): Promise<Map<string, number>>;
+  /** Events in the log not yet applied to the Redis projection (stream last sequence minus checkpoint). */
+  projectionLag(): Promise<number>;
   /** Dead-lettered tasks of a command, oldest first. */
   listDlq(command: string, options?: { cursor?: string; limit?: number }): Promise<Page<TaskView>>;
   /** Sends dead-lettered tasks back to the queue (attempts reset). `taskIds` absent: all of the command's DLQ. */
@@ -232,15 +256,27 @@ export interface EngineApi {
     state: 'ready' | 'delayed' | 'inProgress' | 'dlq' | 'done',
     options?: { cursor?: string; limit?: number },
   ): Promise<Page<TaskView>>;
-  /** Cancels a pending task. */
+  /**
+   * Cancels a pending or leased task (`CANCELLED`). A leased task's worker learns it from its next
+   * heartbeat, progress report or result, refused with `TASK_CANCELLED`.
+   */
   cancel(input: {
     taskId: string;
     actor: string;
     reason?: string;
     allowedCommands?: readonly string[];
   }): Promise<TaskView>;
+  /**
+   * Cancels every live task of one command that matches a filter, as one audited operation (each
+   * event carries the actor and the operation id); `dryRun` counts only. See `bulk-cancel.ts`.
+   */
+  cancelTasks(input: BulkCancelInput): Promise<BulkCancelResult>;
   /** Deletes terminal tasks last changed before `before` (from the projection and the log). */
-  cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }>;
+  cleanup(input: {
+    before: number;
+    /** Most tasks to delete; 0: `CLEANUP_LIMIT_DEFAULT` (1000). */
+    limit: number;
+  }): Promise<{ deleted: number }>;
   /**
    * A page of the event log from a sequence or a time (oldest first), waiting up to `waitSeconds`
    * (at most 30) for new events when there are none yet (`events tail`).
@@ -260,20 +296,6 @@ export interface EngineApi {
   close(): Promise<void>;
 }
 
-/** One queue's health figures for metrics (see {@link EngineApi.allQueueHealth}). */
-export interface QueueHealthSummary {
-  /** Command name. */
-  command: string;
-  /** True while paused. */
-  paused: boolean;
-  /** Age of the oldest ready task, ms (undefined: nothing ready). */
-  oldestReadyAgeMs?: number | undefined;
-  /** Group keys with ready work. */
-  groups: number;
-  /** Ready tasks with a group key. */
-  groupedReady: number;
-}
-
 /** Hooks the engine calls after it acts (metrics, logs). Must be cheap and must not throw. */
 export interface EngineObserver {
   /** Events this process appended and applied (every transition it caused). */
@@ -285,8 +307,6 @@ export interface EngineObserver {
   onClaimFinished?(waitMs: number, count: number, handedOff?: boolean): void;
   /** Tasks a claim call just leased (their views after the claim), at `now` (epoch ms). */
   onTasksClaimed?(tasks: readonly TaskView[], now: number): void;
-  /** Projector progress: `lag` = stream last sequence minus last applied sequence. */
-  onProjectorLag?(lag: number): void;
 }
 
 /** How to build an `Engine` (`Engine.create(options)`). */

@@ -16,10 +16,14 @@ import {
   MAX_ATTEMPTS_MAX,
   PRIORITY_MAX,
   PRIORITY_MIN,
+  PROGRESS_DATA_MAX_BYTES,
+  PROGRESS_MAX,
+  PROGRESS_MIN,
   REASON_MAX_LENGTH,
   TASK_ID_PATTERN,
   WORKER_ID_MAX_LENGTH,
   clampPriority,
+  zeroAsDefault,
 } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
 import { GROUP_KEY_PATTERN, queueLimitsPatchProblem } from '../contract/queue-controls.js';
@@ -180,11 +184,11 @@ export function integerIn(value: unknown, name: string, min: number, max: number
 
 /**
  * A lease or lease extension in whole seconds, {@link LEASE_SECONDS_MIN}..{@link LEASE_SECONDS_MAX};
- * `fallback` (the configured default lease) when absent. `name` is the field (`leaseSeconds`,
+ * `fallback` (the configured default lease) when absent or 0. `name` is the field (`leaseSeconds`,
  * `extendSeconds`).
  */
 export function leaseSeconds(value: unknown, name: string, fallback: number): number {
-  return integerIn(value, name, LEASE_SECONDS_MIN, LEASE_SECONDS_MAX, fallback);
+  return integerIn(zeroAsDefault(value, undefined), name, LEASE_SECONDS_MIN, LEASE_SECONDS_MAX, fallback);
 }
 
 /** The commands of a claim: 1..{@link CLAIM_COMMANDS_MAX} valid names, duplicates dropped. */
@@ -244,5 +248,30 @@ export function assertQueueIntent(intent: unknown): asserts intent is QueueInten
     if (problem !== undefined) invalid(`invalid limits (${problem})`);
   } else if (type !== 'resume') {
     invalid("invalid queue control (type must be 'pause', 'resume' or 'setLimits')");
+  }
+}
+
+/** A progress report's value: a finite number of percent, {@link PROGRESS_MIN}..{@link PROGRESS_MAX}. */
+export function assertProgress(progress: unknown): asserts progress is number {
+  if (typeof progress !== 'number' || !(progress >= PROGRESS_MIN && progress <= PROGRESS_MAX)) {
+    invalid(`invalid 'progress' (a number of percent, ${PROGRESS_MIN}..${PROGRESS_MAX})`);
+  }
+}
+
+/** A progress report's data: absent, or a JSON value of at most {@link PROGRESS_DATA_MAX_BYTES} bytes. */
+export function assertProgressData(data: unknown): void {
+  if (data === undefined) return;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch {
+    json = undefined;
+  }
+  // JSON.stringify answers undefined for a function or a symbol: nothing a log can store.
+  if (json === undefined) invalid("invalid 'data' (a JSON value)");
+  if (Buffer.byteLength(json) > PROGRESS_DATA_MAX_BYTES) {
+    invalid(`invalid 'data' (at most ${PROGRESS_DATA_MAX_BYTES} bytes of JSON)`, {
+      limit: PROGRESS_DATA_MAX_BYTES,
+    });
   }
 }

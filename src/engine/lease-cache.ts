@@ -63,10 +63,10 @@ export class LeaseCache {
 
   /**
    * Follows an event this engine appended for a task decided on `snapshot`: a lease that goes on
-   * (a heartbeat) stays cached with the new version, anything else ends the entry.
+   * (a heartbeat, a progress report) stays cached with the new version, anything else ends the entry.
    */
   afterWrite(snapshot: TaskSnapshot, event: StoredTaskEvent): void {
-    if (event.type === 'claimed' || event.type === 'heartbeat') {
+    if (event.type === 'claimed' || event.type === 'heartbeat' || event.type === 'progressed') {
       this.remember(event.taskId, event.command, evolve(snapshot, event));
     } else {
       this.entries.delete(event.taskId);

@@ -199,7 +199,7 @@ export class ScheduleRunner {
           });
           tick.cancelledTaskId = state.lastTaskId;
         } catch (err) {
-          // It finished meanwhile, or it runs and this engine cannot cancel a running task.
+          // It finished between the read and the cancel: nothing to cancel.
           if (!isCodeqError(err, 'WRONG_STATE')) throw err;
           this.deps.logger.info({ schedule: name, taskId: state.lastTaskId }, 'previous task not cancelled');
         }

@@ -38,6 +38,8 @@ export function snapshotData(task: StoredTask): TaskEventData<'snapshot'> | unde
   if (h[F.error] !== undefined) data.error = h[F.error];
   if (h[F.traceParent] !== undefined) data.traceParent = h[F.traceParent];
   if (h[F.traceState] !== undefined) data.traceState = h[F.traceState];
+  const progress = h[F.progress];
+  if (progress !== undefined) data.progress = JSON.parse(progress) as TaskEventData<'snapshot'>['progress'];
   return data;
 }
 

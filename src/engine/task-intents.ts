@@ -14,8 +14,17 @@ import type { IntentHandler, IntentOutcome, IntentRequest } from './intent-handl
 import { targetOf } from './intent-handler.js';
 import type { EngineSettings, ResultInput } from './engine.types.js';
 import type { Artifact, ResultRecord } from '../contract/views.js';
-import { assertErrorText, assertWorkerId, leaseSeconds } from './input-validation.js';
 import type { ResultArtifacts, StagedArtifacts } from './result-artifacts.js';
+import { zeroAsDefault } from '../contract/limits.js';
+import {
+  assertErrorText,
+  assertNackDelay,
+  assertProgress,
+  assertProgressData,
+  assertReason,
+  assertWorkerId,
+  leaseSeconds,
+} from './input-validation.js';
 
 /** One intent (the decider's input) for one task. */
 export interface TaskIntentRequest {
@@ -73,6 +82,38 @@ export class TaskIntents {
   /** Runs many intents in one batch (see {@link IntentHandler.handle}); each answers on its own. */
   runMany(requests: readonly TaskIntentRequest[]): Promise<IntentOutcome[]> {
     return this.deps.handler.handle(requests);
+  }
+
+  /**
+   * A worker gives its task back: a retry after backoff (or `delaySeconds`; 0 asks for the backoff,
+   * codeQ's rule), a dead-letter now (`deadLetter`), or a rate-limited give-back that spends no
+   * attempt (`rateLimited`). Answers what happened and the delay.
+   */
+  async nack(input: {
+    taskId: string;
+    workerId: string;
+    delaySeconds?: number;
+    reason?: string;
+    deadLetter?: boolean;
+    rateLimited?: boolean;
+    allowedCommands?: readonly string[];
+  }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
+    const { workerId, reason } = input;
+    assertWorkerId(workerId);
+    assertNackDelay(input.delaySeconds);
+    assertReason(reason);
+    if (input.deadLetter && input.rateLimited) {
+      throw new CodeqError('INVALID_INPUT', "a nack is either 'deadLetter' or 'rateLimited', not both");
+    }
+    const delay = zeroAsDefault(input.delaySeconds, undefined);
+    let intent: TaskIntent;
+    if (input.deadLetter) intent = { type: 'deadLetter', workerId, reason };
+    else if (input.rateLimited) intent = { type: 'rateLimited', workerId, retryAfterSeconds: delay };
+    else intent = { type: 'nack', workerId, delayOverrideSeconds: delay, reason };
+    const event = await this.run(input.taskId, intent, workerId, { allowedCommands: input.allowedCommands });
+    if (event.type === 'nacked' || event.type === 'rateLimited')
+      return { status: 'requeued', delaySeconds: Math.round(event.data.delayMs / 1000) };
+    return { status: 'dlq', delaySeconds: 0 };
   }
 
   /** Validates and builds the intent of a result; `artifacts` are the staged records. */
@@ -205,6 +246,28 @@ export class TaskIntents {
         ? h[FIELD.state] === 'completed' && h[FIELD.result] === JSON.stringify(input.result ?? null)
         : h[FIELD.state] === 'failed' && h[FIELD.error] === input.error;
     return same ? resultFromHash(task.id, h) : undefined;
+  }
+
+  /**
+   * Records the lease holder's progress report (`progress` percent, optional small JSON `data`);
+   * validated before anything is written. Answers the recorded value and its time (epoch ms).
+   */
+  async reportProgress(input: {
+    taskId: string;
+    workerId: string;
+    progress: number;
+    data?: unknown;
+    allowedCommands?: readonly string[] | undefined;
+  }): Promise<{ progress: number; progressAt: number }> {
+    assertWorkerId(input.workerId);
+    assertProgress(input.progress);
+    assertProgressData(input.data);
+    const intent: TaskIntent = { type: 'progress', workerId: input.workerId, progress: input.progress };
+    if (input.data !== undefined) intent.data = input.data;
+    const event = await this.run(input.taskId, intent, input.workerId, {
+      allowedCommands: input.allowedCommands,
+    });
+    return { progress: input.progress, progressAt: event.at };
   }
 
   /** Validates an extension of a lease, in seconds (default `defaultLeaseSeconds`). */

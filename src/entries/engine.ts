@@ -14,6 +14,7 @@ export type {
   EngineSettings,
   EnqueueInput,
 } from '../engine/engine.types.js';
+export type { BulkCancelInput, BulkCancelResult, CancelFilter } from '../engine/bulk-cancel.js';
 export type {
   Artifact,
   Page,

@@ -18,6 +18,14 @@ const Attempts = Type.Integer({ minimum: 0 });
 const TraceParent = Type.String({ minLength: 1, maxLength: 256 });
 const TraceState = Type.String({ maxLength: 512 });
 const GroupKey = Type.String({ pattern: GROUP_KEY_PATTERN.source });
+/** A progress percentage. */
+const Progress = Type.Number({ minimum: 0, maximum: 100 });
+/** The last progress report of a task as a snapshot keeps it: value, data, time. */
+const ProgressReport = Type.Object({
+  value: Progress,
+  data: Type.Optional(Type.Unknown()),
+  at: EpochMs,
+});
 const Artifact = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256 }),
@@ -50,6 +58,11 @@ export const EventDataSchemas = {
   claimed: Type.Object({ workerId: WorkerId, leaseUntil: EpochMs, attempts: Attempts }),
   /** The lease holder extended its lease. */
   heartbeat: Type.Object({ workerId: WorkerId, leaseUntil: EpochMs }),
+  /**
+   * The lease holder reported how far it got: `progress` a percentage (0..100), `data` a small JSON
+   * value of its own (size checked on input). History and view only: the lease does not move.
+   */
+  progressed: Type.Object({ workerId: WorkerId, progress: Progress, data: Type.Optional(Type.Unknown()) }),
   /** The lease holder gave the task back for a retry after `delayMs` (due at `runAt`). */
   nacked: Type.Object({
     workerId: WorkerId,
@@ -95,8 +108,14 @@ export const EventDataSchemas = {
   }),
   /** An admin sent a dead-lettered task back to the queue with its attempts reset. */
   requeued: Type.Object({}),
-  /** A pending task was cancelled. Terminal. */
-  cancelled: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 4096 })) }),
+  /**
+   * A pending or leased task was cancelled (a leased one's worker learns it from its next lease
+   * operation). Terminal. `operationId` names the admin bulk cancel that did it, if one did.
+   */
+  cancelled: Type.Object({
+    reason: Type.Optional(Type.String({ maxLength: 4096 })),
+    operationId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  }),
   /**
    * The folded state of a live task, published as a subject rollup (the log then keeps only this
    * event and what follows), so a task that lives longer than the stream's max age never loses its
@@ -120,6 +139,8 @@ export const EventDataSchemas = {
     traceParent: Type.Optional(TraceParent),
     traceState: Type.Optional(TraceState),
     groupKey: Type.Optional(GroupKey),
+    /** The last progress report, when there was one. */
+    progress: Type.Optional(ProgressReport),
   }),
   /**
    * The result callback of a finished task was accepted by its receiver (2xx). History only: it

@@ -1,13 +1,20 @@
 /**
  * Prometheus metrics of one codeq server, on their own registry (never prom-client's global one, so
  * several servers in one process, as in tests, do not collide). Task counters are fed by the
- * engine's observer hooks; queue depth is read from the engine when scraped.
+ * engine's observer hooks; queue depth, the oldest ready task's age and the projection lag are read
+ * from the engine when scraped, so every server reports them (not only the background leader).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SeriesHistogram } from './series-histogram.js';
-import type { EngineObserver, QueueHealthSummary } from '../engine/engine.types.js';
-import type { QueueStats } from '../contract/views.js';
+import type { EngineApi, EngineObserver } from '../engine/engine.types.js';
+import type { QueueHealthSummary, QueueStats } from '../contract/views.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
+
+/** What the scrape-time gauges read (the server binds its engine). */
+export type MetricsSource = Pick<
+  EngineApi,
+  'allQueueStats' | 'allQueueHealth' | 'oldestReady' | 'projectionLag'
+>;
 
 /** Largest number of in-flight claims remembered for the run-duration histogram. */
 const MAX_TRACKED_CLAIMS = 100_000;
@@ -34,28 +41,38 @@ export interface Metrics {
   readonly tasksCancelled: Counter<'command'>;
   /** `codeq_queue_depth{command,state}` (state: ready, delayed, inProgress, dlq), read on scrape. */
   readonly queueDepth: Gauge<'command' | 'state'>;
+  /**
+   * `codeq_queue_oldest_ready_age_seconds{command}`, read on scrape: how long the longest-waiting
+   * ready task has been claimable (see `QueueStore.summary`); only commands with ready tasks have a
+   * series.
+   */
+  readonly oldestReadyAge: Gauge<'command'>;
+  /** `codeq_queue_groups{command}`: group keys with ready work, read on scrape. */
+  readonly queueGroups: Gauge<'command'>;
+  /** `codeq_queue_paused{command}`: 1 while paused, read on scrape. */
+  readonly queuePaused: Gauge<'command'>;
+  /** `codeq_claim_delay_seconds{command}`: enqueue to first claim (any requested delay included). */
+  readonly claimDelay: SeriesHistogram<'command'>;
   /** `codeq_claim_wait_seconds{outcome}`: how long claim calls waited (claimed, handed_off, empty). */
   readonly claimWait: Histogram<'outcome'>;
   /** `codeq_task_run_duration_seconds{command,outcome}`: claim to terminal event (or nack/expiry). */
   readonly taskRunDuration: SeriesHistogram<'command' | 'outcome'>;
   /** `codeq_api_request_duration_seconds{route,method,status}`. */
   readonly apiRequestDuration: Histogram<'route' | 'method' | 'status'>;
-  /** `codeq_projector_lag`: stream last sequence minus last projected sequence. */
+  /** `codeq_projector_lag`, read on scrape: stream last sequence minus last projected sequence. */
   readonly projectorLag: Gauge;
   /** `codeq_webhook_deliveries_total{kind,outcome}` (kind: result, notification). */
   readonly webhookDeliveries: Counter<'kind' | 'outcome'>;
-  /** `codeq_claim_delay_seconds{command}`: enqueue to first claim (any requested delay included). */
-  readonly claimDelay: SeriesHistogram<'command'>;
-  /** `codeq_queue_oldest_ready_age_seconds{command}`, read on scrape (absent: nothing ready). */
-  readonly oldestReadyAge: Gauge<'command'>;
-  /** `codeq_queue_groups{command}`: group keys with ready work, read on scrape. */
-  readonly queueGroups: Gauge<'command'>;
-  /** `codeq_queue_paused{command}`: 1 while paused, read on scrape. */
-  readonly queuePaused: Gauge<'command'>;
-  /** Sets where `codeq_queue_depth` reads from on each scrape (the server binds its engine). */
-  setQueueStatsSource(source: (() => Promise<QueueStats[]>) | undefined): void;
-  /** Sets where the queue health gauges read from on each scrape (the server binds its engine). */
-  setQueueHealthSource(source: (() => Promise<QueueHealthSummary[]>) | undefined): void;
+  /** Sets where the scrape-time gauges read from (the server binds its engine; undefined unbinds). */
+  setSource(source: MetricsSource | undefined): void;
+}
+
+/** What one scrape read: every command's counts and health figures. */
+interface QueueReading {
+  stats: QueueStats[];
+  health: QueueHealthSummary[];
+  readySince: Map<string, number>;
+  at: number;
 }
 
 /** Creates the metrics on a fresh registry. */
@@ -63,31 +80,28 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   const counter = (name: string, help: string) =>
     new Counter({ name, help, labelNames: ['command'] as const, registers: [registry] });
-  let source: (() => Promise<QueueStats[]>) | undefined;
-  let healthSource: (() => Promise<QueueHealthSummary[]>) | undefined;
-  // The three health gauges read one snapshot per scrape: whichever collects first reads it.
-  let healthRead: Promise<QueueHealthSummary[]> | undefined;
-  const readHealth = (): Promise<QueueHealthSummary[]> => {
-    if (!healthSource) return Promise.resolve([]);
-    healthRead ??= healthSource().finally(() => setTimeout(() => (healthRead = undefined), 100).unref());
-    return healthRead;
+  let source: MetricsSource | undefined;
+  let reading: Promise<QueueReading> | undefined;
+  /**
+   * Every command's counts and ready ages, shared by the gauges that need them within one scrape:
+   * prom-client starts every metric's collect in one synchronous pass, so a read still in flight is
+   * this scrape's; once it settles, the next scrape reads afresh.
+   */
+  const readQueues = (from: MetricsSource): Promise<QueueReading> => {
+    if (!reading) {
+      const next = (async () => {
+        const [stats, health] = await Promise.all([from.allQueueStats(), from.allQueueHealth()]);
+        const ready = stats.filter((s) => s.ready > 0).map((s) => s.command);
+        return { stats, health, readySince: await from.oldestReady(ready), at: Date.now() };
+      })();
+      reading = next;
+      const settle = (): void => {
+        if (reading === next) reading = undefined;
+      };
+      next.then(settle, settle);
+    }
+    return reading;
   };
-  const healthGauge = (name: string, help: string, value: (h: QueueHealthSummary) => number | undefined) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['command'] as const,
-      registers: [registry],
-      async collect() {
-        if (!healthSource) return;
-        const all = await readHealth();
-        this.reset();
-        for (const h of all) {
-          const v = value(h);
-          if (v !== undefined) this.set({ command: h.command }, v);
-        }
-      },
-    });
 
   const metrics: Metrics = {
     registry,
@@ -106,14 +120,57 @@ export function createMetrics(): Metrics {
       registers: [registry],
       async collect() {
         if (!source) return;
-        const all = await source();
+        const { stats } = await readQueues(source);
         this.reset();
-        for (const s of all) {
+        for (const s of stats) {
           for (const state of ['ready', 'delayed', 'inProgress', 'dlq'] as const) {
             this.set({ command: s.command, state }, s[state]);
           }
         }
       },
+    }),
+    oldestReadyAge: new Gauge({
+      name: 'codeq_queue_oldest_ready_age_seconds',
+      help: 'Seconds the longest-waiting ready task of a command has been claimable (among the next task of each priority, and of the next groups in turn), read at scrape time; no series when nothing is ready.',
+      labelNames: ['command'] as const,
+      registers: [registry],
+      async collect() {
+        if (!source) return;
+        const { readySince, at } = await readQueues(source);
+        this.reset();
+        for (const [command, since] of readySince) this.set({ command }, Math.max(0, at - since) / 1000);
+      },
+    }),
+    queueGroups: new Gauge({
+      name: 'codeq_queue_groups',
+      help: 'Group keys with ready tasks, by command, read at scrape time.',
+      labelNames: ['command'] as const,
+      registers: [registry],
+      async collect() {
+        if (!source) return;
+        const { health } = await readQueues(source);
+        this.reset();
+        for (const h of health) this.set({ command: h.command }, h.groups);
+      },
+    }),
+    queuePaused: new Gauge({
+      name: 'codeq_queue_paused',
+      help: '1 while the queue is paused (enqueues accepted, no claims), by command, read at scrape time.',
+      labelNames: ['command'] as const,
+      registers: [registry],
+      async collect() {
+        if (!source) return;
+        const { health } = await readQueues(source);
+        this.reset();
+        for (const h of health) this.set({ command: h.command }, h.paused ? 1 : 0);
+      },
+    }),
+    claimDelay: new SeriesHistogram({
+      name: 'codeq_claim_delay_seconds',
+      help: 'From enqueue to the first claim of a task (any delay the producer asked for included), by command.',
+      labelNames: ['command'] as const,
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [registry],
     }),
     claimWait: new Histogram({
       name: 'codeq_claim_wait_seconds',
@@ -139,8 +196,11 @@ export function createMetrics(): Metrics {
     }),
     projectorLag: new Gauge({
       name: 'codeq_projector_lag',
-      help: 'Stream last sequence minus the last sequence applied to the Redis projection.',
+      help: 'Events in the log not yet applied to the Redis projection (stream last sequence minus checkpoint), read at scrape time.',
       registers: [registry],
+      async collect() {
+        if (source) this.set(await source.projectionLag());
+      },
     }),
     webhookDeliveries: new Counter({
       name: 'codeq_webhook_deliveries_total',
@@ -148,31 +208,9 @@ export function createMetrics(): Metrics {
       labelNames: ['kind', 'outcome'] as const,
       registers: [registry],
     }),
-    claimDelay: new SeriesHistogram({
-      name: 'codeq_claim_delay_seconds',
-      help: 'From enqueue to the first claim of a task (any delay the producer asked for included), by command.',
-      labelNames: ['command'] as const,
-      buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
-      registers: [registry],
-    }),
-    oldestReadyAge: healthGauge(
-      'codeq_queue_oldest_ready_age_seconds',
-      'Age of the oldest ready task, by command (absent when nothing is ready).',
-      (h) => (h.oldestReadyAgeMs === undefined ? undefined : h.oldestReadyAgeMs / 1000),
-    ),
-    queueGroups: healthGauge(
-      'codeq_queue_groups',
-      'Group keys with ready tasks, by command.',
-      (h) => h.groups,
-    ),
-    queuePaused: healthGauge('codeq_queue_paused', '1 while the queue is paused, by command.', (h) =>
-      h.paused ? 1 : 0,
-    ),
-    setQueueStatsSource(next) {
+    setSource(next) {
       source = next;
-    },
-    setQueueHealthSource(next) {
-      healthSource = next;
+      reading = undefined;
     },
   };
   return metrics;
@@ -242,9 +280,6 @@ export function engineObserver(metrics: Metrics): EngineObserver {
     onClaimFinished(waitMs, count, handedOff) {
       const outcome = count === 0 ? 'empty' : handedOff ? 'handed_off' : 'claimed';
       metrics.claimWait.observe({ outcome }, waitMs / 1000);
-    },
-    onProjectorLag(lag) {
-      metrics.projectorLag.set(lag);
     },
   };
 }

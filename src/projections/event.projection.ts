@@ -6,7 +6,7 @@
  */
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 import { OP_FIELDS, readyScore, type OpCode, type OpValues } from './op-layout.js';
-import { DEAD_LETTER_REASONS } from './task-view.evolve.js';
+import { DEAD_LETTER_REASONS, progressReport } from './task-view.evolve.js';
 
 /**
  * Hash field names (short: a task hash is kept per task at full speed).
@@ -15,6 +15,9 @@ import { DEAD_LETTER_REASONS } from './task-view.evolve.js';
  * art artifacts JSON · wh webhook · ik idempotency key · tp traceparent · tst tracestate · ca created ·
  * ua updated · v version · oa time of the task's oldest event still in the log (its latest
  * snapshot) · g group key.
+ * art artifacts JSON · wh webhook · ik idempotency key · ca created · ua updated · v version ·
+ * oa time of the task's oldest event still in the log (its latest snapshot) · pg last progress
+ * report JSON (`{value, data?, at}`).
  * A new task's hash leaves out a (0), ua and oa (both = ca): readers default them.
  */
 export const FIELD = {
@@ -39,6 +42,7 @@ export const FIELD = {
   updatedAt: 'ua',
   version: 'v',
   groupKey: 'g',
+  progress: 'pg',
 } as const;
 
 /** One event as `apply.lua` takes it: values as decimal strings (see the script's header). */
@@ -87,6 +91,10 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
       });
     case 'heartbeat':
       return op(event, 'H', { leaseUntil: str(event.data.leaseUntil) });
+    case 'progressed':
+      return op(event, 'G', {
+        progress: JSON.stringify(progressReport(event.data.progress, event.data.data, event.at)),
+      });
     case 'nacked':
       return op(event, 'N', { runAt: str(event.data.runAt), reason: event.data.reason ?? null });
     case 'leaseExpired':
@@ -128,6 +136,9 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
         traceParent: d.traceParent ?? null,
         traceState: d.traceState ?? null,
         groupKey: d.groupKey ?? null,
+        progress: d.progress
+          ? JSON.stringify(progressReport(d.progress.value, d.progress.data, d.progress.at))
+          : null,
       });
     }
     case 'webhookDelivered':

@@ -23,6 +23,7 @@ const SCRIPTS = {
   codeqCheckpoint: 'checkpoint.lua',
   codeqFlush: 'flush.lua',
   codeqQueueSettings: 'queue-settings.lua',
+  codeqOldestReady: 'oldest-ready.lua',
 } as const;
 
 /**

@@ -13,8 +13,9 @@ const OP_HEAD = ['id', 'seq', 'code', 'at'] as const;
 
 /**
  * The fields after the head, in order, by op code. Each code is one event type (or two that
- * `apply.lua` handles alike): E enqueued, S snapshot, C claimed, H heartbeat, N nacked, L
- * leaseExpired, T rateLimited, A abandoned, R requeued, D completed, F failed, Q dlq, X cancelled, K a history-only
+ * `apply.lua` handles alike): E enqueued, S snapshot, C claimed, H heartbeat, G progressed, N nacked,
+ * L leaseExpired, T rateLimited, A abandoned, R requeued, D completed, F failed, Q dlq, X cancelled,
+ * K a history-only
  * webhook outcome. `reservedUntil` is set only for a task handed straight to a claimer, and an op
  * ends before it otherwise (a JSON null would be truthy in Lua).
  */
@@ -50,9 +51,11 @@ export const OP_FIELDS = {
     'traceParent',
     'traceState',
     'groupKey',
+    'progress',
   ],
   C: ['attempts', 'workerId', 'leaseUntil'],
   H: ['leaseUntil'],
+  G: ['progress'],
   N: ['runAt', 'reason'],
   L: ['runAt'],
   T: ['runAt', 'attempts'],

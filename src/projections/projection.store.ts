@@ -10,6 +10,7 @@ import type { ProjectionKeys } from './keys.js';
 import { defineScripts, scriptPipeline, type ScriptCommands } from './lua-scripts.js';
 import { isCluster, type RedisClient } from './redis-client.js';
 import { execOrThrow, orUnavailable } from './redis-exec.js';
+import { oldestReadySince } from './ready-age.js';
 import { mgetAny, pipelineOf, unlinkOnEveryMaster } from './redis-slots.js';
 import { hashFromFlat, type TaskHash } from './task-record.js';
 
@@ -46,7 +47,7 @@ export type TaskIndexName = 'ready' | 'delayed' | 'inflight' | 'dlq' | 'done';
 type NestedReply = [string, string[]][];
 
 /** Hash fields a decision reads (see `snapshotFromHash`); version first, so a missing task reads null. */
-const SNAPSHOT_FIELDS = [
+export const SNAPSHOT_FIELDS: readonly string[] = [
   FIELD.version,
   FIELD.state,
   FIELD.attempts,
@@ -253,6 +254,11 @@ export class ProjectionStore {
         .hget(`${k.commandBase(command)}q`, 'gready'),
     )) as [number, number, number, number, number, string | null];
     return { ready: r[0] + r[1] + Number(r[5] ?? 0), delayed: r[2], inProgress: r[3], dlq: r[4] };
+  }
+
+  /** When each command's longest-waiting ready task became claimable, epoch ms (ready-age.ts). */
+  async oldestReady(commands: readonly string[]): Promise<Map<string, number>> {
+    return oldestReadySince(this.redis, this.keys, commands);
   }
 
   /** Every command that has had tasks. */

@@ -69,6 +69,7 @@ export function recordFromHash(hash: TaskHash): TaskRecord {
   if (hash[F.result] !== undefined) record.result = parseJson(hash[F.result]);
   if (hash[F.artifacts] !== undefined)
     record.artifacts = parseJson(hash[F.artifacts]) as TaskRecord['artifacts'];
+  if (hash[F.progress] !== undefined) record.progress = parseJson(hash[F.progress]) as TaskRecord['progress'];
   return record;
 }
 
@@ -100,6 +101,7 @@ export function hashOfRecord(record: TaskRecord): TaskHash {
   if (record.traceParent !== undefined) hash[F.traceParent] = record.traceParent;
   if (record.traceState !== undefined) hash[F.traceState] = record.traceState;
   if (record.groupKey !== undefined) hash[F.groupKey] = record.groupKey;
+  if (record.progress !== undefined) hash[F.progress] = JSON.stringify(record.progress);
   return hash;
 }
 
@@ -171,6 +173,9 @@ export function viewOfRecord(taskId: string, command: string, record: TaskRecord
     traceParent: record.traceParent,
     traceState: record.traceState,
     groupKey: record.groupKey,
+    progress: record.progress?.value,
+    progressData: record.progress?.data,
+    progressAt: record.progress?.at,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     version: record.version,

@@ -35,7 +35,7 @@ export interface TaskRecord {
   payload: unknown;
   /** The worker's result, once completed (null when none was given). */
   result?: unknown;
-  /** Last error: failed result, nack reason, dead-letter or cancel reason. */
+  /** Last error: failed result, nack reason, dead-letter or cancel reason; none once completed. */
   error?: string | undefined;
   /** Artifacts of the result. */
   artifacts?: TaskEventData<'completed'>['artifacts'];
@@ -49,6 +49,8 @@ export interface TaskRecord {
   traceState?: string | undefined;
   /** Group key given at creation (fair claiming, per-group limits). */
   groupKey?: string | undefined;
+  /** The last progress report of any attempt (kept after the task finished). */
+  progress?: ProgressReport | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event that changed the task (not a webhook outcome), epoch ms. */
@@ -57,6 +59,24 @@ export interface TaskRecord {
   oldestEventAt: number;
   /** Stream sequence of the task's last event. */
   version: number;
+}
+
+/** A task's last progress report, as its view and its snapshot keep it. */
+export interface ProgressReport {
+  /** Percentage, 0..100. */
+  value: number;
+  /** The worker's JSON, if it gave one. */
+  data?: unknown;
+  /** When it was reported, epoch ms. */
+  at: number;
+}
+
+/**
+ * The report of a `progressed` event (or a snapshot's), always built here in one key order: the
+ * projection stores it as JSON, and both sides of the projection property must write the same bytes.
+ */
+export function progressReport(value: number, data: unknown, at: number): ProgressReport {
+  return data === undefined ? { value, at } : { value, data, at };
 }
 
 /** The error recorded for a dead-lettered task whose event names no reason, by cause. */
@@ -120,6 +140,7 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     r.traceParent = d.traceParent;
     r.traceState = d.traceState;
     r.groupKey = d.groupKey;
+    if (d.progress) r.progress = progressReport(d.progress.value, d.progress.data, d.progress.at);
     r.createdAt = d.createdAt;
     r.updatedAt = d.updatedAt;
     r.oldestEventAt = at;
@@ -142,6 +163,10 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
     case 'heartbeat':
       r.updatedAt = at;
       break;
+    case 'progressed':
+      r.progress = progressReport(event.data.progress, event.data.data, at);
+      r.updatedAt = at;
+      break;
     case 'nacked':
       r.readySeq = seq;
       r.updatedAt = at;
@@ -159,6 +184,9 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
       r.updatedAt = at;
       break;
     case 'completed':
+      // An earlier delivery's error (a nack, a lease that ran out, a dead-letter an admin
+      // redrove) is not this task's outcome: a completed task shows none.
+      r.error = undefined;
       r.result = event.data.result ?? null;
       r.artifacts = event.data.artifacts ?? before.artifacts;
       r.updatedAt = at;
@@ -208,6 +236,7 @@ function withLifecycle(before: TaskRecord | undefined, next: TaskSnapshot, versi
     traceParent: before?.traceParent,
     traceState: before?.traceState,
     groupKey: before?.groupKey,
+    progress: before?.progress,
     createdAt: before ? before.createdAt : 0,
     updatedAt: before ? before.updatedAt : 0,
     oldestEventAt: before ? before.oldestEventAt : 0,

@@ -6,11 +6,18 @@ import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../contract/limits.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { EngineApi, ResultInput } from '../engine/engine.types.js';
-import type { ResultRecord, TaskView } from '../contract/views.js';
+import type { QueueIntent } from '../actors/queue.decider.js';
+import { CONTROLS_LIMIT_DEFAULT } from '../contract/queue-controls.js';
+import { queueControlAnswer, type QueueControlAnswer } from '../contract/queue-controls.schema.js';
+import type { QueueDetail, ResultRecord, TaskView } from '../contract/views.js';
 import type { Settled } from './batcher.js';
+import type { QueueAdminTransport, QueueControlEntry } from './queue-admin.js';
 import type {
+  BulkCancelOptions,
+  BulkCancelSummary,
   Task,
   TaskEventEntry,
+  TransportCancelFilter,
   Transport,
   TransportClaim,
   TransportCompletion,
@@ -25,6 +32,8 @@ export interface EngineTransportOptions {
   workerId?: string;
   /** Recorded as the actor of enqueues and cancels; default `producer:sdk`. */
   actor?: string;
+  /** Recorded as the actor of admin operations (bulk cancels, queue controls); default `admin:sdk`. */
+  adminActor?: string;
 }
 
 /** Strips the engine-only fields of a view. */
@@ -34,7 +43,7 @@ export function taskFromView(view: TaskView): Task {
 }
 
 /** A transport on an in-process {@link EngineApi}. */
-export class EngineTransport implements Transport {
+export class EngineTransport implements Transport, QueueAdminTransport {
   readonly kind = 'engine';
   // The contract's limits, the same as over HTTP.
   readonly maxEnqueueBatch = ENQUEUE_BATCH_MAX;
@@ -44,12 +53,14 @@ export class EngineTransport implements Transport {
   readonly workerId: string;
   private readonly engine: EngineApi;
   private readonly actor: string;
+  private readonly adminActor: string;
 
   constructor(options: EngineTransportOptions) {
     this.engine = options.engine;
     this.workerId =
       options.workerId ?? `sdk-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.slice(0, 128);
     this.actor = options.actor ?? 'producer:sdk';
+    this.adminActor = options.adminActor ?? 'admin:sdk';
   }
 
   async enqueueMany(inputs: TransportEnqueue[]): Promise<Task[]> {
@@ -109,6 +120,16 @@ export class EngineTransport implements Transport {
     return events.map((e) => ({ seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: e.data }));
   }
 
+  async progress(taskId: string, progress: number, data?: unknown): Promise<{ progressAt: number }> {
+    const input = { taskId, workerId: this.workerId, progress };
+    const { progressAt } = await this.engine.progress(data === undefined ? input : { ...input, data });
+    return { progressAt };
+  }
+
+  cancelTasks(filter: TransportCancelFilter, options: BulkCancelOptions = {}): Promise<BulkCancelSummary> {
+    return this.engine.cancelTasks({ filter, actor: this.adminActor, ...options });
+  }
+
   async cancel(taskId: string, reason?: string): Promise<Task> {
     const input =
       reason === undefined ? { taskId, actor: this.actor } : { taskId, actor: this.actor, reason };
@@ -117,6 +138,27 @@ export class EngineTransport implements Transport {
 
   queueStats(command: string) {
     return this.engine.queueStats(command);
+  }
+
+  queueDetail(command: string): Promise<QueueDetail> {
+    return this.engine.queueDetail(command);
+  }
+
+  async controlQueue(command: string, intent: QueueIntent): Promise<QueueControlAnswer> {
+    const { settings, event } = await this.engine.controlQueue(command, intent, this.adminActor);
+    return queueControlAnswer(command, settings, event !== undefined);
+  }
+
+  async queueControls(command: string, limit = CONTROLS_LIMIT_DEFAULT): Promise<QueueControlEntry[]> {
+    const events = await this.engine.queueControlHistory(command, limit);
+    return events.map((e) => ({
+      seq: e.seq,
+      type: e.type,
+      actor: e.actor,
+      at: e.at,
+      data: e.data,
+      settings: e.settings,
+    }));
   }
 
   async close(): Promise<void> {

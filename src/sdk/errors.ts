@@ -26,7 +26,10 @@ export class UnrecoverableError extends Error {
  * the server's backoff. The server caps the delay at `backoffMaxSeconds`.
  */
 export class RetryLaterError extends Error {
-  /** Whole seconds before the task is claimable again (rounded up, at least 0). */
+  /**
+   * Whole seconds before the task is claimable again (rounded up, at least 0); 0 asks for the
+   * server's backoff, as codeQ reads a nack's 0.
+   */
   readonly delaySeconds: number;
 
   constructor(message: string, delaySeconds: number, options?: { cause?: unknown }) {
@@ -61,21 +64,43 @@ export class LetLeaseExpireError extends Error {
   }
 }
 
+/** Why a job's `AbortSignal` fired (see {@link JobAbortedError}). */
+export type JobAbortReason = 'leaseLost' | 'cancelled' | 'shutdown';
+
+const ABORT_CODES: Record<JobAbortReason, CodeqErrorCode> = {
+  leaseLost: 'LEASE_EXPIRED',
+  cancelled: 'TASK_CANCELLED',
+  shutdown: 'ABORTED',
+};
+
 /**
  * The reason a job's `AbortSignal` fired. `leaseLost`: the server no longer lists this worker as the
  * holder (heartbeat refused, or the lease deadline passed without a successful heartbeat); a late
- * completion will be refused. `shutdown`: the worker's close timeout ran out and the task was handed
- * back.
+ * completion will be refused. `cancelled` (code `TASK_CANCELLED`): the task was cancelled while it
+ * ran; the worker sends no result for it. `shutdown`: the worker's close timeout ran out and the
+ * task was handed back.
  */
 export class JobAbortedError extends CodeqError {
   /** Why the job was aborted. */
-  readonly reason: 'leaseLost' | 'shutdown';
+  readonly reason: JobAbortReason;
 
-  constructor(reason: 'leaseLost' | 'shutdown', message: string, options?: { cause?: unknown }) {
-    super(reason === 'leaseLost' ? 'LEASE_EXPIRED' : 'ABORTED', message, options);
+  constructor(reason: JobAbortReason, message: string, options?: { cause?: unknown }) {
+    super(ABORT_CODES[reason], message, options);
     this.name = 'JobAbortedError';
     this.reason = reason;
   }
+}
+
+/** The abort error of a lease the server refused for good with `error` (cancelled, or lost). */
+export function lostLeaseError(error: CodeqError): JobAbortedError {
+  return error.code === 'TASK_CANCELLED'
+    ? new JobAbortedError('cancelled', 'task cancelled', { cause: error })
+    : new JobAbortedError('leaseLost', `lease lost: ${error.message}`, { cause: error });
+}
+
+/** True when a job was aborted because its task was cancelled. */
+export function isCancellation(err: unknown): boolean {
+  return err instanceof JobAbortedError && err.reason === 'cancelled';
 }
 
 /** Codes that say the caller no longer holds the task (a lease operation was refused for good). */
@@ -84,6 +109,7 @@ export const LEASE_LOST_CODES: readonly CodeqErrorCode[] = Object.freeze([
   'WRONG_STATE',
   'LEASE_EXPIRED',
   'NOT_FOUND',
+  'TASK_CANCELLED',
 ]);
 
 /** True when `err` says the caller's lease on a task is gone. */

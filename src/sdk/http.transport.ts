@@ -5,13 +5,20 @@
  */
 import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../contract/limits.js';
 import { CodeqHttpClient } from '../client/http-client.js';
-import type { ResultJson, RoleTokens, TaskJson } from '../client/http-client.types.js';
-import type { ResultRecord } from '../contract/views.js';
+import { errorCodeForStatus } from '../client/http-request.js';
+import type { CancelFilterJson, ResultJson, RoleTokens, TaskJson } from '../client/http-client.types.js';
+import type { QueueIntent } from '../actors/queue.decider.js';
+import type { QueueControlAnswer } from '../contract/queue-controls.schema.js';
+import type { QueueDetail, ResultRecord } from '../contract/views.js';
 import { CodeqError } from '../errors.js';
 import type { Settled } from './batcher.js';
+import type { QueueAdminTransport, QueueControlEntry } from './queue-admin.js';
 import type {
+  BulkCancelOptions,
+  BulkCancelSummary,
   Task,
   TaskEventEntry,
+  TransportCancelFilter,
   Transport,
   TransportClaim,
   TransportCompletion,
@@ -49,6 +56,7 @@ export function taskFromJson(json: TaskJson): Task {
   };
   if (json.leaseUntil !== undefined) task.leaseUntil = Date.parse(json.leaseUntil);
   if (json.runAt !== undefined) task.runAt = Date.parse(json.runAt);
+  if (json.progressAt !== undefined) task.progressAt = Date.parse(json.progressAt);
   // The other fields (webhook, workerId, error, idempotencyKey, and any a newer server adds) as sent.
   const from = json as unknown as Record<string, unknown>;
   const to = task as unknown as Record<string, unknown>;
@@ -65,6 +73,7 @@ export function taskFromJson(json: TaskJson): Task {
       case 'updatedAt':
       case 'leaseUntil':
       case 'runAt':
+      case 'progressAt':
       case 'state':
       case 'version':
       case '__proto__':
@@ -86,7 +95,7 @@ export function resultFromJson(json: ResultJson): ResultRecord {
 }
 
 /** A transport over codeq's HTTP API. */
-export class HttpTransport implements Transport {
+export class HttpTransport implements Transport, QueueAdminTransport {
   readonly kind = 'http';
   readonly maxEnqueueBatch = ENQUEUE_BATCH_MAX;
   readonly maxClaimBatch = CLAIM_COUNT_MAX;
@@ -160,18 +169,12 @@ export class HttpTransport implements Transport {
     );
     return items.map((item, i) => {
       const a = answers[i] as
-        { ok?: boolean; result?: ResultJson; status?: number; error?: string } | undefined;
+        { ok?: boolean; result?: ResultJson; status?: number; error?: string; code?: string } | undefined;
       if (a?.ok && a.result) return { ok: true, value: resultFromJson(a.result) };
       const status = a?.status ?? 500;
       const message = a?.error ?? 'no answer for this item';
-      const code =
-        status === 404
-          ? 'NOT_FOUND'
-          : status === 403
-            ? 'NOT_OWNER'
-            : status === 409
-              ? 'WRONG_STATE'
-              : 'UNAVAILABLE';
+      // An item's 403 is only ever "not the lease holder": the token was checked for the batch.
+      const code = status === 403 ? 'NOT_OWNER' : errorCodeForStatus(status, message, a?.code);
       return {
         ok: false,
         error: new CodeqError(code, message, { details: { status, taskId: item.taskId } }),
@@ -211,12 +214,56 @@ export class HttpTransport implements Transport {
     }));
   }
 
+  async progress(taskId: string, progress: number, data?: unknown): Promise<{ progressAt: number }> {
+    const answer = await this.client.progress(taskId, progress, data);
+    return { progressAt: Date.parse(answer.progressAt) };
+  }
+
   async cancel(taskId: string, reason?: string): Promise<Task> {
     return taskFromJson(await this.client.cancel(taskId, reason));
   }
 
+  async cancelTasks(
+    filter: TransportCancelFilter,
+    options: BulkCancelOptions = {},
+  ): Promise<BulkCancelSummary> {
+    const json: CancelFilterJson = { command: filter.command };
+    if (filter.state !== undefined) json.state = filter.state;
+    if (filter.groupKey !== undefined) json.groupKey = filter.groupKey;
+    if (filter.createdBefore !== undefined) json.createdBefore = new Date(filter.createdBefore).toISOString();
+    if (filter.createdAfter !== undefined) json.createdAfter = new Date(filter.createdAfter).toISOString();
+    return this.client.cancelTasks(json, options);
+  }
+
   queueStats(command: string) {
     return this.client.queueStats(command);
+  }
+
+  queueDetail(command: string): Promise<QueueDetail> {
+    return this.client.queueDetail(command);
+  }
+
+  controlQueue(command: string, intent: QueueIntent): Promise<QueueControlAnswer> {
+    switch (intent.type) {
+      case 'pause':
+        return this.client.pauseQueue(command, intent.reason === undefined ? {} : { reason: intent.reason });
+      case 'resume':
+        return this.client.resumeQueue(command);
+      case 'setLimits':
+        return this.client.setQueueLimits(command, intent.patch);
+    }
+  }
+
+  async queueControls(command: string, limit?: number): Promise<QueueControlEntry[]> {
+    const events = await this.client.queueControls(command, limit === undefined ? {} : { limit });
+    return events.map((e) => ({
+      seq: e.seq,
+      type: e.type,
+      actor: e.actor,
+      at: Date.parse(e.time),
+      data: e.data,
+      settings: e.settings,
+    }));
   }
 
   async close(): Promise<void> {

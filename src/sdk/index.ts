@@ -16,12 +16,25 @@ export type {
 } from './producer.js';
 export { Worker, toResultObject } from './worker.js';
 export type { FailureInfo, Handler, Job, WorkerEvents, WorkerOptions } from './worker.types.js';
+export { QueueAdmin } from './queue-admin.js';
+export type {
+  QueueAdminOptions,
+  QueueAdminTransport,
+  QueueControlAnswer,
+  QueueControlEntry,
+  QueueDetail,
+  QueueIntent,
+  QueueLimitsPatch,
+  QueueSettings,
+} from './queue-admin.js';
 export { HttpTransport, taskFromJson, resultFromJson } from './http.transport.js';
 export type { HttpTransportOptions } from './http.transport.js';
 export { EngineTransport, taskFromView } from './engine.transport.js';
 export type { EngineTransportOptions } from './engine.transport.js';
 export type {
   Artifact,
+  BulkCancelOptions,
+  BulkCancelSummary,
   PublicTaskStatus,
   QueueStats,
   ResultRecord,
@@ -30,6 +43,7 @@ export type {
   TaskEventEntry,
   Transport,
   TransportClaim,
+  TransportCancelFilter,
   TransportCompletion,
   TransportEnqueue,
 } from './transport.js';
@@ -45,11 +59,12 @@ export {
   LetLeaseExpireError,
   RetryLaterError,
   UnrecoverableError,
+  isCancellation,
   isCodeqError,
   isLeaseLost,
   isTransient,
   toCodeqError,
 } from './errors.js';
-export type { CodeqErrorCode } from './errors.js';
+export type { CodeqErrorCode, JobAbortReason } from './errors.js';
 export { TypedEmitter } from './typed-emitter.js';
 export type { EventMap } from './typed-emitter.js';

@@ -12,7 +12,7 @@
  * share one timer run.
  */
 import type { CodeqError } from '../errors.js';
-import { JobAbortedError, isLeaseLost, toCodeqError } from './errors.js';
+import { JobAbortedError, isLeaseLost, lostLeaseError, toCodeqError } from './errors.js';
 import type { Transport } from './transport.js';
 
 /** Options of a {@link LeaseClock}. */
@@ -121,7 +121,7 @@ export class Lease {
     } catch (err) {
       const error = toCodeqError(err);
       if (isLeaseLost(error)) {
-        const lost = new JobAbortedError('leaseLost', `lease lost: ${error.message}`, { cause: error });
+        const lost = lostLeaseError(error);
         this.markLost(lost);
         throw this.lostError ?? lost;
       }

@@ -1,5 +1,6 @@
 /**
- * The producer: enqueue (client-side batched), enqueueMany, reads, result waiting, cancel, stats.
+ * The producer: enqueue (client-side batched), enqueueMany, reads, result waiting, cancel (one task,
+ * or in bulk by filter), stats.
  * Payloads are typed per command through a command map (a type parameter, or declaration merging on
  * {@link CodeqCommands}).
  */
@@ -11,6 +12,9 @@ import { isTransient } from './errors.js';
 import { resolveRetry, sleep, withRetry } from './retry.js';
 import type { ResolvedRetryOptions, RetryOptions } from './retry.js';
 import type {
+  BulkCancelOptions,
+  BulkCancelSummary,
+  TransportCancelFilter,
   QueueStats,
   ResultRecord,
   Task,
@@ -49,6 +53,12 @@ export interface EnqueueOptions {
   webhook?: string;
   /** Same key within 24 h returns the same task; default a fresh `sdk-<uuid>` (see `idempotencyKeys`). */
   idempotencyKey?: string;
+  /**
+   * Group key (a tenant, a customer): claims take turns between keys with ready work, and the
+   * queue's group limits (`groupConcurrency`, `groupRate`) count per key. 1..128 of letters, digits
+   * and `_ . : @ -`; default none.
+   */
+  groupKey?: string;
 }
 
 /** One item of {@link Producer.enqueueMany}. */
@@ -185,9 +195,24 @@ export class Producer<M extends CommandMap = DefaultCommands> {
     return withRetry(() => this.transport.history(taskId), this.retry);
   }
 
-  /** Cancels a pending task (`WRONG_STATE` once it was claimed or finished). */
+  /**
+   * Cancels a pending or running task (`WRONG_STATE` once it finished). A running task's worker is
+   * told at its next heartbeat or progress report (its SDK job's signal fires); its result is refused.
+   */
   cancel(taskId: string, reason?: string): Promise<Task> {
     return withRetry(() => this.transport.cancel(taskId, reason), this.retry);
+  }
+
+  /**
+   * Cancels every pending or running task of `filter.command` that matches the filter, as one
+   * operation (each `cancelled` event carries the operation id); `dryRun` only counts. Needs admin
+   * rights (over HTTP: an admin token). Not retried: a second run would be a second operation.
+   */
+  cancelTasks(
+    filter: TransportCancelFilter & { command: keyof M & string },
+    options: BulkCancelOptions = {},
+  ): Promise<BulkCancelSummary> {
+    return this.transport.cancelTasks(filter, options);
   }
 
   /** Counts of one command's queue: ready, delayed, in progress, dead-lettered. */

@@ -37,10 +37,52 @@ export interface Task<P = unknown> {
   runAt?: number | undefined;
   /** Idempotency key given at creation. */
   idempotencyKey?: string | undefined;
+  /** Last progress a worker reported, percent (0..100). */
+  progress?: number | undefined;
+  /** The JSON of the last progress report. */
+  progressData?: unknown;
+  /** When the last progress was reported, epoch ms. */
+  progressAt?: number | undefined;
+  /** Group key given at creation. */
+  groupKey?: string | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event, epoch ms. */
   updatedAt: number;
+}
+
+/** Which tasks a bulk cancel selects (times epoch ms); see `POST /admin/tasks/cancel`. */
+export interface TransportCancelFilter {
+  /** The command (required). */
+  command: string;
+  /** `pending` or `inProgress`; default both. */
+  state?: 'pending' | 'inProgress';
+  /** Only tasks enqueued with this group key. */
+  groupKey?: string;
+  /** Only tasks created before this time, epoch ms. */
+  createdBefore?: number;
+  /** Only tasks created at or after this time, epoch ms. */
+  createdAfter?: number;
+}
+
+/** Options of a bulk cancel. */
+export interface BulkCancelOptions {
+  /** Recorded in every `cancelled` event. */
+  reason?: string;
+  /** Count the matching tasks, cancel nothing; default false. */
+  dryRun?: boolean;
+}
+
+/** What a bulk cancel did. */
+export interface BulkCancelSummary {
+  /** In every `cancelled` event the operation wrote. */
+  operationId: string;
+  /** Tasks that matched the filter. */
+  matched: number;
+  /** Tasks cancelled (0 for a dry run). */
+  cancelled: number;
+  /** True when nothing was written. */
+  dryRun: boolean;
 }
 
 /** One event of a task's history. */
@@ -75,6 +117,8 @@ export interface TransportEnqueue {
   webhook?: string;
   /** Same key within 24 h returns the same task (this is what makes enqueue retries safe). */
   idempotencyKey?: string;
+  /** Group key: fair turns between keys and per-key limits; default none. */
+  groupKey?: string;
 }
 
 /** What a transport needs to claim. */
@@ -143,8 +187,15 @@ export interface Transport {
   getResult(taskId: string): Promise<{ task: Task; result?: ResultRecord }>;
   /** Every event of the task, oldest first. */
   history(taskId: string): Promise<TaskEventEntry[]>;
-  /** Cancels a pending task. */
+  /**
+   * Reports the caller's progress on a task it holds (percent 0..100, optional JSON of at most
+   * 4 KiB); the time it was recorded, epoch ms. `TASK_CANCELLED` once the task was cancelled.
+   */
+  progress(taskId: string, progress: number, data?: unknown): Promise<{ progressAt: number }>;
+  /** Cancels a pending or running task (a running one's worker is refused from then on). */
   cancel(taskId: string, reason?: string): Promise<Task>;
+  /** Cancels the live tasks of a command that match `filter`, as one operation (admin). */
+  cancelTasks(filter: TransportCancelFilter, options?: BulkCancelOptions): Promise<BulkCancelSummary>;
   /** Counts of one command's queue. */
   queueStats(command: string): Promise<QueueStats>;
   /** Releases what the transport owns (nothing it was handed). */

@@ -2,12 +2,15 @@
  * The per-task objects of a worker: {@link Running} (the worker's own state of a task it holds,
  * including its lease) and {@link WorkerJob} (the {@link Job} its handler gets). Two objects per task
  * and no closures: with short handlers the worker's per-task cost is mostly allocation, so what a
- * handler does not use (its abort signal, the bound `updateProgress` / `extendLease`) is only created
- * when it is first read.
+ * handler does not use (its abort signal, the bound `updateProgress` / `extendLease`, the progress
+ * reporter) is only created when it is first read.
  */
+import type { CodeqError } from '../errors.js';
 import type { ResultRecord } from '../contract/views.js';
 import type { BatchWaiter } from './batcher.js';
+import { isLeaseLost, isTransient, lostLeaseError, toCodeqError } from './errors.js';
 import { Lease } from './job-lease.js';
+import { ProgressReporter } from './job-progress.js';
 import type { LeaseHost } from './job-lease.js';
 import type { Task } from './transport.js';
 import type { Job } from './worker.types.js';
@@ -15,7 +18,9 @@ import type { Job } from './worker.types.js';
 /** What a {@link Running} task reports to its worker. */
 export interface JobHost {
   /** `job.updateProgress()` was called. */
-  progressed(job: Job, progress: unknown): void;
+  progressed(job: Job, progress: number, data: unknown): void;
+  /** A progress report could not be sent for a reason that may pass (it is not retried). */
+  reportFailed(run: Running, error: CodeqError): void;
   /** The task's completion was recorded. */
   recorded(run: Running, result: ResultRecord): void;
   /** The task's completion was refused or could not be sent. */
@@ -34,6 +39,8 @@ export class Running extends Lease implements BatchWaiter<ResultRecord> {
   private controller: AbortController | undefined;
   /** Why the task was aborted before anybody read the signal. */
   private abortReason: Error | undefined;
+  /** Created on the first progress report. */
+  private reporter: ProgressReporter | undefined;
 
   /**
    * @param clock the worker's lease clock (the lease ends `leaseSeconds` after `claimedAt`).
@@ -42,13 +49,40 @@ export class Running extends Lease implements BatchWaiter<ResultRecord> {
    * @param claimedAt local time (epoch ms) the claim was sent.
    */
   constructor(
-    clock: LeaseHost,
+    private readonly leaseHost: LeaseHost,
     readonly host: JobHost,
     task: Task,
     claimedAt: number,
   ) {
-    super(clock, task.id, claimedAt);
+    super(leaseHost, task.id, claimedAt);
     this.job = new WorkerJob(task, this);
+  }
+
+  /** Reports progress to the server (coalesced: see {@link ProgressReporter}). */
+  reportProgress(progress: number, data: unknown): Promise<void> {
+    this.reporter ??= new ProgressReporter((p, d) => this.sendProgress(p, d));
+    return this.reporter.report(progress, data);
+  }
+
+  /**
+   * One report. A refusal that says the task is no longer ours (cancelled, lease lost) ends the
+   * lease as a refused heartbeat would, and rejects with the job's abort error; a failure that may
+   * pass is reported and swallowed (progress is not worth failing a task for); any other rejects.
+   */
+  private async sendProgress(progress: number, data: unknown): Promise<void> {
+    if (this.lost) throw this.lost;
+    try {
+      await this.leaseHost.transport.progress(this.taskId, progress, data);
+    } catch (err) {
+      const error = toCodeqError(err);
+      if (isLeaseLost(error)) {
+        const lost = lostLeaseError(error);
+        this.markLost(lost);
+        throw this.lost ?? lost;
+      }
+      if (isTransient(error)) return this.host.reportFailed(this, error);
+      throw error;
+    }
   }
 
   /** The job's abort signal, created now if nobody asked for it yet (already aborted if it was). */
@@ -92,8 +126,8 @@ export class WorkerJob<P = unknown> implements Job<P> {
   /** The task as claimed. */
   readonly task: Task<P>;
   readonly #run: Running;
-  #progress: unknown;
-  #updateProgress: ((progress: unknown) => Promise<void>) | undefined;
+  #progress: number | undefined;
+  #updateProgress: ((progress: number, data?: unknown) => Promise<void>) | undefined;
   #extendLease: (() => Promise<void>) | undefined;
 
   /**
@@ -116,7 +150,7 @@ export class WorkerJob<P = unknown> implements Job<P> {
   }
 
   /** The last value given to `updateProgress`. */
-  get progress(): unknown {
+  get progress(): number | undefined {
     return this.#progress;
   }
 
@@ -130,11 +164,11 @@ export class WorkerJob<P = unknown> implements Job<P> {
   // closures per task for the handlers that never call them.
 
   /** See {@link Job.updateProgress}. */
-  get updateProgress(): (progress: unknown) => Promise<void> {
-    return (this.#updateProgress ??= (progress) => {
+  get updateProgress(): (progress: number, data?: unknown) => Promise<void> {
+    return (this.#updateProgress ??= (progress, data) => {
       this.#progress = progress;
-      this.#run.host.progressed(this, progress);
-      return this.#run.extend().catch(() => undefined);
+      this.#run.host.progressed(this, progress, data);
+      return this.#run.reportProgress(progress, data);
     });
   }
 

@@ -6,7 +6,7 @@ import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { setMaxListeners } from 'node:events';
 import type { CodeqError } from '../errors.js';
 import { Batcher } from './batcher.js';
-import { JobAbortedError, isLeaseLost, isTransient, toCodeqError } from './errors.js';
+import { JobAbortedError, isCancellation, isLeaseLost, isTransient, toCodeqError } from './errors.js';
 import { LeaseClock } from './job-lease.js';
 import type { CommandMap, DefaultCommands } from './producer.js';
 import { backoffDelayMs, resolveRetry, sleep, withRetry } from './retry.js';
@@ -50,14 +50,15 @@ export class Worker<
   private readonly stopController = new AbortController();
   /** How the tasks report back: one object per worker, not closures per task. */
   private readonly host: JobHost = {
-    progressed: (job, progress) => this.emit('progress', job, progress),
+    progressed: (job, progress, data) => this.emit('progress', job, progress, data),
+    reportFailed: (run, error) => this.emit('error', error, run.job),
     recorded: (run, result) => {
       this.emit('completed', run.job, result);
       this.release(run);
     },
     refused: (run, error) => {
       // Typically NOT_OWNER / WRONG_STATE / LEASE_EXPIRED: the lease was lost and the result refused.
-      this.emit('error', toCodeqError(error), run.job);
+      this.reportRefusal(run, toCodeqError(error));
       this.release(run);
     },
   };
@@ -89,7 +90,8 @@ export class Worker<
       intervalMs: hb === false ? undefined : hb === true ? (this.leaseSeconds * 1000) / 3 : hb,
       onLost: (run, error) => {
         run.abort(error);
-        this.emit('leaseLost', run.job, error);
+        if (isCancellation(error)) this.emit('cancelled', run.job, error);
+        else this.emit('leaseLost', run.job, error);
       },
       onError: (run, error) => this.emit('error', error, run.job),
     });
@@ -266,6 +268,8 @@ export class Worker<
   private settle(run: Running, ok: boolean, outcome: unknown): void {
     run.stop();
     if (run.handedBack) return;
+    // Cancelled while it ran: the server refuses anything for it, so nothing is sent.
+    if (isCancellation(run.lost)) return this.release(run);
     run.finishing = true;
     if (ok) {
       const item = { taskId: run.taskId, result: toResultObject(outcome), command: run.job.command };
@@ -283,9 +287,20 @@ export class Worker<
     } catch (err) {
       // Typically NOT_OWNER / WRONG_STATE / LEASE_EXPIRED: the lease was lost and the nack (or
       // abandon) refused.
-      this.emit('error', toCodeqError(err), run.job);
+      this.reportRefusal(run, toCodeqError(err));
     }
     this.release(run);
+  }
+
+  /**
+   * A refused outcome: a task cancelled before the worker heard of it is a `cancelled` event (its
+   * signal fires too), any other refusal an `error` event.
+   */
+  private reportRefusal(run: Running, error: CodeqError): void {
+    if (error.code !== 'TASK_CANCELLED') return void this.emit('error', error, run.job);
+    const aborted = new JobAbortedError('cancelled', 'task cancelled', { cause: error });
+    run.abort(aborted);
+    this.emit('cancelled', run.job, aborted);
   }
 
   /** The task left this worker: frees its slot. */

@@ -19,21 +19,29 @@ export interface Job<P = unknown> {
   /** The task as claimed. */
   readonly task: Task<P>;
   /**
-   * Fires when the worker lost the lease (reason: a `JobAbortedError` with `reason: 'leaseLost'`)
-   * or gave the task back at shutdown (`reason: 'shutdown'`). Pass it to fetch, streams, child
-   * processes... A result returned after it fired is refused by the server or ignored.
+   * Fires when the task was cancelled (reason: a `JobAbortedError` with `reason: 'cancelled'`, code
+   * `TASK_CANCELLED`; the worker learns it from a refused heartbeat or progress report), when the
+   * worker lost the lease (`reason: 'leaseLost'`) or gave the task back at shutdown (`reason:
+   * 'shutdown'`). Pass it to fetch, streams, child processes... After a cancel the worker sends
+   * nothing for the task whatever the handler does; after a lost lease a result is refused by the
+   * server.
    */
   readonly signal: AbortSignal;
   /** The last value given to {@link Job.updateProgress}. */
-  readonly progress: unknown;
+  readonly progress: number | undefined;
   /** Lease deadline as last confirmed by the server, epoch ms. */
   readonly leaseUntil: number;
   /**
-   * Reports progress: stored on the job, emitted as the worker's `progress` event, and the lease is
-   * extended at once (so a long step that reports progress never loses its lease). Not persisted on
-   * the server (codeq has no progress event).
+   * Reports progress: `progress` in percent (0..100), `data` any small JSON (at most 4 KiB encoded).
+   * Stored on the job, emitted as the worker's `progress` event, and recorded on the server (a
+   * `progressed` event: in the task's view, history and the events stream). At most one report is
+   * in flight per job; calls made meanwhile are coalesced, the latest winning. The lease does not
+   * move (automatic heartbeats keep it). Resolves once recorded (or when it failed for a reason
+   * that may pass: that is an `error` event, not a rejection); rejects when the server refused it:
+   * with the job's abort error once the task was cancelled or the lease lost (the signal fires too),
+   * `INVALID_INPUT` for a bad value.
    */
-  updateProgress(progress: unknown): Promise<void>;
+  updateProgress(progress: number, data?: unknown): Promise<void>;
   /** Extends the lease now (the worker also does it on its own). Rejects when the lease is lost. */
   extendLease(): Promise<void>;
 }
@@ -75,7 +83,7 @@ export interface WorkerOptions<
    * Automatic heartbeats: `true` (default) every `leaseSeconds / 3`; a number = that period in ms;
    * `false` = never (the handler must finish within the lease or call `job.extendLease()`). One
    * timer serves all tasks: a heartbeat goes out one period after the task started or after its
-   * previous heartbeat (also one by `extendLease` / `updateProgress`), or up to a tenth of the period
+   * previous heartbeat (also one by `extendLease`), or up to a tenth of the period
    * earlier so that tasks started close together share a timer run; never later (beyond event-loop
    * lag).
    */
@@ -131,15 +139,20 @@ export type WorkerEvents = {
   /** A handler threw and the task was nacked, abandoned or left to its lease (see {@link FailureInfo}). */
   failed: [job: Job, error: Error, info: FailureInfo];
   /** `job.updateProgress()` was called. */
-  progress: [job: Job, progress: unknown];
+  progress: [job: Job, progress: number, data: unknown];
   /** The lease was lost: the handler's signal fired. */
   leaseLost: [job: Job, error: CodeqError];
+  /**
+   * The task was cancelled while it ran (a heartbeat or progress report was refused with
+   * `TASK_CANCELLED`): the handler's signal fired, and the worker sends no result for it.
+   */
+  cancelled: [job: Job, error: CodeqError];
   /** Something went wrong outside a handler (claim, heartbeat, a refused result...). */
   error: [error: CodeqError, job?: Job];
   /**
    * The worker let go of the task and freed its slot: after its `completed` or `failed` event, after
-   * the `error` event of a refused outcome, or when it was handed back at shutdown. Exactly once per
-   * job, its last event.
+   * the `error` event of a refused outcome, when its cancelled handler returned, or when it was
+   * handed back at shutdown. Exactly once per job, its last event.
    */
   released: [job: Job];
   /** close() finished. */

@@ -11,6 +11,7 @@ import {
   SUBSCRIPTION_MIN_INTERVAL_SECONDS_MAX,
   SUBSCRIPTION_TTL_SECONDS_DEFAULT,
   SUBSCRIPTION_TTL_SECONDS_MAX,
+  zeroAsDefault,
 } from '../contract/limits.js';
 import { MESSAGES } from '../contract/messages.js';
 import { randomUUID } from 'node:crypto';
@@ -117,7 +118,7 @@ export class SubscriptionService {
       invalid(`eventTypes: 1..${CLAIM_COMMANDS_MAX} commands`);
     commands.forEach((c) => assertValidCommand(c));
     const ttlSeconds = intIn(
-      input.ttlSeconds,
+      zeroAsDefault(input.ttlSeconds, undefined),
       'ttlSeconds',
       1,
       SUBSCRIPTION_TTL_SECONDS_MAX,
@@ -170,7 +171,7 @@ export class SubscriptionService {
     now: number = Date.now(),
   ): Promise<SubscriptionLease> {
     const ttl = intIn(
-      ttlSeconds,
+      zeroAsDefault(ttlSeconds, undefined),
       'ttlSeconds',
       1,
       SUBSCRIPTION_TTL_SECONDS_MAX,

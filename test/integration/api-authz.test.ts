@@ -161,7 +161,7 @@ const TASK_ROUTES: TaskRoute[] = [
 /** An admin route naming a command (path or query). */
 interface CommandRoute {
   route: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH';
   path: (command: string) => string;
   body?: unknown;
 }
@@ -176,6 +176,15 @@ const COMMAND_ROUTES: CommandRoute[] = [
     body: {},
   },
   { route: 'GET /admin/tasks', method: 'GET', path: (c) => `/admin/tasks?command=${c}&status=dlq` },
+  { route: 'POST /admin/queues/:command/pause', method: 'POST', path: (c) => `/admin/queues/${c}/pause` },
+  { route: 'POST /admin/queues/:command/resume', method: 'POST', path: (c) => `/admin/queues/${c}/resume` },
+  {
+    route: 'PATCH /admin/queues/:command/limits',
+    method: 'PATCH',
+    path: (c) => `/admin/queues/${c}/limits`,
+    body: { concurrency: 5 },
+  },
+  { route: 'GET /admin/queues/:command/controls', method: 'GET', path: (c) => `/admin/queues/${c}/controls` },
 ];
 
 /** Admin operations over every command: refused to limited tokens. */
@@ -276,6 +285,7 @@ describe('authorization by command (eventTypes)', () => {
         body: { error: 'event type not allowed' },
       });
       expect(await written(id)).toEqual(before);
+      expect(await engine.queueControlHistory(command)).toEqual([]);
       expect((await call('admin-all', row.method, row.path(command), row.body)).status).toBe(200);
       expect((await call('admin-only', row.method, row.path(ALLOWED), row.body)).status).toBe(200);
     });

@@ -74,9 +74,10 @@ describe('codeQ flow over HTTP', () => {
     expect(created.status).toBe(202);
     expect(created.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);
     const task = created.body;
+    // codeQ's wire (test/local_flow.py's create; codeQ's server answers the payload as JSON text).
     expect(task).toMatchObject({
       command,
-      payload: { jobId: 'j-1' },
+      payload: '{"jobId":"j-1"}',
       priority: 7,
       status: 'PENDING',
       attempts: 0,

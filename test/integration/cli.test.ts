@@ -4,9 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodeqHttpClient } from '../../src/client/http-client.js';
-import { startService, type RunningService } from '../../src/service/start-service.js';
+import type { RunningService } from '../../src/service/start-service.js';
+import { startTestService } from '../support/service.js';
 import { uniqueName } from '../support/servers.js';
 
 const TOKENS = { producer: 'dev-producer-token', worker: 'dev-worker-token', admin: 'dev-admin-token' };
@@ -24,6 +25,7 @@ function cli(
   args: string[],
   timeoutMs = 50_000,
   onSpawn?: (child: ReturnType<typeof spawn>) => void,
+  envOverrides: Record<string, string | undefined> = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
@@ -34,6 +36,7 @@ function cli(
         CODEQ_PRODUCER_TOKEN: TOKENS.producer,
         CODEQ_WORKER_TOKEN: TOKENS.worker,
         CODEQ_ADMIN_TOKEN: TOKENS.admin,
+        ...envOverrides,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -61,19 +64,7 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  const name = uniqueName('CLI');
-  service = await startService({
-    argv: ['--port', '0', '--dev'],
-    env: {
-      NATS_URL: inject('natsUrl'),
-      REDIS_URL: inject('redisUrl'),
-      STREAM_NAME: name,
-      SUBJECT_PREFIX: `${name.toLowerCase()}.task`,
-      KEY_PREFIX: name.toLowerCase(),
-      LOG_LEVEL: 'silent',
-    },
-    print: () => {},
-  });
+  service = await startTestService('CLI');
   client = new CodeqHttpClient({ baseUrl: service.url, tokens: TOKENS });
 });
 
@@ -127,6 +118,87 @@ describe('codeq CLI', () => {
     const history = await cli(['task', 'history', task.id]);
     expect(history.code, history.stderr).toBe(0);
     expect(history.stdout).toMatch(/enqueued/);
+  });
+
+  it('cancels a running task by id, and many by filter (dry run first), showing progress', async () => {
+    const command = uniqueName('CXL');
+    const tasks = await client.createTasks([0, 1, 2].map((i) => ({ command, payload: { i } })));
+    const [running] = await client.claim({ commands: [command], leaseSeconds: 60 });
+    await client.progress(running!.id, 40, { step: 'two' });
+    const shown = await cli(['task', 'get', running!.id]);
+    expect(shown.stdout).toMatch(/progress:\s+40% at /);
+    expect(shown.stdout).toMatch(/progressData:\s+\{"step":"two"\}/);
+
+    const one = await cli(['task', 'cancel', running!.id, '--reason', 'stop it', '--json']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({ id: running!.id, status: 'CANCELLED', error: 'stop it' });
+
+    const dry = await cli(['task', 'cancel', '--command', command, '--state', 'pending', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toBe(`2 task(s) of ${command} match; nothing cancelled (dry run)\n`);
+    const bulk = await cli(['task', 'cancel', '--command', command, '--reason', 'cleanup', '--json']);
+    expect(bulk.code, bulk.stderr).toBe(0);
+    const out = JSON.parse(bulk.stdout) as { operationId: string; matched: number; cancelled: number };
+    expect(out).toMatchObject({ matched: 2, cancelled: 2 });
+    for (const t of tasks.slice(1)) {
+      const history = await client.history(t.id);
+      expect(history.events.at(-1)).toMatchObject({
+        type: 'cancelled',
+        data: { operationId: out.operationId },
+      });
+    }
+    const mixed = await cli(['task', 'cancel', running!.id, '--state', 'pending']);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('--state is for a bulk cancel');
+  });
+
+  it('pauses, resumes and limits a queue; inspect shows it; create takes a group key', async () => {
+    const command = uniqueName('CTL');
+    const created = await cli(['task', 'create', '--command', command, '--group-key', 'tenant-1', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ command, groupKey: 'tenant-1' });
+
+    const paused = await cli(['queue', 'pause', command, '--reason', 'deploy']);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toBe(`paused ${command}\n`);
+    expect(await client.claim({ commands: [command] })).toEqual([]);
+
+    const limits = await cli(['queue', 'limits', command, '--concurrency', '2', '--group-rate', '5/500ms']);
+    expect(limits.code, limits.stderr).toBe(0);
+    expect(limits.stdout).toBe(`limits of ${command}: concurrency 2, group-rate 5/500ms\n`);
+
+    const inspect = await cli(['queue', 'inspect', command]);
+    expect(inspect.stdout).toBe(
+      'READY: 1 | DELAYED: 0 | IN_PROGRESS: 0 | DLQ: 0 | PAUSED\nlimits: concurrency 2, group-rate 5/500ms\n',
+    );
+    const json = await cli(['queue', 'inspect', command, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      command,
+      ready: 1,
+      paused: true,
+      limits: { concurrency: 2, groupRate: { limit: 5, intervalMs: 500 } },
+      groups: 1,
+      topGroups: [{ groupKey: 'tenant-1', ready: 1, leased: 0 }],
+    });
+
+    // A bad flag is a usage error (exit 2) and nothing is sent.
+    const bad = await cli(['queue', 'limits', command, '--rate', '10']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--rate: '10' is not N/INTERVAL");
+
+    const resumed = await cli(['queue', 'resume', command, '--json']);
+    expect(JSON.parse(resumed.stdout)).toEqual({
+      command,
+      paused: false,
+      limits: { concurrency: 2, groupRate: { limit: 5, intervalMs: 500 } },
+      changed: true,
+    });
+    expect(await client.claim({ commands: [command] })).toHaveLength(1);
+
+    const controls = await cli(['queue', 'controls', command, '--json']);
+    const { events } = JSON.parse(controls.stdout) as { events: Array<{ type: string; actor: string }> };
+    expect(events.map((e) => e.type)).toEqual(['queuePaused', 'queueLimitsChanged', 'queueResumed']);
+    expect(events[0]!.actor).toMatch(/^admin:/);
   });
 
   it('runs `cat` on 100 tasks with worker start and completes them all', async () => {
@@ -298,7 +370,9 @@ describe('codeq CLI', () => {
   it('rebuilds projections through the admin endpoint', async () => {
     const run = await cli(['projections', 'rebuild', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/rebuilt projections in/);
+    // stderr is a pipe here: plain lines, no carriage-return redraws running them together.
+    expect(run.stderr).not.toContain('\r');
+    expect(run.stderr).toMatch(/^rebuilding projections\.\.\.\nrebuilt projections in \d+\.\ds\n$/);
   });
 
   it('exits 2 on usage errors and 1 on operation errors, with a message', async () => {
@@ -310,10 +384,19 @@ describe('codeq CLI', () => {
     expect(missing.stderr).toMatch(/NOT_FOUND \(HTTP 404\)/);
     const badToken = await cli(['queue', 'list', '--token', 'not-a-token']);
     expect(badToken.code).toBe(1);
-    expect(badToken.stderr).toMatch(/HTTP 40[13]/);
+    expect(badToken.stderr).toMatch(/UNAUTHORIZED \(HTTP 401\).*set CODEQ_ADMIN_TOKEN/);
     const forbidden = await cli(['worker', 'start', '--commands', 'X', '--token', 'not-a-token']);
     expect(forbidden.code).toBe(1);
     expect(forbidden.stderr).toMatch(/HTTP 40[13]/);
+    // No producer token at all: the message names the variable to set (an env var set to '' is unset).
+    const noToken = await cli(
+      ['task', 'create', '--command', uniqueName('NOTOKEN'), '--payload', '{}'],
+      50_000,
+      undefined,
+      { CODEQ_PRODUCER_TOKEN: '', HOME: '/nonexistent' },
+    );
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toMatch(/^codeq: UNAUTHORIZED \(HTTP 401\): .*set CODEQ_PRODUCER_TOKEN/);
     const help = await cli(['worker', 'start', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--poll-interval/);

@@ -119,7 +119,7 @@ describe('bad input changes nothing', () => {
       code: 'INVALID_INPUT',
     });
     await expect(
-      engine.heartbeat({ taskId: task.id, workerId: 'w', extendSeconds: 0 }),
+      engine.heartbeat({ taskId: task.id, workerId: 'w', extendSeconds: -1 }),
     ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     expect((await engine.history(task.id)).events.map((e) => e.type)).toEqual(['enqueued', 'claimed']);
   });

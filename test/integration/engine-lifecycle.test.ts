@@ -58,7 +58,8 @@ describe('task lifecycle', () => {
     const task = await engine.enqueue({ command: 'ALWAYS_FAILS', payload: {}, maxAttempts: 3 });
     const outcomes: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const [t] = await engine.claim({ workerId: 'w', commands: ['ALWAYS_FAILS'] });
+      // A nack's 0 is the backoff policy (1 s here, codeQ's rule): the claim waits it out.
+      const [t] = await engine.claim({ workerId: 'w', commands: ['ALWAYS_FAILS'], waitSeconds: 5 });
       expect(t?.attempts).toBe(i + 1);
       outcomes.push((await engine.nack({ taskId: task.id, workerId: 'w', delaySeconds: 0 })).status);
     }
@@ -159,12 +160,10 @@ describe('task lifecycle', () => {
       () => engine.nack({ taskId: task.id, workerId: 'thief' }),
       () => engine.abandon({ taskId: task.id, workerId: 'thief' }),
       () => engine.complete({ taskId: task.id, workerId: 'thief', result: {} }),
+      () => engine.progress({ taskId: task.id, workerId: 'thief', progress: 1 }),
     ]) {
       await expect(op()).rejects.toMatchObject({ code: 'NOT_OWNER' });
     }
-    await expect(engine.cancel({ taskId: task.id, actor: 'admin' })).rejects.toMatchObject({
-      code: 'WRONG_STATE',
-    });
     await expect(engine.getTask('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
@@ -177,6 +176,10 @@ describe('task lifecycle', () => {
     const task = await engine.enqueue({ command: 'CANCEL', payload: {}, delaySeconds: 60 });
     const cancelled = await engine.cancel({ taskId: task.id, actor: 'admin:ops', reason: 'not needed' });
     expect(cancelled.status).toBe('CANCELLED');
+    // A finished task cannot be cancelled (again).
+    await expect(engine.cancel({ taskId: task.id, actor: 'admin:ops' })).rejects.toMatchObject({
+      code: 'TASK_CANCELLED',
+    });
     expect(await engine.queueStats('CANCEL')).toMatchObject({ delayed: 0, ready: 0 });
     const { deleted } = await engine.cleanup({ before: Date.now() + 1000, limit: 1000 });
     expect(deleted).toBeGreaterThanOrEqual(1);

@@ -42,6 +42,8 @@ describe('snapshots keep live tasks in an ageing log', () => {
     });
     const [claimed] = await engine.claim({ workerId: 'w', commands: ['SNAP_LEASED'], leaseSeconds: 60 });
     expect(claimed?.id).toBe(leased.id);
+    // Its last progress report must survive the rollup too.
+    await engine.progress({ taskId: leased.id, workerId: 'w', progress: 60, data: { step: 3 } });
     const finished = await engine.enqueue({ command: 'SNAP', payload: { kind: 'done' } });
     const [f] = await engine.claim({ workerId: 'w', commands: ['SNAP'] });
     await engine.complete({ taskId: f!.id, workerId: 'w', result: {} });
@@ -77,7 +79,13 @@ describe('snapshots keep live tasks in an ageing log', () => {
       expect(now).toEqual(was);
     }
     expect(after.delayed).toMatchObject({ status: 'PENDING', priority: 3, payload: { kind: 'delayed' } });
-    expect(after.leased).toMatchObject({ status: 'IN_PROGRESS', workerId: 'w', idempotencyKey: 'snap-key' });
+    expect(after.leased).toMatchObject({
+      status: 'IN_PROGRESS',
+      workerId: 'w',
+      idempotencyKey: 'snap-key',
+      progress: 60,
+      progressData: { step: 3 },
+    });
     expect(await engine.queueStats('SNAP')).toMatchObject({ delayed: 1, ready: 0 });
     expect(await engine.queueStats('SNAP_LEASED')).toMatchObject({ inProgress: 1 });
 

@@ -3,78 +3,22 @@
  * nats-server and redis-server on free ports (data in a temp dir), answers /healthz, and stops
  * cleanly on SIGTERM, children included. A second start on the same data dir keeps the tasks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CodeqHttpClient } from '../../src/client/http-client.js';
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  serverPid: number;
-  natsPid: number;
-  redisPid: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+import { alive, gone, npmStart, type NpmStarted } from '../support/npm-start.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'codeq-fresh-'));
 const running: ChildProcess[] = [];
 
-/** `npm start` with no NATS/Redis/auth settings; PORT=0 and DATA_DIR keep it off shared resources. */
-async function npmStart(): Promise<Started> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    PORT: '0',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-  };
-  for (const k of ['NATS_URL', 'REDIS_URL', 'CODEQ_CONFIG', 'TOKENS', 'DEV_MODE', 'HOST']) delete env[k];
-  const child = spawn('npm', ['start'], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.push(child);
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 45_000;
-  for (;;) {
-    const m = /codeq listening on (\S+) \(pid (\d+)\)/.exec(out);
-    if (m && /Redis:.*\n/.test(out)) {
-      const pids = [...out.matchAll(/local (?:nats|redis)-server \(pid (\d+)/g)].map((x) => Number(x[1]));
-      return {
-        child,
-        url: m[1]!,
-        serverPid: Number(m[2]),
-        natsPid: pids[0]!,
-        redisPid: pids[1]!,
-        output: () => out,
-        exited,
-      };
-    }
-    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function gone(pid: number, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (alive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
+/** `npm start` on this file's data dir. */
+async function start(): Promise<NpmStarted> {
+  const started = await npmStart(dataDir);
+  running.push(started.child);
+  return started;
 }
 
 afterAll(() => {
@@ -86,7 +30,7 @@ describe('fresh start (npm start)', () => {
   let taskId = '';
 
   it('comes up on its own NATS and Redis in dev mode and answers /healthz', async () => {
-    const s = await npmStart();
+    const s = await start();
     expect(s.output()).toMatch(/DEV MODE/);
     expect(s.output()).toMatch(/dev-producer-token/);
     expect(alive(s.natsPid) && alive(s.redisPid)).toBe(true);
@@ -107,7 +51,7 @@ describe('fresh start (npm start)', () => {
 
   it('starts again on the same data dir with the tasks kept', async () => {
     expect(taskId).not.toBe('');
-    const s = await npmStart();
+    const s = await start();
     const client = new CodeqHttpClient({ baseUrl: s.url, tokens: { default: 'dev-producer-token' } });
     const task = await client.getTask(taskId);
     expect(task).toMatchObject({ id: taskId, status: 'PENDING', payload: { hello: 'world' } });

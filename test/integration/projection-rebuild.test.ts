@@ -146,7 +146,12 @@ describe('projection rebuild: live equals rebuilt from the log', () => {
     );
     // Round 0 nacks all six (retry); round 1 completes two and nacks four into the DLQ.
     for (let round = 0; round < 2; round++) {
-      const got = await engine.claim({ workerId: `w-b${round}`, commands: [B], count: 6 });
+      // Round 1 waits out round 0's backoff (a nack's 0 is the 1 s policy here, codeQ's rule).
+      const got: TaskView[] = [];
+      for (let tries = 0; tries < 5 && got.length < 6; tries++) {
+        const workerId = `w-b${round}`;
+        got.push(...(await engine.claim({ workerId, commands: [B], count: 6 - got.length, waitSeconds: 3 })));
+      }
       expect(got).toHaveLength(6);
       for (const t of got) {
         if (round === 1 && (t.id === b[0]!.id || t.id === b[1]!.id)) {

@@ -17,10 +17,10 @@ describe('queue health signals', () => {
   beforeAll(async () => {
     metrics = createMetrics();
     ({ engine, close } = await createTestEngine({ observer: engineObserver(metrics) }));
-    metrics.setQueueHealthSource(() => engine.allQueueHealth());
+    metrics.setSource(engine);
   });
   afterAll(async () => {
-    metrics?.setQueueHealthSource(undefined);
+    metrics?.setSource(undefined);
     await close?.();
   });
 

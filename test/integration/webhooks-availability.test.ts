@@ -270,5 +270,13 @@ describe('worker-availability subscriptions', () => {
     expect(
       (await call(i.base, `/workers/subscriptions/${own.body.subscriptionId}/heartbeat`, W, {})).status,
     ).toBe(404);
+    // codeQ's subscription repository reads ttlSeconds <= 0 as 300, on create and on heartbeat.
+    const zero = await post({ ...ok, ttlSeconds: 0 });
+    expect(zero.status).toBe(200);
+    expect(Date.parse(zero.body.expiresAt) - Date.now()).toBeGreaterThan(290_000);
+    const renewed = await call(i.base, `/workers/subscriptions/${zero.body.subscriptionId}/heartbeat`, W, {
+      ttlSeconds: 0,
+    });
+    expect(Date.parse(renewed.body.expiresAt) - Date.now()).toBeGreaterThan(290_000);
   });
 });

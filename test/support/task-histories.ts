@@ -134,7 +134,22 @@ const laterIntent: fc.Arbitrary<HistoryIntent> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ type: 'requeue' as const }) },
   {
     weight: 1,
-    arbitrary: fc.record({ type: fc.constant('cancel' as const), reason: text }, { requiredKeys: ['type'] }),
+    arbitrary: fc.record(
+      { type: fc.constant('cancel' as const), reason: text, operationId: fc.constantFrom('op-1', 'op-2') },
+      { requiredKeys: ['type'] },
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record(
+      {
+        type: fc.constant('progress' as const),
+        workerId: worker,
+        progress: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constantFrom(0.5, 33.3, 99.99)),
+        data: json,
+      },
+      { requiredKeys: ['type', 'workerId', 'progress'] },
+    ),
   },
   {
     weight: 1,

@@ -46,9 +46,20 @@ describe('static tokens', () => {
     expect((await auth.authenticate('bearer worker-secret')).role).toBe('worker');
   });
 
-  it('refuses missing, malformed and unknown tokens with 401', async () => {
-    for (const header of [undefined, '', 'worker-secret', 'Basic d29ya2Vy', 'Bearer nope', 'Bearer a.b.c']) {
-      expect((await refusal(auth.authenticate(header))).status).toBe(401);
+  it("refuses missing, malformed and unknown tokens with 401 in codeQ's words", async () => {
+    // codeQ's internal/middleware/auth.go validateBearer, and its static validator's `invalid token`.
+    const cases: Array<[string | undefined, string]> = [
+      [undefined, 'missing Authorization header'],
+      ['', 'missing Authorization header'],
+      ['   ', 'missing Authorization header'],
+      ['worker-secret', 'invalid Authorization format'],
+      ['Basic d29ya2Vy', 'invalid Authorization format'],
+      ['Bearer nope', 'invalid token'],
+      ['Bearer a.b.c', 'invalid token'],
+    ];
+    for (const [header, message] of cases) {
+      const err = await refusal(auth.authenticate(header));
+      expect([err.status, err.message]).toEqual([401, message]);
     }
   });
 
@@ -59,14 +70,16 @@ describe('static tokens', () => {
     expect(auth.authorize(producer, { kind: 'producer' })).toBe(producer);
     expect(auth.authorize(worker, { kind: 'any' })).toBe(worker);
     expect(auth.authorize(worker, { kind: 'worker', scope: 'codeq:claim' })).toBe(worker);
+    // codeQ's RequireWorkerScope: 403 `missing scope`.
     const noScope = await refusal(() => auth.authorize(worker, { kind: 'worker', scope: 'codeq:nack' }));
-    expect(noScope.status).toBe(403);
-    expect(noScope.message).toContain('codeq:nack');
+    expect([noScope.status, noScope.message]).toEqual([403, 'missing scope']);
     expect((await refusal(() => auth.authorize(worker, { kind: 'producer' }))).status).toBe(403);
     expect(
       (await refusal(() => auth.authorize(producer, { kind: 'worker', scope: 'codeq:claim' }))).status,
     ).toBe(403);
-    expect((await refusal(() => auth.authorize(producer, { kind: 'admin' }))).status).toBe(403);
+    // codeQ's RequireAdmin: 401 `unauthorized. Admin only`.
+    const notAdmin = await refusal(() => auth.authorize(producer, { kind: 'admin' }));
+    expect([notAdmin.status, notAdmin.message]).toEqual([401, 'unauthorized. Admin only']);
     for (const policy of [
       { kind: 'admin' },
       { kind: 'producer' },
@@ -92,6 +105,29 @@ describe('static tokens', () => {
     const dev = createAuthenticator({ ...config, devMode: true });
     expect((await dev.authenticate('Bearer dev-admin-token')).role).toBe('admin');
     expect((await dev.authenticate('Bearer dev-worker-token')).scopes.has('codeq:claim')).toBe(true);
+  });
+
+  // codeQ's CLI (cmd/codeq/main.go at 32f8a66) sends `X-Role: ADMIN` with its producer token to a
+  // localhost server; codeQ's setProducerContext honours it when `env` is dev and the token has no
+  // role claim, and RequireAdmin then lets it through.
+  it('makes a producer an admin with X-Role: ADMIN in dev mode, from loopback only', async () => {
+    const dev = createAuthenticator({ ...config, devMode: true });
+    const producer = await dev.authenticate('Bearer producer-secret');
+    const admin = { kind: 'admin' } as const;
+    const local = { xRole: 'ADMIN', loopback: true };
+    expect(dev.authorize(producer, admin, local)).toMatchObject({ role: 'admin', subject: 'p1' });
+    expect(dev.authorize(producer, admin, { xRole: ' admin ', loopback: true }).role).toBe('admin');
+    const refusedFor = async (a: typeof dev, facts: { xRole?: string; loopback: boolean }) =>
+      (await refusal(() => a.authorize(producer, admin, facts))).message;
+    // Not from loopback, no header, another role, or dev mode off: codeQ's 401.
+    expect(await refusedFor(dev, { xRole: 'ADMIN', loopback: false })).toBe('unauthorized. Admin only');
+    expect(await refusedFor(dev, { loopback: true })).toBe('unauthorized. Admin only');
+    expect(await refusedFor(dev, { xRole: 'USER', loopback: true })).toBe('unauthorized. Admin only');
+    expect(await refusedFor(auth, local)).toBe('unauthorized. Admin only');
+    // Only admin routes change; a worker token is never re-roled.
+    expect(dev.authorize(producer, { kind: 'producer' }, local).role).toBe('producer');
+    const worker = await dev.authenticate('Bearer worker-secret');
+    expect((await refusal(() => dev.authorize(worker, admin, local))).status).toBe(401);
   });
 });
 
@@ -170,21 +206,30 @@ describe('JWT (RS256, local JWKS)', () => {
     );
   });
 
+  const refusedWith = async (token: string) => {
+    const err = await refusal(createAuthenticator(config).authenticate(`Bearer ${token}`));
+    return [err.status, err.message];
+  };
+
   it('refuses expired tokens (beyond the clock skew) with 401, accepts within the skew', async () => {
     const auth = createAuthenticator(config);
     const now = Math.floor(Date.now() / 1000);
-    expect((await refusal(auth.authenticate(`Bearer ${await worker({ exp: now - 60 })}`))).status).toBe(401);
+    expect(await refusedWith(await worker({ exp: now - 60 }))).toEqual([401, 'token expired']);
     expect((await auth.authenticate(`Bearer ${await worker({ exp: now - 2 })}`)).subject).toBe('worker-7');
   });
 
-  it('refuses a wrong audience with 403 and a wrong issuer or signature with 401', async () => {
-    const auth = createAuthenticator(config);
-    expect((await refusal(auth.authenticate(`Bearer ${await worker({ aud: 'someone-else' })}`))).status).toBe(
-      403,
-    );
-    expect(
-      (await refusal(auth.authenticate(`Bearer ${await worker({ iss: 'https://evil.example' })}`))).status,
-    ).toBe(401);
+  it("refuses a wrong audience, issuer, signature or kid with 401 in codeQ's words", async () => {
+    // The strings of codeQ's identity validator (internal/identitymw/validator.go).
+    expect(await refusedWith(await worker({ aud: 'someone-else' }))).toEqual([401, 'invalid audience']);
+    expect(await refusedWith(await worker({ iss: 'https://evil.example' }))).toEqual([401, 'invalid issuer']);
+    const unknownKid = await new SignJWT({ eventTypes: ['*'], scope: 'codeq:claim' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k9' })
+      .setIssuer('https://workers.example')
+      .setSubject('w')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    expect(await refusedWith(unknownKid)).toEqual([401, 'unknown kid']);
+    expect(await refusedWith('eyJhbGciOi.not-json.x')).toEqual([401, 'invalid token format']);
     const forged = await sign(
       {
         iss: 'https://workers.example',
@@ -195,13 +240,12 @@ describe('JWT (RS256, local JWKS)', () => {
       },
       otherKey,
     );
-    expect((await refusal(auth.authenticate(`Bearer ${forged}`))).status).toBe(401);
+    expect(await refusedWith(forged)).toEqual([401, 'invalid signature']);
   });
 
-  it('refuses worker tokens without eventTypes or scope', async () => {
-    const auth = createAuthenticator(config);
-    expect((await refusal(auth.authenticate(`Bearer ${await worker({ eventTypes: [] })}`))).status).toBe(401);
-    expect((await refusal(auth.authenticate(`Bearer ${await worker({ scope: '' })}`))).status).toBe(401);
+  it('refuses worker tokens without eventTypes or scope (codeQ: worker_auth.go)', async () => {
+    expect(await refusedWith(await worker({ eventTypes: [] }))).toEqual([401, 'missing eventTypes']);
+    expect(await refusedWith(await worker({ scope: '' }))).toEqual([401, 'missing scope']);
   });
 
   it('reads producer and admin identities from the identity issuer', async () => {
@@ -210,7 +254,7 @@ describe('JWT (RS256, local JWKS)', () => {
       `Bearer ${await sign({ iss: 'https://id.example', aud: 'codeq-api', sub: 'user-1' })}`,
     );
     expect(producer).toMatchObject({ subject: 'user-1', role: 'producer', eventTypes: ['*'] });
-    expect((await refusal(() => auth.authorize(producer, { kind: 'admin' }))).status).toBe(403);
+    expect((await refusal(() => auth.authorize(producer, { kind: 'admin' }))).status).toBe(401);
     const admin = await auth.authenticate(
       `Bearer ${await sign({ iss: 'https://id.example', aud: 'codeq-api', sub: 'ops', role: 'ADMIN' })}`,
     );

@@ -17,16 +17,7 @@ import { parseCreateArgs } from '../../src/cli/task.command.js';
 import { parseWorkerArgs } from '../../src/cli/worker.command.js';
 import { parseOutput } from '../../src/cli/worker-runner.js';
 import { runQueueCommand } from '../../src/cli/queue.command.js';
-
-function usageMessage(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a UsageError');
-}
+import { usageMessage } from '../support/assertions.js';
 
 describe('durations', () => {
   it('parses ms, s, m, h and bare seconds', () => {
@@ -193,12 +184,17 @@ describe('output and errors', () => {
   });
   it('maps HTTP statuses to error codes', () => {
     expect(errorCodeForStatus(400, 'invalid body')).toBe('INVALID_INPUT');
-    expect(errorCodeForStatus(401, 'unauthorized')).toBe('INVALID_INPUT');
+    expect(errorCodeForStatus(401, 'unauthorized')).toBe('UNAUTHORIZED');
     expect(errorCodeForStatus(403, 'not-owner')).toBe('NOT_OWNER');
     expect(errorCodeForStatus(403, 'event type not allowed')).toBe('INVALID_INPUT');
     expect(errorCodeForStatus(404, 'not found')).toBe('NOT_FOUND');
     expect(errorCodeForStatus(409, 'not-in-progress')).toBe('WRONG_STATE');
     expect(errorCodeForStatus(503, 'unavailable')).toBe('UNAVAILABLE');
+    // codeQ's auth words (src/contract/messages.ts AUTH_MESSAGES): refusals, except the key outage.
+    expect(errorCodeForStatus(401, 'unauthorized. Admin only')).toBe('UNAUTHORIZED');
+    expect(errorCodeForStatus(401, 'token expired')).toBe('UNAUTHORIZED');
+    expect(errorCodeForStatus(403, 'missing scope')).toBe('INVALID_INPUT');
+    expect(errorCodeForStatus(503, 'jwks fetch error')).toBe('UNAVAILABLE');
   });
   it('runs queue inspect against an injected server answer', async () => {
     const out: string[] = [];

@@ -57,6 +57,7 @@ describe('loadConfig', () => {
       logFormat: 'json',
       workerAudience: 'codeq-worker',
       allowProducerAsWorker: false,
+      payloadFormat: 'string',
       streamName: 'CODEQ_TASKS',
       subjectPrefix: 'codeq.task',
       keyPrefix: 'codeq',
@@ -167,6 +168,7 @@ describe('loadConfig', () => {
     ],
     [{ LOG_LEVEL: 'loud' }, 'logLevel', 'info'],
     [{ LOG_FORMAT: 'xml' }, 'logFormat', 'json, text'],
+    [{ PAYLOAD_FORMAT: 'text' }, 'payloadFormat', 'string, object'],
     [{ ALLOW_PRODUCER_AS_WORKER: 'maybe' }, 'allowProducerAsWorker', 'true or false'],
     [{ DEV_MODE: 'sure' }, 'devMode', 'true or false'],
     [{ NATS_URL: 'http://x:1' }, 'natsUrl', 'nats:'],
@@ -206,6 +208,23 @@ describe('loadConfig', () => {
     ],
   ])('rejects %j naming %s', (env, key, rule) => {
     expectInvalid(() => loadConfig({ env }), `'${key}'`.replace(/^'|'$/g, ''), rule);
+  });
+
+  it('reads metricsToken (unset by default) and never shows a refused one', () => {
+    expect(loadConfig({ env: {} }).metricsToken).toBeUndefined();
+    expect(loadConfig({ env: { METRICS_TOKEN: 'scrape-token-0123456789' } }).metricsToken).toBe(
+      'scrape-token-0123456789',
+    );
+    for (const bad of ['short-secret', 'has a space in it ok?']) {
+      let message = '';
+      try {
+        loadConfig({ env: { METRICS_TOKEN: bad } });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/invalid config 'metricsToken'.*<hidden>/);
+      expect(message).not.toContain(bad);
+    }
   });
 
   it('rejects unknown keys, non-mapping files, bad YAML and missing files', () => {

@@ -66,6 +66,11 @@ const command: fc.Arbitrary<TaskIntent> = fc.oneof(
   fc.constant({ type: 'expireLease' as const }),
   fc.constant({ type: 'requeue' as const }),
   fc.constant({ type: 'cancel' as const }),
+  fc.record({
+    type: fc.constant('progress' as const),
+    workerId: worker,
+    progress: fc.integer({ min: 0, max: 100 }),
+  }),
   fc.constant({
     type: 'recordWebhookDelivered' as const,
     data: { deliveryId: 't:1', attempts: 2, httpStatus: 204 },
@@ -159,6 +164,10 @@ describe('decider agrees with the xstate machine', () => {
         data: fc.record({ workerId, leaseUntil: at, attempts: fc.integer({ min: 0, max: 4 }) }),
       }),
       fc.record({ type: fc.constant('heartbeat' as const), data: fc.record({ workerId, leaseUntil: at }) }),
+      fc.record({
+        type: fc.constant('progressed' as const),
+        data: fc.record({ workerId, progress: fc.integer({ min: 0, max: 100 }) }),
+      }),
       fc.record({
         type: fc.constant('nacked' as const),
         data: fc.record({ workerId, delayMs: fc.constant(0), runAt: at }),

@@ -9,6 +9,7 @@ import {
   createErrorHandler,
   mapError,
 } from '../../src/api/error-mapper.js';
+import { errorCodeForStatus } from '../../src/client/http-request.js';
 import { validationMessage } from '../../src/contract/validation-message.js';
 import type { CodeqErrorCode } from '../../src/errors.js';
 import { CodeqError, VersionConflictError } from '../../src/errors.js';
@@ -65,6 +66,18 @@ describe('mapError', () => {
     });
   });
 
+  it('a cancelled task: 409 with the code TASK_CANCELLED, whatever the route overrides, and the client maps it back', () => {
+    for (const overrides of [LEASE_OP_MESSAGES, RESULT_MESSAGES, {}]) {
+      expect(mapError(new CodeqError('TASK_CANCELLED', 'cancelled'), overrides)).toEqual({
+        status: 409,
+        body: { error: 'cancelled', code: 'TASK_CANCELLED' },
+      });
+    }
+    expect(errorCodeForStatus(409, 'cancelled', 'TASK_CANCELLED')).toBe('TASK_CANCELLED');
+    expect(errorCodeForStatus(409, 'cancelled')).toBe('WRONG_STATE');
+    expect(errorCodeForStatus(400, 'x', 'TASK_CANCELLED')).toBe('INVALID_INPUT');
+  });
+
   it('answers route refusals and Fastify client errors as they are', () => {
     expect(mapError(new ApiRefusal(403, 'event type not allowed'))).toEqual({
       status: 403,
@@ -82,7 +95,6 @@ describe('dependency outages (UNAVAILABLE, TIMEOUT)', () => {
     ['UNAVAILABLE', { dependency: 'redis' }, 'the projection store (Redis) could not be reached'],
     ['UNAVAILABLE', { dependency: 'nats' }, 'the event log (NATS) could not be reached'],
     ['TIMEOUT', { dependency: 'nats' }, 'the event log (NATS) did not answer in time'],
-    ['UNAVAILABLE', { dependency: 'jwks' }, 'the token keys (JWKS) could not be reached'],
     ['UNAVAILABLE', undefined, 'a dependency could not be reached'],
     ['TIMEOUT', undefined, 'a dependency did not answer in time'],
   ])('maps %s (%o) to a retryable 503 that says so', (code, details, what) => {
@@ -90,6 +102,15 @@ describe('dependency outages (UNAVAILABLE, TIMEOUT)', () => {
     expect(mapError(err)).toEqual({
       status: 503,
       body: { error: `service unavailable: ${what}, retry later` },
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  });
+
+  it("says codeQ's `jwks fetch error` when the key set is out (test/local_flow.py retries on it)", () => {
+    const err = new CodeqError('UNAVAILABLE', 'fetch failed', { details: { dependency: 'jwks' } });
+    expect(mapError(err)).toEqual({
+      status: 503,
+      body: { error: 'jwks fetch error' },
       retryAfterSeconds: RETRY_AFTER_SECONDS,
     });
   });

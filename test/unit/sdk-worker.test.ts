@@ -81,6 +81,11 @@ function fake(queue: Task[], overrides: Partial<Transport> = {}) {
     history: async () => [],
     cancel: async (id) => task(id),
     queueStats: async (command) => ({ command, ready: 0, delayed: 0, inProgress: 0, dlq: 0, paused: false }),
+    progress: async (id, value, data) => {
+      calls.push(['progress', id, value, data]);
+      return { progressAt: Date.now() };
+    },
+    cancelTasks: async () => ({ operationId: 'op', matched: 0, cancelled: 0, dryRun: true }),
     close: async () => undefined,
     ...overrides,
   };
@@ -216,29 +221,115 @@ describe('Worker (fake transport)', () => {
     expect((lostSignal?.reason as JobAbortedError).reason).toBe('leaseLost');
   });
 
-  it('job methods work detached (destructured), and progress is stored, emitted and extends the lease', async () => {
+  it('job methods work detached (destructured), and progress is stored, emitted and sent to the server', async () => {
     const { transport, calls } = fake([task('f')]);
     const worker = new Worker({
       transport,
       commands: ['C'],
       handler: async ({ updateProgress, extendLease, signal }) => {
-        await updateProgress(50);
+        await updateProgress(50, { step: 'a' });
         await extendLease();
         return { aborted: signal.aborted };
       },
     });
     const progress: unknown[] = [];
     const results: unknown[] = [];
-    worker.on('progress', (job, value) => progress.push([job.id, value, job.progress]));
+    worker.on('progress', (job, value, data) => progress.push([job.id, value, data, job.progress]));
     worker.on('completed', (_job, result) => results.push(result.result));
     await until(() => results.length === 1);
     await worker.close();
-    expect(progress).toEqual([['f', 50, 50]]);
-    expect(calls.filter((c) => c[0] === 'heartbeat')).toEqual([
-      ['heartbeat', 'f'],
-      ['heartbeat', 'f'],
-    ]);
+    expect(progress).toEqual([['f', 50, { step: 'a' }, 50]]);
+    expect(calls.filter((c) => c[0] === 'progress')).toEqual([['progress', 'f', 50, { step: 'a' }]]);
+    // Progress does not move the lease: only extendLease heartbeats.
+    expect(calls.filter((c) => c[0] === 'heartbeat')).toEqual([['heartbeat', 'f']]);
     expect(results).toEqual([{ aborted: false }]);
+  });
+
+  it('progress reports made while one is in flight are coalesced, the latest winning', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const sent: number[] = [];
+    const { transport } = fake([task('p')], {
+      progress: async (_id, value) => {
+        sent.push(value);
+        if (sent.length === 1) await gate;
+        return { progressAt: 0 };
+      },
+    });
+    const settled: number[] = [];
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      handler: async (job) => {
+        const first = job.updateProgress(10).then(() => settled.push(10));
+        const later = [20, 30, 40].map((v) => job.updateProgress(v).then(() => settled.push(v)));
+        release();
+        await Promise.all([first, ...later]);
+        return {};
+      },
+    });
+    await until(() => settled.length === 4);
+    await worker.close();
+    expect(sent).toEqual([10, 40]);
+    expect(settled.sort((a, b) => a - b)).toEqual([10, 20, 30, 40]);
+  });
+
+  it('a task cancelled while it runs: the signal fires with reason cancelled and no result is sent', async () => {
+    let beats = 0;
+    const { transport, calls } = fake([task('x')], {
+      heartbeat: async () => {
+        beats++;
+        throw new CodeqError('TASK_CANCELLED', 'cancelled');
+      },
+    });
+    const events: string[] = [];
+    let reason: unknown;
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      heartbeat: 10,
+      handler: async ({ signal }) => {
+        await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+        reason = signal.reason;
+        return { ignored: true };
+      },
+    });
+    worker.on('cancelled', (job, error) => events.push(`cancelled ${job.id} ${error.code}`));
+    worker.on('leaseLost', () => events.push('leaseLost'));
+    worker.on('completed', () => events.push('completed'));
+    worker.on('error', (error) => events.push(`error ${error.code}`));
+    worker.on('released', (job) => events.push(`released ${job.id}`));
+    await until(() => events.includes('released x'));
+    await worker.close();
+    expect(beats).toBe(1);
+    expect(events).toEqual(['cancelled x TASK_CANCELLED', 'released x']);
+    expect(reason).toBeInstanceOf(JobAbortedError);
+    expect((reason as JobAbortedError).reason).toBe('cancelled');
+    expect(calls.filter((c) => c[0] === 'completeMany' || c[0] === 'nack')).toEqual([]);
+  });
+
+  it('a progress report refused with TASK_CANCELLED rejects and aborts the job', async () => {
+    const { transport, calls } = fake([task('y')], {
+      progress: async () => {
+        throw new CodeqError('TASK_CANCELLED', 'cancelled');
+      },
+    });
+    const outcome: unknown[] = [];
+    const worker = new Worker({
+      transport,
+      commands: ['C'],
+      handler: async (job) => {
+        await job.updateProgress(5).catch((err: JobAbortedError) => outcome.push(err.reason));
+        outcome.push(job.signal.aborted);
+        return {};
+      },
+    });
+    const released: string[] = [];
+    worker.on('released', (job) => released.push(job.id));
+    await until(() => released.length === 1);
+    await worker.close();
+    expect(outcome).toEqual(['cancelled', true]);
+    expect(calls.filter((c) => c[0] === 'completeMany')).toEqual([]);
   });
 
   it('settles synchronous handlers: a value completes, a throw nacks', async () => {

@@ -156,10 +156,6 @@ describe('decide: refusals', () => {
       message: 'not dead-lettered',
     });
     const running = given(enqueued(), claimed(T0, 'w1', 1));
-    expect(thenRefused(when(running, { type: 'cancel' }, T0))).toEqual({
-      code: 'WRONG_STATE',
-      message: 'not pending',
-    });
     expect(thenRefused(when(running, { type: 'claim', workerId: 'w2', leaseMs: 1 }, T0)).message).toBe(
       'not pending',
     );
@@ -308,7 +304,7 @@ describe('decide: retries and the DLQ', () => {
     expect(thenRefused(when(given(enqueued()), { type: 'requeue' }, T0)).code).toBe('WRONG_STATE');
   });
 
-  it('cancel only a pending task', () => {
+  it('cancel a pending or a running task, not a finished one', () => {
     expect(thenEvents(when(given(enqueued()), { type: 'cancel', reason: 'dup' }, T0))).toEqual([
       { type: 'cancelled', data: { reason: 'dup' } },
     ]);
@@ -317,7 +313,60 @@ describe('decide: retries and the DLQ', () => {
       claimed(T0, 'w1', 1),
       e('dlq', T0 + 1, { cause: 'nack', workerId: 'w1' }),
     );
-    expect(thenRefused(when(dead, { type: 'cancel' }, T0)).message).toBe('not pending');
+    expect(thenRefused(when(dead, { type: 'cancel' }, T0)).message).toBe('not pending and not-in-progress');
+  });
+
+  it('cancel of a running task: it ends cancelled, and its worker is told so from then on', () => {
+    const running = given(enqueued(), claimed(T0, 'w1', 1));
+    const d = when(running, { type: 'cancel', reason: 'stop', operationId: 'op-1' }, T0 + 5);
+    expect(thenEvents(d)).toEqual([{ type: 'cancelled', data: { reason: 'stop', operationId: 'op-1' } }]);
+    expect(d.ok && d.next).toEqual({
+      status: 'cancelled',
+      attempts: 1,
+      maxAttempts: 3,
+      version: running.version,
+    });
+    const cancelled = given(enqueued(), claimed(T0, 'w1', 1), e('cancelled', T0 + 5, {}));
+    const refusal = { code: 'TASK_CANCELLED', message: 'cancelled' };
+    for (const intent of [
+      { type: 'heartbeat', workerId: 'w1', extendMs: 1000 },
+      { type: 'progress', workerId: 'w1', progress: 50 },
+      { type: 'complete', workerId: 'w1', result: 1 },
+      { type: 'fail', workerId: 'w1', error: 'x' },
+      { type: 'nack', workerId: 'w1' },
+      { type: 'abandon', workerId: 'w1' },
+      { type: 'cancel' },
+    ] as TaskIntent[]) {
+      expect(thenRefused(when(cancelled, intent, T0 + 6))).toEqual(refusal);
+    }
+  });
+
+  it('progress: the lease holder within its lease; the lease does not move', () => {
+    const running = given(enqueued(), claimed(T0, 'w1', 1));
+    const d = when(
+      running,
+      { type: 'progress', workerId: 'w1', progress: 12.5, data: { step: 'b' } },
+      T0 + 1,
+    );
+    expect(thenEvents(d)).toEqual([
+      { type: 'progressed', data: { workerId: 'w1', progress: 12.5, data: { step: 'b' } } },
+    ]);
+    expect(d.ok && d.next).toEqual(running);
+    expect(thenEvents(when(running, { type: 'progress', workerId: 'w1', progress: 0 }, T0 + 1))).toEqual([
+      { type: 'progressed', data: { workerId: 'w1', progress: 0 } },
+    ]);
+    expect(thenRefused(when(running, { type: 'progress', workerId: 'w2', progress: 1 }, T0 + 1)).code).toBe(
+      'NOT_OWNER',
+    );
+    expect(
+      thenRefused(when(running, { type: 'progress', workerId: 'w1', progress: 1 }, T0 + LEASE + 1)).code,
+    ).toBe('LEASE_EXPIRED');
+    expect(
+      thenRefused(when(given(enqueued()), { type: 'progress', workerId: 'w1', progress: 1 }, T0)),
+    ).toEqual({
+      code: 'WRONG_STATE',
+      message: 'not-in-progress',
+    });
   });
 
   it('claim not before runAt', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { iso, taskJson } from '../../src/api/task-json.js';
+import { CODEQ_WIRE, iso, taskJson } from '../../src/api/task-json.js';
 
 describe('RFC3339 conversion of epoch ms', () => {
   it('agrees with Date#toISOString for alternating, colliding and edge times', () => {
@@ -11,20 +11,23 @@ describe('RFC3339 conversion of epoch ms', () => {
 
   it('a task view keeps each of its times apart', () => {
     const base = Date.UTC(2026, 0, 1);
-    const json = taskJson({
-      id: 't',
-      command: 'c',
-      payload: null,
-      priority: 0,
-      status: 'IN_PROGRESS',
-      state: 'inProgress',
-      attempts: 1,
-      maxAttempts: 3,
-      createdAt: base,
-      updatedAt: base + 1,
-      leaseUntil: base + 65,
-      version: 2,
-    });
+    const json = taskJson(
+      {
+        id: 't',
+        command: 'c',
+        payload: null,
+        priority: 0,
+        status: 'IN_PROGRESS',
+        state: 'inProgress',
+        attempts: 1,
+        maxAttempts: 3,
+        createdAt: base,
+        updatedAt: base + 1,
+        leaseUntil: base + 65,
+        version: 2,
+      },
+      CODEQ_WIRE,
+    );
     expect([json.createdAt, json.updatedAt, json.leaseUntil]).toEqual([
       '2026-01-01T00:00:00.000Z',
       '2026-01-01T00:00:00.001Z',

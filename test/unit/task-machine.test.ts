@@ -85,13 +85,44 @@ describe('task machine (xstate itself)', () => {
     expect(run(enqueued(1), claimed(T0, 'w1', 1), { ...dlqExpiry, at: T0 + 99 }).ignored).toEqual(['dlq']);
   });
 
-  it('requeue resets attempts; cancel only from pending', () => {
+  it('requeue resets attempts; cancel from pending or in progress', () => {
     const dead = [enqueued(1), claimed(T0, 'w1', 1), ev('dlq', T0 + 1, { cause: 'nack', workerId: 'w1' })];
     const r = run(...dead, ev('requeued', T0 + 2, {}));
     expect(r.value).toBe('pending');
     expect(r.context.attempts).toBe(0);
     expect(run(...dead, ev('cancelled', T0 + 2, {})).ignored).toEqual(['cancelled']);
     expect(run(enqueued(), ev('cancelled', T0, {})).value).toBe('cancelled');
+    const running = run(enqueued(), claimed(T0, 'w1', 1), ev('cancelled', T0 + 1, { operationId: 'op1' }));
+    expect(running.value).toBe('cancelled');
+    // The lease is gone: nothing the worker sends afterwards is taken.
+    expect(running.context.workerId).toBeUndefined();
+    const late = run(
+      enqueued(),
+      claimed(T0, 'w1', 1),
+      ev('cancelled', T0 + 1, {}),
+      ev('heartbeat', T0 + 2, { workerId: 'w1', leaseUntil: T0 + 50 }),
+      ev('progressed', T0 + 2, { workerId: 'w1', progress: 5 }),
+      ev('completed', T0 + 3, { workerId: 'w1', result: 1 }),
+    );
+    expect(late.value).toBe('cancelled');
+    expect(late.ignored).toEqual(['heartbeat', 'progressed', 'completed']);
+  });
+
+  it('progress: only the lease holder within its lease, and the state and lease stay', () => {
+    const base = [enqueued(), claimed(T0, 'w1', 1)];
+    const r = run(...base, ev('progressed', T0 + 10, { workerId: 'w1', progress: 40, data: { step: 2 } }));
+    expect(r.value).toBe('inProgress');
+    expect(r.ignored).toEqual([]);
+    expect(r.context.leaseUntil).toBe(T0 + 100);
+    expect(run(...base, ev('progressed', T0 + 10, { workerId: 'w2', progress: 1 })).ignored).toEqual([
+      'progressed',
+    ]);
+    expect(run(...base, ev('progressed', T0 + 101, { workerId: 'w1', progress: 1 })).ignored).toEqual([
+      'progressed',
+    ]);
+    expect(run(enqueued(), ev('progressed', T0, { workerId: 'w1', progress: 1 })).ignored).toEqual([
+      'progressed',
+    ]);
   });
 
   it('terminal states accept nothing', () => {
@@ -113,12 +144,14 @@ describe('transition table derived from the machine', () => {
       pending: ['cancelled', 'claimed', 'snapshot'],
       inProgress: [
         'abandoned',
+        'cancelled',
         'completed',
         'dlq',
         'failed',
         'heartbeat',
         'leaseExpired',
         'nacked',
+        'progressed',
         'rateLimited',
         'snapshot',
       ],

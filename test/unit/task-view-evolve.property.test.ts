@@ -11,7 +11,7 @@ import { TERMINAL_STATUSES } from '../../src/actors/task.types.js';
 import type { StoredTaskEvent } from '../../src/events/task-event.schema.js';
 import { hashOfEnqueued, hashOfRecord, recordFromHash } from '../../src/projections/task-record.js';
 import { evolveTaskRecord, foldTaskRecord, type TaskRecord } from '../../src/projections/task-view.evolve.js';
-import { historyOf, historyPlan } from '../support/task-histories.js';
+import { historyOf, historyPlan, type HistoryPlan } from '../support/task-histories.js';
 
 describe('the task view evolve', () => {
   it('agrees with the decider fold on the lifecycle fields after every event', () => {
@@ -27,6 +27,8 @@ describe('the task view evolve', () => {
           expect(record.attempts).toBe(snapshot.attempts);
           expect(record.maxAttempts).toBe(snapshot.maxAttempts);
           expect(record.version).toBe(snapshot.version);
+          // An error of an earlier delivery (a nack, a dead-letter redriven) is not a completed task's.
+          if (record.state === 'completed') expect(record.error).toBeUndefined();
           if (TERMINAL_STATUSES.has(record.state)) {
             // A finished task keeps its last lease holder for the API; it has no due time.
             expect(record.runAt).toBeUndefined();
@@ -41,6 +43,35 @@ describe('the task view evolve', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('shows no error for a task completed after nack → DLQ → redrive, and the DLQ reason before', () => {
+    const step = (intent: HistoryPlan['steps'][number]['intent']) => ({ intent, advanceMs: 0, seqGap: 0 });
+    const plan: HistoryPlan = {
+      enqueue: { type: 'enqueue', data: { payload: null, priority: 0, maxAttempts: 1 } },
+      steps: [
+        step({ type: 'claim', workerId: 'w1', leaseMs: 60_000 }),
+        step({ type: 'nack', workerId: 'w1', reason: 'boom' }),
+        step({ type: 'requeue' }),
+        step({ type: 'claim', workerId: 'w1', leaseMs: 60_000 }),
+        step({ type: 'complete', workerId: 'w1', result: { ok: true } }),
+      ],
+      backoff: { policy: 'fixed', baseSeconds: 0, maxSeconds: 0 },
+      random: 0,
+    };
+    const { events } = historyOf(plan, 't', 'c');
+    expect(events.map((e) => e.type)).toEqual([
+      'enqueued',
+      'claimed',
+      'dlq',
+      'requeued',
+      'claimed',
+      'completed',
+    ]);
+    expect(foldTaskRecord(events.slice(0, -1))?.error).toBe('boom');
+    const done = foldTaskRecord(events)!;
+    expect(done.state).toBe('completed');
+    expect(done.error).toBeUndefined();
   });
 
   it('encodes to the task hash and back without loss', () => {

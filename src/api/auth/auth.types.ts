@@ -20,6 +20,16 @@ export interface Principal {
   eventTypes: readonly string[];
   /** Where the credential came from. */
   source: 'static' | 'jwt';
+  /** The JWT's own `role` claim (upper case), when it has one: dev mode's `X-Role` does not apply then. */
+  roleClaim?: string;
+}
+
+/** What the auth hook tells the authorizer about the request besides its credentials. */
+export interface RequestFacts {
+  /** The `X-Role` header (codeQ's CLI sends `ADMIN` to a local server), if any. */
+  xRole?: string | undefined;
+  /** True when the connection comes from the loopback interface (127.0.0.0/8, ::1). */
+  loopback: boolean;
 }
 
 /** What a route requires. */
@@ -33,7 +43,10 @@ export type AuthPolicy =
   /** An admin: role admin, scope `codeq:admin`, or JWT claim `role: ADMIN`. */
   | { kind: 'admin' };
 
-/** An authentication or authorization refusal, answered as 401 or 403 with `{error: message}`. */
+/**
+ * An authentication or authorization refusal, answered as 401 or 403 with `{error: message}` (codeQ's
+ * strings, `AUTH_MESSAGES`).
+ */
 export class AuthError extends Error {
   /** 401 (no or bad credentials) or 403 (valid credentials, not allowed). */
   readonly status: 401 | 403;

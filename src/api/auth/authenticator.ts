@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { CodeqConfig, StaticToken } from '../../config.js';
 import { WORKER_SCOPES, effectiveTokens } from '../../config.js';
-import type { AuthPolicy, Principal } from './auth.types.js';
+import { AUTH_MESSAGES } from '../../contract/messages.js';
+import type { AuthPolicy, Principal, RequestFacts } from './auth.types.js';
 import { AuthError } from './auth.types.js';
 import type { JwtVerifierOptions } from './jwt-verifier.js';
 import { createJwtVerifier } from './jwt-verifier.js';
@@ -20,7 +21,7 @@ export interface Authenticator {
    * The principal as the policy sees it (a producer on a worker route becomes a worker with every
    * scope, for its own eventTypes, when `allowProducerAsWorker` is on); throws {@link AuthError} 403 when not allowed.
    */
-  authorize(principal: Principal, policy: AuthPolicy): Principal;
+  authorize(principal: Principal, policy: AuthPolicy, facts?: RequestFacts): Principal;
 }
 
 /** Options of {@link createAuthenticator}. */
@@ -50,18 +51,22 @@ export function createAuthenticator(config: CodeqConfig, options: AuthenticatorO
 
   return {
     async authenticate(header) {
-      const match = header === undefined ? null : /^Bearer\s+(\S{1,8192})\s*$/i.exec(header);
-      const token = match?.[1];
-      if (token === undefined) throw new AuthError(401, 'unauthorized');
+      if (header === undefined || header.trim() === '') throw new AuthError(401, AUTH_MESSAGES.missingHeader);
+      const token = /^Bearer\s+(\S{1,8192})\s*$/i.exec(header)?.[1];
+      if (token === undefined) throw new AuthError(401, AUTH_MESSAGES.badFormat);
       const known = byDigest.get(digest(token));
       if (known) return known;
       // Only something shaped like a JWT goes to the verifier (saves a JWKS fetch for garbage).
       if (jwt && token.split('.').length === 3) return jwt(token);
-      throw new AuthError(401, 'unauthorized');
+      throw new AuthError(401, AUTH_MESSAGES.invalidToken);
     },
 
-    authorize(principal, policy) {
+    authorize(principal, policy, facts) {
       if (principal.role === 'admin') return principal;
+      if (policy.kind === 'admin' && devAdmin(config, principal, facts)) {
+        // codeQ's dev mode: a producer without a role of its own is an admin when it says so.
+        return { ...principal, role: 'admin' };
+      }
       switch (policy.kind) {
         case 'any':
           return principal;
@@ -69,11 +74,11 @@ export function createAuthenticator(config: CodeqConfig, options: AuthenticatorO
           if (principal.role === 'producer') return principal;
           throw new AuthError(403, 'forbidden: producer token required');
         case 'admin':
-          throw new AuthError(403, 'forbidden: admin only');
+          throw new AuthError(401, AUTH_MESSAGES.adminOnly);
         case 'worker':
           if (principal.role === 'worker') {
             if (principal.scopes.has(policy.scope)) return principal;
-            throw new AuthError(403, `forbidden: missing scope ${policy.scope}`);
+            throw new AuthError(403, AUTH_MESSAGES.missingScope);
           }
           if (config.allowProducerAsWorker) {
             // codeQ's dev fallback: a producer acts as a worker with every scope, for the commands
@@ -85,6 +90,30 @@ export function createAuthenticator(config: CodeqConfig, options: AuthenticatorO
       }
     },
   };
+}
+
+/**
+ * codeQ's dev-mode admin (`setProducerContext` + `RequireAdmin`): `X-Role: ADMIN` from a producer
+ * whose token carries no role of its own, when `devMode` is on. codeq also requires the request to
+ * come from loopback, so a dev server bound to a public interface does not hand admin to anyone with
+ * a producer token.
+ */
+function devAdmin(config: CodeqConfig, principal: Principal, facts: RequestFacts | undefined): boolean {
+  return (
+    config.devMode &&
+    facts !== undefined &&
+    facts.loopback &&
+    principal.role === 'producer' &&
+    principal.roleClaim === undefined &&
+    facts.xRole?.trim().toUpperCase() === 'ADMIN'
+  );
+}
+
+/** True for an address of the loopback interface (127.0.0.0/8, ::1, and IPv4-mapped loopback). */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
 }
 
 declare module 'fastify' {
@@ -105,7 +134,12 @@ export function createAuthHook(auth: Authenticator, policy: AuthPolicy): onReque
   return async function authHook(request: FastifyRequest, reply: FastifyReply) {
     try {
       const principal = await auth.authenticate(request.headers.authorization);
-      request.principal = auth.authorize(principal, policy);
+      const xRole = request.headers['x-role'];
+      request.principal = auth.authorize(principal, policy, {
+        xRole: Array.isArray(xRole) ? xRole[0] : xRole,
+        // The socket's peer, never a forwarded-for header: it cannot be claimed by the caller.
+        loopback: isLoopback(request.socket.remoteAddress),
+      });
     } catch (err) {
       if (err instanceof AuthError) {
         if (err.status === 401) reply.header('www-authenticate', 'Bearer');

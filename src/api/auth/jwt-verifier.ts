@@ -1,12 +1,14 @@
 /**
  * RS256 JWT verification against the identity (producer/admin) and worker JWKS URLs, as codeQ does:
- * `iss`, `aud`, `exp` with `allowedClockSkewSeconds` of tolerance. Keys are fetched and cached by
+ * `iss`, `aud`, `exp` with `allowedClockSkewSeconds` of tolerance, refusals in codeQ's words
+ * (`AUTH_MESSAGES`). Keys are fetched and cached by
  * jose's remote key set. A key set that cannot be fetched (refused, timed out, not 200, not a key
  * set) is the identity provider's outage, not a bad token: it answers a retryable `UNAVAILABLE`.
  */
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { CodeqConfig } from '../../config.js';
+import { AUTH_MESSAGES } from '../../contract/messages.js';
 import { CodeqError } from '../../errors.js';
 import type { Principal } from './auth.types.js';
 import { AuthError } from './auth.types.js';
@@ -64,12 +66,15 @@ export function createJwtVerifier(
     try {
       iss = decodeJwt(token).iss;
     } catch {
-      throw new AuthError(401, 'unauthorized');
+      throw new AuthError(401, AUTH_MESSAGES.tokenFormat);
     }
     const byIssuer = candidates.filter((c) => c.issuer !== undefined && c.issuer === iss);
     const order =
       byIssuer.length > 0 ? byIssuer : candidates.filter((c) => c.issuer === undefined || c.issuer === iss);
-    let forbidden: AuthError | undefined;
+    if (order.length === 0) throw new AuthError(401, AUTH_MESSAGES.invalidIssuer);
+    // The failure that got furthest wins: a token whose signature one key set verified but whose
+    // claims failed says why, rather than "unknown kid" from the other key set.
+    let refusal: { rank: number; error: AuthError } | undefined;
     let unavailable: CodeqError | undefined;
     for (const candidate of order) {
       let payload: JWTPayload;
@@ -82,17 +87,51 @@ export function createJwtVerifier(
           requiredClaims: ['exp', 'sub'],
         }));
       } catch (err) {
-        // A well-signed token for another audience is a permission problem, not a bad credential.
-        if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') {
-          forbidden = new AuthError(403, 'forbidden: token audience not accepted');
-        } else if (err instanceof CodeqError) unavailable = err;
+        if (err instanceof CodeqError) {
+          unavailable = err;
+          continue;
+        }
+        const failure = tokenFailure(err);
+        if (!refusal || failure.rank > refusal.rank) refusal = failure;
         continue;
       }
       return toPrincipal(payload, candidate.kind);
     }
-    // Keys that could not be fetched may be the ones that verify this token: the caller retries.
-    throw forbidden ?? unavailable ?? new AuthError(401, 'unauthorized');
+    // Keys that could not be fetched may be the ones that verify this token: the caller retries,
+    // unless another key set found the token's key and refused the token itself.
+    if (refusal && (refusal.rank >= SIGNATURE_RANK || !unavailable)) throw refusal.error;
+    throw unavailable ?? new AuthError(401, AUTH_MESSAGES.invalidToken);
   };
+}
+
+/** Rank of a failure once the token's key was found (signature and claims checks). */
+const SIGNATURE_RANK = 2;
+
+/** codeQ's message for a token jose refused, ranked by how far the check got. */
+function tokenFailure(err: unknown): { rank: number; error: AuthError } {
+  const refuse = (rank: number, message: string) => ({ rank, error: new AuthError(401, message) });
+  if (err instanceof joseErrors.JWTExpired) return refuse(3, AUTH_MESSAGES.tokenExpired);
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case 'iss':
+        return refuse(3, AUTH_MESSAGES.invalidIssuer);
+      case 'aud':
+        return refuse(3, AUTH_MESSAGES.invalidAudience);
+      case 'exp':
+        return refuse(3, AUTH_MESSAGES.missingExp);
+      case 'nbf':
+      case 'iat':
+        return refuse(3, AUTH_MESSAGES.notYetValid);
+      default:
+        return refuse(3, AUTH_MESSAGES.invalidClaims);
+    }
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+    return refuse(SIGNATURE_RANK, AUTH_MESSAGES.invalidSignature);
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return refuse(1, AUTH_MESSAGES.unsupportedAlg);
+  if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys)
+    return refuse(1, AUTH_MESSAGES.unknownKid);
+  return refuse(0, AUTH_MESSAGES.tokenFormat);
 }
 
 /** True for a failure to get the key set (network, timeout, status, content), not a token problem. */
@@ -130,9 +169,9 @@ function stringList(value: unknown): string[] {
 function toPrincipal(payload: JWTPayload, kind: Audience['kind']): Principal {
   const subject = payload.sub;
   if (typeof subject !== 'string' || subject === '' || subject.length > 256)
-    throw new AuthError(401, 'unauthorized');
+    throw new AuthError(401, AUTH_MESSAGES.invalidClaims);
   const scopes = new Set([...stringList(payload.scope), ...stringList(payload.scopes)]);
-  const roleClaim = typeof payload.role === 'string' ? payload.role.toUpperCase() : undefined;
+  const roleClaim = typeof payload.role === 'string' ? payload.role.trim().toUpperCase() : undefined;
   const admin = scopes.has('codeq:admin') || roleClaim === 'ADMIN';
   const eventTypes = stringList(payload.eventTypes);
   if (admin) {
@@ -146,7 +185,8 @@ function toPrincipal(payload: JWTPayload, kind: Audience['kind']): Principal {
   }
   if (kind === 'worker') {
     // codeQ refuses worker tokens without eventTypes or scopes.
-    if (eventTypes.length === 0 || scopes.size === 0) throw new AuthError(401, 'unauthorized');
+    if (eventTypes.length === 0) throw new AuthError(401, AUTH_MESSAGES.missingEventTypes);
+    if (scopes.size === 0) throw new AuthError(401, AUTH_MESSAGES.missingScope);
     return { subject, role: 'worker', scopes, eventTypes, source: 'jwt' };
   }
   return {
@@ -155,5 +195,7 @@ function toPrincipal(payload: JWTPayload, kind: Audience['kind']): Principal {
     scopes,
     eventTypes: eventTypes.length ? eventTypes : ['*'],
     source: 'jwt',
+    // A token with its own role is not re-roled by dev mode's `X-Role` (codeQ's rule).
+    ...(roleClaim ? { roleClaim } : {}),
   };
 }

@@ -173,8 +173,8 @@ local function applyAll()
           pend(id, runAt, priority, seq, op[OP_E_READY_SCORE], g)
         end
       elseif code == 'S' then
-        -- snapshot: runAt, workerId, leaseUntil, webhook, idempotencyKey, error and the trace context
-        -- may be null.
+        -- snapshot: runAt, workerId, leaseUntil, webhook, idempotencyKey, error, the trace context,
+        -- the group key and progress may be null.
         if not version then
           -- The first event of a rolled-up task (a rebuild): restore it whole.
           local status, priority, readySeq = op[OP_S_STATUS], op[OP_S_PRIORITY], op[OP_S_READY_SEQ]
@@ -182,7 +182,7 @@ local function applyAll()
             'a', op[OP_S_ATTEMPTS], 'rs', readySeq, 'ca', op[OP_S_CREATED_AT], 'ua', op[OP_S_UPDATED_AT])
           local optional = { r = op[OP_S_RUN_AT], w = op[OP_S_WORKER_ID], l = op[OP_S_LEASE_UNTIL],
             wh = op[OP_S_WEBHOOK], ik = op[OP_S_IDEMPOTENCY_KEY], err = op[OP_S_ERROR], g = op[OP_S_GROUP_KEY],
-            tp = op[OP_S_TRACE_PARENT], tst = op[OP_S_TRACE_STATE] }
+            tp = op[OP_S_TRACE_PARENT], tst = op[OP_S_TRACE_STATE], pg = op[OP_S_PROGRESS] }
           for field, value in pairs(optional) do
             if value ~= NULL then redis.call('HSET', key, field, value) end
           end
@@ -213,6 +213,9 @@ local function applyAll()
         end
         redis.call('HSET', key, 'v', seq, 'l', op[OP_H_LEASE_UNTIL], 'ua', at)
         add('inflight', op[OP_H_LEASE_UNTIL], id)
+      elseif code == 'G' then
+        -- progressed: the report's JSON, whole (its value, data and time); no index moves.
+        redis.call('HSET', key, 'v', seq, 'pg', op[OP_G_PROGRESS], 'ua', at)
       elseif code == 'N' or code == 'L' then
         -- nacked (reason may be null); leaseExpired. Both put runAt at the same position.
         local runAt = op[OP_N_RUN_AT]
@@ -255,6 +258,8 @@ local function applyAll()
         leave(id, state, g)
         if code == 'D' then
           redis.call('HSET', key, 'v', seq, 's', 'completed', 'res', op[OP_D_RESULT], 'ua', at)
+          -- An earlier delivery's error (nack, expired lease, a redriven dead-letter) is not its outcome.
+          redis.call('HDEL', key, 'err')
         else
           redis.call('HSET', key, 'v', seq, 's', 'failed', 'err', op[OP_F_ERROR], 'ua', at)
         end

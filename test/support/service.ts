@@ -1,0 +1,24 @@
+/** The whole service (`startService`) in-process on the suite's NATS and Redis, for CLI and SDK tests. */
+import { inject } from 'vitest';
+import { startService, type RunningService } from '../../src/service/start-service.js';
+import { uniqueName } from './servers.js';
+
+/**
+ * Starts the service in dev mode on a free port, with a stream, subjects and keys of its own
+ * (named after `prefix`) on the shared servers, and silent logs. The caller stops it.
+ */
+export async function startTestService(prefix: string): Promise<RunningService> {
+  const name = uniqueName(prefix);
+  return startService({
+    argv: ['--port', '0', '--dev'],
+    env: {
+      NATS_URL: inject('natsUrl'),
+      REDIS_URL: inject('redisUrl'),
+      STREAM_NAME: name,
+      SUBJECT_PREFIX: `${name.toLowerCase()}.task`,
+      KEY_PREFIX: name.toLowerCase(),
+      LOG_LEVEL: 'silent',
+    },
+    print: () => {},
+  });
+}
