@@ -27,6 +27,7 @@ import { artifactsRoutes } from './artifacts.routes.js';
 import { batchRoutes } from './batch.routes.js';
 import { logRoutes } from './log.routes.js';
 import { profileRoutes } from './profile.routes.js';
+import { scheduleRoutes } from './schedules.routes.js';
 import { queueControlRoutes } from './queue-controls.routes.js';
 import { logRequest } from './request-log.js';
 import type { AuthenticatorOptions } from './auth/authenticator.js';
@@ -207,6 +208,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(artifactsRoutes, deps);
       await api.register(subscriptionRoutes, deps);
       await api.register(adminRoutes, deps);
+      await api.register(scheduleRoutes, deps);
       await api.register(queueControlRoutes, deps);
       await api.register(logRoutes, deps);
       await api.register(profileRoutes, deps);

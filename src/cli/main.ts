@@ -9,6 +9,7 @@ import { runDlqCommand } from './dlq.command.js';
 import { runEventsCommand } from './events.command.js';
 import { runProjectionsCommand } from './projections.command.js';
 import { runQueueCommand } from './queue.command.js';
+import { runScheduleCommand } from './schedule.command.js';
 import { runTaskCommand } from './task.command.js';
 import { runWorkerCommand } from './worker.command.js';
 
@@ -21,6 +22,8 @@ const MAIN_HELP = `Usage: codeq <command> [options]
   queue inspect|list|pause|resume|limits|controls
                                  queue counts, health, pause and limits
   dlq list|requeue <command>     dead-letter queue
+  schedule create|list|get|update|delete|pause|resume|run|history
+                                 recurring tasks (cron or interval)
   projections rebuild            rebuild the Redis projection from the event log
   events replay|tail             stream the event log as JSON lines
 
@@ -34,6 +37,7 @@ const GROUPS: Record<string, (args: string[], ctx: CliContext) => Promise<number
   worker: runWorkerCommand,
   queue: runQueueCommand,
   dlq: runDlqCommand,
+  schedule: runScheduleCommand,
   projections: runProjectionsCommand,
   events: runEventsCommand,
 };

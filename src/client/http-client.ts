@@ -21,6 +21,7 @@ import type {
   TaskPage,
 } from './http-client.types.js';
 import { HttpRequester } from './http-request.js';
+import { ScheduleHttpClient } from './schedules.client.js';
 import { FULL_VIEW, decodeTask, decodeTasks } from './task-wire.js';
 
 export type {
@@ -38,14 +39,23 @@ export type {
   ClaimOptions,
   TaskPage,
 } from './http-client.types.js';
+export type {
+  ScheduleBody,
+  ScheduleChange,
+  ScheduleEventJsonShape,
+  ScheduleJson,
+} from './schedules.client.js';
 export type { ControlEventJson, QueueControlAnswer, QueueDetail, QueueLimitsPatch };
 
 /** Typed access to every endpoint of codeq's HTTP API. Stateless apart from its options. */
 export class CodeqHttpClient {
+  /** The schedule endpoints (`/admin/schedules`, admin token). */
+  readonly schedules: ScheduleHttpClient;
   private readonly http: HttpRequester;
 
   constructor(options: HttpClientOptions) {
     this.http = new HttpRequester(options);
+    this.schedules = new ScheduleHttpClient(this.http);
   }
 
   /** The server root this client talks to. */

@@ -23,7 +23,8 @@ import { Claimer } from './claimer.js';
 import { IntentHandler } from './intent-handler.js';
 import { connectEngine } from './engine-connect.js';
 import { resolveSettings } from './engine-settings.js';
-import type { EngineObserver, EngineOptions, EngineSettings } from './engine.types.js';
+import type { EngineApi, EngineObserver, EngineOptions, EngineSettings } from './engine.types.js';
+import { Schedules } from './schedules.js';
 import { EnqueueCoalescer, type EnqueueDeps } from './enqueue.js';
 import { planHandOff } from './hand-off.js';
 import { LeaderLock } from './leader-lock.js';
@@ -73,6 +74,14 @@ export interface EngineParts {
   ensureBuilt: () => Promise<void>;
   /** Files of results' inline artifacts. */
   files: ArtifactFiles;
+  /** The control stream (queue controls and schedules). */
+  controlLog: ControlLog;
+  /** The durable idempotency keys. */
+  registry: IdempotencyRegistry;
+  /** The leader lease of schedule ticks; undefined without the background loop. */
+  scheduleLock: LeaderLock | undefined;
+  /** How often the schedule lease is renewed or tried, ms. */
+  scheduleLeaseCheckMs: number;
 }
 
 /** Resolves settings, connects and builds the parts; closes what it opened if anything fails. */
@@ -127,13 +136,14 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
   const waiters = new ClaimWaiters();
   const results = new ResultWaiters({ nc, subjectPrefix: prefix });
   const queueStore = new QueueStore(redis, keys);
+  const controlLog = new ControlLog({
+    nc,
+    taskStream: streamName,
+    replicas: options.streamReplicas,
+    timeoutMs: dependencyTimeoutMs,
+  });
   const controls = new QueueControls({
-    log: new ControlLog({
-      nc,
-      taskStream: streamName,
-      replicas: options.streamReplicas,
-      timeoutMs: dependencyTimeoutMs,
-    }),
+    log: controlLog,
     store: queueStore,
     // A resumed queue or a raised limit may have work for claimers that wait.
     onChange: (command) => writer.scheduleWake(command),
@@ -156,6 +166,8 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
     wakesOnLeaseEnd: (command) => controls.hasConcurrencyLimit(command),
   });
   const lock = new LeaderLock(redis, keys.lock('background'), Math.max(5000, settings.sweepIntervalMs * 5));
+  // Its own lease, shorter: a tick waits at most this long for a new leader after one dies.
+  const scheduleLeaseMs = Math.max(1000, settings.sweepIntervalMs * 5);
   const wakePrefix = wakeSubject(prefix, 'x').slice(0, -1);
   const wakeSub = nc.subscribe(`${wakePrefix}*`, {
     callback: (_err, msg) => waiters.wake(msg.subject.slice(wakePrefix.length)),
@@ -218,6 +230,10 @@ export async function wireEngine(options: EngineOptions): Promise<EngineParts> {
     background,
     loopForOnePass: () => background ?? new BackgroundLoop(loopDeps),
     ensureBuilt,
+    controlLog,
+    registry,
+    scheduleLock: withBackground ? new LeaderLock(redis, keys.lock('schedules'), scheduleLeaseMs) : undefined,
+    scheduleLeaseCheckMs: Math.floor(scheduleLeaseMs / 3),
   };
 }
 
@@ -252,4 +268,24 @@ function rebuildGuard(
     });
     return rebuilding;
   };
+}
+
+/** The schedules of an engine, on its parts and its task operations. */
+export function createSchedules(
+  parts: EngineParts,
+  tasks: Pick<EngineApi, 'enqueue' | 'getTask' | 'cancel'>,
+): Schedules {
+  return new Schedules({
+    log: parts.controlLog,
+    lookupKey: (key) => parts.registry.lookup(key),
+    tasks: {
+      enqueue: (input) => tasks.enqueue(input),
+      getTask: (taskId) => tasks.getTask(taskId),
+      cancel: (input) => tasks.cancel(input),
+    },
+    lock: parts.scheduleLock,
+    leaseCheckMs: parts.scheduleLeaseCheckMs,
+    idempotencyTtlMs: parts.settings.idempotencyTtlMs,
+    logger: parts.logger.child({ component: 'schedules' }),
+  });
 }

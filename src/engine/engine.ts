@@ -17,7 +17,8 @@ import type { ProjectionStore } from '../projections/projection.store.js';
 import { closeRedisClient } from '../projections/redis-client.js';
 import { resultFromHash, viewFromHash } from '../projections/task-record.js';
 import type { AdminOps } from './admin-ops.js';
-import { wireEngine, type EngineParts } from './engine-wiring.js';
+import { createSchedules, wireEngine, type EngineParts } from './engine-wiring.js';
+import type { Schedules } from './schedules.js';
 import type {
   ClaimInput,
   EngineApi,
@@ -72,6 +73,8 @@ export class Engine implements EngineApi {
   readonly store: ProjectionStore;
   /** Catch-up and rebuild of the projection. */
   readonly projector: EventProjector;
+  /** Recurring tasks: cron and interval schedules (`schedules.ts`). */
+  readonly schedules: Schedules;
   private closed = false;
   private readonly queues: QueueReads;
 
@@ -80,6 +83,7 @@ export class Engine implements EngineApi {
     this.log = parts.log;
     this.store = parts.store;
     this.projector = parts.projector;
+    this.schedules = createSchedules(parts, this);
     this.queues = new QueueReads(parts);
   }
 
@@ -88,6 +92,7 @@ export class Engine implements EngineApi {
     const engine = new Engine(await wireEngine(options));
     try {
       await engine.ensureBuilt();
+      await engine.schedules.start();
     } catch (err) {
       await engine.close();
       throw err;
@@ -337,6 +342,7 @@ export class Engine implements EngineApi {
     this.parts.waiters.close();
     this.parts.results.close();
     this.parts.controls.stop();
+    await this.schedules.stop();
     await this.parts.background?.stop();
     this.parts.wakeSub.unsubscribe();
     this.parts.publisher.close();

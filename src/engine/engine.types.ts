@@ -9,6 +9,7 @@ import type { BackoffSettings } from '../actors/task.types.js';
 import type { QueueIntent } from '../actors/queue.decider.js';
 import type { StoredControlEvent } from '../events/control-event.schema.js';
 import type { QueueControlOutcome } from './queue-controls.js';
+import type { ScheduleApi } from './schedules.js';
 import type {
   Artifact,
   Page,
@@ -235,6 +236,8 @@ export interface EngineApi {
   controlQueue(command: string, intent: QueueIntent, actor: string): Promise<QueueControlOutcome>;
   /** The newest `limit` control events of a queue (1..1000, default 1000), oldest first. */
   queueControlHistory(command: string, limit?: number): Promise<StoredControlEvent[]>;
+  /** Recurring tasks: define, change, pause, resume, delete and run schedules. */
+  readonly schedules: ScheduleApi;
   /**
    * When the longest-waiting ready task of each of `commands` became claimable, epoch ms, among
    * the task each priority would hand out next (and the next groups in turn); commands with nothing

@@ -41,4 +41,11 @@ export {
   isTransient,
 } from '../sdk/errors.js';
 export { CodeqHttpClient } from '../client/http-client.js';
+export type { ScheduleHttpClient } from '../client/schedules.client.js';
+export type {
+  ScheduleBody,
+  ScheduleChange,
+  ScheduleEventJsonShape,
+  ScheduleJson,
+} from '../client/schedules.client.js';
 export { verifySignature, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../webhooks/signing.js';

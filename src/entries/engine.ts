@@ -24,6 +24,17 @@ export type {
   TaskHistory,
   TaskView,
 } from '../contract/views.js';
+export type { ScheduleApi } from '../engine/schedules.js';
+export type {
+  CatchUpPolicy,
+  OverlapPolicy,
+  ScheduleInput,
+  SchedulePatch,
+  ScheduleSpec,
+  ScheduleState,
+  ScheduleView,
+} from '../contract/schedules.js';
+export type { ScheduleEvent, StoredScheduleEvent } from '../events/schedule-event.schema.js';
 export { EngineTransport } from '../sdk/engine.transport.js';
 export type { EngineTransportOptions } from '../sdk/engine.transport.js';
 export {

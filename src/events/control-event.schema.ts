@@ -4,7 +4,7 @@
  * carries the queue's whole settings after it, so the last event of a subject is the queue's state
  * and a rebuild reads one message per queue. Validated whenever read back from the log.
  */
-import Type from 'typebox';
+import Type, { type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import {
   QueueLimitsPatchSchema,
@@ -61,32 +61,51 @@ const Envelope = Type.Object({
   data: Type.Object({}),
   settings: QueueSettingsSchema,
 });
-const envelopeValidator = Compile(Envelope);
-const dataValidators = Object.fromEntries(
-  Object.entries(ControlEventDataSchemas).map(([t, s]) => [t, Compile(s)]),
-) as Record<ControlEventType, ReturnType<typeof Compile>>;
+const validateQueueControl = controlEventValidator<ControlEvent>(
+  'control event',
+  Envelope,
+  ControlEventDataSchemas,
+  CONTROL_EVENT_SCHEMA_VERSION,
+);
 
 /** Validates a control event decoded from the log; throws `CORRUPT_EVENT` naming the first problem. */
 export function validateControlEvent(value: unknown): ControlEvent {
-  if (!envelopeValidator.Check(value)) {
-    const first = [...envelopeValidator.Errors(value)][0];
-    throw new CodeqError(
-      'CORRUPT_EVENT',
-      `control event invalid at '${first?.instancePath}': ${first?.message}`,
-    );
-  }
-  const event = value as { v: number; type: string; data: unknown };
-  if (event.v > CONTROL_EVENT_SCHEMA_VERSION) {
-    throw new CodeqError('CORRUPT_EVENT', `control event schema v${event.v} is newer than this codeq`);
-  }
-  const validator = dataValidators[event.type as ControlEventType];
-  if (!validator) throw new CodeqError('CORRUPT_EVENT', `unknown control event type '${event.type}'`);
-  if (!validator.Check(event.data)) {
-    const first = [...validator.Errors(event.data)][0];
-    throw new CodeqError(
-      'CORRUPT_EVENT',
-      `'${event.type}' data invalid at '${first?.instancePath}': ${first?.message}`,
-    );
-  }
-  return value as ControlEvent;
+  return validateQueueControl(value);
+}
+
+/**
+ * A validator of one kind of control event (queue controls, schedules): the envelope, the schema
+ * version, then the data of the event's type. Throws `CORRUPT_EVENT` naming the first problem.
+ */
+export function controlEventValidator<E>(
+  label: string,
+  envelope: TSchema,
+  dataSchemas: Record<string, TSchema>,
+  version: number,
+): (value: unknown) => E {
+  const envelopeValidator = Compile(envelope);
+  const dataValidators = new Map(Object.entries(dataSchemas).map(([t, s]) => [t, Compile(s)]));
+  return (value) => {
+    if (!envelopeValidator.Check(value)) {
+      const first = [...envelopeValidator.Errors(value)][0];
+      throw new CodeqError(
+        'CORRUPT_EVENT',
+        `${label} invalid at '${first?.instancePath}': ${first?.message}`,
+      );
+    }
+    const event = value as { v: number; type: string; data: unknown };
+    if (event.v > version) {
+      throw new CodeqError('CORRUPT_EVENT', `${label} schema v${event.v} is newer than this codeq`);
+    }
+    const validator = dataValidators.get(event.type);
+    if (!validator) throw new CodeqError('CORRUPT_EVENT', `unknown ${label} type '${event.type}'`);
+    if (!validator.Check(event.data)) {
+      const first = [...validator.Errors(event.data)][0];
+      throw new CodeqError(
+        'CORRUPT_EVENT',
+        `'${event.type}' data invalid at '${first?.instancePath}': ${first?.message}`,
+      );
+    }
+    return value as E;
+  };
 }

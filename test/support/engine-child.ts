@@ -13,7 +13,9 @@
  *   {"ev":"claimed","w":"child-1","ids":["…"],"held":["…"]}
  *   {"ev":"completed","w":"child-1","id":"…"}
  *
- * SIGTERM stops the loops and closes the engine (exit 0); SIGKILL is what the tests use.
+ * With `workers: 0` it only runs the background loop and schedules (the leader of both when it
+ * is the first instance). SIGTERM stops the loops and closes the engine (exit 0); SIGKILL is what
+ * the tests use.
  */
 import { Engine } from '../../src/engine/engine.js';
 import type { BackoffSettings } from '../../src/actors/task.types.js';
@@ -62,8 +64,10 @@ async function main(): Promise<void> {
   const errors = new ErrorTally();
   const stats = newWorkerStats();
   let seen = 0;
+  let stopped: () => void = () => undefined;
   const shutdown = (): void => {
     control.stop = true;
+    stopped();
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
@@ -87,6 +91,8 @@ async function main(): Promise<void> {
     }),
   );
   await Promise.all(loops);
+  // Without workers the engine still runs its background loop and schedules until told to stop.
+  if (o.workers === 0 && !control.stop) await new Promise<void>((resolve) => (stopped = resolve));
   await engine.close();
   print({ ev: 'closed', errors: errors.toJSON(), completed: stats.completed });
 }
