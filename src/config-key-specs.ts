@@ -2,6 +2,7 @@
  * The configuration keys as data: one row per key drives its default, how the environment spells
  * it, its validation and its error message (config-validation.ts applies the rows).
  */
+import type { QueueLimitsPatch } from './contract/queue-controls.js';
 import type { StaticToken } from './config-schema.js';
 import { acceptRedisClusterUrl } from './config-validation.js';
 import {
@@ -40,6 +41,7 @@ export type KeySpec =
       accept?: (value: string) => boolean;
     }
   | { key: string; kind: 'tokens'; default: StaticToken[] }
+  | { key: string; kind: 'queueLimits'; default: Record<string, QueueLimitsPatch> }
   | { key: string; kind: 'hostList'; default: string[] };
 
 const int = (key: string, def: number, min: number, max: number): KeySpec => ({
@@ -129,6 +131,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   int('bodyLimitBytes', 1_048_576, 1024, 64 * 1024 * 1024),
   { key: 'devMode', kind: 'bool', default: false },
   { key: 'tokens', kind: 'tokens', default: [] },
+  { key: 'queueLimits', kind: 'queueLimits', default: {} },
   {
     key: 'metricsToken',
     kind: 'string',

@@ -3,6 +3,7 @@
  * dev tokens. Pure; each key's default and range live in config-key-specs.ts, their checks in
  * config-validation.ts, and `config.ts` reads the file, the environment and the flags.
  */
+import type { QueueLimitsPatch } from './contract/queue-controls.js';
 import type { BackoffPolicyName } from './actors/task.types.js';
 
 /** Every scope a worker can hold (the contract's list). */
@@ -152,6 +153,12 @@ export interface CodeqConfig {
   devMode: boolean;
   /** Static bearer tokens; default none. */
   tokens: StaticToken[];
+  /**
+   * Limits of queues, by command (`{"email": {"concurrency": 10, "groupConcurrency": 2}}`), set at
+   * each server start as a control event (`system:config`) when they differ from the queue's
+   * current ones; default none. Limits not named keep what operators set.
+   */
+  queueLimits: Record<string, QueueLimitsPatch>;
   /**
    * Bearer token `GET /metrics` requires (Prometheus `authorization: {credentials: ...}`), 16 to
    * 512 printable ASCII characters; unset (default): `/metrics` is open, as `/healthz` is.

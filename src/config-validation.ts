@@ -3,6 +3,8 @@
  * values, every value checked with an `INVALID_INPUT` error naming the key, static tokens, and the
  * rules that span keys.
  */
+import { COMMAND_PATTERN } from './contract/limits.js';
+import { queueLimitsPatchProblem, type QueueLimitsPatch } from './contract/queue-controls.js';
 import type { KeySpec } from './config-key-specs.js';
 import { WORKER_SCOPES, type CodeqConfig, type StaticToken, type TokenRole } from './config-schema.js';
 import { CodeqError } from './errors.js';
@@ -63,6 +65,12 @@ export function parseEnvValue(spec: KeySpec, raw: string): unknown {
       } catch {
         throw invalid(spec.key, `${source} must be a JSON array of tokens`, raw);
       }
+    case 'queueLimits':
+      try {
+        return JSON.parse(raw);
+      } catch {
+        throw invalid(spec.key, `${source} must be a JSON object of command → limits`, raw);
+      }
     default:
       return raw;
   }
@@ -109,6 +117,8 @@ export function validateKey(spec: KeySpec, value: unknown): unknown {
     }
     case 'tokens':
       return validateTokens(value);
+    case 'queueLimits':
+      return validateQueueLimits(value);
     case 'hostList': {
       if (!Array.isArray(value) || !value.every((h) => typeof h === 'string' && h.trim() !== '')) {
         throw invalid(
@@ -217,4 +227,23 @@ export function checkCrossKeys(config: CodeqConfig): void {
       },
     );
   }
+}
+
+/** Checks `queueLimits`: command → limits (as the limits route takes them, without `null`). */
+function validateQueueLimits(value: unknown): Record<string, QueueLimitsPatch> {
+  const rule = 'must be a mapping of command to limits {concurrency, groupConcurrency, rate, groupRate}';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid('queueLimits', rule, value);
+  const out: Record<string, QueueLimitsPatch> = {};
+  for (const [command, limits] of Object.entries(value)) {
+    const at = `queueLimits.${command}`;
+    if (!COMMAND_PATTERN.test(command))
+      throw invalid(at, 'is not a command name ([A-Za-z0-9_-]{1,128})', command);
+    const problem = queueLimitsPatchProblem(limits);
+    if (problem !== undefined) throw invalid(at, problem, limits);
+    if (Object.values(limits as object).some((v) => v === null))
+      throw invalid(at, 'a limit may not be null here', limits);
+    out[command] = limits as QueueLimitsPatch;
+  }
+  return out;
 }

@@ -171,6 +171,10 @@ export async function startService(options: StartServiceOptions = {}): Promise<R
       observer: engineObserver(metrics),
     });
     cleanups.push(() => engine.close());
+    // Configured limits are control events like an operator's: written only when they change something.
+    for (const [command, patch] of Object.entries(config.queueLimits)) {
+      await engine.controlQueue(command, { type: 'setLimits', patch }, 'system:config');
+    }
     // Cleanups run in reverse: the HTTP server closes first, then webhooks, then the engine.
     const webhooks = await startWebhooks({ engine, config, metrics, logger });
     cleanups.push(() => webhooks.stop());

@@ -7,8 +7,12 @@ import { uniqueName } from './servers.js';
  * Starts the service in dev mode on a free port, with a stream, subjects and keys of its own
  * (named after `prefix`) on the shared servers, and silent logs. The caller stops it.
  */
-export async function startTestService(prefix: string): Promise<RunningService> {
-  const name = uniqueName(prefix);
+export async function startTestService(
+  prefix: string,
+  /** More configuration (env form); `name` reuses another start's stream, subjects and keys. */
+  extra: { env?: Record<string, string>; name?: string } = {},
+): Promise<RunningService> {
+  const name = extra.name ?? uniqueName(prefix);
   return startService({
     argv: ['--port', '0', '--dev'],
     env: {
@@ -18,6 +22,7 @@ export async function startTestService(prefix: string): Promise<RunningService> 
       SUBJECT_PREFIX: `${name.toLowerCase()}.task`,
       KEY_PREFIX: name.toLowerCase(),
       LOG_LEVEL: 'silent',
+      ...extra.env,
     },
     print: () => {},
   });
