@@ -6,7 +6,13 @@
  */
 import { REASON_MAX_LENGTH } from '../contract/limits.js';
 import { spawn } from 'node:child_process';
-import { AbandonError, LetLeaseExpireError, RetryLaterError, isTransient } from '../sdk/errors.js';
+import {
+  AbandonError,
+  LetLeaseExpireError,
+  RateLimitedError,
+  RetryLaterError,
+  isTransient,
+} from '../sdk/errors.js';
 import type { Transport } from '../sdk/transport.js';
 import { Worker } from '../sdk/worker.js';
 import type { FailureInfo, Job } from '../sdk/worker.types.js';
@@ -28,6 +34,11 @@ export interface WorkerStartOptions {
   waitSeconds: number;
   /** Retry delay (seconds) given with nacks; default the server's backoff policy. */
   nackDelaySeconds?: number;
+  /**
+   * An exit code that means "rate limited downstream" (e.g. 75, EX_TEMPFAIL): the task is given back
+   * without spending its attempt, and its group key (or queue) waits too. Default none.
+   */
+  rateLimitedExitCode?: number;
   /** Exit after this many tasks were handled; default: run until stopped. */
   maxTasks?: number;
   /** What to do after a successful run; default `complete`. */
@@ -187,6 +198,9 @@ function outcomeOf(run: ProcessRun, options: WorkerStartOptions): { stdout: unkn
   const reason = ok
     ? 'nacked by worker (--ack nack)'
     : (run.spawnError ?? (tail(run.stderr, MAX_REASON) || `exit code ${run.exitCode ?? run.signal}`));
+  if (!ok && options.rateLimitedExitCode !== undefined && run.exitCode === options.rateLimitedExitCode) {
+    throw new RateLimitedError(reason, options.nackDelaySeconds ?? 0);
+  }
   throw options.nackDelaySeconds === undefined
     ? new Error(reason)
     : new RetryLaterError(reason, options.nackDelaySeconds);

@@ -36,6 +36,8 @@ stderr as reason. Without a command every task succeeds at once (useful with --a
   --poll-interval <duration>     codeQ's spelling of the wait, e.g. 1s, 500ms
   --ack <mode>                   after exit 0: complete (default), abandon, nack or none
   --nack-delay <duration>        retry delay of nacks, e.g. 10s (default: server's backoff)
+  --rate-limited-exit <code>     exit code meaning "rate limited downstream" (e.g. 75): the task is
+                                 given back without spending its attempt, its group key waits
   --max-tasks <n>                exit after handling n tasks
 
 ${CONNECTION_HELP}`;
@@ -53,6 +55,7 @@ const START_OPTIONS = {
   'poll-interval': { type: 'string' },
   ack: { type: 'string' },
   'nack-delay': { type: 'string' },
+  'rate-limited-exit': { type: 'string' },
   'max-tasks': { type: 'string' },
 } as const;
 
@@ -95,6 +98,8 @@ export function parseWorkerArgs(args: string[]): {
   if (lease !== undefined) options.leaseSeconds = lease;
   if (values['nack-delay'] !== undefined)
     options.nackDelaySeconds = Math.ceil(parseDuration(values['nack-delay'], '--nack-delay') / 1000);
+  const rateLimited = parseIntFlag(values['rate-limited-exit'], '--rate-limited-exit', { min: 1, max: 255 });
+  if (rateLimited !== undefined) options.rateLimitedExitCode = rateLimited;
   const max = parseIntFlag(values['max-tasks'], '--max-tasks', { min: 1 });
   if (max !== undefined) options.maxTasks = max;
   return { options, values };

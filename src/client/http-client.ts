@@ -160,7 +160,7 @@ export class CodeqHttpClient {
   /** `POST /tasks/:id/nack`: retry with backoff (or `delaySeconds`), or DLQ at the attempt limit. */
   nack(
     id: string,
-    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean } = {},
+    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean; rateLimited?: boolean } = {},
   ): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     return this.http.json('worker', 'POST', `/tasks/${enc(id)}/nack`, options);
   }

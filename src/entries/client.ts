@@ -35,6 +35,7 @@ export type {
 } from '../sdk/transport.js';
 export {
   JobAbortedError,
+  RateLimitedError,
   RetryLaterError,
   UnrecoverableError,
   isLeaseLost,

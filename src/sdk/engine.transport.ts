@@ -79,7 +79,7 @@ export class EngineTransport implements Transport, QueueAdminTransport {
 
   nack(
     taskId: string,
-    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean },
+    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean; rateLimited?: boolean },
   ): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     return this.engine.nack({ taskId, workerId: this.workerId, ...options });
   }

@@ -40,6 +40,23 @@ export class RetryLaterError extends Error {
 }
 
 /**
+ * Thrown by a handler when something downstream rate-limits it (an upstream's 429 with
+ * `Retry-After`): the worker nacks with `rateLimited: true`, so the attempt is not spent, the task
+ * waits `retryAfterSeconds` (0: the server's backoff), and so does its group key or, without one,
+ * its queue (no other worker is handed the same throttled work meanwhile).
+ */
+export class RateLimitedError extends Error {
+  /** Whole seconds to wait (rounded up, at least 0); 0 asks for the server's backoff. */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RateLimitedError';
+    this.retryAfterSeconds = Math.max(0, Math.ceil(retryAfterSeconds));
+  }
+}
+
+/**
  * Thrown by a handler to give the task back untouched: the worker abandons it, so it is claimable
  * again at once with its attempts unchanged (no backoff, no attempt used). For a worker that took a
  * task it cannot run here, or for tests (codeQ's `--ack abandon`).

@@ -145,7 +145,7 @@ export class HttpTransport implements Transport, QueueAdminTransport {
 
   nack(
     taskId: string,
-    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean },
+    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean; rateLimited?: boolean },
   ): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
     return this.client.nack(taskId, options);
   }

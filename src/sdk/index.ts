@@ -57,6 +57,7 @@ export {
   JobAbortedError,
   LEASE_LOST_CODES,
   LetLeaseExpireError,
+  RateLimitedError,
   RetryLaterError,
   UnrecoverableError,
   isCancellation,

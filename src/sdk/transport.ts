@@ -173,7 +173,7 @@ export interface Transport {
   /** Gives the task back for a retry (or dead-letters it at the attempt limit). */
   nack(
     taskId: string,
-    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean },
+    options: { delaySeconds?: number; reason?: string; deadLetter?: boolean; rateLimited?: boolean },
   ): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }>;
   /** Gives the task back untouched: claimable at once, attempts kept. */
   abandon(taskId: string): Promise<void>;

@@ -6,6 +6,7 @@ import type { Settled } from './batcher.js';
 import {
   AbandonError,
   LetLeaseExpireError,
+  RateLimitedError,
   RetryLaterError,
   UnrecoverableError,
   isLeaseLost,
@@ -66,7 +67,8 @@ export async function completeBatch(
 /**
  * Records the failure of a handler that threw `thrown`: abandons the task for an
  * {@link AbandonError}, sends nothing for a {@link LetLeaseExpireError}, else nacks it: dead-lettered
- * at once for an {@link UnrecoverableError}, with the given delay for a {@link RetryLaterError}, with
+ * at once for an {@link UnrecoverableError}, with the given delay for a {@link RetryLaterError},
+ * without spending the attempt for a {@link RateLimitedError}, with
  * the server's backoff otherwise. Resolves with the error (a non-Error wrapped) and how the attempt
  * ended.
  */
@@ -88,8 +90,12 @@ export async function recordFailure(
     await withRetry(() => transport.nack(taskId, { reason: message, deadLetter: true }), retry);
     return { error, info: { outcome: 'dead', via: 'nack' } };
   }
-  const nack: { reason: string; delaySeconds?: number } = { reason: message };
+  const nack: { reason: string; delaySeconds?: number; rateLimited?: boolean } = { reason: message };
   if (error instanceof RetryLaterError) nack.delaySeconds = error.delaySeconds;
+  if (error instanceof RateLimitedError) {
+    nack.delaySeconds = error.retryAfterSeconds;
+    nack.rateLimited = true;
+  }
   const out = await withRetry(() => transport.nack(taskId, nack), retry);
   const info: FailureInfo =
     out.status === 'dlq'

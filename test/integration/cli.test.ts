@@ -201,6 +201,27 @@ describe('codeq CLI', () => {
     expect(events[0]!.actor).toMatch(/^admin:/);
   });
 
+  it('gives a task back rate-limited on the exit code --rate-limited-exit names', async () => {
+    const command = uniqueName('RLX');
+    const [task] = await client.createTasks([{ command, payload: {}, maxAttempts: 1 }]);
+    const run = await cli(
+      ['worker', 'start', '--commands', command, '--wait-seconds', '1', '--max-tasks', '1'].concat([
+        '--rate-limited-exit',
+        '75',
+        '--nack-delay',
+        '30s',
+        '--json',
+        '--run',
+        'echo slow down >&2; exit 75',
+      ]),
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const history = await client.history(task!.id);
+    expect(history.events.at(-1)).toMatchObject({ type: 'rateLimited', data: { attempts: 0 } });
+    const bad = await cli(['worker', 'start', '--commands', command, '--rate-limited-exit', '300']);
+    expect(bad.code).toBe(2);
+  });
+
   it('runs `cat` on 100 tasks with worker start and completes them all', async () => {
     const command = uniqueName('CAT');
     const tasks = await client.createTasks(

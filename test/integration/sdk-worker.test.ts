@@ -4,7 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeqError } from '../../src/errors.js';
-import { JobAbortedError, LEASE_LOST_CODES, UnrecoverableError } from '../../src/sdk/errors.js';
+import {
+  JobAbortedError,
+  LEASE_LOST_CODES,
+  RateLimitedError,
+  UnrecoverableError,
+} from '../../src/sdk/errors.js';
 import { Producer } from '../../src/sdk/producer.js';
 import { sleep } from '../../src/sdk/retry.js';
 import { Worker } from '../../src/sdk/worker.js';
@@ -89,6 +94,31 @@ describe.each(KINDS)('SDK worker over %s', (kind) => {
     const history = await producer.history(task.id);
     expect(history.at(-1)).toMatchObject({ type: 'dlq', data: { cause: 'rejected', reason: 'bad payload' } });
     expect(history.filter((e) => e.type === 'claimed')).toHaveLength(1);
+  });
+
+  it('gives a rate-limited task back without spending its attempt on RateLimitedError', async () => {
+    const command = uniqueName('RATED');
+    // One attempt allowed: a plain failure would dead-letter it.
+    const task = await producer.enqueue(command, {}, { maxAttempts: 1, groupKey: 'upstream-a' });
+    const failures: FailureInfo[] = [];
+    const worker = new Worker({
+      transport: h.transport(),
+      commands: [command],
+      waitSeconds: 1,
+      handler: async () => {
+        throw new RateLimitedError('429 from upstream', 60);
+      },
+    });
+    worker.on('failed', (_job, _err, info) => failures.push(info));
+    await until(() => failures.length === 1);
+    await worker.close();
+    // The delay is the handler's, capped at backoffMaxSeconds as for any nack.
+    expect(failures[0]).toMatchObject({ outcome: 'retry', via: 'nack' });
+    expect(failures[0]!.outcome === 'retry' && failures[0]!.delaySeconds).toBeGreaterThan(0);
+    const { task: after } = await producer.result(task.id);
+    expect(after).toMatchObject({ status: 'PENDING', attempts: 0 });
+    const history = await producer.history(task.id);
+    expect(history.at(-1)).toMatchObject({ type: 'rateLimited', data: { attempts: 0 } });
   });
 
   it('keeps the task through automatic heartbeats when the handler outlives its lease', async () => {
