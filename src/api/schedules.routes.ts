@@ -234,7 +234,8 @@ export const scheduleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
     '/admin/schedules/:name/history',
     {
       schema: {
-        summary: "A schedule's events, oldest first: every definition change, run request and tick",
+        summary:
+          "A schedule's events, oldest first: every definition change, run request and tick (a deleted one's too)",
         tags: ['schedules'],
         params: ScheduleNameParams,
         querystring: ScheduleHistoryQuery,
@@ -242,8 +243,11 @@ export const scheduleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
       },
     },
     async (request, reply) => {
-      await visible(request, request.params.name);
       const events = await engine.schedules.history(request.params.name, request.query.limit);
+      // A deleted schedule's history stays readable (its tombstone still names the command).
+      const last = events.at(-1);
+      if (!last || !allowsCommand(principalOf(request), last.state.spec.command))
+        throw new CodeqError('NOT_FOUND', 'schedule not found');
       return reply.send({
         events: events.map((e) => ({
           seq: e.seq,

@@ -11,6 +11,7 @@ import {
   CRON_MAX_LENGTH,
   JITTER_SECONDS_MAX,
   OverlapSchema,
+  SCHEDULE_HISTORY_LIMIT_MAX,
   SCHEDULE_NAME_PATTERN,
   TIMEZONE_MAX_LENGTH,
 } from './schedules.js';
@@ -153,7 +154,11 @@ export const ScheduleEventJson = Type.Object({
 
 /** `GET /admin/schedules/:name/history` query. */
 export const ScheduleHistoryQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'default 1000' })) },
+  {
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: SCHEDULE_HISTORY_LIMIT_MAX, description: 'default 1000' }),
+    ),
+  },
   { additionalProperties: false },
 );
 

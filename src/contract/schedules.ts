@@ -37,6 +37,9 @@ export const SCHEDULE_MISFIRE_GRACE_MS = 60_000;
 /** Most missed ticks `catchUp: "all"` enqueues after a downtime (the most recent ones). */
 export const CATCH_UP_MAX_TICKS = 100;
 
+/** Most events one schedule history read returns (`limit`, default 1000). */
+export const SCHEDULE_HISTORY_LIMIT_MAX = 10_000;
+
 /** Most run-now requests a schedule holds before they run (more are refused as `WRONG_STATE`). */
 export const RUN_REQUESTS_MAX = 10;
 

@@ -10,6 +10,7 @@ import { nextRunAt } from '../actors/schedule-plan.js';
 import { decideSchedule, type ScheduleIntent } from '../actors/schedule.decider.js';
 import {
   runIdempotencyKey,
+  SCHEDULE_HISTORY_LIMIT_MAX,
   type ScheduleInput,
   type SchedulePatch,
   type ScheduleState,
@@ -29,6 +30,7 @@ import {
   normaliseScheduleInput,
   patchScheduleSpec,
 } from './schedule-input.js';
+import { integerIn } from './input-validation.js';
 import { ScheduleRunner, type ScheduleRunnerDeps } from './schedule-runner.js';
 
 /** Times a change is decided again after another change of the same schedule landed first. */
@@ -176,7 +178,9 @@ export class Schedules implements ScheduleApi {
 
   async history(name: string, limit?: number): Promise<StoredScheduleEvent[]> {
     assertScheduleName(name);
-    return this.deps.log.historyOf(SCHEDULE_EVENTS, name, limit);
+    // The same range as the HTTP query's, so every caller is refused alike.
+    const most = integerIn(limit, 'limit', 1, SCHEDULE_HISTORY_LIMIT_MAX, 1000);
+    return this.deps.log.historyOf(SCHEDULE_EVENTS, name, most);
   }
 
   /** The schedule's last event, fresh from the log (and into the cache). */

@@ -12,6 +12,8 @@ import { queueControlAnswer, type QueueControlAnswer } from '../contract/queue-c
 import type { QueueDetail, ResultRecord, TaskView } from '../contract/views.js';
 import type { Settled } from './batcher.js';
 import type { QueueAdminTransport, QueueControlEntry } from './queue-admin.js';
+import type { ScheduleAdminTransport } from './schedule-admin.js';
+import { EngineSchedules } from './schedule-engine.transport.js';
 import type {
   BulkCancelOptions,
   BulkCancelSummary,
@@ -32,7 +34,7 @@ export interface EngineTransportOptions {
   workerId?: string;
   /** Recorded as the actor of enqueues and cancels; default `producer:sdk`. */
   actor?: string;
-  /** Recorded as the actor of admin operations (bulk cancels, queue controls); default `admin:sdk`. */
+  /** Recorded as the actor of admin operations (bulk cancels, queue controls, schedules); default `admin:sdk`. */
   adminActor?: string;
 }
 
@@ -43,7 +45,7 @@ export function taskFromView(view: TaskView): Task {
 }
 
 /** A transport on an in-process {@link EngineApi}. */
-export class EngineTransport implements Transport, QueueAdminTransport {
+export class EngineTransport implements Transport, QueueAdminTransport, ScheduleAdminTransport {
   readonly kind = 'engine';
   // The contract's limits, the same as over HTTP.
   readonly maxEnqueueBatch = ENQUEUE_BATCH_MAX;
@@ -51,6 +53,8 @@ export class EngineTransport implements Transport, QueueAdminTransport {
   readonly abortableClaims = true;
   /** The identity leases are held under. */
   readonly workerId: string;
+  /** Schedules in-process, changes recorded with `adminActor` (see `ScheduleAdmin`). */
+  readonly schedules: EngineSchedules;
   private readonly engine: EngineApi;
   private readonly actor: string;
   private readonly adminActor: string;
@@ -61,6 +65,7 @@ export class EngineTransport implements Transport, QueueAdminTransport {
       options.workerId ?? `sdk-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.slice(0, 128);
     this.actor = options.actor ?? 'producer:sdk';
     this.adminActor = options.adminActor ?? 'admin:sdk';
+    this.schedules = new EngineSchedules(this.engine.schedules, this.adminActor, taskFromView);
   }
 
   async enqueueMany(inputs: TransportEnqueue[]): Promise<Task[]> {

@@ -13,6 +13,8 @@ import type { QueueDetail, ResultRecord } from '../contract/views.js';
 import { CodeqError } from '../errors.js';
 import type { Settled } from './batcher.js';
 import type { QueueAdminTransport, QueueControlEntry } from './queue-admin.js';
+import type { ScheduleAdminTransport } from './schedule-admin.js';
+import { HttpSchedules } from './schedule-http.transport.js';
 import type {
   BulkCancelOptions,
   BulkCancelSummary,
@@ -95,7 +97,7 @@ export function resultFromJson(json: ResultJson): ResultRecord {
 }
 
 /** A transport over codeq's HTTP API. */
-export class HttpTransport implements Transport, QueueAdminTransport {
+export class HttpTransport implements Transport, QueueAdminTransport, ScheduleAdminTransport {
   readonly kind = 'http';
   readonly maxEnqueueBatch = ENQUEUE_BATCH_MAX;
   readonly maxClaimBatch = CLAIM_COUNT_MAX;
@@ -104,6 +106,8 @@ export class HttpTransport implements Transport, QueueAdminTransport {
   readonly claimsWithoutCommands = true;
   /** The underlying client (for endpoints the SDK does not wrap). */
   readonly client: CodeqHttpClient;
+  /** Schedules over the admin endpoints, in the SDK's shapes (see `ScheduleAdmin`). */
+  readonly schedules: HttpSchedules;
 
   constructor(options: HttpTransportOptions) {
     const tokens: RoleTokens = { ...(options.token ? { default: options.token } : {}), ...options.tokens };
@@ -113,6 +117,7 @@ export class HttpTransport implements Transport, QueueAdminTransport {
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
+    this.schedules = new HttpSchedules(this.client.schedules, taskFromJson);
   }
 
   async enqueueMany(inputs: TransportEnqueue[]): Promise<Task[]> {

@@ -27,6 +27,21 @@ export type {
   QueueLimitsPatch,
   QueueSettings,
 } from './queue-admin.js';
+export { ScheduleAdmin } from './schedule-admin.js';
+export type {
+  CatchUpPolicy,
+  OverlapPolicy,
+  Schedule,
+  ScheduleAdminOptions,
+  ScheduleAdminTransport,
+  ScheduleEventEntry,
+  ScheduleInput,
+  ScheduleOperations,
+  SchedulePatch,
+  ScheduleRun,
+} from './schedule-admin.js';
+export { EngineSchedules, scheduleFromView } from './schedule-engine.transport.js';
+export { HttpSchedules, scheduleFromJson } from './schedule-http.transport.js';
 export { HttpTransport, taskFromJson, resultFromJson } from './http.transport.js';
 export type { HttpTransportOptions } from './http.transport.js';
 export { EngineTransport, taskFromView } from './engine.transport.js';

@@ -13,6 +13,7 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import { EngineTransport } from '../../src/sdk/engine.transport.js';
 import { HttpTransport } from '../../src/sdk/http.transport.js';
 import type { QueueAdminTransport } from '../../src/sdk/queue-admin.js';
+import type { ScheduleAdminTransport } from '../../src/sdk/schedule-admin.js';
 import type { Transport } from '../../src/sdk/transport.js';
 import { createTestEngine } from '../support/engine.js';
 
@@ -35,7 +36,10 @@ export interface SdkHarness {
   /** The engine (tests use it to check state and to force server-side lease expiry). */
   engine: Engine;
   /** A transport acting as worker `n` (1 or 2) and producer. `fetch` wraps HTTP requests. */
-  transport(options?: { worker?: 1 | 2; fetch?: typeof fetch }): Transport & QueueAdminTransport;
+  transport(options?: {
+    worker?: 1 | 2;
+    fetch?: typeof fetch;
+  }): Transport & QueueAdminTransport & ScheduleAdminTransport;
   /** Closes the server, the engine and drops the deployment. */
   close(): Promise<void>;
 }
