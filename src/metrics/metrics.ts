@@ -7,14 +7,17 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SeriesHistogram } from './series-histogram.js';
 import type { EngineApi, EngineObserver } from '../engine/engine.types.js';
-import type { QueueHealthSummary, QueueStats } from '../contract/views.js';
+import type { GroupFigures, QueueHealthSummary, QueueStats } from '../contract/views.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
 
 /** What the scrape-time gauges read (the server binds its engine). */
 export type MetricsSource = Pick<
   EngineApi,
-  'allQueueStats' | 'allQueueHealth' | 'oldestReady' | 'projectionLag'
+  'allQueueStats' | 'allQueueHealth' | 'oldestReady' | 'projectionLag' | 'queueDetail'
 >;
+
+/** Group keys per command with their own series (the busiest by ready tasks): bounds cardinality. */
+const GROUP_SERIES_PER_COMMAND = 10;
 
 /** Largest number of in-flight claims remembered for the run-duration histogram. */
 const MAX_TRACKED_CLAIMS = 100_000;
@@ -51,6 +54,11 @@ export interface Metrics {
   readonly queueGroups: Gauge<'command'>;
   /** `codeq_queue_paused{command}`: 1 while paused, read on scrape. */
   readonly queuePaused: Gauge<'command'>;
+  /**
+   * `codeq_queue_group_tasks{command,group_key,state}` (state: ready, leased), read on scrape, for
+   * the 10 busiest group keys of each command (all keys: `GET /admin/queues/:command`).
+   */
+  readonly queueGroupTasks: Gauge<'command' | 'group_key' | 'state'>;
   /** `codeq_claim_delay_seconds{command}`: enqueue to first claim (any requested delay included). */
   readonly claimDelay: SeriesHistogram<'command'>;
   /** `codeq_claim_wait_seconds{outcome}`: how long claim calls waited (claimed, handed_off, empty). */
@@ -71,6 +79,7 @@ export interface Metrics {
 interface QueueReading {
   stats: QueueStats[];
   health: QueueHealthSummary[];
+  groups: Map<string, GroupFigures[]>;
   readySince: Map<string, number>;
   at: number;
 }
@@ -92,7 +101,15 @@ export function createMetrics(): Metrics {
       const next = (async () => {
         const [stats, health] = await Promise.all([from.allQueueStats(), from.allQueueHealth()]);
         const ready = stats.filter((s) => s.ready > 0).map((s) => s.command);
-        return { stats, health, readySince: await from.oldestReady(ready), at: Date.now() };
+        const grouped = health.filter((h) => h.groups > 0).map((h) => h.command);
+        const [readySince, details] = await Promise.all([
+          from.oldestReady(ready),
+          Promise.all(grouped.map((c) => from.queueDetail(c))),
+        ]);
+        const groups = new Map(
+          details.map((d) => [d.command, d.topGroups.slice(0, GROUP_SERIES_PER_COMMAND)]),
+        );
+        return { stats, health, groups, readySince, at: Date.now() };
       })();
       reading = next;
       const settle = (): void => {
@@ -163,6 +180,23 @@ export function createMetrics(): Metrics {
         const { health } = await readQueues(source);
         this.reset();
         for (const h of health) this.set({ command: h.command }, h.paused ? 1 : 0);
+      },
+    }),
+    queueGroupTasks: new Gauge({
+      name: 'codeq_queue_group_tasks',
+      help: 'Tasks of the busiest group keys of each command (at most 10 keys per command) by state (ready, leased), read at scrape time.',
+      labelNames: ['command', 'group_key', 'state'] as const,
+      registers: [registry],
+      async collect() {
+        if (!source) return;
+        const { groups } = await readQueues(source);
+        this.reset();
+        for (const [command, figures] of groups) {
+          for (const g of figures) {
+            this.set({ command, group_key: g.groupKey, state: 'ready' }, g.ready);
+            this.set({ command, group_key: g.groupKey, state: 'leased' }, g.leased);
+          }
+        }
       },
     }),
     claimDelay: new SeriesHistogram({

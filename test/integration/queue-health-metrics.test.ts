@@ -47,6 +47,9 @@ describe('queue health signals', () => {
     const age = await sample('codeq_queue_oldest_ready_age_seconds', command);
     expect(age).toBeGreaterThanOrEqual(0.25);
     expect(await sample('codeq_queue_groups', command)).toBe(3);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(`codeq_queue_group_tasks{command="${command}",group_key="t1",state="ready"} 2`);
+    expect(text).toContain(`codeq_queue_group_tasks{command="${command}",group_key="t3",state="leased"} 0`);
     expect(await sample('codeq_queue_paused', command)).toBe(0);
     expect(await sample('codeq_queue_paused', idle)).toBe(1);
     // Nothing ready in the idle queue: no age series for it.
