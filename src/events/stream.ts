@@ -119,20 +119,40 @@ export async function provisionStream(nc: NatsConnection, options: StreamOptions
   assertSupportedServer(nc);
   const wanted = streamConfig(options);
   const jsm = await openManager(nc);
-  try {
-    const existing = await findStream(jsm, wanted.name);
-    if (existing) return await updateIfNeeded(jsm, existing, wanted);
+  // A cluster that is still forming has a meta leader before its peers report in: placing a
+  // replicated stream then fails with "no suitable peers" for a moment, which a start rides out.
+  const placementDeadline = Date.now() + PLACEMENT_WAIT_MS;
+  for (;;) {
     try {
-      return await jsm.streams.add(wanted);
+      return await provisionOnce(jsm, wanted);
     } catch (err) {
-      // Another instance created it between our lookup and our create: converge on update.
-      if (apiErrCode(err) !== STREAM_NAME_IN_USE) throw err;
-      const raced = await findStream(jsm, wanted.name);
-      if (!raced) throw err;
-      return await updateIfNeeded(jsm, raced, wanted);
+      if (apiErrCode(err) !== NO_SUITABLE_PEERS || Date.now() > placementDeadline) {
+        throw toCodeqError(err, `provision stream ${wanted.name}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
     }
+  }
+}
+
+/** JetStream's "no suitable peers for placement" (a cluster without enough current peers). */
+const NO_SUITABLE_PEERS = 10005;
+/** Longest a start waits for a forming cluster's peers to place the stream, ms. */
+const PLACEMENT_WAIT_MS = 15_000;
+
+async function provisionOnce(
+  jsm: JetStreamManager,
+  wanted: Partial<StreamConfig> & { name: string },
+): Promise<StreamInfo> {
+  const existing = await findStream(jsm, wanted.name);
+  if (existing) return await updateIfNeeded(jsm, existing, wanted);
+  try {
+    return await jsm.streams.add(wanted);
   } catch (err) {
-    throw toCodeqError(err, `provision stream ${wanted.name}`);
+    // Another instance created it between our lookup and our create: converge on update.
+    if (apiErrCode(err) !== STREAM_NAME_IN_USE) throw err;
+    const raced = await findStream(jsm, wanted.name);
+    if (!raced) throw err;
+    return await updateIfNeeded(jsm, raced, wanted);
   }
 }
 
