@@ -3,10 +3,10 @@
  * points so that in-process use (the SDK's EngineTransport) is traced as HTTP is (the routes call
  * the same operations). Enqueue also gives each task without trace fields the caller's active
  * context, so a producer inside a span links its worker without passing anything. With no
- * OpenTelemetry SDK registered every span is the API's no-op (see `bench/tracing-overhead.ts`).
+ * OpenTelemetry SDK registered no span is started (see `bench/tracing-overhead.ts`).
  */
 import { SpanKind, context, trace } from '@opentelemetry/api';
-import type { Attributes, Context, Link, Span } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
 import type { TaskView } from '../contract/views.js';
 import {
   ATTR,
@@ -22,12 +22,13 @@ import type { ClaimInput, EnqueueInput, ResultInput } from './engine.types.js';
 
 /** Runs `run` in an active server span under `parent`; ends the span with `run`'s outcome. */
 function inServerSpan<T>(
+  codeq: Tracer,
   name: string,
   attributes: Attributes,
   parent: Context,
   run: (span: Span) => Promise<T>,
 ): Promise<T> {
-  return tracer().startActiveSpan(name, { kind: SpanKind.SERVER, attributes }, parent, async (span) => {
+  return codeq.startActiveSpan(name, { kind: SpanKind.SERVER, attributes }, parent, async (span) => {
     try {
       return await run(span);
     } catch (err) {
@@ -75,15 +76,23 @@ export function traceEnqueue<T extends TaskView | TaskView[]>(
   run: (inputs: EnqueueInput[]) => Promise<T>,
 ): Promise<T> {
   const traced = inputs.map((input) => withActiveTrace(input));
+  const codeq = tracer();
+  if (codeq === undefined) return run(traced);
   const command = commonCommand(traced);
   const attributes = baseAttributes('send', 'enqueue', command);
   if (batch) attributes[ATTR.batchCount] = traced.length;
-  return inServerSpan(spanName('enqueue', command), attributes, enqueueParent(traced), async (span) => {
-    const out = await run(traced);
-    const one: TaskView | undefined = Array.isArray(out) ? (out.length === 1 ? out[0] : undefined) : out;
-    if (one !== undefined && span.isRecording()) span.setAttribute(ATTR.messageId, one.id);
-    return out;
-  });
+  return inServerSpan(
+    codeq,
+    spanName('enqueue', command),
+    attributes,
+    enqueueParent(traced),
+    async (span) => {
+      const out = await run(traced);
+      const one: TaskView | undefined = Array.isArray(out) ? (out.length === 1 ? out[0] : undefined) : out;
+      if (one !== undefined && span.isRecording()) span.setAttribute(ATTR.messageId, one.id);
+      return out;
+    },
+  );
 }
 
 /**
@@ -91,12 +100,14 @@ export function traceEnqueue<T extends TaskView | TaskView[]>(
  * producers' contexts (a claim takes tasks of many traces, so links rather than a parent).
  */
 export function traceClaim(input: ClaimInput, run: () => Promise<TaskView[]>): Promise<TaskView[]> {
+  const codeq = tracer();
+  if (codeq === undefined) return run();
   const commands = (input as ClaimInput | null)?.commands;
   const command = Array.isArray(commands) && commands.length === 1 ? commandName(commands[0]) : undefined;
   const attributes = baseAttributes('receive', 'claim', command);
   const workerId = (input as ClaimInput | null)?.workerId;
   if (typeof workerId === 'string') attributes[ATTR.clientId] = workerId;
-  return inServerSpan('codeq claim', attributes, context.active(), async (span) => {
+  return inServerSpan(codeq, 'codeq claim', attributes, context.active(), async (span) => {
     const tasks = await run();
     if (!span.isRecording()) return tasks;
     span.setAttribute(ATTR.batchCount, tasks.length);
@@ -119,12 +130,14 @@ export function traceClaim(input: ClaimInput, run: () => Promise<TaskView[]>): P
 export function traceResult<T>(
   input: { taskId: string; workerId: string },
   operation: 'complete' | 'fail',
-  run: (span: Span) => Promise<T>,
+  run: (span?: Span) => Promise<T>,
 ): Promise<T> {
+  const codeq = tracer();
+  if (codeq === undefined) return run();
   const attributes = baseAttributes('settle', operation, undefined);
   if (typeof input?.taskId === 'string') attributes[ATTR.messageId] = input.taskId;
   if (typeof input?.workerId === 'string') attributes[ATTR.clientId] = input.workerId;
-  return inServerSpan('codeq result', attributes, context.active(), run);
+  return inServerSpan(codeq, 'codeq result', attributes, context.active(), run);
 }
 
 /** Names a result span after the task's command, once it is known. */
@@ -136,8 +149,10 @@ export function nameResultSpan(span: Span, command: string): void {
 
 /** Runs a batch of results in a span `codeq result <command>` (the command when every item names it). */
 export function traceResults<T>(inputs: readonly ResultInput[], run: () => Promise<T>): Promise<T> {
+  const codeq = tracer();
+  if (codeq === undefined) return run();
   const command = commonCommand(inputs);
   const attributes = baseAttributes('settle', 'result', command);
   attributes[ATTR.batchCount] = inputs.length;
-  return inServerSpan(spanName('result', command), attributes, context.active(), () => run());
+  return inServerSpan(codeq, spanName('result', command), attributes, context.active(), () => run());
 }

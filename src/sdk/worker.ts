@@ -255,11 +255,15 @@ export class Worker<
       return;
     }
     if (isThenable(value)) return void this.awaitHandler(run, value, span);
-    span.end();
+    span?.end();
     this.settle(run, true, value);
   }
 
-  private async awaitHandler(run: Running, pending: PromiseLike<unknown>, span: Span): Promise<void> {
+  private async awaitHandler(
+    run: Running,
+    pending: PromiseLike<unknown>,
+    span: Span | undefined,
+  ): Promise<void> {
     let value: unknown;
     try {
       value = await pending;
@@ -268,7 +272,7 @@ export class Worker<
       this.settle(run, false, error);
       return;
     }
-    span.end();
+    span?.end();
     this.settle(run, true, value);
   }
 

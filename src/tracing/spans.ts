@@ -1,11 +1,11 @@
 /**
- * codeq's spans, through `@opentelemetry/api` only: the application registers an OpenTelemetry SDK
- * (or does not, and every call here is the API's no-op). Attribute names follow OpenTelemetry's
+ * codeq's spans, through `@opentelemetry/api` only: the application registers an OpenTelemetry SDK,
+ * or does not and codeq starts no spans. Attribute names follow OpenTelemetry's
  * messaging semantic conventions (development status, copied as strings as they advise for
  * incubating names); `codeq.*` names are codeq's own.
  */
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Span, Tracer } from '@opentelemetry/api';
+import type { Span, Tracer, TracerProvider } from '@opentelemetry/api';
 import { COMMAND_PATTERN } from '../contract/limits.js';
 
 /** The instrumentation scope of every codeq span. */
@@ -37,12 +37,19 @@ export const ATTR = {
 export const MESSAGING_SYSTEM = 'codeq';
 
 /**
- * The tracer, looked up per span rather than kept: the API hands out a proxy that is bound to the
- * provider registered at the time, so a lookup per span follows an SDK registered, replaced or
- * disabled later (the lookup is a small allocation on the no-op path).
+ * codeq's tracer, or undefined when no tracer provider (no OpenTelemetry SDK) is registered: then
+ * codeq starts no span at all, not even the API's no-op ones, so tracing costs nothing but this
+ * lookup (`bench/tracing-overhead.ts`). Looked up per span rather than kept: it follows an SDK
+ * registered, replaced or disabled later. The API's global provider is a proxy whose delegate is the
+ * registered SDK; a provider without that method is asked for its tracer as any provider is.
  */
-export function tracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
+export function tracer(): Tracer | undefined {
+  const provider = trace.getTracerProvider() as TracerProvider & {
+    getDelegateTracer?: (name: string) => Tracer | undefined;
+  };
+  return typeof provider.getDelegateTracer === 'function'
+    ? provider.getDelegateTracer(TRACER_NAME)
+    : provider.getTracer(TRACER_NAME);
 }
 
 /**
