@@ -41,6 +41,7 @@ import type {
 } from '../contract/views.js';
 import { bulkCancel, type BulkCancelInput, type BulkCancelResult } from './bulk-cancel.js';
 import { enqueueMany } from './enqueue.js';
+import { traceClaim, traceEnqueue, traceResult, traceResults } from './engine-tracing.js';
 import {
   assertBatch,
   assertQueueIntent,
@@ -122,26 +123,30 @@ export class Engine implements EngineApi {
    * the batch path directly, which resolves keys against the index first.
    */
   async enqueue(input: EnqueueInput): Promise<TaskView> {
-    if (typeof input !== 'object' || input === null || input.idempotencyKey !== undefined) {
-      const [view] = await this.enqueueMany([input]);
-      return view as TaskView;
-    }
-    return this.parts.coalescer.add(input);
+    return traceEnqueue([input], false, async ([traced]) => {
+      if (typeof traced !== 'object' || traced === null || traced.idempotencyKey !== undefined) {
+        const [view] = await enqueueMany([traced!], this.parts.enqueueDeps);
+        return view as TaskView;
+      }
+      return this.parts.coalescer.add(traced);
+    });
   }
 
   async enqueueMany(inputs: EnqueueInput[]): Promise<TaskView[]> {
     assertBatch(inputs, ENQUEUE_BATCH_MAX, 'tasks');
-    return enqueueMany(inputs, this.parts.enqueueDeps);
+    return traceEnqueue(inputs, true, (traced) => enqueueMany(traced, this.parts.enqueueDeps));
   }
 
   async claim(input: ClaimInput): Promise<TaskView[]> {
-    return longPollClaim(input, {
-      claimer: this.parts.claimer,
-      waiters: this.parts.waiters,
-      settings: this.settings,
-      observer: this.parts.observer,
-      isClosed: () => this.closed,
-    });
+    return traceClaim(input, () =>
+      longPollClaim(input, {
+        claimer: this.parts.claimer,
+        waiters: this.parts.waiters,
+        settings: this.settings,
+        observer: this.parts.observer,
+        isClosed: () => this.closed,
+      }),
+    );
   }
 
   async heartbeat(input: Input<'heartbeat'>): Promise<{ leaseUntil: number }> {
@@ -174,16 +179,20 @@ export class Engine implements EngineApi {
   }
 
   complete(input: Input<'complete'>): Promise<ResultRecord> {
-    return this.parts.commands.submitResult({ ...input, status: 'COMPLETED' });
+    return traceResult(input, 'complete', (span) =>
+      this.parts.commands.submitResult({ ...input, status: 'COMPLETED' }, span),
+    );
   }
 
   fail(input: Input<'fail'>): Promise<ResultRecord> {
-    return this.parts.commands.submitResult({ ...input, status: 'FAILED' });
+    return traceResult(input, 'fail', (span) =>
+      this.parts.commands.submitResult({ ...input, status: 'FAILED' }, span),
+    );
   }
 
   async submitResults(inputs: ResultInput[]): Promise<(ResultRecord | CodeqError)[]> {
     assertBatch(inputs, RESULT_BATCH_MAX, 'results');
-    return this.parts.commands.submitResults(inputs);
+    return traceResults(inputs, () => this.parts.commands.submitResults(inputs));
   }
 
   async cancel(input: Input<'cancel'>): Promise<TaskView> {

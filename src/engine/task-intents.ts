@@ -4,6 +4,7 @@
  * what is special about results: their validation, their record, and a retried result answered as
  * the success it was.
  */
+import type { Span } from '@opentelemetry/api';
 import type { TaskIntent } from '../actors/task.types.js';
 import { CodeqError } from '../errors.js';
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
@@ -12,6 +13,7 @@ import { FIELD } from '../projections/event.projection.js';
 import { resultFromHash } from '../projections/task-record.js';
 import type { IntentHandler, IntentOutcome, IntentRequest } from './intent-handler.js';
 import { targetOf } from './intent-handler.js';
+import { nameResultSpan } from './engine-tracing.js';
 import type { EngineSettings, ResultInput } from './engine.types.js';
 import type { Artifact, ResultRecord } from '../contract/views.js';
 import type { ResultArtifacts, StagedArtifacts } from './result-artifacts.js';
@@ -207,8 +209,11 @@ export class TaskIntents {
     );
   }
 
-  /** Records one result (see {@link TaskIntents.submitResults}). */
-  async submitResult(input: ResultInput): Promise<ResultRecord> {
+  /**
+   * Records one result (see {@link TaskIntents.submitResults}); `span`, the call's result span, is
+   * named after the task's command once the task is loaded.
+   */
+  async submitResult(input: ResultInput, span?: Span): Promise<ResultRecord> {
     assertWorkerId(input.workerId);
     const staged = await this.deps.artifacts.stage(input);
     const intent = this.resultIntent(input, staged.records);
@@ -217,6 +222,7 @@ export class TaskIntents {
       const event = await this.run(input.taskId, intent, input.workerId, {
         allowedCommands: input.allowedCommands,
       });
+      if (span !== undefined) nameResultSpan(span, event.command);
       record = TaskIntents.resultRecord(input, event);
     } catch (err) {
       const recorded = await this.recordedResult(input, err);

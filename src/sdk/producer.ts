@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CodeqError } from '../errors.js';
+import { withActiveTrace } from '../tracing/trace-fields.js';
 import { Batcher } from './batcher.js';
 import type { Settled } from './batcher.js';
 import { isTransient } from './errors.js';
@@ -59,6 +60,14 @@ export interface EnqueueOptions {
    * and `_ . : @ -`; default none.
    */
   groupKey?: string;
+  /**
+   * W3C `traceparent` handed to the worker with the task (codeQ's `traceParent`). Default: the
+   * active OpenTelemetry span's context when there is one (none without an OpenTelemetry SDK), so
+   * the worker's handler span links to the span the task was enqueued in.
+   */
+  traceParent?: string;
+  /** W3C `tracestate` handed along with `traceParent` (only with it); default the active span's. */
+  traceState?: string;
 }
 
 /** One item of {@link Producer.enqueueMany}. */
@@ -237,7 +246,8 @@ export class Producer<M extends CommandMap = DefaultCommands> {
 
   private toInput(command: string, payload: unknown, options: EnqueueOptions): TransportEnqueue {
     const { runAt, ...rest } = options;
-    const input: TransportEnqueue = { command, payload, ...rest };
+    // The context active now, at the call: a batched enqueue is sent later, from a timer.
+    const input: TransportEnqueue = withActiveTrace({ command, payload, ...rest });
     if (runAt !== undefined) input.runAt = runAt instanceof Date ? runAt.getTime() : runAt;
     if (input.idempotencyKey === undefined && this.autoKeys) input.idempotencyKey = `sdk-${randomUUID()}`;
     return input;

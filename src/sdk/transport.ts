@@ -45,6 +45,10 @@ export interface Task<P = unknown> {
   progressAt?: number | undefined;
   /** Group key given at creation. */
   groupKey?: string | undefined;
+  /** W3C `traceparent` of the producer's context (codeQ's `traceParent`), when it had one. */
+  traceParent?: string | undefined;
+  /** W3C `tracestate` given with `traceParent`. */
+  traceState?: string | undefined;
   /** Creation time, epoch ms. */
   createdAt: number;
   /** Time of the last event, epoch ms. */
@@ -119,6 +123,10 @@ export interface TransportEnqueue {
   idempotencyKey?: string;
   /** Group key: fair turns between keys and per-key limits; default none. */
   groupKey?: string;
+  /** W3C `traceparent` handed to the worker; the producer sets the active span's when none is given. */
+  traceParent?: string;
+  /** W3C `tracestate`, only with `traceParent`. */
+  traceState?: string;
 }
 
 /** What a transport needs to claim. */

@@ -1,7 +1,9 @@
 /**
  * The worker: claims in batches with long-poll, runs handlers with bounded concurrency, keeps leases
  * alive, completes on return (completions batched), nacks on a throw, and shuts down gracefully.
+ * Each handler runs in an OpenTelemetry span linked to its producer (`worker-tracing.ts`).
  */
+import type { Span } from '@opentelemetry/api';
 import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { setMaxListeners } from 'node:events';
 import type { CodeqError } from '../errors.js';
@@ -15,6 +17,7 @@ import type { ResultRecord, Task, Transport, TransportCompletion } from './trans
 import { TypedEmitter } from './typed-emitter.js';
 import { Running } from './worker-job.js';
 import { HeldTasks, claimLimits } from './worker-slots.js';
+import { callInSpan, failProcessSpan, startProcessSpan } from './worker-tracing.js';
 import type { JobHost } from './worker-job.js';
 import { completeBatch, isThenable, recordFailure, toResultObject } from './worker-outcomes.js';
 import type { Job, WorkerEvents, WorkerOptions } from './worker.types.js';
@@ -242,25 +245,34 @@ export class Worker<
     this.active.add(run);
     this.leases.add(run, startedAt);
     this.emit('active', run.job);
+    const span = startProcessSpan(task);
     let value: unknown;
     try {
-      value = this.handler(run.job);
+      value = callInSpan(span, this.handler, run.job);
     } catch (error) {
+      failProcessSpan(span, error);
       this.settle(run, false, error);
       return;
     }
-    if (isThenable(value)) void this.awaitHandler(run, value);
-    else this.settle(run, true, value);
+    if (isThenable(value)) return void this.awaitHandler(run, value, span);
+    span?.end();
+    this.settle(run, true, value);
   }
 
-  private async awaitHandler(run: Running, pending: PromiseLike<unknown>): Promise<void> {
+  private async awaitHandler(
+    run: Running,
+    pending: PromiseLike<unknown>,
+    span: Span | undefined,
+  ): Promise<void> {
     let value: unknown;
     try {
       value = await pending;
     } catch (error) {
+      failProcessSpan(span, error);
       this.settle(run, false, error);
       return;
     }
+    span?.end();
     this.settle(run, true, value);
   }
 
