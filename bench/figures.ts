@@ -1,4 +1,5 @@
 /** The benchmark's sizes and the rows of its table (which samples each row compares, and the targets). */
+import { flowRows } from './flow-figures.js';
 import type { RowSpec } from './report.js';
 
 /** Sizes of one run (`--quick` shrinks them). */
@@ -46,7 +47,7 @@ export const QUICK_SIZES: Sizes = {
 };
 
 /** Figure groups, in run order (names for `--only`). */
-export const GROUPS = ['enqueue', 'process', 'latency', 'idle', 'distinct', 'backlog'] as const;
+export const GROUPS = ['enqueue', 'process', 'latency', 'idle', 'distinct', 'backlog', 'flow'] as const;
 /** One group of figures. */
 export type Group = (typeof GROUPS)[number];
 
@@ -209,5 +210,6 @@ export function rowSpecs(s: Sizes): RowSpec[] {
       bNote: 'n/a',
     },
   );
+  rows.push(...flowRows(s));
   return rows;
 }

@@ -3,7 +3,8 @@
  * redis-server), alternating the peers per figure per round, then a table of medians and ratios.
  *
  * Flags: `--rounds N` (default 3), `--quick` (small sizes), `--only enqueue,process,...`
- * (groups: enqueue, process, latency, idle, distinct, backlog), `--aof` (Redis appendonly everysec).
+ * (groups: enqueue, process, latency, idle, distinct, backlog, flow), `--aof` (Redis appendonly
+ * everysec).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,6 +23,7 @@ import {
   rowSpecs,
   type Group,
 } from './figures.js';
+import { flowBacklog, flowRound, type FlowContext } from './flow-run.js';
 import { BullmqPeer } from './peers/bullmq.peer.js';
 import { CodeqHttpPeer } from './peers/codeq-http.peer.js';
 import { claimLatency, fillBigBacklog, rebuildAfterLossRate, rebuildRate } from './peers/codeq-backlog.js';
@@ -137,6 +139,8 @@ async function processRun(round: number, key: string, run: () => Promise<Process
 
 progress(`rounds ${rounds}, groups ${[...only].join(',')}, sizes ${JSON.stringify(sizes)}`);
 let big: Awaited<ReturnType<typeof fillBigBacklog>> | undefined;
+let flowEngine: Awaited<ReturnType<typeof flowBacklog>>;
+const flow: FlowContext = { codeq, sizes, rounds, samples, cpu, invariants, progress };
 try {
   for (let round = 1; round <= rounds; round++) {
     if (runs('enqueue')) {
@@ -204,6 +208,7 @@ try {
           await measure(round, `distinct-${k}|bullmq`, () => bull.processDistinct(sizes.distinct, k));
       }
     }
+    if (runs('flow')) await flowRound(flow, round);
   }
   // codeq-only, after the alternating rounds so its big backlog does not sit under the other figures.
   if (runs('backlog')) {
@@ -226,8 +231,10 @@ try {
       );
     }
   }
+  if (runs('flow')) flowEngine = await flowBacklog(flow, big);
 } finally {
   if (big) await big.engine.close().catch(() => undefined);
+  if (flowEngine) await flowEngine.close().catch(() => undefined);
   await Promise.all([codeq.close(), codeqSdk.close(), bull.close()]);
   await nats.stop();
   await redis.stop();

@@ -62,13 +62,17 @@ export async function fillBacklog(
   return ids;
 }
 
-/** Claims and completes until `n` tasks are done: `loops` loops of `batch`, one result call per batch. */
+/**
+ * Claims and completes until `n` tasks are done: `loops` loops of `batch`, one result call per
+ * batch; `onCompleted` hears each batch's completed task ids as its result call returns.
+ */
 export async function claimLoops(
   engine: Engine,
   n: number,
   loops: number,
   batch: number,
   commandsOf: (loop: number) => string[],
+  onCompleted?: (taskIds: string[]) => void,
 ): Promise<void> {
   let done = 0;
   await Promise.all(
@@ -84,7 +88,11 @@ export async function claimLoops(
         const answers = await engine.submitResults(
           tasks.map((t) => ({ taskId: t.id, workerId, status: 'COMPLETED' as const, result: null })),
         );
-        done += answers.filter((a) => !(a instanceof Error)).length;
+        if (onCompleted) {
+          const ok = tasks.filter((_, i) => !(answers[i] instanceof Error)).map((t) => t.id);
+          done += ok.length;
+          onCompleted(ok);
+        } else done += answers.filter((a) => !(a instanceof Error)).length;
       }
     }),
   );
