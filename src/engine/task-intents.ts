@@ -14,7 +14,7 @@ import { resultFromHash } from '../projections/task-record.js';
 import type { IntentHandler, IntentOutcome, IntentRequest } from './intent-handler.js';
 import { targetOf } from './intent-handler.js';
 import { nameResultSpan } from './engine-tracing.js';
-import type { EngineSettings, ResultInput } from './engine.types.js';
+import type { EngineApi, EngineSettings, ResultInput } from './engine.types.js';
 import type { Artifact, ResultRecord } from '../contract/views.js';
 import type { ResultArtifacts, StagedArtifacts } from './result-artifacts.js';
 import { zeroAsDefault } from '../contract/limits.js';
@@ -91,15 +91,7 @@ export class TaskIntents {
    * codeQ's rule), a dead-letter now (`deadLetter`), or a rate-limited give-back that spends no
    * attempt (`rateLimited`). Answers what happened and the delay.
    */
-  async nack(input: {
-    taskId: string;
-    workerId: string;
-    delaySeconds?: number;
-    reason?: string;
-    deadLetter?: boolean;
-    rateLimited?: boolean;
-    allowedCommands?: readonly string[];
-  }): Promise<{ status: 'requeued' | 'dlq'; delaySeconds: number }> {
+  async nack(input: Parameters<EngineApi['nack']>[0]): ReturnType<EngineApi['nack']> {
     const { workerId, reason } = input;
     assertWorkerId(workerId);
     assertNackDelay(input.delaySeconds);

@@ -120,6 +120,21 @@ export function createMetrics(): Metrics {
     return reading;
   };
 
+  /** A gauge per command read from the scrape's health figures. */
+  const healthGauge = (name: string, help: string, value: (h: QueueHealthSummary) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['command'] as const,
+      registers: [registry],
+      async collect() {
+        if (!source) return;
+        const { health } = await readQueues(source);
+        this.reset();
+        for (const h of health) this.set({ command: h.command }, value(h));
+      },
+    });
+
   const metrics: Metrics = {
     registry,
     tasksCreated: counter('codeq_tasks_created_total', 'Tasks created (enqueued), by command.'),
@@ -158,30 +173,16 @@ export function createMetrics(): Metrics {
         for (const [command, since] of readySince) this.set({ command }, Math.max(0, at - since) / 1000);
       },
     }),
-    queueGroups: new Gauge({
-      name: 'codeq_queue_groups',
-      help: 'Group keys with ready tasks, by command, read at scrape time.',
-      labelNames: ['command'] as const,
-      registers: [registry],
-      async collect() {
-        if (!source) return;
-        const { health } = await readQueues(source);
-        this.reset();
-        for (const h of health) this.set({ command: h.command }, h.groups);
-      },
-    }),
-    queuePaused: new Gauge({
-      name: 'codeq_queue_paused',
-      help: '1 while the queue is paused (enqueues accepted, no claims), by command, read at scrape time.',
-      labelNames: ['command'] as const,
-      registers: [registry],
-      async collect() {
-        if (!source) return;
-        const { health } = await readQueues(source);
-        this.reset();
-        for (const h of health) this.set({ command: h.command }, h.paused ? 1 : 0);
-      },
-    }),
+    queueGroups: healthGauge(
+      'codeq_queue_groups',
+      'Group keys with ready tasks, by command, read at scrape time.',
+      (h) => h.groups,
+    ),
+    queuePaused: healthGauge(
+      'codeq_queue_paused',
+      '1 while the queue is paused (enqueues accepted, no claims), by command, read at scrape time.',
+      (h) => (h.paused ? 1 : 0),
+    ),
     queueGroupTasks: new Gauge({
       name: 'codeq_queue_group_tasks',
       help: 'Tasks of the busiest group keys of each command (at most 10 keys per command) by state (ready, leased), read at scrape time.',
