@@ -14,7 +14,7 @@ export interface DlqSelection {
 }
 
 function path(command: string, verb: DlqVerb): string {
-  return `/admin/dlq/${encodeURIComponent(command)}/${verb}`;
+  return `/v1/codeq/admin/dlq/${encodeURIComponent(command)}/${verb}`;
 }
 
 /** How many tasks the action would touch. */

@@ -1,5 +1,5 @@
 /**
- * The overview, kept live: one GET, then the server's event stream (`/admin/stream`), whose
+ * The overview, kept live: one GET, then the server's event stream (`/v1/codeq/admin/stream`), whose
  * `overview` events replace the figures every few seconds and whose `task` events feed the recent
  * activity list. Pausing aborts the stream (the server then drops its consumer); a broken stream is
  * retried after a few seconds.
@@ -42,7 +42,7 @@ export function useLiveOverview(): LiveOverview {
 
   useEffect(() => {
     const abort = new AbortController();
-    call<Overview>('/admin/overview', { signal: abort.signal })
+    call<Overview>('/v1/codeq/admin/overview', { signal: abort.signal })
       .then((o) => (setOverview(o), setError(undefined)))
       .catch((e: unknown) => abort.signal.aborted || setError(describeError(e)));
     return () => abort.abort();
@@ -60,7 +60,7 @@ export function useLiveOverview(): LiveOverview {
     void (async () => {
       while (!signal.aborted) {
         try {
-          await readStream('/admin/stream', onEvent, signal);
+          await readStream('/v1/codeq/admin/stream', onEvent, signal);
         } catch (e) {
           setError(`Live updates interrupted (${describeError(e)}); retrying`);
         }

@@ -25,7 +25,7 @@ export interface Series {
   failed: number[];
 }
 
-/** One queue of `GET /admin/overview`. */
+/** One queue of `GET /v1/codeq/admin/overview`. */
 export interface QueueOverview extends QueueStats {
   oldestReadyAgeMs?: number | null;
   enqueuedPerSec: number;
@@ -34,7 +34,7 @@ export interface QueueOverview extends QueueStats {
   series?: Series;
 }
 
-/** `GET /admin/overview` (and the stream's `overview` events). */
+/** `GET /v1/codeq/admin/overview` (and the stream's `overview` events). */
 export interface Overview {
   now: number;
   queues: QueueOverview[];
@@ -44,7 +44,7 @@ export interface Overview {
 /** A task in the full view (`?view=full`). Times are RFC 3339 strings. */
 export type Task = Static<typeof TaskSchema>;
 
-/** `GET /admin/tasks/search`. */
+/** `GET /v1/codeq/admin/tasks/search`. */
 export interface SearchPage {
   items: Task[];
   nextCursor?: string;
@@ -52,7 +52,7 @@ export interface SearchPage {
   totalExact: boolean;
 }
 
-/** `GET /admin/dlq/:command`. */
+/** `GET /v1/codeq/admin/dlq/:command`. */
 export interface TaskPage {
   tasks: Task[];
   nextCursor?: string;
@@ -65,7 +65,7 @@ export type History = Static<typeof HistoryResponse>;
 /** One event of a history. */
 export type HistoryEvent = History['events'][number];
 
-/** A live `task` event of `GET /admin/stream`. */
+/** A live `task` event of `GET /v1/codeq/admin/stream`. */
 export interface LiveTaskEvent {
   seq: number;
   type: string;
@@ -75,13 +75,13 @@ export interface LiveTaskEvent {
   workerId?: string;
 }
 
-/** One schedule of `GET /admin/schedules`. */
+/** One schedule of `GET /v1/codeq/admin/schedules`. */
 export type Schedule = ScheduleJson;
 
 /** One subscription of `GET /v1/codeq/workers/subscriptions`. */
 export type Subscription = Static<typeof SubscriptionSchema>;
 
-/** One worker of `GET /admin/workers`. */
+/** One worker of `GET /v1/codeq/admin/workers`. */
 export interface Worker {
   workerId: string;
   tasksHeld: number;

@@ -34,11 +34,11 @@ export function DlqPage({ route }: { route: Route }) {
   const cursor = route.params.get('cursor') ?? undefined;
   const go = (c: string, f: DlqFilter, at?: string) => navigate('/dlq', { command: c, ...f, cursor: at });
   const pages = useCursorStack(cursor, (at) => go(command, filter, at));
-  const overview = useApi<Overview>('/admin/overview');
+  const overview = useApi<Overview>('/v1/codeq/admin/overview');
   const list = useApi<TaskPage>(
     command === ''
       ? undefined
-      : `/admin/dlq/${encodeURIComponent(command)}${query({ view: 'full', limit: 50, cursor })}`,
+      : `/v1/codeq/admin/dlq/${encodeURIComponent(command)}${query({ view: 'full', limit: 50, cursor })}`,
   );
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [confirm, setConfirm] = useState<Confirmation>();

@@ -15,7 +15,7 @@ export function OverviewPage() {
   const togglePause = (queue: QueueOverview) =>
     actions.run(async () => {
       const verb = queue.paused ? 'resume' : 'pause';
-      await call(`/admin/queues/${encodeURIComponent(queue.command)}/${verb}`, { method: 'POST' });
+      await call(`/v1/codeq/admin/queues/${encodeURIComponent(queue.command)}/${verb}`, { method: 'POST' });
       refresh();
       return `Queue ${queue.command} ${queue.paused ? 'resumed' : 'paused'}.`;
     });

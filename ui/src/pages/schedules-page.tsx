@@ -12,13 +12,16 @@ import { useApi } from '../use-api';
 
 /** The schedules page. */
 export function SchedulesPage() {
-  const list = useApi<{ schedules: Schedule[] }>('/admin/schedules');
+  const list = useApi<{ schedules: Schedule[] }>('/v1/codeq/admin/schedules');
   const actions = useAction();
   const runNow = (s: Schedule) =>
     actions.run(async () => {
-      const out = await call<{ task: { id: string } }>(`/admin/schedules/${encodeURIComponent(s.name)}/run`, {
-        method: 'POST',
-      });
+      const out = await call<{ task: { id: string } }>(
+        `/v1/codeq/admin/schedules/${encodeURIComponent(s.name)}/run`,
+        {
+          method: 'POST',
+        },
+      );
       list.reload();
       return `Schedule ${s.name} ran: task ${out.task.id} enqueued.`;
     });

@@ -25,7 +25,7 @@ function epoch(local: string): string {
 /** The search request of these filters. */
 export function searchPath(filters: Filters, cursor: string | undefined): string {
   const { createdFrom, createdTo, state, ...rest } = filters;
-  return `/admin/tasks/search${query({
+  return `/v1/codeq/admin/tasks/search${query({
     ...rest,
     state: state === 'all' ? '' : state,
     createdFrom: epoch(createdFrom),

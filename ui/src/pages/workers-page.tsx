@@ -22,7 +22,7 @@ const COLUMNS: Array<Column<Worker>> = [
 
 /** The workers page. */
 export function WorkersPage() {
-  const list = useApi<{ workers: Worker[] }>('/admin/workers');
+  const list = useApi<{ workers: Worker[] }>('/v1/codeq/admin/workers');
   return (
     <main>
       <div class="page-head">
