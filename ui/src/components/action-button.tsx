@@ -11,6 +11,8 @@ export interface ActionButtonProps {
   children: ComponentChildren;
   /** Red: the action loses something (delete, cancel). */
   danger?: boolean;
+  /** Neutral: a routine toggle (pause/resume) rather than the page's main action. */
+  plain?: boolean;
   disabled?: boolean;
   /** Accessible name when the visible text is short (`Retry` → `Retry task 1a2b…`). */
   label?: string;
@@ -22,7 +24,7 @@ export function ActionButton(props: ActionButtonProps) {
   return (
     <button
       type="button"
-      class={props.danger ? 'danger' : 'action'}
+      class={props.danger ? 'danger' : props.plain ? undefined : 'action'}
       onClick={props.onClick}
       disabled={!canAct || props.disabled}
       aria-label={props.label}

@@ -36,6 +36,7 @@ export function QueueCard({ queue, onTogglePause, busy }: QueueCardProps) {
         </h2>
         {queue.paused && <span class="badge paused">paused</span>}
         <ActionButton
+          plain
           onClick={() => onTogglePause(queue)}
           disabled={busy}
           label={`${queue.paused ? 'Resume' : 'Pause'} queue ${queue.command}`}
