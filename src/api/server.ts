@@ -26,7 +26,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin.routes.js';
 import { artifactsRoutes } from './artifacts.routes.js';
 import { batchRoutes } from './batch.routes.js';
-import { sessionRoutes } from './dashboard.routes.js';
+import { dashboardRoutes, sessionRoutes } from './dashboard.routes.js';
 import { logRoutes } from './log.routes.js';
 import { originGuard } from './origin-guard.js';
 import { profileRoutes } from './profile.routes.js';
@@ -217,6 +217,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(queueControlRoutes, deps);
       await api.register(logRoutes, deps);
       await api.register(profileRoutes, deps);
+      await api.register(dashboardRoutes, deps);
     },
     { prefix: API_PREFIX },
   );
