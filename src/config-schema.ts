@@ -20,13 +20,16 @@ export const WORKER_SCOPES = [
 export type PayloadFormat = 'string' | 'object';
 
 /** A role a static token grants. */
-export type TokenRole = 'producer' | 'worker' | 'admin';
+export type TokenRole = 'producer' | 'worker' | 'admin' | 'viewer';
 
 /** A static bearer token from the config file (so dev setups and tests need no identity provider). */
 export interface StaticToken {
   /** The bearer token itself (at least 8 characters). */
   token: string;
-  /** `producer` (create/read), `worker` (claim and lease operations) or `admin` (everything). */
+  /**
+   * `producer` (create/read), `worker` (claim and lease operations), `admin` (everything) or `viewer`
+   * (every read an admin has, no change at all: the dashboard's read-only role).
+   */
   role: TokenRole;
   /** Identity: the worker id for workers, recorded as the actor for producers and admins. */
   subject: string;
@@ -188,4 +191,5 @@ export const DEV_TOKENS: readonly StaticToken[] = Object.freeze([
     eventTypes: ['*'],
     scopes: ['codeq:admin'],
   },
+  { token: 'dev-viewer-token', role: 'viewer', subject: 'dev-viewer', eventTypes: ['*'], scopes: [] },
 ]);

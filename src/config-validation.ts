@@ -11,7 +11,7 @@ import { CodeqError } from './errors.js';
 import { isClusterUrl, parseClusterNodes, parseRedisTarget } from './projections/redis-target.js';
 import { parseAllowList } from './webhooks/url-safety.js';
 
-const TOKEN_ROLES: readonly TokenRole[] = ['producer', 'worker', 'admin'];
+const TOKEN_ROLES: readonly TokenRole[] = ['producer', 'worker', 'admin', 'viewer'];
 
 /** The environment variable of a key: upper snake case (`maxAttemptsDefault` → `MAX_ATTEMPTS_DEFAULT`). */
 export function envName(key: string): string {

@@ -28,7 +28,7 @@ const ProfileQuery = Type.Object(
 /** Registers `GET /admin/profile/cpu` and `GET /admin/profile/heap`. */
 export const profileRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const { auth, claims } = deps;
-  app.addHook('onRequest', createAuthHook(auth, { kind: 'admin' }));
+  app.addHook('onRequest', createAuthHook(auth, { kind: 'admin', acts: true }));
   // One capture at a time: the inspector profiles the whole process, so two would measure each other.
   let capturing = false;
 

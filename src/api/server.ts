@@ -19,13 +19,16 @@ import type {
 import type { Logger } from 'pino';
 import type { CodeqConfig } from '../config.js';
 import { assertAuthConfigured } from '../config.js';
+import { SERVER_VERSION } from '../contract/dashboard.schema.js';
 import { lenientBody } from '../contract/lenient-body.js';
 import type { EngineApi } from '../engine/engine.types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin.routes.js';
 import { artifactsRoutes } from './artifacts.routes.js';
 import { batchRoutes } from './batch.routes.js';
+import { dashboardRoutes, sessionRoutes } from './dashboard.routes.js';
 import { logRoutes } from './log.routes.js';
+import { originGuard } from './origin-guard.js';
 import { profileRoutes } from './profile.routes.js';
 import { scheduleRoutes } from './schedules.routes.js';
 import { queueControlRoutes } from './queue-controls.routes.js';
@@ -149,6 +152,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', originGuard);
   app.addHook('preValidation', async (request, reply) => {
     if ((request.body === undefined || request.body === null) && request.routeOptions.config.optionalBody) {
       request.body = {};
@@ -190,7 +194,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       openapi: '3.0.3',
       info: {
         title: 'codeq',
-        version: '0.1.0',
+        version: SERVER_VERSION,
         description:
           "Task queue speaking codeQ's HTTP API (event-sourced on NATS JetStream, Redis projections).",
       },
@@ -199,6 +203,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
     },
   });
   app.register(opsRoutes, deps);
+  app.register(sessionRoutes, deps);
   app.register(
     async (api) => {
       await api.register(healthRoutes, deps);
@@ -212,6 +217,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(queueControlRoutes, deps);
       await api.register(logRoutes, deps);
       await api.register(profileRoutes, deps);
+      await api.register(dashboardRoutes, deps);
     },
     { prefix: API_PREFIX },
   );

@@ -48,6 +48,8 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (a
     return deps.subscriptions;
   };
   const NOT_FOUND = { ...AUTH_ERRORS, 404: ErrorBody };
+  // The listing is also the dashboard's subscriptions page: a viewer may read it.
+  const lister = createAuthHook(deps.auth, { kind: 'worker', scope: 'codeq:subscribe', viewerReads: true });
 
   app.post(
     '/workers/subscriptions',
@@ -99,7 +101,7 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (a
   app.get(
     '/workers/subscriptions',
     {
-      onRequest: guard,
+      onRequest: lister,
       schema: {
         summary: "List the caller's live subscriptions (every one for an admin)",
         tags: ['worker'],
@@ -108,7 +110,9 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (a
     },
     async (request) => {
       const principal = principalOf(request);
-      const subs = await service().list({ owner: principal.subject, admin: principal.role === 'admin' });
+      // A viewer (the dashboard) sees every subscription, as an admin does.
+      const all = principal.role === 'admin' || principal.role === 'viewer';
+      const subs = await service().list({ owner: principal.subject, admin: all });
       return { subscriptions: subs.map(listed) };
     },
   );

@@ -67,4 +67,8 @@ export const AUTH_MESSAGES = {
   missingScope: 'missing scope',
   /** A caller that is not an admin on an admin route. */
   adminOnly: 'unauthorized. Admin only',
+  /** 403: a viewer (the dashboard's read-only role) called a route that changes something. */
+  viewerReadOnly: 'forbidden. Viewer role is read-only',
+  /** 403: a mutating request whose `Origin` is not the server's own host (a cross-site form or script). */
+  crossOrigin: 'cross-origin request refused',
 } as const;

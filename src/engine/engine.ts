@@ -50,6 +50,8 @@ import {
   integerIn,
 } from './input-validation.js';
 import { QueueReads } from './queue-reads.js';
+import { DashboardReads, type Overview, type WorkerSeen } from './dashboard-reads.js';
+import { searchTasks, type SearchInput, type SearchPage } from './task-search.js';
 import { waitForResult } from './result-wait.js';
 import { longPollClaim } from './long-poll-claim.js';
 import {
@@ -78,6 +80,7 @@ export class Engine implements EngineApi {
   readonly schedules: Schedules;
   private closed = false;
   private readonly queues: QueueReads;
+  private readonly dashboard: DashboardReads;
 
   private constructor(private readonly parts: EngineParts) {
     this.settings = parts.settings;
@@ -86,6 +89,7 @@ export class Engine implements EngineApi {
     this.projector = parts.projector;
     this.schedules = createSchedules(parts, this);
     this.queues = new QueueReads(parts);
+    this.dashboard = new DashboardReads({ store: parts.store, allStats: () => this.queues.allStats() });
   }
 
   /** Connects, provisions the stream, loads the scripts, builds the projection if Redis lost it. */
@@ -297,6 +301,18 @@ export class Engine implements EngineApi {
 
   async oldestReady(commands: readonly string[]): Promise<Map<string, number>> {
     return this.store.oldestReady(commands);
+  }
+
+  overview(visible: (command: string) => boolean): Promise<Overview> {
+    return this.dashboard.overview(visible);
+  }
+
+  searchTasks(input: SearchInput): Promise<SearchPage> {
+    return searchTasks(this.store, input);
+  }
+
+  workersSeen(visible: (command: string) => boolean): Promise<WorkerSeen[]> {
+    return this.dashboard.workers(visible);
   }
 
   async projectionLag(): Promise<number> {

@@ -2,6 +2,8 @@
  * The public shapes of the engine's operations. The HTTP API, the SDK and the CLI program against
  * these; `engine.ts` implements them on JetStream and Redis.
  */
+import type { Overview, WorkerSeen } from './dashboard-reads.js';
+import type { SearchInput, SearchPage } from './task-search.js';
 import type { BulkCancelInput, BulkCancelResult } from './bulk-cancel.js';
 import type { Logger } from 'pino';
 import type { CodeqError } from '../errors.js';
@@ -288,6 +290,15 @@ export interface EngineApi {
     waitSeconds?: number;
     signal?: AbortSignal;
   }): Promise<{ events: StoredTaskEvent[]; nextSeq: number }>;
+  /**
+   * The dashboard's overview: counts, rates and the last hour's per-minute series of each command
+   * `visible` accepts, and the number of workers active in the last 10 minutes.
+   */
+  overview(visible: (command: string) => boolean): Promise<Overview>;
+  /** The dashboard's task search (see `task-search.ts`: indexes, bounded scans, cursors). */
+  searchTasks(input: SearchInput): Promise<SearchPage>;
+  /** Workers seen (claim, heartbeat, nack, result) on commands `visible` accepts in the last 10 minutes. */
+  workersSeen(visible: (command: string) => boolean): Promise<WorkerSeen[]>;
   /** Flushes the projection and replays the whole log into it; returns events replayed and time taken. */
   rebuildProjection(): Promise<number>;
   /** True when NATS and Redis answer and the projection has caught up with the log. */

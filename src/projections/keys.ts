@@ -50,6 +50,24 @@ export class ProjectionKeys {
     return `${this.commandBase(command)}done`;
   }
 
+  /** Every task of the command by creation time (score, epoch ms): the dashboard's search, newest first. */
+  created(command: string): string {
+    return `${this.commandBase(command)}created`;
+  }
+
+  /**
+   * Counts of one minute (`floor(epoch ms / 60000)`): hash of `e` enqueued, `d` completed, `f`
+   * failed or dead-lettered; expires two hours after the minute (see `dashboard-counts.lua`).
+   */
+  minuteCounts(command: string, minute: number): string {
+    return `${this.commandBase(command)}mc:${minute}`;
+  }
+
+  /** Worker ids seen on the command's events (claim, heartbeat, nack, result), score = last seen. */
+  workersSeen(command: string): string {
+    return `${this.commandBase(command)}wk`;
+  }
+
   /** A task's hash (state, version, attempts, payload, result, ...). */
   task(command: string, taskId: string): string {
     return `${this.commandBase(command)}t:${taskId}`;

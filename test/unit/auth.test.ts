@@ -264,4 +264,31 @@ describe('JWT (RS256, local JWKS)', () => {
     );
     expect(scoped.role).toBe('admin');
   });
+
+  it('reads a viewer from role VIEWER or scope codeq:read: GET reads only', async () => {
+    const auth = createAuthenticator(config);
+    const id = { iss: 'https://id.example', aud: 'codeq-api' };
+    for (const claims of [
+      { ...id, sub: 'eve', role: 'viewer' },
+      { ...id, sub: 'eve', scope: 'codeq:read' },
+    ]) {
+      const viewer = await auth.authenticate(`Bearer ${await sign(claims)}`);
+      expect(viewer).toMatchObject({ subject: 'eve', role: 'viewer', eventTypes: ['*'] });
+      const get = { loopback: false, method: 'GET' };
+      expect(auth.authorize(viewer, { kind: 'admin' }, get)).toBe(viewer);
+      expect(auth.authorize(viewer, { kind: 'any' }, get)).toBe(viewer);
+      const post = { loopback: true, method: 'POST', xRole: 'ADMIN' };
+      for (const [policy, facts] of [
+        [{ kind: 'admin' }, post],
+        [{ kind: 'any' }, post],
+        [{ kind: 'admin', acts: true }, get],
+        [{ kind: 'producer' }, get],
+        [{ kind: 'worker', scope: 'codeq:claim' }, get],
+        [{ kind: 'admin' }, undefined],
+      ] as const) {
+        const err = await refusal(() => auth.authorize(viewer, policy, facts));
+        expect([err.status, err.message]).toEqual([403, 'forbidden. Viewer role is read-only']);
+      }
+    }
+  });
 });

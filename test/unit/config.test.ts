@@ -274,6 +274,6 @@ describe('loadConfig', () => {
     ).not.toThrow();
     expect(effectiveTokens(loadConfig({ env: {} }))).toEqual([]);
     expect(effectiveTokens(loadConfig({ env: { DEV_MODE: '1' } }))).toEqual(DEV_TOKENS);
-    expect(DEV_TOKENS.map((t) => t.role)).toEqual(['producer', 'worker', 'admin']);
+    expect(DEV_TOKENS.map((t) => t.role)).toEqual(['producer', 'worker', 'admin', 'viewer']);
   });
 });

@@ -5,8 +5,8 @@
 import { commandAllowed, commandRefusal } from '../../engine/input-validation.js';
 import { ApiRefusal } from '../error-mapper.js';
 
-/** A caller's role. `admin` may do everything. */
-export type Role = 'producer' | 'worker' | 'admin';
+/** A caller's role. `admin` may do everything; `viewer` may read what an admin reads and change nothing. */
+export type Role = 'producer' | 'worker' | 'admin' | 'viewer';
 
 /** The authenticated caller. */
 export interface Principal {
@@ -30,18 +30,26 @@ export interface RequestFacts {
   xRole?: string | undefined;
   /** True when the connection comes from the loopback interface (127.0.0.0/8, ::1). */
   loopback: boolean;
+  /** The HTTP method: a viewer passes only on reads (GET, HEAD). Absent: treated as a change. */
+  method?: string | undefined;
 }
 
 /** What a route requires. */
 export type AuthPolicy =
-  /** Any authenticated caller (reads). */
+  /** Any authenticated caller (reads; a viewer only on GET). */
   | { kind: 'any' }
   /** A producer or an admin (create, cancel). */
   | { kind: 'producer' }
-  /** A worker holding `scope`, an admin, or a producer when `allowProducerAsWorker` is on. */
-  | { kind: 'worker'; scope: string }
-  /** An admin: role admin, scope `codeq:admin`, or JWT claim `role: ADMIN`. */
-  | { kind: 'admin' };
+  /**
+   * A worker holding `scope`, an admin, or a producer when `allowProducerAsWorker` is on; a viewer
+   * only on GET when `viewerReads` is true (listings the dashboard shows).
+   */
+  | { kind: 'worker'; scope: string; viewerReads?: boolean }
+  /**
+   * An admin: role admin, scope `codeq:admin`, or JWT claim `role: ADMIN`. A viewer passes on GET
+   * unless `acts` is true (a GET that does something to the server, such as a profile capture).
+   */
+  | { kind: 'admin'; acts?: boolean };
 
 /**
  * An authentication or authorization refusal, answered as 401 or 403 with `{error: message}` (codeQ's

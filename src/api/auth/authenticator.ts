@@ -63,6 +63,10 @@ export function createAuthenticator(config: CodeqConfig, options: AuthenticatorO
 
     authorize(principal, policy, facts) {
       if (principal.role === 'admin') return principal;
+      if (principal.role === 'viewer') {
+        if (viewerMay(policy, facts)) return principal;
+        throw new AuthError(403, AUTH_MESSAGES.viewerReadOnly);
+      }
       if (policy.kind === 'admin' && devAdmin(config, principal, facts)) {
         // codeQ's dev mode: a producer without a role of its own is an admin when it says so.
         return { ...principal, role: 'admin' };
@@ -90,6 +94,22 @@ export function createAuthenticator(config: CodeqConfig, options: AuthenticatorO
       }
     },
   };
+}
+
+/** Reads only: GET/HEAD on a route that reads (never a producer route or a worker's lease operation). */
+function viewerMay(policy: AuthPolicy, facts: RequestFacts | undefined): boolean {
+  const method = facts?.method?.toUpperCase();
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  switch (policy.kind) {
+    case 'any':
+      return true;
+    case 'admin':
+      return policy.acts !== true;
+    case 'worker':
+      return policy.viewerReads === true;
+    case 'producer':
+      return false;
+  }
 }
 
 /**
@@ -139,6 +159,7 @@ export function createAuthHook(auth: Authenticator, policy: AuthPolicy): onReque
         xRole: Array.isArray(xRole) ? xRole[0] : xRole,
         // The socket's peer, never a forwarded-for header: it cannot be claimed by the caller.
         loopback: isLoopback(request.socket.remoteAddress),
+        method: request.method,
       });
     } catch (err) {
       if (err instanceof AuthError) {

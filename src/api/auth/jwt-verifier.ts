@@ -172,17 +172,16 @@ function toPrincipal(payload: JWTPayload, kind: Audience['kind']): Principal {
     throw new AuthError(401, AUTH_MESSAGES.invalidClaims);
   const scopes = new Set([...stringList(payload.scope), ...stringList(payload.scopes)]);
   const roleClaim = typeof payload.role === 'string' ? payload.role.trim().toUpperCase() : undefined;
-  const admin = scopes.has('codeq:admin') || roleClaim === 'ADMIN';
   const eventTypes = stringList(payload.eventTypes);
-  if (admin) {
-    return {
-      subject,
-      role: 'admin',
-      scopes,
-      eventTypes: eventTypes.length ? eventTypes : ['*'],
-      source: 'jwt',
-    };
-  }
+  const allOrListed = eventTypes.length ? eventTypes : ['*'];
+  // An admin claim wins over a viewer one; either is a role of its own, whatever the issuer.
+  const role =
+    scopes.has('codeq:admin') || roleClaim === 'ADMIN'
+      ? 'admin'
+      : roleClaim === 'VIEWER' || scopes.has('codeq:read')
+        ? 'viewer'
+        : undefined;
+  if (role) return { subject, role, scopes, eventTypes: allOrListed, source: 'jwt' };
   if (kind === 'worker') {
     // codeQ refuses worker tokens without eventTypes or scopes.
     if (eventTypes.length === 0) throw new AuthError(401, AUTH_MESSAGES.missingEventTypes);
@@ -193,7 +192,7 @@ function toPrincipal(payload: JWTPayload, kind: Audience['kind']): Principal {
     subject,
     role: 'producer',
     scopes,
-    eventTypes: eventTypes.length ? eventTypes : ['*'],
+    eventTypes: allOrListed,
     source: 'jwt',
     // A token with its own role is not re-roled by dev mode's `X-Role` (codeQ's rule).
     ...(roleClaim ? { roleClaim } : {}),

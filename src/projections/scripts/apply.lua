@@ -21,6 +21,7 @@ local ops = cjson.decode(ARGV[3])
 local NULL = cjson.null
 --- @include "ready-score"
 --- @include "groups"
+--- @include "dashboard-counts"
 
 -- Index writes whose reply nothing reads wait here and go out as one ZADD (or ZREM) per index at
 -- the end: a call per batch instead of per event, the biggest share of Redis's cost per call being
@@ -95,31 +96,7 @@ local function oldest(key)
   return f[1] or f[2]
 end
 
--- Puts an existing task back into its state's index when it sits in none (rebuild only).
-local function restore(id, key, state)
-  if state == 'pending' or state == 'inProgress' then
-    local oa = oldest(key)
-    if oa and not redis.call('ZSCORE', base .. 'age', id) then add('age', oa, id) end
-  end
-  local g = redis.call('HGET', key, 'g')
-  if state == 'pending' then
-    if redis.call('ZSCORE', base .. (g and ('gr:' .. g) or 'ready'), id) or redis.call('ZSCORE', base .. 'delayed', id)
-      or redis.call('ZSCORE', base .. 'reserved', id) then return end
-    local f = redis.call('HMGET', key, 'r', 'p', 'rs')
-    pend(id, f[1], f[2], f[3], nil, g)
-  elseif state == 'inProgress' then
-    if not redis.call('ZSCORE', base .. 'inflight', id) then
-      add('inflight', redis.call('HGET', key, 'l'), id)
-      if g then countLeased(g, 1) end
-    end
-  elseif state then
-    local set = (state == 'deadLettered') and 'dlq' or 'done'
-    if not redis.call('ZSCORE', base .. set, id) then
-      local f = redis.call('HMGET', key, 'ua', 'ca')
-      add(set, f[1] or f[2], id)
-    end
-  end
-end
+--- @include "restore"
 
 local applied = 0
 local function applyAll()
@@ -129,16 +106,16 @@ local function applyAll()
     local id, seq, code, at = op[OP_ID], op[OP_SEQ], op[OP_CODE], op[OP_AT]
     local key = base .. 't:' .. id
     if deferred[id] then writeDeferred() end
-    local version, state, priority, hasRunAt, g, hasError
+    local version, state, priority, hasRunAt, g, hasError, holder
     if code == 'E' then
       -- A task's first event: whether its hash exists is all that matters (it almost never does).
       -- Reading one field instead of four saves ~6k of Redis's ~64k instructions per enqueue.
       version = tonumber(redis.call('HGET', key, 'v'))
       if version then state = redis.call('HGET', key, 's') end
     else
-      local cur = redis.call('HMGET', key, 'v', 's', 'p', 'r', 'g', 'err')
+      local cur = redis.call('HMGET', key, 'v', 's', 'p', 'r', 'g', 'err', 'w')
       version, state, priority, hasRunAt, g = tonumber(cur[1]), cur[2], cur[3], cur[4] ~= false, cur[5]
-      hasError = cur[6] ~= false
+      hasError, holder = cur[6] ~= false, cur[7]
     end
     local ok
     if version then ok = version < tonumber(seq) else ok = (code == 'E' or code == 'S') end
@@ -157,6 +134,8 @@ local function applyAll()
         redis.call('HSET', key, 'v', seq, 's', 'pending', 'm', op[OP_E_MAX_ATTEMPTS], 'p', priority, 'rs', seq,
           'pl', op[OP_E_PAYLOAD], 'ca', at)
         add('age', at, id)
+        add('created', at, id)
+        countMinute('e', at)
         if runAt ~= NULL then redis.call('HSET', key, 'r', runAt) end
         if op[OP_E_WEBHOOK] ~= NULL then redis.call('HSET', key, 'wh', op[OP_E_WEBHOOK]) end
         if op[OP_E_IDEMPOTENCY_KEY] ~= NULL then redis.call('HSET', key, 'ik', op[OP_E_IDEMPOTENCY_KEY]) end
@@ -188,6 +167,7 @@ local function applyAll()
             if value ~= NULL then redis.call('HSET', key, field, value) end
           end
           g = optional.g ~= NULL and optional.g
+          add('created', op[OP_S_CREATED_AT], id)
           if status == 'pending' then
             pend(id, optional.r, priority, readySeq, nil, g)
           else
@@ -205,6 +185,7 @@ local function applyAll()
         if not leave(id, state, g, true) and g then countLeased(g, 1) end
         redis.call('HSET', key, 'v', seq, 's', 'inProgress', 'a', op[OP_C_ATTEMPTS], 'w', op[OP_C_WORKER_ID],
           'l', leaseUntil, 'ua', at)
+        seenWorker(op[OP_C_WORKER_ID], at)
         if hasRunAt then redis.call('HDEL', key, 'r') end
         add('inflight', leaseUntil, id)
       elseif code == 'H' then
@@ -213,6 +194,7 @@ local function applyAll()
           if not leave(id, state, g, true) and g then countLeased(g, 1) end
         end
         redis.call('HSET', key, 'v', seq, 'l', op[OP_H_LEASE_UNTIL], 'ua', at)
+        seenWorker(holder, at)
         add('inflight', op[OP_H_LEASE_UNTIL], id)
       elseif code == 'G' then
         -- progressed: the report's JSON, whole (its value, data and time); no index moves.
@@ -220,6 +202,7 @@ local function applyAll()
       elseif code == 'N' or code == 'L' then
         -- nacked (reason may be null); leaseExpired. Both put runAt at the same position.
         local runAt = op[OP_N_RUN_AT]
+        if code == 'N' then seenWorker(holder, at) end
         leave(id, state, g)
         redis.call('HSET', key, 'v', seq, 's', 'pending', 'r', runAt, 'rs', seq, 'ua', at)
         if code == 'L' then
@@ -257,6 +240,8 @@ local function applyAll()
       elseif code == 'D' or code == 'F' then
         -- completed (result JSON); failed (error). Artifacts (JSON, may be null) at the same position.
         leave(id, state, g)
+        seenWorker(holder, at)
+        countMinute(code == 'D' and 'd' or 'f', at)
         if code == 'D' then
           redis.call('HSET', key, 'v', seq, 's', 'completed', 'res', op[OP_D_RESULT], 'ua', at)
           -- An earlier delivery's error (nack, expired lease, a redriven dead-letter) is not its
@@ -272,6 +257,8 @@ local function applyAll()
       elseif code == 'Q' then
         -- dlq
         leave(id, state, g)
+        seenWorker(holder, at)
+        countMinute('f', at)
         redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[OP_Q_REASON], 'ua', at)
         add('dlq', at, id)
         removeLater('age', id)
@@ -296,5 +283,6 @@ end
 -- the ops already applied still go out, so no applied task is left outside its index.
 local ok, failure = pcall(applyAll)
 writeDeferred()
+writeDashboardCounts()
 if not ok then error(failure) end
 return applied

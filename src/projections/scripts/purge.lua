@@ -12,6 +12,7 @@ local function purge(set, before)
     out[#out + 1] = redis.call('HGET', key, 'ik') or ''
     redis.call('DEL', key)
     redis.call('ZREM', base .. set, id)
+    redis.call('ZREM', base .. 'created', id)
     limit = limit - 1
   end
 end
