@@ -172,8 +172,8 @@ describe('dashboard', () => {
       'nacked',
     ]);
     expect(items[1]).toContain('Claimed by dev-worker (attempt 1)');
-    expect(items[4]).toContain('Nacked by dev-worker: “upstream timeout”; retry in 60 s');
-    expect(await page.getByText('Progress 40 %').count()).toBe(1);
+    expect(items[4]).toContain('Nacked by dev-worker: “upstream timeout”; retry in 1 min');
+    expect(await page.getByLabel('Progress 40 %').getAttribute('value')).toBe('40');
     await screenshot(page, 'task');
   });
 

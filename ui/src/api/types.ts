@@ -1,45 +1,20 @@
 /** The JSON the dashboard reads (docs/api.md and the dashboard contract, docs/dashboard.md). */
 // The server's own schemas, as types only (erased from the bundle): the UI reads what they say.
 import type { Static } from 'typebox';
-import type { TaskSchema } from '../../../src/contract/common.schema';
+import type { TaskPageSchema, TaskSchema } from '../../../src/contract/common.schema';
+import type { OverviewSchema, SessionSchema, WorkerSeenSchema } from '../../../src/contract/dashboard.schema';
 import type { ScheduleJson } from '../../../src/contract/schedules.schema';
 import type { SubscriptionSchema } from '../../../src/contract/subscription.schema';
 import type { HistoryResponse } from '../../../src/contract/task.schema';
-import type { QueueStats } from '../../../src/contract/views';
 
-/** `GET /ui/api/session`. */
-export interface Session {
-  subject: string;
-  role: 'admin' | 'viewer' | 'producer' | 'worker';
-  /** False for a viewer: every action is refused by the server, so the UI disables them. */
-  canAct: boolean;
-  version: string;
-}
-
-/** Per-minute counts of the last hour, oldest first. */
-export interface Series {
-  bucketMs: number;
-  start: number;
-  enqueued: number[];
-  completed: number[];
-  failed: number[];
-}
-
-/** One queue of `GET /v1/codeq/admin/overview`. */
-export interface QueueOverview extends QueueStats {
-  oldestReadyAgeMs?: number | null;
-  enqueuedPerSec: number;
-  completedPerSec: number;
-  failureRate: number;
-  series?: Series;
-}
+/** `GET /ui/api/session` (`canAct` false for a viewer: the UI disables its actions). */
+export type Session = Static<typeof SessionSchema>;
 
 /** `GET /v1/codeq/admin/overview` (and the stream's `overview` events). */
-export interface Overview {
-  now: number;
-  queues: QueueOverview[];
-  workers: { active: number };
-}
+export type Overview = Static<typeof OverviewSchema>;
+
+/** One queue of the overview. */
+export type QueueOverview = Overview['queues'][number];
 
 /** A task in the full view (`?view=full`). Times are RFC 3339 strings. */
 export type Task = Static<typeof TaskSchema>;
@@ -53,11 +28,7 @@ export interface SearchPage {
 }
 
 /** `GET /v1/codeq/admin/dlq/:command`. */
-export interface TaskPage {
-  tasks: Task[];
-  nextCursor?: string;
-  total: number;
-}
+export type TaskPage = Static<typeof TaskPageSchema>;
 
 /** `GET /v1/codeq/tasks/:id/history`. */
 export type History = Static<typeof HistoryResponse>;
@@ -82,9 +53,4 @@ export type Schedule = ScheduleJson;
 export type Subscription = Static<typeof SubscriptionSchema>;
 
 /** One worker of `GET /v1/codeq/admin/workers`. */
-export interface Worker {
-  workerId: string;
-  tasksHeld: number;
-  lastSeenAt: number;
-  commands: string[];
-}
+export type Worker = Static<typeof WorkerSeenSchema>;
