@@ -30,7 +30,12 @@ function newest(path) {
 
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : -1;
 // ui/src is the dashboard, built into dist/ui by the same script.
-const sources = Math.max(newest('src'), newest('ui/src'), newest('ui/public'), ...inputs.filter((f) => existsSync(f)).map(newest));
+const sources = Math.max(
+  newest('src'),
+  newest('ui/src'),
+  newest('ui/public'),
+  ...inputs.filter((f) => existsSync(f)).map(newest),
+);
 if (built < sources) {
   console.error('codeq: building dist/ (npm run build)…');
   const result = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
