@@ -27,6 +27,7 @@ import { adminRoutes } from './admin.routes.js';
 import { artifactsRoutes } from './artifacts.routes.js';
 import { batchRoutes } from './batch.routes.js';
 import { dashboardRoutes, sessionRoutes } from './dashboard.routes.js';
+import { dashboardStreamRoutes } from './dashboard-stream.routes.js';
 import { logRoutes } from './log.routes.js';
 import { originGuard } from './origin-guard.js';
 import { profileRoutes } from './profile.routes.js';
@@ -218,6 +219,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
       await api.register(logRoutes, deps);
       await api.register(profileRoutes, deps);
       await api.register(dashboardRoutes, deps);
+      await api.register(dashboardStreamRoutes, deps);
     },
     { prefix: API_PREFIX },
   );

@@ -315,6 +315,10 @@ export class Engine implements EngineApi {
     return this.dashboard.workers(visible);
   }
 
+  followEvents(onEvent: (event: StoredTaskEvent) => void, signal: AbortSignal): Promise<void> {
+    return this.log.follow(onEvent, signal);
+  }
+
   async projectionLag(): Promise<number> {
     return this.projector.lag();
   }

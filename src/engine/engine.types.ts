@@ -299,6 +299,11 @@ export interface EngineApi {
   searchTasks(input: SearchInput): Promise<SearchPage>;
   /** Workers seen (claim, heartbeat, nack, result) on commands `visible` accepts in the last 10 minutes. */
   workersSeen(visible: (command: string) => boolean): Promise<WorkerSeen[]>;
+  /**
+   * Calls `onEvent` for each event appended to the log from now on until `signal` aborts (the
+   * dashboard's live stream); resolves once the log's consumer is gone.
+   */
+  followEvents(onEvent: (event: StoredTaskEvent) => void, signal: AbortSignal): Promise<void>;
   /** Flushes the projection and replays the whole log into it; returns events replayed and time taken. */
   rebuildProjection(): Promise<number>;
   /** True when NATS and Redis answer and the projection has caught up with the log. */

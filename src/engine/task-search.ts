@@ -11,6 +11,7 @@ import { assertValidCommand } from '../events/subjects.js';
 import type { ProjectionStore } from '../projections/projection.store.js';
 import { execOrThrow } from '../projections/redis-exec.js';
 import { pipelineOf } from '../projections/redis-slots.js';
+import { FIELD } from '../projections/event.projection.js';
 import { viewFromHash } from '../projections/task-record.js';
 
 /** States the search filters by (`done` = completed; `all`, the default, = every task). */
@@ -83,6 +84,17 @@ const PLAN: Record<
 
 const invalid = (message: string) => new CodeqError('INVALID_INPUT', message);
 
+/** What the filters look at: read with one HMGET per candidate instead of the whole task. */
+interface Probe {
+  command: string;
+  state: string | undefined;
+  groupKey?: string | undefined;
+  createdAt: number;
+  /** The payload's JSON text, or its value (a task read whole). */
+  payload: unknown;
+}
+const PROBE_FIELDS = [FIELD.state, FIELD.groupKey, FIELD.createdAt] as const;
+
 /** The value at a dotted path of a JSON value, as a string (objects as JSON); undefined when absent. */
 export function payloadValueAt(payload: unknown, path: string): string | undefined {
   let value = payload;
@@ -138,7 +150,7 @@ export async function searchTasks(store: ProjectionStore, input: SearchInput): P
         : [];
   const from = input.createdFrom ?? -Infinity;
   const to = input.createdTo ?? Infinity;
-  const matches = (t: TaskView) =>
+  const matches = (t: Probe) =>
     (plan.state === undefined || t.state === plan.state) &&
     (input.groupKey === undefined || t.groupKey === input.groupKey) &&
     t.createdAt >= from &&
@@ -166,7 +178,7 @@ async function scanIndexes(
   store: ProjectionStore,
   input: SearchInput & { commands: readonly string[] },
   index: (typeof PLAN)[SearchState]['index'],
-  matches: (t: TaskView) => boolean,
+  matches: (t: Probe) => boolean,
   limit: number,
 ): Promise<SearchPage> {
   const offsets = decodeCursor(input.cursor);
@@ -213,14 +225,21 @@ async function scanIndexes(
       .sort((a, b) => b.score - a.score || a.ci - b.ci || a.pos - b.pos)
       .slice(0, chunk);
     if (merged.length === 0) break;
-    const views = await loadViews(store, commands, merged);
+    // Unfiltered, every candidate is an item: no probe round trip.
+    const probes = filtered
+      ? await loadProbes(store, commands, merged, input.payloadPath !== undefined)
+      : undefined;
+    const found: typeof merged = [];
     for (const [i, candidate] of merged.entries()) {
       const command = commands[candidate.ci] as string;
       offsets[command] = (offsets[command] ?? 0) + 1;
       scanned += 1;
-      const view = views[i];
-      if (view && matches(view) && items.push(view) === limit) break;
+      const probe = probes?.[i];
+      if (probes && !(probe && matches(probe))) continue;
+      if (found.push(candidate) + items.length === limit) break;
     }
+    // The matches read whole (a task gone meanwhile is left out).
+    for (const view of await loadViews(store, commands, found)) if (view) items.push(view);
   }
   const consumed = commands.reduce((n, c) => n + (offsets[c] ?? 0), 0);
   const more = consumed < total;
@@ -232,6 +251,30 @@ async function scanIndexes(
     total: filtered ? items.length : total,
     totalExact: !filtered || (!more && !started),
   };
+}
+
+/** The filters' fields of `candidates` in their order (undefined for a task gone meanwhile). */
+async function loadProbes(
+  store: ProjectionStore,
+  commands: readonly string[],
+  candidates: readonly { ci: number; id: string }[],
+  withPayload: boolean,
+): Promise<(Probe | undefined)[]> {
+  const fields: string[] = withPayload ? [...PROBE_FIELDS, FIELD.payload] : [...PROBE_FIELDS];
+  const pipeline = pipelineOf(store.client);
+  for (const { ci, id } of candidates) pipeline.hmget(store.keys.task(commands[ci] as string, id), ...fields);
+  const rows = (await execOrThrow(pipeline)) as (string | null)[][];
+  return candidates.map(({ ci }, i) => {
+    const [state, groupKey, createdAt, payload] = rows[i] ?? [];
+    if (state === null || state === undefined) return undefined;
+    return {
+      command: commands[ci] as string,
+      state,
+      groupKey: groupKey ?? undefined,
+      createdAt: Number(createdAt),
+      payload,
+    };
+  });
 }
 
 /** The views of `candidates` in their order (undefined for a task gone meanwhile). */

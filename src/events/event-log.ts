@@ -4,7 +4,7 @@
  * a message that is not a valid event of its own subject raises `CORRUPT_EVENT` naming its sequence.
  * Appends go through {@link EventPublisher} (the hot path), not through this class.
  */
-import { jetstream } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { Consumer, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { CodeqError } from '../errors.js';
@@ -192,6 +192,40 @@ export class EventLog {
     const last = events[events.length - 1];
     const nextSeq = last ? last.seq + 1 : options.fromTime ? (await this.lastSeq()) + 1 : fromSeq;
     return { events, nextSeq };
+  }
+
+  /**
+   * Calls `onEvent` for every event appended from now on, in order (an ordered consumer: ephemeral,
+   * nothing acknowledged), until `signal` aborts; then the consumer is stopped and deleted, and the
+   * promise resolves. A message that does not decode is skipped (a live view, not a replay).
+   */
+  async follow(onEvent: (event: StoredTaskEvent) => void, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    const js = await this.#client();
+    let consumer: Consumer;
+    try {
+      consumer = await js.consumers.get(this.#stream, { deliver_policy: DeliverPolicy.New });
+    } catch (err) {
+      throw toCodeqError(err, `follow ${this.#stream}`);
+    }
+    const messages = await consumer.consume();
+    const stop = () => messages.stop();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const m of messages) {
+        let event: StoredTaskEvent | undefined;
+        try {
+          event = decodeStoredEvent(m.data, m.seq, m.subject, this.#prefix);
+        } catch {
+          continue;
+        }
+        onEvent(event);
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      messages.stop();
+      await consumer.delete().catch(() => {});
+    }
   }
 
   /** Sequence of the newest event in the stream (0 when empty). */
