@@ -35,8 +35,10 @@ export function OverviewPage() {
         <>
           <p class="summary">
             {overview.queues.length} queue{overview.queues.length === 1 ? '' : 's'} ·{' '}
-            <a href="#/workers">{overview.workers.active} active workers</a> · updated{' '}
-            {new Date(overview.now).toLocaleTimeString()}
+            <a href="#/workers">
+              {overview.workers.active} active worker{overview.workers.active === 1 ? '' : 's'}
+            </a>{' '}
+            · updated {new Date(overview.now).toLocaleTimeString()}
           </p>
           {overview.queues.length === 0 && <p>No queue has had a task yet.</p>}
           <div class="queues">
