@@ -19,7 +19,13 @@ const KEY_PREFIX_RE = /^[A-Za-z0-9_:.-]{1,64}$/;
 /** How one configuration key is defaulted, parsed from the environment and validated. */
 export type KeySpec =
   | { key: string; kind: 'int'; default?: number; min: number; max: number }
-  | { key: string; kind: 'bool'; default: boolean }
+  | {
+      key: string;
+      kind: 'bool';
+      default: boolean;
+      /** Its environment variable when not `envName(key)` (e.g. `CODEQ_UI_ENABLED`). */
+      env?: string;
+    }
   | { key: string; kind: 'enum'; default: string; values: readonly string[] }
   | {
       key: string;
@@ -130,6 +136,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   int('maxPayloadBytes', 900_000, 1, 64 * 1024 * 1024),
   int('bodyLimitBytes', 1_048_576, 1024, 64 * 1024 * 1024),
   { key: 'devMode', kind: 'bool', default: false },
+  { key: 'uiEnabled', kind: 'bool', default: true, env: 'CODEQ_UI_ENABLED' },
   { key: 'tokens', kind: 'tokens', default: [] },
   { key: 'queueLimits', kind: 'queueLimits', default: {} },
   {

@@ -154,6 +154,8 @@ export interface CodeqConfig {
   bodyLimitBytes: number;
   /** Dev mode: accept the documented {@link DEV_TOKENS}; default false. */
   devMode: boolean;
+  /** Serve the dashboard at `/ui/` (env `CODEQ_UI_ENABLED`); default true. False: `/ui` answers 404. */
+  uiEnabled: boolean;
   /** Static bearer tokens; default none. */
   tokens: StaticToken[];
   /**

@@ -49,7 +49,7 @@ export function loadConfig(options: LoadConfigOptions = {}): CodeqConfig {
   const merged: Record<string, unknown> = {};
   if (path !== undefined) Object.assign(merged, readFileLayer(path));
   for (const spec of KEY_SPECS) {
-    const raw = env[envName(spec.key)];
+    const raw = env['env' in spec && spec.env !== undefined ? spec.env : envName(spec.key)];
     if (raw === undefined || raw === '') continue;
     merged[spec.key] = parseEnvValue(spec, raw);
   }

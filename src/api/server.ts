@@ -30,6 +30,7 @@ import { dashboardRoutes, sessionRoutes } from './dashboard.routes.js';
 import { dashboardStreamRoutes } from './dashboard-stream.routes.js';
 import { logRoutes } from './log.routes.js';
 import { originGuard } from './origin-guard.js';
+import { registerUi } from './ui-static.js';
 import { profileRoutes } from './profile.routes.js';
 import { scheduleRoutes } from './schedules.routes.js';
 import { queueControlRoutes } from './queue-controls.routes.js';
@@ -64,6 +65,8 @@ export interface BuildServerOptions {
   metrics: Metrics;
   /** Auth overrides (tests pass a local JWKS); default from `config`. */
   auth?: AuthenticatorOptions;
+  /** The dashboard's built front-end directory (tests inject one); default `dist/ui/` (ui-static.ts). */
+  uiDir?: string;
   /**
    * Worker-availability subscriptions (`startWebhooks(...).subscriptions`); without it the
    * subscription routes answer 503.
@@ -205,6 +208,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
   });
   app.register(opsRoutes, deps);
   app.register(sessionRoutes, deps);
+  registerUi(app as unknown as FastifyInstance, { enabled: config.uiEnabled, dir: options.uiDir });
   app.register(
     async (api) => {
       await api.register(healthRoutes, deps);

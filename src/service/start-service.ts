@@ -3,12 +3,13 @@
  * nats-server and redis-server when no URLs are configured, creates the engine, and serves the HTTP
  * API. With local servers and no configured credentials it runs in dev mode and says so loudly.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { closeServer, buildServer } from '../api/server.js';
+import { defaultUiDir } from '../api/ui-static.js';
 import {
   DEV_TOKENS,
   assertAuthConfigured,
@@ -220,6 +221,10 @@ function printBanner(
   local: { nats?: LocalServer; redis?: LocalServer },
 ): void {
   print(`codeq listening on ${url} (pid ${process.pid})`);
+  if (config.uiEnabled) {
+    const built = existsSync(defaultUiDir()) ? '' : '  (not built: run `npm run build`)';
+    print(`  Dashboard: ${url}/ui/${built}`);
+  }
   const where = (s: LocalServer | undefined, name: string, sub: string): string =>
     s ? `local ${name} (pid ${s.pid}, data in ${join(config.dataDir, sub)})` : 'configured';
   print(`  NATS:  ${config.natsUrl}  ${where(local.nats, 'nats-server', 'nats')}`);
