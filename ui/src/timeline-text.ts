@@ -67,6 +67,8 @@ export function describeEvent(e: HistoryEvent): string {
       return `Sent back from the DLQ by ${e.actor}, attempts reset`;
     case 'cancelled':
       return `Cancelled by ${e.actor}${because(d)}`;
+    case 'deleted':
+      return `Deleted from the DLQ by ${e.actor}${because(d)}`;
     case 'snapshot':
       return `Snapshot of the task (earlier events were compacted), ${str(d, 'status')}`;
     case 'webhookDelivered':

@@ -51,6 +51,7 @@ describe('timeline', () => {
       at(5, 'heartbeat', { workerId: 'w1', leaseUntil: 4 }),
       at(6, 'nacked', { workerId: 'w1', reason: 'timeout', delayMs: 30_000, runAt: 5 }),
       at(7, 'requeued', {}, 'admin:ops'),
+      at(8, 'deleted', {}, 'admin:ops'),
     ]);
     expect(entries.map((e) => [e.first.type, e.count])).toEqual([
       ['enqueued', 1],
@@ -58,12 +59,14 @@ describe('timeline', () => {
       ['heartbeat', 3],
       ['nacked', 1],
       ['requeued', 1],
+      ['deleted', 1],
     ]);
     expect(entries[0]!.text).toMatch(/^Enqueued by producer:p, priority 5, up to 3 attempts$/);
     expect(entries[1]!.text).toMatch(/^Claimed by w1 \(attempt 1\)/);
     expect(entries[2]!.text).toMatch(/^3 heartbeats from w1/);
     expect(entries[3]!.text).toMatch(/^Nacked by w1: “timeout”; retry in 30 s/);
     expect(entries[4]!.text).toBe('Sent back from the DLQ by admin:ops, attempts reset');
+    expect(entries[5]!.text).toBe('Deleted from the DLQ by admin:ops');
   });
 
   it('keeps heartbeats of different workers apart', () => {
