@@ -297,6 +297,8 @@ export interface EngineApi {
     limit?: number;
     waitSeconds?: number;
     signal?: AbortSignal;
+    /** One command's events only (the log filters them); default every command's. */
+    command?: string;
   }): Promise<{ events: StoredTaskEvent[]; nextSeq: number }>;
   /**
    * The dashboard's overview: counts, rates and the last hour's per-minute series of each command
