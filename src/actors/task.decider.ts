@@ -126,6 +126,8 @@ export function candidateEvents(
     }
     case 'requeue':
       return [make(ctx, 'requeued', {})];
+    case 'delete':
+      return [make(ctx, 'deleted', intent.reason === undefined ? {} : { reason: intent.reason })];
     case 'progress': {
       const data: TaskEventData<'progressed'> = { workerId: intent.workerId, progress: intent.progress };
       if (intent.data !== undefined) data.data = intent.data;

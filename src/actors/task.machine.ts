@@ -290,9 +290,13 @@ export const taskMachine = setup({
     // (targetless, history only). No other event leaves these states.
     completed: { on: WEBHOOK_OUTCOMES },
     failed: { on: WEBHOOK_OUTCOMES },
-    // An admin may also requeue it.
+    // An admin may also requeue it, or delete it (the task is then gone: absent again).
     deadLettered: {
-      on: { requeued: { target: 'pending', actions: 'resetAttempts' }, ...WEBHOOK_OUTCOMES },
+      on: {
+        requeued: { target: 'pending', actions: 'resetAttempts' },
+        deleted: { target: 'absent' },
+        ...WEBHOOK_OUTCOMES,
+      },
     },
     cancelled: { on: WEBHOOK_OUTCOMES },
   },

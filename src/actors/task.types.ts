@@ -78,6 +78,8 @@ export type TaskIntent =
   | { type: 'fail'; workerId: string; error: string; artifacts?: TaskEventData<'failed'>['artifacts'] }
   | { type: 'expireLease' }
   | { type: 'requeue' }
+  /** Remove a dead-lettered task (an admin; the `deleted` event stays in the log as the audit). */
+  | { type: 'delete'; reason?: string | undefined }
   | { type: 'cancel'; reason?: string | undefined; operationId?: string | undefined }
   /** The lease holder reports how far it got (history and view only; the lease does not move). */
   | { type: 'progress'; workerId: string; progress: number; data?: unknown }

@@ -154,30 +154,51 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     },
   );
 
-  app.post(
-    '/admin/dlq/:command/requeue',
-    {
-      config: { optionalBody: true, strictBody: true },
-      schema: {
-        summary: 'Send dead-lettered tasks back to the queue, attempts reset (all when taskIds is absent)',
-        tags: ['admin'],
-        params: CommandParams,
-        body: RequeueBody,
-        response: { 200: Type.Object({ requeued: Type.Integer() }), ...AUTH_ERRORS },
+  for (const action of ['requeue', 'delete'] as const) {
+    const done = action === 'requeue' ? 'requeued' : 'deleted';
+    app.post(
+      `/admin/dlq/:command/${action}`,
+      {
+        config: { optionalBody: true, strictBody: true },
+        schema: {
+          summary:
+            action === 'requeue'
+              ? 'Send dead-lettered tasks back to the queue, attempts reset (ids, filter, or all)'
+              : "Delete dead-lettered tasks (ids, filter, or all); each a 'deleted' event naming the operator",
+          tags: ['admin'],
+          params: CommandParams,
+          body: RequeueBody,
+          response: {
+            200: Type.Union([
+              Type.Object({ [done]: Type.Integer() }),
+              Type.Object({ matched: Type.Integer({ description: 'dry run: how many would be' }) }),
+            ]),
+            ...AUTH_ERRORS,
+          },
+        },
       },
-    },
-    async (request, reply) => {
-      const principal = principalOf(request);
-      assertCommandAllowed(principal, request.params.command);
-      const { taskIds } = request.body;
-      const out = await engine.requeueDlq({
-        command: request.params.command,
-        actor: `admin:${principal.subject}`,
-        ...(taskIds === undefined ? {} : { taskIds }),
-      });
-      return reply.send({ requeued: out.requeued });
-    },
-  );
+      async (request, reply) => {
+        const principal = principalOf(request);
+        assertCommandAllowed(principal, request.params.command);
+        const { taskIds, filter, dryRun } = request.body;
+        const selection = {
+          command: request.params.command,
+          actor: `admin:${principal.subject}`,
+          taskIds,
+          filter,
+          dryRun,
+        };
+        const out =
+          action === 'requeue' ? await engine.requeueDlqWhere(selection) : await engine.deleteDlq(selection);
+        if (!dryRun)
+          request.log.info(
+            { ...out, command: selection.command, filter, ids: taskIds?.length },
+            `dlq ${action}`,
+          );
+        return reply.send(out);
+      },
+    );
+  }
 
   app.get(
     '/admin/tasks',

@@ -85,8 +85,28 @@ export const PageQuery = Type.Object(PageQueryFields, { additionalProperties: fa
 
 /** DLQ requeue body (optional: all of the command's DLQ). */
 export const RequeueBody = Type.Object(
-  { taskIds: Type.Optional(Type.Array(TaskId, { minItems: 1, maxItems: REQUEUE_IDS_MAX })) },
-  { additionalProperties: false },
+  {
+    taskIds: Type.Optional(Type.Array(TaskId, { minItems: 1, maxItems: REQUEUE_IDS_MAX })),
+    filter: Type.Optional(
+      Type.Object(
+        {
+          createdFrom: Type.Optional(
+            Type.Integer({ minimum: 0, description: 'created at or after, epoch ms' }),
+          ),
+          createdTo: Type.Optional(
+            Type.Integer({ minimum: 0, description: 'created at or before, epoch ms' }),
+          ),
+          errorContains: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    dryRun: Type.Optional(Type.Boolean({ description: 'answer {matched: n}, change nothing' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Neither taskIds nor filter: the whole DLQ of the command. Both: the ids that match.',
+  },
 );
 
 /** Task listing query. */

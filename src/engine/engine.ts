@@ -50,6 +50,7 @@ import {
   integerIn,
 } from './input-validation.js';
 import { QueueReads } from './queue-reads.js';
+import { DlqOps, type DlqSelection } from './dlq-ops.js';
 import { DashboardReads, type Overview, type WorkerSeen } from './dashboard-reads.js';
 import { searchTasks, type SearchInput, type SearchPage } from './task-search.js';
 import { waitForResult } from './result-wait.js';
@@ -81,6 +82,7 @@ export class Engine implements EngineApi {
   private closed = false;
   private readonly queues: QueueReads;
   private readonly dashboard: DashboardReads;
+  private readonly dlq: DlqOps;
 
   private constructor(private readonly parts: EngineParts) {
     this.settings = parts.settings;
@@ -89,6 +91,7 @@ export class Engine implements EngineApi {
     this.projector = parts.projector;
     this.schedules = createSchedules(parts, this);
     this.queues = new QueueReads(parts);
+    this.dlq = new DlqOps(parts);
     this.dashboard = new DashboardReads({ store: parts.store, allStats: () => this.queues.allStats() });
   }
 
@@ -341,6 +344,14 @@ export class Engine implements EngineApi {
     actor: string;
   }): Promise<{ requeued: number }> {
     return this.parts.admin.requeueDlq(input);
+  }
+
+  requeueDlqWhere(selection: DlqSelection): Promise<{ requeued: number } | { matched: number }> {
+    return this.dlq.requeue(selection);
+  }
+
+  deleteDlq(selection: DlqSelection): Promise<{ deleted: number } | { matched: number }> {
+    return this.dlq.delete(selection);
   }
 
   async cleanup(input: { before: number; limit: number }): Promise<{ deleted: number }> {

@@ -4,6 +4,7 @@
  */
 import type { Overview, WorkerSeen } from './dashboard-reads.js';
 import type { SearchInput, SearchPage } from './task-search.js';
+import type { DlqSelection } from './dlq-ops.js';
 import type { BulkCancelInput, BulkCancelResult } from './bulk-cancel.js';
 import type { Logger } from 'pino';
 import type { CodeqError } from '../errors.js';
@@ -252,6 +253,13 @@ export interface EngineApi {
   listDlq(command: string, options?: { cursor?: string; limit?: number }): Promise<Page<TaskView>>;
   /** Sends dead-lettered tasks back to the queue (attempts reset). `taskIds` absent: all of the command's DLQ. */
   requeueDlq(input: { command: string; taskIds?: string[]; actor: string }): Promise<{ requeued: number }>;
+  /** Requeues dead-lettered tasks by ids, filter or all (`dlq-ops.ts`); `{matched}` for a dry run. */
+  requeueDlqWhere(selection: DlqSelection): Promise<{ requeued: number } | { matched: number }>;
+  /**
+   * Deletes dead-lettered tasks by ids, filter or all: a `deleted` event each (the operator as
+   * actor), then the task leaves the projection; `{matched}` for a dry run.
+   */
+  deleteDlq(selection: DlqSelection): Promise<{ deleted: number } | { matched: number }>;
   /** Tasks of a command in a state, paginated. */
   listTasks(
     command: string,
@@ -289,6 +297,8 @@ export interface EngineApi {
     limit?: number;
     waitSeconds?: number;
     signal?: AbortSignal;
+    /** One command's events only (the log filters them); default every command's. */
+    command?: string;
   }): Promise<{ events: StoredTaskEvent[]; nextSeq: number }>;
   /**
    * The dashboard's overview: counts, rates and the last hour's per-minute series of each command

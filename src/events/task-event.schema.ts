@@ -109,6 +109,11 @@ export const EventDataSchemas = {
   /** An admin sent a dead-lettered task back to the queue with its attempts reset. */
   requeued: Type.Object({}),
   /**
+   * An admin deleted a dead-lettered task: its last event, kept in the log as the audit of who
+   * (the event's actor) removed it; the projection drops the task.
+   */
+  deleted: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 4096 })) }),
+  /**
    * A pending or leased task was cancelled (a leased one's worker learns it from its next lease
    * operation). Terminal. `operationId` names the admin bulk cancel that did it, if one did.
    */

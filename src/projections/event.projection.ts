@@ -105,6 +105,8 @@ export function projectEvent(event: StoredTaskEvent): ProjectionOp {
       return op(event, 'A', {});
     case 'requeued':
       return op(event, 'R', {});
+    case 'deleted':
+      return op(event, 'Z', {});
     case 'completed':
       return op(event, 'D', {
         result: JSON.stringify(event.data.result ?? null),

@@ -15,7 +15,7 @@ const OP_HEAD = ['id', 'seq', 'code', 'at'] as const;
  * The fields after the head, in order, by op code. Each code is one event type (or two that
  * `apply.lua` handles alike): E enqueued, S snapshot, C claimed, H heartbeat, G progressed, N nacked,
  * L leaseExpired, T rateLimited, A abandoned, R requeued, D completed, F failed, Q dlq, X cancelled,
- * K a history-only
+ * Z deleted (an admin removed a dead-lettered task), K a history-only
  * webhook outcome. `reservedUntil` is set only for a task handed straight to a claimer, and an op
  * ends before it otherwise (a JSON null would be truthy in Lua).
  */
@@ -65,6 +65,7 @@ export const OP_FIELDS = {
   F: ['error', 'artifacts'],
   Q: ['reason'],
   X: ['reason'],
+  Z: [],
   K: [],
 } as const satisfies Record<string, readonly string[]>;
 

@@ -177,6 +177,10 @@ export function evolveTaskRecord(record: TaskRecord | undefined, event: StoredTa
       r.updatedAt = at;
       r.error = DEAD_LETTER_REASONS.leaseExpired;
       break;
+    case 'deleted':
+      // The task is gone (state absent): the projection deletes its hash.
+      r.updatedAt = at;
+      break;
     case 'rateLimited':
     case 'abandoned':
     case 'requeued':

@@ -1,8 +1,8 @@
 /**
  * Schedules over HTTP (`/v1/codeq/admin/schedules`) through the typed client, and the `codeq
- * schedule` CLI as users run it: define, read, change, pause, resume, run now, history, delete;
- * admin only, an admin limited to some commands sees only their schedules; bad input is a 400 that
- * writes nothing; the routes are in the OpenAPI document.
+ * schedule` CLI as users run it (the built `bin`): define, read, change, pause, resume, run now,
+ * history, delete; admin only, an admin limited to some commands sees only their schedules; bad
+ * input is a 400 that writes nothing; the routes are in the OpenAPI document.
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { CodeqHttpClient } from '../../src/client/http-client.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { createTestEngine } from '../support/engine.js';
 import { listenTestApi } from '../support/api-server.js';
+import { BUILD_TIMEOUT_MS, CLI_BIN, ensureBuilt } from '../support/build.js';
 import { rejection, sleep } from '../support/assertions.js';
 import { uniqueName } from '../support/servers.js';
 
@@ -26,6 +27,8 @@ let app: Awaited<ReturnType<typeof listenTestApi>>['app'];
 let base: string;
 let admin: CodeqHttpClient;
 
+beforeAll(ensureBuilt, BUILD_TIMEOUT_MS);
+
 beforeAll(async () => {
   const made = await createTestEngine({ background: true, settings: { sweepIntervalMs: 200 } });
   engine = made.engine;
@@ -41,7 +44,7 @@ afterAll(async () => {
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'schedule', ...args], {
+    const child = spawn(process.execPath, [CLI_BIN, 'schedule', ...args], {
       env: { ...process.env, CODEQ_BASE_URL: base, CODEQ_ADMIN_TOKEN: 'admin-all' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

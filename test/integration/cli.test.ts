@@ -1,12 +1,14 @@
 /**
  * The `codeq` CLI end to end: a real service in-process (port 0, unique stream and keys on the
- * shared NATS and Redis), the CLI spawned as a separate process the way users run it.
+ * shared NATS and Redis), the CLI spawned as a separate process the way users run it: the built
+ * `bin` (dist/ is made first when it is older than the sources).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodeqHttpClient } from '../../src/client/http-client.js';
 import type { RunningService } from '../../src/service/start-service.js';
+import { BUILD_TIMEOUT_MS, CLI_BIN, ensureBuilt } from '../support/build.js';
 import { startTestService } from '../support/service.js';
 import { uniqueName } from '../support/servers.js';
 
@@ -28,7 +30,7 @@ function cli(
   envOverrides: Record<string, string | undefined> = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, [CLI_BIN, ...args], {
       cwd: process.cwd(),
       env: {
         ...process.env,
@@ -62,6 +64,8 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+beforeAll(ensureBuilt, BUILD_TIMEOUT_MS);
 
 beforeAll(async () => {
   service = await startTestService('CLI');

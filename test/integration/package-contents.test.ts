@@ -1,14 +1,15 @@
 /**
- * What `npm pack` ships, from whatever state the checkout is in: `prepack` makes a clean build
- * first, so the tarball holds dist/ (every entry point package.json names), each Lua script once,
- * no TypeScript sources, and source maps that carry their sources (the .ts files are not shipped).
- * `npm pack --dry-run` runs prepack (a build; never `npm ci`) and lists the files without writing
- * a tarball.
+ * What `npm pack` ships: dist/ (every entry point package.json names), each Lua script once, no
+ * TypeScript sources, and source maps that carry their sources (the .ts files are not shipped).
+ * `prepack` is a clean build (`clean-dist.mjs`, then the same `npm run build` that made dist/ for
+ * the rest of the suite), so the listing is taken from that build with `--ignore-scripts`: the
+ * suite compiles once, not twice. A since-deleted source's output left in a working copy's dist/
+ * shows here as a failure; `npm run prepack` clears it.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { BUILD_TIMEOUT_MS } from '../support/build.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS, ensureBuilt } from '../support/build.js';
 
 interface PackageJson {
   main: string;
@@ -31,56 +32,53 @@ function luaScripts(dir = 'src/projections/scripts', prefix = ''): string[] {
   );
 }
 
+// The suite's build (pretest); made here when missing or older than the sources.
+beforeAll(ensureBuilt, BUILD_TIMEOUT_MS);
+
 describe('npm pack', () => {
   it('prepack is a clean build that installs nothing', () => {
     expect(pkg.scripts.prepack).toMatch(/clean-dist\.mjs && npm run (--silent )?build$/);
     expect(pkg.scripts.prepack).not.toMatch(/ensure-deps|npm (ci|install)/);
   });
 
-  it(
-    'ships the build, each Lua script once, no sources, and self-contained source maps',
-    { timeout: BUILD_TIMEOUT_MS },
-    () => {
-      const run = spawnSync('npm', ['pack', '--dry-run', '--json'], {
-        encoding: 'utf8',
-        maxBuffer: 64 << 20,
-      });
-      expect(run.status, run.stderr).toBe(0);
-      // Lifecycle scripts may print to stdout before npm's JSON.
-      const json = run.stdout.slice(run.stdout.search(/^\[/m));
-      const [report] = JSON.parse(json) as Array<{ files: Array<{ path: string }> }>;
-      const files = new Set(report!.files.map((f) => f.path));
+  it('ships the build, each Lua script once, no sources, and self-contained source maps', () => {
+    const run = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const [report] = JSON.parse(run.stdout) as Array<{ files: Array<{ path: string }> }>;
+    const files = new Set(report!.files.map((f) => f.path));
 
-      const named = [pkg.main, pkg.types, ...Object.values(pkg.bin)];
-      for (const target of Object.values(pkg.exports)) {
-        if (typeof target === 'string') named.push(target);
-        else named.push(...[target.types, target.import].filter((t): t is string => t !== undefined));
-      }
-      for (const path of named) expect(files, path).toContain(path.replace(/^\.\//, ''));
+    const named = [pkg.main, pkg.types, ...Object.values(pkg.bin)];
+    for (const target of Object.values(pkg.exports)) {
+      if (typeof target === 'string') named.push(target);
+      else named.push(...[target.types, target.import].filter((t): t is string => t !== undefined));
+    }
+    for (const path of named) expect(files, path).toContain(path.replace(/^\.\//, ''));
 
-      const lua = [...files].filter((f) => f.endsWith('.lua')).sort();
-      expect(lua).toEqual(
-        luaScripts()
-          .map((f) => `dist/src/projections/scripts/${f}`)
-          .sort(),
-      );
+    const lua = [...files].filter((f) => f.endsWith('.lua')).sort();
+    expect(lua).toEqual(
+      luaScripts()
+        .map((f) => `dist/src/projections/scripts/${f}`)
+        .sort(),
+    );
+    expect(
+      [...files].filter((f) => f.startsWith('src/') || (f.endsWith('.ts') && !f.endsWith('.d.ts'))),
+    ).toEqual([]);
+
+    const maps = [...files].filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    for (const map of maps) {
+      const { sources, sourcesContent } = JSON.parse(readFileSync(map, 'utf8')) as {
+        sources: string[];
+        sourcesContent?: Array<string | null>;
+      };
+      expect(sourcesContent?.length, map).toBe(sources.length);
       expect(
-        [...files].filter((f) => f.startsWith('src/') || (f.endsWith('.ts') && !f.endsWith('.d.ts'))),
-      ).toEqual([]);
-
-      const maps = [...files].filter((f) => f.endsWith('.js.map'));
-      expect(maps.length).toBeGreaterThan(0);
-      for (const map of maps) {
-        const { sources, sourcesContent } = JSON.parse(readFileSync(map, 'utf8')) as {
-          sources: string[];
-          sourcesContent?: Array<string | null>;
-        };
-        expect(sourcesContent?.length, map).toBe(sources.length);
-        expect(
-          sourcesContent!.every((s) => typeof s === 'string' && s.length > 0),
-          map,
-        ).toBe(true);
-      }
-    },
-  );
+        sourcesContent!.every((s) => typeof s === 'string' && s.length > 0),
+        map,
+      ).toBe(true);
+    }
+  });
 });

@@ -209,8 +209,9 @@ describe.each(KINDS)('SDK worker over %s', (kind) => {
       waitSeconds: 1,
       handler: async (job) => {
         const { slow } = job.payload as { slow: boolean };
-        // Slow handlers ignore the abort for a while and then return: that late result must be ignored.
-        if (slow) await sleep(3000);
+        // Slow handlers ignore the abort for a while (well past close's 300 ms) and then return: that
+        // late result must be ignored.
+        if (slow) await sleep(1500);
         else await sleep(20);
         return {};
       },
@@ -229,7 +230,7 @@ describe.each(KINDS)('SDK worker over %s', (kind) => {
     expect(byStatus('PENDING')).toBeGreaterThan(0);
 
     // Another worker takes the rest at once; nothing is completed twice.
-    await sleep(3000); // the abandoned slow handlers return meanwhile (ignored)
+    await sleep(1500); // the abandoned slow handlers return meanwhile (ignored)
     const second = new Worker({
       transport: h.transport({ worker: 2 }),
       commands: [command],

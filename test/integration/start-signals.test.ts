@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, ensureBuilt } from '../support/build.js';
 import { alive, gone, npmStart } from '../support/npm-start.js';
 
@@ -23,9 +23,11 @@ afterAll(() => {
   for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
 });
 
-describe('signals to the npm start process', () => {
+// Each signal has its own npm start, data dir and ports, so the three run at once (one start's wait
+// instead of three in a row).
+describe.concurrent('signals to the npm start process', () => {
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    it(`${signal} stops the server, its nats-server and its redis-server`, async () => {
+    it(`${signal} stops the server, its nats-server and its redis-server`, async ({ expect }) => {
       const dataDir = mkdtempSync(join(tmpdir(), 'codeq-signals-'));
       dataDirs.push(dataDir);
       const s = await npmStart(dataDir, ['start', '--ignore-scripts']);

@@ -21,6 +21,8 @@ export async function startTestService(
       STREAM_NAME: name,
       SUBJECT_PREFIX: `${name.toLowerCase()}.task`,
       KEY_PREFIX: name.toLowerCase(),
+      // The NATS interface's subjects (and its intake stream's) are the deployment's own too.
+      NATS_API_PREFIX: name.toLowerCase(),
       LOG_LEVEL: 'silent',
       ...extra.env,
     },

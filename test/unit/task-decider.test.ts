@@ -304,6 +304,22 @@ describe('decide: retries and the DLQ', () => {
     expect(thenRefused(when(given(enqueued()), { type: 'requeue' }, T0)).code).toBe('WRONG_STATE');
   });
 
+  it('delete: a dead-lettered task only, leaving it absent (the event is the audit)', () => {
+    const dead = given(
+      enqueued(T0, 1),
+      claimed(T0, 'w1', 1),
+      e('dlq', T0 + 1, { cause: 'nack', workerId: 'w1' }),
+    );
+    const d = when(dead, { type: 'delete', reason: 'poison' }, T0 + 2);
+    expect(thenEvents(d)).toEqual([{ type: 'deleted', data: { reason: 'poison' } }]);
+    expect(d.ok && d.next.status).toBe('absent');
+    expect(thenEvents(when(dead, { type: 'delete' }, T0 + 2))).toEqual([{ type: 'deleted', data: {} }]);
+    for (const live of [given(enqueued()), given(enqueued(T0, 1), claimed(T0, 'w1', 1))])
+      expect(thenRefused(when(live, { type: 'delete' }, T0)).code).toBe('WRONG_STATE');
+    // Deleted, it is gone: deleting again is refused like any intent on an absent task.
+    if (d.ok) expect(thenRefused(when(d.next, { type: 'delete' }, T0 + 3)).code).toBe('NOT_FOUND');
+  });
+
   it('cancel a pending or a running task, not a finished one', () => {
     expect(thenEvents(when(given(enqueued()), { type: 'cancel', reason: 'dup' }, T0))).toEqual([
       { type: 'cancelled', data: { reason: 'dup' } },

@@ -158,7 +158,7 @@ describe('transition table derived from the machine', () => {
       // Terminal states record result callback outcomes (history only) and nothing else.
       completed: ['webhookDelivered', 'webhookGaveUp'],
       failed: ['webhookDelivered', 'webhookGaveUp'],
-      deadLettered: ['requeued', 'webhookDelivered', 'webhookGaveUp'],
+      deadLettered: ['deleted', 'requeued', 'webhookDelivered', 'webhookGaveUp'],
       cancelled: ['webhookDelivered', 'webhookGaveUp'],
     });
   });

@@ -262,6 +262,12 @@ local function applyAll()
         redis.call('HSET', key, 'v', seq, 's', 'deadLettered', 'err', op[OP_Q_REASON], 'ua', at)
         add('dlq', at, id)
         removeLater('age', id)
+      elseif code == 'Z' then
+        -- deleted by an admin (a dead-lettered task): the task leaves the projection; its events,
+        -- this one last, stay in the log.
+        leave(id, state, g)
+        redis.call('DEL', key)
+        removeLater('created', id)
       elseif code == 'X' then
         -- cancelled (reason may be null)
         leave(id, state, g)
