@@ -132,6 +132,13 @@ export interface CodeqConfig {
   keyPrefix: string;
   /** Stream replicas, default 1. */
   streamReplicas: number;
+  /** Serve the NATS-native interface (micro service `codeq` and the publish intake), default true. */
+  natsApiEnabled: boolean;
+  /**
+   * First subject token of the NATS-native interface, default `codeq`: requests go to
+   * `<natsApiPrefix>.v1.tasks.enqueue`..., publishes to `<natsApiPrefix>.v1.publish.<command>`.
+   */
+  natsApiPrefix: string;
   /**
    * The longest a request waits on NATS or Redis (retries included) before a retryable 503,
    * default 5000 ms.

@@ -1,6 +1,8 @@
 /**
  * Maps errors to HTTP answers. This is the only place that knows both `CodeqErrorCode` and HTTP
- * status codes; every error body is `{"error": "<message>"}` as codeQ's clients expect.
+ * status codes; every error body is `{"error": "<message>"}` as codeQ's clients expect. The NATS
+ * interface answers the same status (its `Nats-Service-Error-Code` header) and body through
+ * {@link mapError} (`src/nats/nats-endpoint.ts`).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { CodeqErrorCode } from '../errors.js';

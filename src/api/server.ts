@@ -30,7 +30,7 @@ import { profileRoutes } from './profile.routes.js';
 import { scheduleRoutes } from './schedules.routes.js';
 import { queueControlRoutes } from './queue-controls.routes.js';
 import { logRequest } from './request-log.js';
-import type { AuthenticatorOptions } from './auth/authenticator.js';
+import type { Authenticator, AuthenticatorOptions } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createErrorHandler, frameworkErrorHandler } from './error-mapper.js';
 import { healthRoutes, opsRoutes } from './health.routes.js';
@@ -60,6 +60,8 @@ export interface BuildServerOptions {
   metrics: Metrics;
   /** Auth overrides (tests pass a local JWKS); default from `config`. */
   auth?: AuthenticatorOptions;
+  /** The authenticator, when the caller shares one with the NATS interface; default built from `config` and `auth`. */
+  authenticator?: Authenticator;
   /**
    * Worker-availability subscriptions (`startWebhooks(...).subscriptions`); without it the
    * subscription routes answer 503.
@@ -179,7 +181,7 @@ export function buildServer(options: BuildServerOptions): CodeqServer {
   const deps: RouteDeps = {
     engine,
     config,
-    auth: createAuthenticator(config, options.auth),
+    auth: options.authenticator ?? createAuthenticator(config, options.auth),
     metrics,
     claims,
     subscriptions: options.subscriptions,

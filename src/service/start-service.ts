@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
+import { createAuthenticator } from '../api/auth/authenticator.js';
 import { closeServer, buildServer } from '../api/server.js';
 import {
   DEV_TOKENS,
@@ -20,6 +21,7 @@ import { Engine } from '../engine/engine.js';
 import { CodeqError } from '../errors.js';
 import { LocalServer } from '../local/local-servers.js';
 import { createMetrics, engineObserver } from '../metrics/metrics.js';
+import { serveNatsInterface } from '../nats/nats-interface.js';
 import { startWebhooks } from '../webhooks/webhook-service.js';
 
 /** Options of {@link startService}. */
@@ -156,8 +158,9 @@ export async function startService(options: StartServiceOptions = {}): Promise<R
     // Fail before connecting anywhere when the server would accept no credentials at all.
     assertAuthConfigured(config);
     const metrics = createMetrics();
+    const natsServers = config.natsUrl!.split(',').map((s) => s.trim());
     const engine = await Engine.create({
-      natsServers: config.natsUrl!.split(',').map((s) => s.trim()),
+      natsServers,
       redisUrl: config.redisUrl!,
       streamName: config.streamName,
       subjectPrefix: config.subjectPrefix,
@@ -175,11 +178,31 @@ export async function startService(options: StartServiceOptions = {}): Promise<R
     for (const [command, patch] of Object.entries(config.queueLimits)) {
       await engine.controlQueue(command, { type: 'setLimits', patch }, 'system:config');
     }
-    // Cleanups run in reverse: the HTTP server closes first, then webhooks, then the engine.
+    // Cleanups run in reverse: the HTTP server closes first, then the NATS interface, webhooks, and
+    // the engine last.
     const webhooks = await startWebhooks({ engine, config, metrics, logger });
     cleanups.push(() => webhooks.stop());
 
-    const app = await buildServer({ engine, config, logger, metrics, subscriptions: webhooks.subscriptions });
+    const authenticator = createAuthenticator(config);
+    if (config.natsApiEnabled) {
+      const natsApi = await serveNatsInterface(natsServers, {
+        engine,
+        authenticator,
+        config,
+        logger,
+        metrics,
+      });
+      cleanups.push(() => natsApi.stop());
+    }
+
+    const app = await buildServer({
+      engine,
+      config,
+      logger,
+      metrics,
+      authenticator,
+      subscriptions: webhooks.subscriptions,
+    });
     cleanups.push(() => closeServer(app));
     await app.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
