@@ -54,7 +54,7 @@ export function parseCreditRequest(body: unknown): CreditRequest {
   if (typeof subject !== 'string' || subject.length > SUBJECT_MAX_LENGTH || !PUBLISH_SUBJECT.test(subject))
     invalid("'deliverSubject' must be a NATS subject without wildcards");
   const view = b['view'];
-  if (view !== undefined && view !== 'full') invalid('\'view\' must be "full" when given');
+  if (view !== undefined && view !== 'full' && view !== 'codeq') invalid("'view' must be codeq or full");
   return {
     commands: b['commands'] === undefined ? undefined : claimCommands(b['commands']),
     credits: wholeIn(b['credits'], 'credits', 1, CREDITS_MAX),

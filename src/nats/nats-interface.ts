@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { apiRoot, type NatsEndpointContext } from './nats-context.js';
 import type { NatsLifecycle } from './nats-endpoint.js';
 import { addTaskReadEndpoints } from './task-reads.endpoints.js';
+import { addWorkerEndpoints } from './worker.endpoints.js';
 
 /** Name of the micro service every codeq instance adds. */
 export const NATS_SERVICE_NAME = 'codeq';
@@ -47,7 +48,10 @@ export interface NatsInterface {
 }
 
 /** The endpoint groups, each adding its subjects (one file per group). */
-const ENDPOINT_GROUPS: ReadonlyArray<(ctx: NatsEndpointContext) => void> = [addTaskReadEndpoints];
+const ENDPOINT_GROUPS: ReadonlyArray<(ctx: NatsEndpointContext) => void> = [
+  addTaskReadEndpoints,
+  addWorkerEndpoints,
+];
 
 /** Starts the interface on `options.nc`. */
 export async function startNatsInterface(options: NatsInterfaceOptions): Promise<NatsInterface> {
