@@ -1,7 +1,7 @@
 /**
  * The NATS transport: codeq's NATS service (`codeq.v1.*` requests, docs/nats.md) on a connection the
  * caller opened. No HTTP hop, and workers get their tasks pushed (`workers.credit`): a
- * {@link import('./worker.js').Worker} on this transport runs no claim loop. The worker identity is
+ * `Worker` on this transport runs no claim loop. The worker identity is
  * the worker token's subject, as over HTTP.
  */
 import type { NatsConnection } from '@nats-io/nats-core';

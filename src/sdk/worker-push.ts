@@ -1,5 +1,5 @@
 /**
- * A worker's push mode ({@link import('./transport.js').Transport.subscribe}, over NATS): instead of
+ * A worker's push mode (`Transport.subscribe`, over NATS): instead of
  * claim loops, one subscription the server sends tasks to, with credits kept at the worker's free
  * slots. A slot coming free grants a credit back; a delivery with no slot free is given back.
  */
