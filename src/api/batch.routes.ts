@@ -9,7 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Static } from 'typebox';
 import Type from 'typebox';
-import type { ResultInput } from '../engine/engine.types.js';
+import type { EngineApi, ResultInput } from '../engine/engine.types.js';
 import type { ResultRecord } from '../contract/views.js';
 import type { CodeqError } from '../errors.js';
 import { PartialWriteErrorBody, TaskSchema, TaskViewQuery } from '../contract/common.schema.js';
@@ -28,14 +28,14 @@ import { claimTasks } from './claim-handler.js';
 import { AUTH_ERRORS, CREATE_ERRORS } from './common.schema.js';
 import { RESULT_MESSAGES, mapError, type ErrorMessageOverrides } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
-import { resultJson, tasksJson, taskWire } from './task-json.js';
+import { resultJson, tasksJson, taskWire, type TaskJson, type TaskWire } from './task-json.js';
 import { toEnqueueInput, traceOfHeaders } from './tasks.routes.js';
 import { checkResult } from './worker.routes.js';
 
 /** The message of an item's error, logged when it is the server's fault. */
-function itemError(
+export function itemError(
   err: unknown,
-  log: FastifyBaseLogger,
+  log: Pick<FastifyBaseLogger, 'error'>,
   where: Record<string, unknown>,
   messages: ErrorMessageOverrides = {},
 ): string {
@@ -44,35 +44,92 @@ function itemError(
   return mapped.body.error;
 }
 
+/** Records a batch of results for `principal` in one engine call; each answers on its own. */
+export function submitAll(
+  engine: EngineApi,
+  results: Static<typeof BatchResultsBody>['results'],
+  principal: Principal,
+): Promise<(ResultRecord | CodeqError)[]> {
+  const { subject: workerId, eventTypes: allowedCommands } = principal;
+  results.forEach((r, i) => checkResult(r, `results[${i}]: `));
+  return engine.submitResults(
+    results.map((r) => {
+      // Field by field: conditional spreads would cost extra objects and copies per result.
+      const input: ResultInput = {
+        taskId: r.taskId,
+        workerId,
+        status: r.status,
+        result: r.result,
+        allowedCommands,
+      };
+      if (r.error !== undefined) input.error = r.error;
+      if (r.artifacts !== undefined) input.artifacts = r.artifacts;
+      return input;
+    }),
+  );
+}
+
+/** codeq's batch results answer (`POST /tasks/results`): per item its record, or its status and error. */
+export function resultItems(
+  answers: readonly (ResultRecord | CodeqError)[],
+  results: readonly { taskId: string }[],
+  log: Pick<FastifyBaseLogger, 'error'>,
+): Static<typeof BatchResultsResponse>['results'] {
+  return answers.map((answer, i) => {
+    const taskId = results[i]!.taskId;
+    if (!(answer instanceof Error)) return { taskId, ok: true, result: resultJson(answer) };
+    const mapped = mapError(answer, RESULT_MESSAGES);
+    if (mapped.status >= 500) log.error({ err: answer, taskId }, 'batch result failed');
+    const item = { taskId, ok: false, status: mapped.status, error: mapped.body.error };
+    return mapped.body.code === undefined ? item : { ...item, code: mapped.body.code };
+  });
+}
+
+/** How {@link enqueueBatch} writes a batch. */
+export interface EnqueueBatchOptions {
+  /** The producer. */
+  principal: Principal;
+  /** The request's trace context (items without their own take it). */
+  trace: Parameters<typeof toEnqueueInput>[3];
+  /** codeq's batch: every item valid or none written, answered `{tasks}`; else codeQ's `{results}`. */
+  allOrNothing: boolean;
+  /** How tasks are written. */
+  wire: TaskWire;
+  /** Where server-side item failures are logged. */
+  log: Pick<FastifyBaseLogger, 'error'>;
+}
+
+/** Creates a batch of tasks (HTTP `POST /tasks/batch`, NATS `tasks.enqueue` with `tasks`). */
+export async function enqueueBatch(
+  engine: EngineApi,
+  tasks: Static<typeof BatchCreateBody>['tasks'],
+  options: EnqueueBatchOptions,
+): Promise<{ tasks: TaskJson[] } | { results: { task?: TaskJson; error?: string }[] }> {
+  const { principal, trace, log } = options;
+  const write = tasksJson(options.wire);
+  if (options.allOrNothing) {
+    const inputs = tasks.map((t, i) => toEnqueueInput(t, principal, `tasks[${i}]: `, trace));
+    return { tasks: (await engine.enqueueMany(inputs)).map(write) };
+  }
+  // codeQ's: each item is created (or refused) alone; single enqueues of one turn share one
+  // append batch in the engine, so this costs what one batch does.
+  const results = await Promise.all(
+    tasks.map(async (t, i) => {
+      try {
+        return { task: write(await engine.enqueue(toEnqueueInput(t, principal, '', trace))) };
+      } catch (err) {
+        return { error: itemError(err, log, { index: i }) };
+      }
+    }),
+  );
+  return { results };
+}
+
 /** Registers the batch routes. */
 export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const { engine, auth, config } = deps;
   const producer = createAuthHook(auth, { kind: 'producer' });
   const worker = (scope: string) => createAuthHook(auth, { kind: 'worker', scope });
-
-  /** Records a batch of results in one engine call; each answers on its own. */
-  const submitAll = (
-    results: Static<typeof BatchResultsBody>['results'],
-    principal: Principal,
-  ): Promise<(ResultRecord | CodeqError)[]> => {
-    const { subject: workerId, eventTypes: allowedCommands } = principal;
-    results.forEach((r, i) => checkResult(r, `results[${i}]: `));
-    return engine.submitResults(
-      results.map((r) => {
-        // Field by field: conditional spreads would cost extra objects and copies per result.
-        const input: ResultInput = {
-          taskId: r.taskId,
-          workerId,
-          status: r.status,
-          result: r.result,
-          allowedCommands,
-        };
-        if (r.error !== undefined) input.error = r.error;
-        if (r.artifacts !== undefined) input.artifacts = r.artifacts;
-        return input;
-      }),
-    );
-  };
 
   app.post(
     '/tasks/batch',
@@ -92,26 +149,14 @@ export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
-      const trace = traceOfHeaders(request.headers);
-      if (request.query.allOrNothing === true) {
-        const inputs = request.body.tasks.map((t, i) => toEnqueueInput(t, principal, `tasks[${i}]: `, trace));
-        const tasks = await engine.enqueueMany(inputs);
-        return reply.code(202).send({ tasks: tasks.map(tasksJson(taskWire(request, config))) });
-      }
-      const write = tasksJson(taskWire(request, config));
-      // codeQ's: each item is created (or refused) alone; single enqueues of one turn share one
-      // append batch in the engine, so this costs what one batch does.
-      const results = await Promise.all(
-        request.body.tasks.map(async (t, i) => {
-          try {
-            return { task: write(await engine.enqueue(toEnqueueInput(t, principal, '', trace))) };
-          } catch (err) {
-            return { error: itemError(err, request.log, { index: i }) };
-          }
-        }),
-      );
-      return reply.send({ results });
+      const answer = await enqueueBatch(engine, request.body.tasks, {
+        principal: principalOf(request),
+        trace: traceOfHeaders(request.headers),
+        allOrNothing: request.query.allOrNothing === true,
+        wire: taskWire(request, config),
+        log: request.log,
+      });
+      return reply.code('tasks' in answer ? 202 : 200).send(answer);
     },
   );
 
@@ -150,7 +195,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       },
     },
     async (request, reply) => {
-      const answers = await submitAll(request.body.results, principalOf(request));
+      const answers = await submitAll(engine, request.body.results, principalOf(request));
       const results = answers.map((answer, i) => {
         const taskId = request.body.results[i]!.taskId;
         if (!(answer instanceof Error)) return { taskId, result: resultJson(answer) };
@@ -173,15 +218,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       },
     },
     async (request, reply) => {
-      const answers = await submitAll(request.body.results, principalOf(request));
-      const results = answers.map((answer, i) => {
-        const taskId = request.body.results[i]!.taskId;
-        if (!(answer instanceof Error)) return { taskId, ok: true, result: resultJson(answer) };
-        const mapped = mapError(answer, RESULT_MESSAGES);
-        if (mapped.status >= 500) request.log.error({ err: answer, taskId }, 'batch result failed');
-        const item = { taskId, ok: false, status: mapped.status, error: mapped.body.error };
-        return mapped.body.code === undefined ? item : { ...item, code: mapped.body.code };
-      });
+      const answers = await submitAll(engine, request.body.results, principalOf(request));
+      const results = resultItems(answers, request.body.results, request.log);
       return reply.send({ results });
     },
   );

@@ -5,6 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { TaskView } from '../contract/views.js';
+import type { ClaimInput } from '../engine/engine.types.js';
 import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { allowsCommand } from './auth/auth.types.js';
 import type { Principal } from './auth/auth.types.js';
@@ -47,14 +48,18 @@ export function requestSignal(
   };
 }
 
-/** Claims for `principal` (the token's subject is the worker id); the tasks taken, maybe none. */
-export async function claimTasks(
+/**
+ * The engine's claim input for `principal` (the token's subject is the worker id), without the
+ * signal: the body's commands (else the token's event types, refused for a token of every type),
+ * each one allowed, and the long-poll capped (none once the server is closing). Shared by HTTP and
+ * NATS.
+ */
+export function claimInput(
   principal: Principal,
   body: ClaimRequest,
-  reply: FastifyReply,
-  deps: Pick<RouteDeps, 'engine' | 'config' | 'claims'>,
-): Promise<TaskView[]> {
-  const { engine, config, claims } = deps;
+  config: Pick<RouteDeps['config'], 'defaultLeaseSeconds'>,
+  closing: boolean,
+): Omit<ClaimInput, 'signal'> {
   let commands = body.commands;
   if (commands === undefined || commands.length === 0) {
     if (principal.eventTypes.includes('*')) {
@@ -67,17 +72,27 @@ export async function claimTasks(
   }
   if (!commands.every((c) => allowsCommand(principal, c)))
     throw new ApiRefusal(403, 'event type not allowed');
-  const waitSeconds = claims.closing ? 0 : Math.min(WAIT_SECONDS_MAX, body.waitSeconds ?? 0);
+  return {
+    workerId: principal.subject,
+    commands: [...new Set(commands)],
+    leaseSeconds: body.leaseSeconds ?? config.defaultLeaseSeconds,
+    waitSeconds: closing ? 0 : Math.min(WAIT_SECONDS_MAX, body.waitSeconds ?? 0),
+    count: body.count ?? 1,
+  };
+}
+
+/** Claims for `principal` over HTTP; the tasks taken, maybe none. */
+export async function claimTasks(
+  principal: Principal,
+  body: ClaimRequest,
+  reply: FastifyReply,
+  deps: Pick<RouteDeps, 'engine' | 'config' | 'claims'>,
+): Promise<TaskView[]> {
+  const { engine, config, claims } = deps;
+  const input = claimInput(principal, body, config, claims.closing);
   const { signal, release } = requestSignal(reply, claims);
   try {
-    return await engine.claim({
-      workerId: principal.subject,
-      commands: [...new Set(commands)],
-      leaseSeconds: body.leaseSeconds ?? config.defaultLeaseSeconds,
-      waitSeconds,
-      count: body.count ?? 1,
-      signal,
-    });
+    return await engine.claim({ ...input, signal });
   } finally {
     release();
   }

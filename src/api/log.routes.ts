@@ -11,7 +11,7 @@ import { parseRfc3339 } from '../contract/rfc3339.js';
 import { AUTH_ERRORS } from './common.schema.js';
 import { ApiRefusal } from './error-mapper.js';
 import type { RouteDeps } from './route-context.js';
-import { iso } from './task-json.js';
+import { eventJson } from './task-json.js';
 
 /** Registers `GET /admin/events` and `POST /admin/projections/rebuild`. */
 export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
@@ -51,15 +51,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps)
         if (q.waitSeconds !== undefined && !claims.closing) input.waitSeconds = q.waitSeconds;
         const page = await engine.readEvents(input);
         return reply.send({
-          events: page.events.map((e) => ({
-            seq: e.seq,
-            type: e.type,
-            taskId: e.taskId,
-            command: e.command,
-            time: iso(e.at),
-            actor: e.actor,
-            data: e.data,
-          })),
+          events: page.events.map(eventJson),
           nextSeq: page.nextSeq,
         });
       } finally {

@@ -11,6 +11,8 @@ import type { Artifact, ResultRecord, TaskHistory, TaskView } from '../contract/
 import type { ArtifactOutSchema, ResultRecordSchema, TaskSchema } from '../contract/common.schema.js';
 import { API_PREFIX } from './route-context.js';
 import type { HistoryResponse } from '../contract/task.schema.js';
+import type { EventJson } from '../contract/admin.schema.js';
+import type { StoredTaskEvent } from '../events/task-event.schema.js';
 
 /** Task JSON. */
 export type TaskJson = Static<typeof TaskSchema>;
@@ -150,5 +152,18 @@ export function historyJson(history: TaskHistory): HistoryJson {
       ...(state.leaseUntil !== undefined ? { leaseUntil: iso(state.leaseUntil) } : {}),
       ...(state.runAt !== undefined ? { runAt: iso(state.runAt) } : {}),
     },
+  };
+}
+
+/** One event of the log as `GET /admin/events` and NATS `events.replay` write it. */
+export function eventJson(e: StoredTaskEvent): Static<typeof EventJson> {
+  return {
+    seq: e.seq,
+    type: e.type,
+    taskId: e.taskId,
+    command: e.command,
+    time: iso(e.at),
+    actor: e.actor,
+    data: e.data,
   };
 }

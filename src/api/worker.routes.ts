@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import Type from 'typebox';
 import type { ResultRecord } from '../contract/views.js';
+import type { EngineApi } from '../engine/engine.types.js';
 import type { Principal } from './auth/auth.types.js';
 import { createAuthHook, principalOf } from './auth/authenticator.js';
 import { ErrorBody, ResultRecordSchema, TaskSchema, TaskViewQuery } from '../contract/common.schema.js';
@@ -37,6 +38,24 @@ export function checkResult(body: ResultInput, where = ''): void {
   if (problem !== undefined) throw new ApiRefusal(400, `${where}${problem}`);
 }
 
+/** Records one result (completed or failed) for the lease holder `worker`. */
+export function submitResult(
+  engine: EngineApi,
+  taskId: string,
+  worker: Principal,
+  body: ResultInput,
+): Promise<ResultRecord> {
+  const common = {
+    taskId,
+    workerId: worker.subject,
+    allowedCommands: worker.eventTypes,
+    ...(body.artifacts === undefined ? {} : { artifacts: body.artifacts }),
+  };
+  return body.status === 'COMPLETED'
+    ? engine.complete({ ...common, result: body.result })
+    : engine.fail({ ...common, error: body.error as string });
+}
+
 /** Registers the worker routes. */
 export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const { engine, auth, config } = deps;
@@ -45,18 +64,6 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     notFound: LEASE_OP_MESSAGES.notFound,
     messages: LEASE_OP_MESSAGES,
     optionalBody: true,
-  };
-
-  const submit = (taskId: string, worker: Principal, body: ResultInput): Promise<ResultRecord> => {
-    const common = {
-      taskId,
-      workerId: worker.subject,
-      allowedCommands: worker.eventTypes,
-      ...(body.artifacts === undefined ? {} : { artifacts: body.artifacts }),
-    };
-    return body.status === 'COMPLETED'
-      ? engine.complete({ ...common, result: body.result })
-      : engine.fail({ ...common, error: body.error as string });
   };
 
   app.post(
@@ -211,7 +218,7 @@ export const workerRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     },
     async (request, reply) => {
       checkResult(request.body);
-      const record = await submit(request.params.id, principalOf(request), request.body);
+      const record = await submitResult(engine, request.params.id, principalOf(request), request.body);
       return reply.send(resultJson(record));
     },
   );

@@ -136,6 +136,7 @@ export class AdminOps {
       limit?: number;
       waitSeconds?: number;
       signal?: AbortSignal;
+      command?: string;
     },
     isClosed: () => boolean,
   ): Promise<{ events: StoredTaskEvent[]; nextSeq: number }> {
@@ -145,14 +146,15 @@ export class AdminOps {
     if (input.fromTime !== undefined && !Number.isSafeInteger(input.fromTime)) {
       throw new CodeqError('INVALID_INPUT', "invalid 'fromTime' (use RFC3339)");
     }
+    const command = input.command === undefined ? {} : { command: input.command };
     let page = await this.deps.log.readPage(
       input.fromTime !== undefined && input.fromSeq === undefined
-        ? { fromTime: new Date(input.fromTime), limit }
-        : { fromSeq: input.fromSeq ?? 1, limit },
+        ? { fromTime: new Date(input.fromTime), limit, ...command }
+        : { fromSeq: input.fromSeq ?? 1, limit, ...command },
     );
     while (page.events.length === 0 && Date.now() < deadline && !isClosed() && !input.signal?.aborted) {
       await new Promise((r) => setTimeout(r, 250));
-      page = await this.deps.log.readPage({ fromSeq: page.nextSeq, limit });
+      page = await this.deps.log.readPage({ fromSeq: page.nextSeq, limit, ...command });
     }
     return page;
   }

@@ -287,6 +287,8 @@ export interface EngineApi {
     limit?: number;
     waitSeconds?: number;
     signal?: AbortSignal;
+    /** One command's events only (the log filters them); default every command's. */
+    command?: string;
   }): Promise<{ events: StoredTaskEvent[]; nextSeq: number }>;
   /** Flushes the projection and replays the whole log into it; returns events replayed and time taken. */
   rebuildProjection(): Promise<number>;

@@ -11,7 +11,7 @@ import { CodeqError } from '../errors.js';
 import { decodeStoredEvent } from './event-codec.js';
 import { pullRead } from './pull-reader.js';
 import { DEFAULT_STREAM_NAME, openManager, toCodeqError } from './stream.js';
-import { assertValidPrefix, DEFAULT_SUBJECT_PREFIX, taskSubject } from './subjects.js';
+import { assertValidPrefix, commandFilter, DEFAULT_SUBJECT_PREFIX, taskSubject } from './subjects.js';
 import type { StoredTaskEvent } from './task-event.schema.js';
 
 /** Dependencies and settings of an {@link EventLog}. */
@@ -144,7 +144,7 @@ export class EventLog {
    * One page of the stream for tools (CLI `events replay|tail`, admin API): up to `limit` events
    * from `fromSeq` or from the first event at or after `fromTime`. `nextSeq` continues the read.
    */
-  async readPage(options: { fromSeq?: number; fromTime?: Date; limit: number }): Promise<{
+  async readPage(options: { fromSeq?: number; fromTime?: Date; limit: number; command?: string }): Promise<{
     events: StoredTaskEvent[];
     nextSeq: number;
   }> {
@@ -160,10 +160,16 @@ export class EventLog {
     const js = await this.#client();
     let consumer: Consumer;
     try {
-      consumer = await js.consumers.get(
-        this.#stream,
-        options.fromTime ? { opt_start_time: options.fromTime.toISOString() } : { opt_start_seq: fromSeq },
-      );
+      consumer = await js.consumers.get(this.#stream, {
+        ...(options.fromTime
+          ? { opt_start_time: options.fromTime.toISOString() }
+          : { opt_start_seq: fromSeq }),
+        // One command's events only: the server skips the others. A single string is sent as
+        // `filter_subject`, which servers before 2.10 understand (a list needs 2.10).
+        ...(options.command === undefined
+          ? {}
+          : { filter_subjects: commandFilter(this.#prefix, options.command) }),
+      });
     } catch (err) {
       throw toCodeqError(err, `read ${this.#stream}`);
     }

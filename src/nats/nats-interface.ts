@@ -17,6 +17,10 @@ import { CodeqError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { apiRoot, type NatsEndpointContext } from './nats-context.js';
 import type { NatsLifecycle } from './nats-endpoint.js';
+import { addLeaseEndpoints } from './lease.endpoints.js';
+import { addProducerEndpoints } from './producer.endpoints.js';
+import { addQueueEndpoints } from './queue.endpoints.js';
+import { addReplayEndpoint } from './replay.endpoint.js';
 import { addTaskReadEndpoints } from './task-reads.endpoints.js';
 import { addWorkerEndpoints } from './worker.endpoints.js';
 
@@ -49,7 +53,11 @@ export interface NatsInterface {
 
 /** The endpoint groups, each adding its subjects (one file per group). */
 const ENDPOINT_GROUPS: ReadonlyArray<(ctx: NatsEndpointContext) => void> = [
+  addProducerEndpoints,
   addTaskReadEndpoints,
+  addLeaseEndpoints,
+  addQueueEndpoints,
+  addReplayEndpoint,
   addWorkerEndpoints,
 ];
 

@@ -1,13 +1,14 @@
 /**
- * The task reads over NATS: `tasks.get` and `tasks.history`, with the HTTP routes' policy (any
+ * The task reads over NATS: `tasks.get`, `tasks.getResult` (long-poll) and `tasks.history`, with the HTTP routes' policy (any
  * authenticated caller), visibility rule (another command's task is an unknown one) and strings.
  */
 import Type from 'typebox';
 import { assertTaskVisible } from '../api/auth/auth.types.js';
 import { READ_MESSAGES } from '../api/error-mapper.js';
-import { historyJson, taskJson } from '../api/task-json.js';
+import { historyJson, resultJson, taskJson } from '../api/task-json.js';
+import { ResultQuery } from '../contract/task.schema.js';
 import { TaskViewQueryFields } from '../contract/common.schema.js';
-import { TASK_ID_PATTERN } from '../contract/limits.js';
+import { RESULT_WAIT_SECONDS_MAX, TASK_ID_PATTERN } from '../contract/limits.js';
 import { CodeqError } from '../errors.js';
 import type { NatsEndpointContext } from './nats-context.js';
 import { addNatsEndpoint } from './nats-endpoint.js';
@@ -30,7 +31,7 @@ const TaskIdBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** Adds `tasks.get` and `tasks.history`. */
+/** Adds `tasks.get`, `tasks.getResult` and `tasks.history`. */
 export function addTaskReadEndpoints(ctx: NatsEndpointContext): void {
   const { engine, group, deps } = ctx;
   addNatsEndpoint(
@@ -44,6 +45,27 @@ export function addTaskReadEndpoints(ctx: NatsEndpointContext): void {
         const task = await engine.getTask(taskIdOf(body));
         assertTaskVisible(principal, task);
         return taskJson(task, ctx.wire(body));
+      },
+    },
+    deps,
+  );
+  addNatsEndpoint(
+    group,
+    {
+      subject: 'tasks.getResult',
+      policy: { kind: 'any' },
+      body: Type.Object({ taskId: TaskIdField, ...ResultQuery.properties }, { additionalProperties: false }),
+      messages: READ_MESSAGES,
+      async handle({ body, principal, signal }) {
+        const taskId = taskIdOf(body);
+        let { task, result } = await engine.getResult(taskId);
+        // The command is checked before anyone waits on the task.
+        assertTaskVisible(principal, task);
+        const waitSeconds = Math.min(RESULT_WAIT_SECONDS_MAX, body.waitSeconds ?? 0);
+        if (!result && waitSeconds > 0 && !signal.aborted)
+          ({ task, result } = await engine.waitForResult(taskId, waitSeconds, signal));
+        if (!result) throw new CodeqError('NOT_FOUND', 'no result yet');
+        return { task: taskJson(task, ctx.wire(body)), result: resultJson(result) };
       },
     },
     deps,

@@ -5,8 +5,7 @@
  * types), so a token that may not claim a command cannot be pushed its tasks either.
  */
 import Type from 'typebox';
-import { allowsCommand, type Principal } from '../api/auth/auth.types.js';
-import { ApiRefusal } from '../api/error-mapper.js';
+import { claimInput } from '../api/claim-handler.js';
 import type { NatsEndpointContext } from './nats-context.js';
 import { addNatsEndpoint } from './nats-endpoint.js';
 import { parseCreditRequest } from './credit-request.js';
@@ -40,25 +39,11 @@ export function addWorkerEndpoints(ctx: NatsEndpointContext): void {
       body: Type.Object({}, { additionalProperties: true }),
       async handle({ body, principal }) {
         const request = parseCreditRequest(body);
-        const commands = creditCommands(principal, request.commands);
-        return { granted: delivery.credit(principal.subject, commands, request) };
+        // The HTTP claim's rules: the body's commands, else the token's event types; each allowed.
+        const { workerId, commands } = claimInput(principal, { commands: request.commands }, config, false);
+        return { granted: delivery.credit(workerId, commands, request) };
       },
     },
     deps,
   );
-}
-
-/** The commands of a credit, as the HTTP claim takes them: the body's, else the token's event types. */
-function creditCommands(principal: Principal, commands: string[] | undefined): string[] {
-  if (commands === undefined) {
-    if (principal.eventTypes.includes('*'))
-      throw new ApiRefusal(
-        400,
-        "invalid body: 'commands' is required when the token allows every event type",
-      );
-    commands = [...principal.eventTypes];
-  }
-  if (!commands.every((c) => allowsCommand(principal, c)))
-    throw new ApiRefusal(403, 'event type not allowed');
-  return commands;
 }

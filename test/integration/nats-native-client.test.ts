@@ -1,9 +1,10 @@
 /**
  * A client of the NATS-native interface written with nothing but `@nats-io/transport-node` (and
- * `@nats-io/services`' discovery client): the client part imports no codeq code. Only the harness
- * (starting codeq servers, dropping the deployment) does.
+ * `@nats-io/services`' discovery client): the client part below imports no codeq code. Only the
+ * harness (starting codeq servers, dropping the deployment) does.
  */
 import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { Svcm } from '@nats-io/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../../src/service/start-service.js';
 import { dropDeployment, testDeployment, type TestDeployment } from '../support/engine.js';
@@ -11,6 +12,7 @@ import { uniqueName } from '../support/servers.js';
 
 const PRODUCER = 'nats-producer-token-0001';
 const WORKER = 'nats-worker-token-00001';
+const ADMIN = 'nats-admin-token-000001';
 
 // ---- harness (codeq side) ----
 let deployment: TestDeployment;
@@ -28,9 +30,10 @@ async function startCodeq(): Promise<RunningService> {
       KEY_PREFIX: deployment.keyPrefix,
       NATS_API_PREFIX: prefix,
       PORT: '0',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent',
       TOKENS: JSON.stringify([
         { token: PRODUCER, role: 'producer', subject: 'p1', eventTypes: ['*'] },
+        { token: ADMIN, role: 'admin', subject: 'a1', eventTypes: ['*'] },
         {
           token: WORKER,
           role: 'worker',
@@ -49,14 +52,32 @@ async function startCodeq(): Promise<RunningService> {
 // ---- client (NATS only) ----
 let nc: NatsConnection;
 
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 function auth(token: string) {
   const h = headers();
   h.set('Authorization', `Bearer ${token}`);
   return h;
 }
 
-async function call(subject: string, body: unknown, token: string, timeout = 5000): Promise<Msg> {
-  return nc.request(`${prefix}.v1.${subject}`, JSON.stringify(body), { headers: auth(token), timeout });
+async function call(subject: string, body: unknown, token?: string, timeout = 5000): Promise<Msg> {
+  return nc.request(`${prefix}.v1.${subject}`, JSON.stringify(body), {
+    timeout,
+    ...(token === undefined ? {} : { headers: auth(token) }),
+  });
+}
+
+function errorOf(msg: Msg): { code: string | undefined; text: string | undefined } {
+  return {
+    code: msg.headers?.get('Nats-Service-Error-Code') ?? '',
+    text: msg.headers?.get('Nats-Service-Error') ?? '',
+  };
+}
+
+async function ok(subject: string, body: unknown, token: string, timeout?: number): Promise<Json> {
+  const msg = await call(subject, body, token, timeout);
+  expect(errorOf(msg)).toEqual({ code: '', text: '' });
+  return msg.json<Json>();
 }
 
 beforeAll(async () => {
@@ -74,10 +95,147 @@ afterAll(async () => {
 });
 
 describe('NATS-native client', () => {
-  it('reads a task, and an unknown one answers the micro error headers with the HTTP body', async () => {
-    const missing = await call('tasks.get', { taskId: 'nope' }, PRODUCER);
-    expect(missing.headers?.get('Nats-Service-Error-Code')).toBe('404');
-    expect(missing.headers?.get('Nats-Service-Error')).toBe('not found');
-    expect(missing.json()).toEqual({ error: 'not found' });
+  it('finds the service with $SRV.PING and $SRV.INFO', async () => {
+    const client = new Svcm(nc as never).client();
+    const pings = [];
+    for await (const p of await client.ping('codeq')) pings.push(p);
+    expect(pings.some((p) => p.metadata?.prefix === prefix)).toBe(true);
+    const infos = [];
+    for await (const i of await client.info('codeq')) if (i.metadata?.prefix === prefix) infos.push(i);
+    const subjects = infos[0]!.endpoints.map((e) => e.subject);
+    for (const s of ['tasks.enqueue', 'tasks.claim', 'tasks.result', 'events.replay', 'queues.list'])
+      expect(subjects).toContain(`${prefix}.v1.${s}`);
+  });
+
+  it('does the whole lifecycle', async () => {
+    const task = await ok('tasks.enqueue', { command, payload: { n: 1 }, priority: 3 }, PRODUCER);
+    expect(task).toMatchObject({ command, status: 'PENDING', payload: '{"n":1}' });
+    const claimed = await ok(
+      'tasks.claim',
+      { commands: [command], leaseSeconds: 60, waitSeconds: 1 },
+      WORKER,
+    );
+    expect(claimed.id).toBe(task.id);
+    const beat = await ok('tasks.heartbeat', { taskId: task.id, extendSeconds: 120 }, WORKER);
+    expect(beat.ok).toBe(true);
+    expect(await ok('tasks.nack', { taskId: task.id, delaySeconds: 1, reason: 'again' }, WORKER)).toEqual({
+      status: 'requeued',
+      delaySeconds: 1,
+    });
+    const again = await ok('tasks.claim', { commands: [command], waitSeconds: 5, view: 'full' }, WORKER);
+    expect(again).toMatchObject({ id: task.id, attempts: 2, payload: { n: 1 } });
+    const record = await ok(
+      'tasks.result',
+      { taskId: task.id, status: 'COMPLETED', result: { ok: 1 } },
+      WORKER,
+    );
+    expect(record).toMatchObject({ taskId: task.id, status: 'COMPLETED', result: { ok: 1 } });
+    expect(await ok('tasks.get', { taskId: task.id }, PRODUCER)).toMatchObject({ status: 'COMPLETED' });
+    const history = await ok('tasks.history', { taskId: task.id }, PRODUCER);
+    expect(history.events.map((e: Json) => e.type)).toEqual([
+      'enqueued',
+      'claimed',
+      'heartbeat',
+      'nacked',
+      'claimed',
+      'completed',
+    ]);
+
+    const batch = await ok(
+      'tasks.enqueue',
+      {
+        tasks: [
+          { command, payload: 2 },
+          { command, payload: 3 },
+        ],
+      },
+      PRODUCER,
+    );
+    expect(batch.results).toHaveLength(2);
+    expect(batch.results.every((r: Json) => r.task?.id)).toBe(true);
+    // The batch: both claimed at once, results in one request.
+    const two = await ok('tasks.claim', { commands: [command], count: 5 }, WORKER);
+    expect(two.tasks).toHaveLength(2);
+    const results = await ok(
+      'tasks.result',
+      { results: two.tasks.map((t: Json) => ({ taskId: t.id, status: 'FAILED', error: 'no' })) },
+      WORKER,
+    );
+    expect(results.results.map((r: Json) => r.ok)).toEqual([true, true]);
+    // Nothing left: an empty reply (HTTP's 204).
+    const none = await call('tasks.claim', { commands: [command] }, WORKER);
+    expect(none.data.length).toBe(0);
+
+    const stats = await ok('queues.stats', { command }, ADMIN);
+    expect(stats).toMatchObject({ command, ready: 0, inProgress: 0 });
+    const list = await ok('queues.list', {}, ADMIN);
+    expect(list.map((s: Json) => s.command)).toContain(command);
+  });
+
+  it('replays a command across pages, resumable by sequence', async () => {
+    const pages: Json[] = [];
+    const more: string[] = [];
+    const iter = await nc.requestMany(`${prefix}.v1.events.replay`, JSON.stringify({ command, limit: 4 }), {
+      headers: auth(ADMIN),
+      strategy: 'stall',
+      stall: 3000,
+      maxWait: 10_000,
+    });
+    for await (const m of iter) {
+      expect(errorOf(m).code).toBe('');
+      pages.push(m.json<Json>());
+      more.push(m.headers?.get('Codeq-Replay-More') ?? '');
+      if (pages.at(-1)!.events.length === 0) break;
+    }
+    const events = pages.flatMap((p) => p.events);
+    // 3 enqueued, 4 claimed, 1 heartbeat, 1 nacked, 3 results.
+    expect(events).toHaveLength(12);
+    expect(events.every((e: Json) => e.command === command)).toBe(true);
+    expect(pages.length).toBeGreaterThan(2);
+    expect(more.at(-1)).toBe('false');
+    // Resumed from the middle: the rest only.
+    const resumeAt = events[5].seq as number;
+    const rest: Json[] = [];
+    for await (const m of await nc.requestMany(
+      `${prefix}.v1.events.replay`,
+      JSON.stringify({ command, fromSeq: resumeAt }),
+      { headers: auth(ADMIN), strategy: 'stall', stall: 3000, maxWait: 10_000 },
+    )) {
+      const page = m.json<Json>();
+      if (page.events.length === 0) break;
+      rest.push(...page.events);
+    }
+    expect(rest.map((e) => e.seq)).toEqual(events.slice(5).map((e: Json) => e.seq));
+  });
+
+  it('refuses without credentials and with a bad body, writing nothing', async () => {
+    const denied = await call('tasks.enqueue', { command, payload: 1 });
+    expect(errorOf(denied)).toEqual({ code: '401', text: 'missing Authorization header' });
+    expect(denied.json()).toEqual({ error: 'missing Authorization header' });
+    const forbidden = await call('tasks.enqueue', { command, payload: 1 }, WORKER);
+    expect(errorOf(forbidden).code).toBe('403');
+
+    const counts = async () => {
+      const { ready, delayed, inProgress, dlq } = await ok('queues.stats', { command }, ADMIN);
+      return { ready, delayed, inProgress, dlq };
+    };
+    const before = await counts();
+    const bad = await call('tasks.enqueue', { command, payload: 1, priority: 'high' }, PRODUCER);
+    expect(errorOf(bad).code).toBe('400');
+    expect(bad.json<Json>().error).toMatch(/^invalid body: 'priority'/);
+    const badItem = await call(
+      'tasks.enqueue',
+      { tasks: [{ command, payload: 1 }, { payload: 2 }] },
+      PRODUCER,
+    );
+    expect(errorOf(badItem).code).toBe('400');
+    const unknown = await call('tasks.enqueue', { command, payload: 1, colour: 'red' }, PRODUCER);
+    expect(unknown.json()).toEqual({ error: "invalid body: unknown field 'colour'" });
+    const malformed = await nc.request(`${prefix}.v1.tasks.enqueue`, '{"command":', {
+      headers: auth(PRODUCER),
+      timeout: 5000,
+    });
+    expect(malformed.json()).toEqual({ error: 'invalid body: malformed JSON' });
+    expect(await counts()).toEqual(before);
   });
 });
