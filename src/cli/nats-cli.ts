@@ -59,7 +59,7 @@ export class NatsCliClient implements TaskClient {
     return this.target.url;
   }
 
-  private async call<T>(role: 'producer' | 'worker', endpoint: string, body: unknown): Promise<T> {
+  private async call<T>(role: 'producer' | 'worker' | 'admin', endpoint: string, body: unknown): Promise<T> {
     this.connection ??= connectTo(this.target.url).then((nc) => ({
       nc,
       requester: new NatsRequester({ nc, prefix: this.target.prefix, tokens: this.target.tokens }),
@@ -96,12 +96,12 @@ export class NatsCliClient implements TaskClient {
 
   /** One command's counts. */
   queueStats(command: string): Promise<QueueStats> {
-    return this.call('producer', 'queues.stats', { command });
+    return this.call('admin', 'queues.stats', { command });
   }
 
   /** Every command's counts. */
   async listQueues(): Promise<QueueStats[]> {
-    const answer = await this.call<QueueStats[] | { queues?: QueueStats[] }>('producer', 'queues.list', {});
+    const answer = await this.call<QueueStats[] | { queues?: QueueStats[] }>('admin', 'queues.list', {});
     return Array.isArray(answer) ? answer : (answer.queues ?? []);
   }
 

@@ -175,11 +175,14 @@ export class NatsTransport implements Transport {
   }
 
   async getResult(taskId: string): Promise<{ task: Task; result?: ResultRecord }> {
-    const answer = await this.requester.call<{ task: TaskJson; result?: ResultJson }>(
-      'producer',
-      'tasks.getResult',
-      { taskId, view: 'full' },
-    );
+    let answer: { task: TaskJson; result?: ResultJson };
+    try {
+      answer = await this.requester.call('producer', 'tasks.getResult', { taskId, view: 'full' });
+    } catch (err) {
+      // As over HTTP, NOT_FOUND is both "no such task" and "no result yet": ask for the task.
+      if (err instanceof CodeqError && err.code === 'NOT_FOUND') return { task: await this.getTask(taskId) };
+      throw err;
+    }
     return answer.result
       ? { task: task(answer.task), result: resultFromJson(answer.result) }
       : { task: task(answer.task) };
@@ -211,7 +214,8 @@ export class NatsTransport implements Transport {
   }
 
   queueStats(command: string): Promise<QueueStats> {
-    return this.requester.call('producer', 'queues.stats', { command });
+    // An admin read, as `GET /admin/queues/:command`.
+    return this.requester.call('admin', 'queues.stats', { command });
   }
 
   async close(): Promise<void> {
