@@ -34,6 +34,11 @@ export interface CreditRequest {
   expiresMs: number;
   /** Deliver codeq's full task view (`"view":"full"`) rather than codeQ's Task shape. */
   full: boolean;
+  /**
+   * Deliver the tasks one claim took together, `{"tasks":[…]}` per request (`"batch":true`), rather
+   * than one task per request: fewer round trips for a worker that takes many at once.
+   */
+  batch: boolean;
 }
 
 function invalid(message: string): never {
@@ -53,6 +58,7 @@ export function parseCreditRequest(body: unknown): CreditRequest {
   const subject = b['deliverSubject'];
   if (typeof subject !== 'string' || subject.length > SUBJECT_MAX_LENGTH || !PUBLISH_SUBJECT.test(subject))
     invalid("'deliverSubject' must be a NATS subject without wildcards");
+  if (b['batch'] !== undefined && typeof b['batch'] !== 'boolean') invalid("'batch' must be a boolean");
   const view = b['view'];
   if (view !== undefined && view !== 'full' && view !== 'codeq') invalid("'view' must be codeq or full");
   return {
@@ -68,5 +74,6 @@ export function parseCreditRequest(body: unknown): CreditRequest {
         ? CREDIT_EXPIRES_MS_DEFAULT
         : wholeIn(b['expiresMs'], 'expiresMs', CREDIT_EXPIRES_MS_MIN, CREDIT_EXPIRES_MS_MAX),
     full: view === 'full',
+    batch: b['batch'] === true,
   };
 }

@@ -52,6 +52,8 @@ interface Pool {
   deliverSubject: string;
   leaseSeconds: number | undefined;
   wire: TaskWire;
+  /** Deliver a claim's tasks in one request (`{"tasks":[…]}`). */
+  batch: boolean;
   grants: Grant[];
   /** Aborts the pool's current claim (new credits: claim again with the larger count; stop). */
   claim: AbortController;
@@ -85,7 +87,14 @@ export class WorkerDelivery {
     if (this.stopped) throw new CodeqError('UNAVAILABLE', 'this instance is shutting down');
     const wire: TaskWire = { payloadFormat: this.options.payloadFormat, full: request.full };
     const sorted = [...new Set(commands)].sort();
-    const key = JSON.stringify([workerId, request.deliverSubject, sorted, request.leaseSeconds, wire]);
+    const key = JSON.stringify([
+      workerId,
+      request.deliverSubject,
+      sorted,
+      request.leaseSeconds,
+      wire,
+      request.batch,
+    ]);
     const grant = { remaining: request.credits, expiresAt: Date.now() + request.expiresMs };
     const pool = this.pools.get(key);
     if (pool) {
@@ -101,6 +110,7 @@ export class WorkerDelivery {
       deliverSubject: request.deliverSubject,
       leaseSeconds: request.leaseSeconds,
       wire,
+      batch: request.batch,
       grants: [grant],
       claim: new AbortController(),
     };
@@ -158,7 +168,10 @@ export class WorkerDelivery {
         continue;
       }
       consume(pool.grants, tasks.length);
-      for (const task of tasks) this.track(this.deliver(pool, task));
+      const deliveries = pool.batch
+        ? chunks(tasks, pool.wire, this.maxBatchBytes())
+        : tasks.map((task) => ({ tasks: [task], body: JSON.stringify(taskJson(task, pool.wire)) }));
+      for (const delivery of deliveries) this.track(this.deliver(pool, delivery));
     }
   }
 
@@ -167,14 +180,23 @@ export class WorkerDelivery {
     void delivery.finally(() => this.deliveries.delete(delivery));
   }
 
-  /** Sends one task to the worker; abandons it unless the worker accepted it. */
-  private async deliver(pool: Pool, task: TaskView): Promise<void> {
-    const body = JSON.stringify(taskJson(task, pool.wire));
-    let why: string;
+  /** Half the server's largest message: a batch of deliveries never comes near it. */
+  private maxBatchBytes(): number {
+    return Math.floor((this.options.nc.info?.max_payload ?? 1024 * 1024) / 2);
+  }
+
+  /**
+   * Sends tasks to the worker: one per request, or a batch (`{"tasks":[…]}`); abandons those it did
+   * not accept (`{"accepted":true}` takes them all, `{"accepted":[true,false,…]}` some of a batch).
+   */
+  private async deliver(pool: Pool, delivery: Delivery): Promise<void> {
+    let taken: boolean[] = [];
+    let why = 'refused';
     try {
-      const reply = await this.options.nc.request(pool.deliverSubject, body, { timeout: this.timeoutMs });
-      if (accepted(reply.data)) return;
-      why = 'refused';
+      const reply = await this.options.nc.request(pool.deliverSubject, delivery.body, {
+        timeout: this.timeoutMs,
+      });
+      taken = acceptedOf(reply.data, delivery.tasks.length);
     } catch (err) {
       if (isNoResponders(err)) {
         // Nobody listens there any more: the worker is gone, its other credits are void too.
@@ -185,11 +207,13 @@ export class WorkerDelivery {
         why = err instanceof Error ? err.message : String(err);
       }
     }
+    const refused = delivery.tasks.filter((_, i) => taken[i] !== true);
+    if (refused.length === 0) return;
     this.options.logger.debug(
-      { taskId: task.id, deliverSubject: pool.deliverSubject, why },
-      'push delivery not accepted: task abandoned',
+      { taskIds: refused.map((t) => t.id), deliverSubject: pool.deliverSubject, why },
+      'push delivery not accepted: tasks abandoned',
     );
-    await this.abandon(pool, task.id);
+    await Promise.all(refused.map((t) => this.abandon(pool, t.id)));
   }
 
   private async abandon(pool: Pool, taskId: string): Promise<void> {
@@ -213,13 +237,44 @@ function consume(grants: Grant[], n: number): void {
   }
 }
 
-/** True for the worker's `{"accepted":true}`. */
-function accepted(data: Uint8Array): boolean {
+/** One request's tasks and its body. */
+interface Delivery {
+  tasks: TaskView[];
+  body: string;
+}
+
+/** Batches of a claim's tasks, each body at most `maxBytes` (a larger task goes alone). */
+function chunks(tasks: TaskView[], wire: TaskWire, maxBytes: number): Delivery[] {
+  const out: Delivery[] = [];
+  let current: TaskView[] = [];
+  let parts: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (current.length > 0) out.push({ tasks: current, body: `{"tasks":[${parts.join(',')}]}` });
+    current = [];
+    parts = [];
+    size = 0;
+  };
+  for (const task of tasks) {
+    const json = JSON.stringify(taskJson(task, wire));
+    if (size + json.length > maxBytes) flush();
+    current.push(task);
+    parts.push(json);
+    size += json.length + 1;
+  }
+  flush();
+  return out;
+}
+
+/** Which of `n` delivered tasks the worker took, from its answer. */
+function acceptedOf(data: Uint8Array, n: number): boolean[] {
   try {
     const answer = JSON.parse(new TextDecoder().decode(data)) as { accepted?: unknown } | null;
-    return answer?.accepted === true;
+    const accepted = answer?.accepted;
+    if (Array.isArray(accepted)) return Array.from({ length: n }, (_, i) => accepted[i] === true);
+    return new Array<boolean>(n).fill(accepted === true);
   } catch {
-    return false;
+    return [];
   }
 }
 

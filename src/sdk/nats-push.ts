@@ -6,8 +6,10 @@
  * received them; the worker counts them from when it sent them, so it renews them just before the
  * server drops them and a vanished worker's credits stop claiming by themselves.
  *
- * A delivery the worker cannot take (no free slot: an over-delivery while credits were renewed, or
- * a closing worker) is answered `{"accepted":false}` and the server abandons it at once.
+ * Deliveries come in batches (`"batch":true`: a claim's tasks in one request). A task the worker
+ * cannot take (no free slot: an over-delivery while credits were renewed, or a closing worker) is
+ * answered `false` (`{"accepted":false}`, or in `{"accepted":[…]}` for a batch) and the server
+ * abandons it at once.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { createInbox } from '@nats-io/nats-core';
@@ -91,18 +93,30 @@ export class NatsPushFeed implements TransportSubscription {
     await this.sub.drain().catch(() => undefined);
   }
 
+  /** One task (`{…}`) or a batch (`{"tasks":[…]}`): each taken if a slot is free, else refused. */
   private onDelivery(msg: Msg): void {
-    let accepted = false;
-    if (!this.closed) {
-      try {
-        const task = taskFromJson(decodeTask(JSON.parse(msg.string()) as TaskJson));
-        this.take();
-        accepted = this.input.deliver(task);
-      } catch (err) {
-        this.input.onError(toCodeqError(err));
-      }
+    if (this.closed) return void msg.respond(REFUSED);
+    let body: TaskJson | { tasks: TaskJson[] };
+    try {
+      body = JSON.parse(msg.string()) as TaskJson | { tasks: TaskJson[] };
+    } catch (err) {
+      this.input.onError(toCodeqError(err));
+      return void msg.respond(REFUSED);
     }
-    msg.respond(accepted ? ACCEPTED : REFUSED);
+    if (!('tasks' in body)) return void msg.respond(this.offer(body) ? ACCEPTED : REFUSED);
+    const accepted = body.tasks.map((json) => this.offer(json));
+    msg.respond(accepted.every(Boolean) ? ACCEPTED : JSON.stringify({ accepted }));
+  }
+
+  /** Hands one delivered task to the worker; true when it took it. */
+  private offer(json: TaskJson): boolean {
+    this.take();
+    try {
+      return this.input.deliver(taskFromJson(decodeTask(json)));
+    } catch (err) {
+      this.input.onError(toCodeqError(err));
+      return false;
+    }
   }
 
   /** A delivery used one credit: of the grant that expires first. */
@@ -140,6 +154,7 @@ export class NatsPushFeed implements TransportSubscription {
           leaseSeconds: this.input.leaseSeconds,
           expiresMs: this.options.expiresMs,
           view: 'full',
+          batch: true,
         })
         .then(
           () => {

@@ -39,8 +39,8 @@ describe('push delivery', () => {
     await close();
   });
 
-  const credit = (body: Record<string, unknown>) =>
-    delivery.credit('w-push', ['PUSH'], parseCreditRequest({ commands: ['PUSH'], ...body }));
+  const credit = (body: Record<string, unknown>, command = 'PUSH') =>
+    delivery.credit('w-push', [command], parseCreditRequest({ commands: [command], ...body }));
 
   async function types(taskId: string): Promise<string[]> {
     return (await engine.history(taskId)).events.map((e) => e.type);
@@ -97,6 +97,32 @@ describe('push delivery', () => {
     // Clean up for the next test: take it.
     const [t] = await engine.claim({ workerId: 'w-push', commands: ['PUSH'] });
     await engine.complete({ taskId: t!.id, workerId: 'w-push', result: {} });
+  });
+
+  it('delivers a claim in one batch when asked, abandoning what the worker refused of it', async () => {
+    const inbox = createInbox();
+    const batches: string[][] = [];
+    const sub = nc.subscribe(inbox, {
+      callback: (_err, msg) => {
+        const { tasks } = JSON.parse(msg.string()) as { tasks: Array<{ id: string }> };
+        batches.push(tasks.map((t) => t.id));
+        msg.respond(JSON.stringify({ accepted: tasks.map((_, i) => i !== 1) }));
+      },
+    });
+    const tasks = await engine.enqueueMany([1, 2, 3].map((n) => ({ command: 'PUSHB', payload: { n } })));
+    credit({ credits: 3, deliverSubject: inbox, batch: true }, 'PUSHB');
+    await until(() => batches.length === 1);
+    expect([...batches[0]!].sort()).toEqual(tasks.map((t) => t.id).sort());
+    const refused = batches[0]![1]!;
+    await until(async () => (await types(refused)).includes('abandoned'));
+    for (const id of batches[0]!.filter((id) => id !== refused)) {
+      expect(await types(id)).toEqual(['enqueued', 'claimed']);
+      await engine.complete({ taskId: id, workerId: 'w-push', result: {} });
+    }
+    const [again] = await engine.claim({ workerId: 'w-push', commands: ['PUSHB'] });
+    expect(again!.id).toBe(refused);
+    await engine.complete({ taskId: refused, workerId: 'w-push', result: {} });
+    await sub.drain();
   });
 
   it('credits expire', async () => {
