@@ -16,6 +16,7 @@ import { Worker } from '../../src/sdk/worker.js';
 import { dropDeployment, engineOptions, testDeployment, type TestDeployment } from '../support/engine.js';
 import { countEvents, noDoubleLease, readStream } from '../support/invariants.js';
 import { uniqueName } from '../support/servers.js';
+import { deploymentEnv } from '../support/service.js';
 import { until } from './sdk-harness.js';
 
 const PRODUCER = 'two-producer-token-01';
@@ -31,13 +32,7 @@ let reader: Engine;
 function start(): Promise<RunningService> {
   return startService({
     env: {
-      NATS_URL: deployment.natsUrl,
-      REDIS_URL: deployment.redisUrl,
-      STREAM_NAME: deployment.streamName,
-      SUBJECT_PREFIX: deployment.subjectPrefix,
-      KEY_PREFIX: deployment.keyPrefix,
-      NATS_API_PREFIX: prefix,
-      PORT: '0',
+      ...deploymentEnv(deployment, prefix),
       LOG_LEVEL: 'silent',
       // A lease that ran out is retried after the backoff: keep it short.
       BACKOFF_POLICY: 'linear',
