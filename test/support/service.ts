@@ -22,6 +22,8 @@ export async function startTestService(
       STREAM_NAME: name,
       SUBJECT_PREFIX: `${name.toLowerCase()}.task`,
       KEY_PREFIX: name.toLowerCase(),
+      // Its own NATS service subjects: services of other tests on the same nats-server never answer.
+      NATS_API_PREFIX: name.toLowerCase(),
       LOG_LEVEL: 'silent',
       ...extra.env,
     },
