@@ -71,6 +71,11 @@ export interface Metrics {
   readonly projectorLag: Gauge;
   /** `codeq_webhook_deliveries_total{kind,outcome}` (kind: result, notification). */
   readonly webhookDeliveries: Counter<'kind' | 'outcome'>;
+  /**
+   * `codeq_nats_intake_messages_total{outcome}`: messages of the NATS publish intake (`enqueued`,
+   * `rejected`: invalid or refused, terminated; `retried`: a dependency failed, redelivered later).
+   */
+  readonly natsIntakeMessages: Counter<'outcome'>;
   /** Sets where the scrape-time gauges read from (the server binds its engine; undefined unbinds). */
   setSource(source: MetricsSource | undefined): void;
 }
@@ -241,6 +246,12 @@ export function createMetrics(): Metrics {
       name: 'codeq_webhook_deliveries_total',
       help: 'Webhook deliveries by kind (result, notification) and outcome.',
       labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    natsIntakeMessages: new Counter({
+      name: 'codeq_nats_intake_messages_total',
+      help: 'Messages of the NATS publish intake by outcome (enqueued, rejected, retried).',
+      labelNames: ['outcome'] as const,
       registers: [registry],
     }),
     setSource(next) {

@@ -2,7 +2,8 @@
  * The NATS-native interface of a codeq server (docs/nats.md): the micro service `codeq` (the NATS
  * micro protocol, so `$SRV.PING|INFO|STATS` discovery works) with its request–reply endpoints under
  * `<natsApiPrefix>.v1`, the same bodies, errors and auth as HTTP. Every instance adds the same
- * service; the protocol's queue group spreads requests among them.
+ * service; the protocol's queue group spreads requests among them. The publish intake
+ * (`publish-intake.ts`) runs beside it.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,6 +21,7 @@ import type { NatsLifecycle } from './nats-endpoint.js';
 import { addLeaseEndpoints } from './lease.endpoints.js';
 import { addProducerEndpoints } from './producer.endpoints.js';
 import { addQueueEndpoints } from './queue.endpoints.js';
+import { startPublishIntake } from './publish-intake.js';
 import { addReplayEndpoint } from './replay.endpoint.js';
 import { addTaskReadEndpoints } from './task-reads.endpoints.js';
 import { addWorkerEndpoints } from './worker.endpoints.js';
@@ -85,8 +87,17 @@ export async function startNatsInterface(options: NatsInterfaceOptions): Promise
     deps: { authenticator, logger: log, lifecycle },
     wire: (body) => ({ payloadFormat: config.payloadFormat, full: body.view === 'full' }),
   };
+  let intake: { stop(): Promise<void> };
   try {
     for (const add of ENDPOINT_GROUPS) add(ctx);
+    intake = await startPublishIntake({
+      nc,
+      engine,
+      authenticator,
+      config,
+      logger: log,
+      metrics: options.metrics,
+    });
   } catch (err) {
     await service.stop();
     throw err;
@@ -97,6 +108,7 @@ export async function startNatsInterface(options: NatsInterfaceOptions): Promise
     stop: () =>
       (stopping ??= (async () => {
         abort.abort();
+        await intake.stop();
         await service.stop().catch((err: unknown) => log.warn({ err }, 'nats service stop failed'));
         // Requests already taken finish (their replies go out before the connection closes).
         await Promise.allSettled([...lifecycle.inFlight]);

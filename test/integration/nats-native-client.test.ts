@@ -6,6 +6,12 @@
 import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { Svcm } from '@nats-io/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { createAuthenticator } from '../../src/api/auth/authenticator.js';
+import { loadConfig } from '../../src/config.js';
+import { Engine } from '../../src/engine/engine.js';
+import { CodeqError } from '../../src/errors.js';
+import { startPublishIntake } from '../../src/nats/publish-intake.js';
 import { startService, type RunningService } from '../../src/service/start-service.js';
 import { dropDeployment, testDeployment, type TestDeployment } from '../support/engine.js';
 import { uniqueName } from '../support/servers.js';
@@ -21,25 +27,26 @@ let prefix: string;
 let command: string;
 const running: RunningService[] = [];
 
+function codeqEnv(): Record<string, string> {
+  return {
+    ...deploymentEnv(deployment, prefix),
+    LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent',
+    TOKENS: JSON.stringify([
+      { token: PRODUCER, role: 'producer', subject: 'p1', eventTypes: ['*'] },
+      { token: ADMIN, role: 'admin', subject: 'a1', eventTypes: ['*'] },
+      {
+        token: WORKER,
+        role: 'worker',
+        subject: 'w1',
+        eventTypes: [command],
+        scopes: ['codeq:claim', 'codeq:heartbeat', 'codeq:abandon', 'codeq:nack', 'codeq:result'],
+      },
+    ]),
+  };
+}
+
 async function startCodeq(): Promise<RunningService> {
-  const service = await startService({
-    env: {
-      ...deploymentEnv(deployment, prefix),
-      LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent',
-      TOKENS: JSON.stringify([
-        { token: PRODUCER, role: 'producer', subject: 'p1', eventTypes: ['*'] },
-        { token: ADMIN, role: 'admin', subject: 'a1', eventTypes: ['*'] },
-        {
-          token: WORKER,
-          role: 'worker',
-          subject: 'w1',
-          eventTypes: [command],
-          scopes: ['codeq:claim', 'codeq:heartbeat', 'codeq:abandon', 'codeq:nack', 'codeq:result'],
-        },
-      ]),
-    },
-    print: () => undefined,
-  });
+  const service = await startService({ env: codeqEnv(), print: () => undefined });
   running.push(service);
   return service;
 }
@@ -75,6 +82,31 @@ async function ok(subject: string, body: unknown, token: string, timeout?: numbe
   return msg.json<Json>();
 }
 
+/** Polls `probe` until it holds (bounded: a failure, not a hang, when it never does). */
+async function until(probe: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('condition never held');
+}
+
+async function ready(cmd: string): Promise<number> {
+  return (await ok('queues.stats', { command: cmd }, ADMIN)).ready as number;
+}
+
+/** Messages in the intake stream, through the JetStream API subject. */
+async function intakeMessages(): Promise<number> {
+  const info = await nc.request(`$JS.API.STREAM.INFO.${deployment.streamName}_INTAKE`, '', { timeout: 5000 });
+  return info.json<Json>().state.messages as number;
+}
+
+function publish(cmd: string, body: unknown, token = PRODUCER): void {
+  nc.publish(`${prefix}.v1.publish.${cmd}`, typeof body === 'string' ? body : JSON.stringify(body), {
+    headers: auth(token),
+  });
+}
+
 beforeAll(async () => {
   deployment = testDeployment();
   prefix = uniqueName('api').toLowerCase();
@@ -84,6 +116,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await nc
+    ?.request(`$JS.API.STREAM.DELETE.${deployment.streamName}_INTAKE`, '', { timeout: 5000 })
+    .catch(() => undefined);
   await nc?.close();
   for (const s of running.splice(0)) await s.stop();
   if (deployment) await dropDeployment(deployment);
@@ -232,5 +267,81 @@ describe('NATS-native client', () => {
     });
     expect(malformed.json()).toEqual({ error: 'invalid body: malformed JSON' });
     expect(await counts()).toEqual(before);
+  });
+});
+
+describe('publish intake', () => {
+  it('enqueues a published body, and terminates and counts a bad one', async () => {
+    const cmd = uniqueName('PUB');
+    publish(cmd, '{not json');
+    publish(cmd, { payload: 1 }, WORKER);
+    publish(cmd, { payload: { a: 1 } });
+    await until(async () => (await ready(cmd)) === 1 && (await intakeMessages()) === 0);
+    const metrics = await (await fetch(`${running[0]!.url}/metrics`)).text();
+    expect(metrics).toContain('codeq_nats_intake_messages_total{outcome="rejected"} 2');
+    expect(metrics).toContain('codeq_nats_intake_messages_total{outcome="enqueued"} 1');
+  });
+
+  it('keeps what is published while no instance runs, and enqueues it once when one starts', async () => {
+    const cmd = uniqueName('PUB');
+    for (const s of running.splice(0)) await s.stop();
+    publish(cmd, { payload: 'a' });
+    publish(cmd, { payload: 'b', idempotencyKey: 'k-b' });
+    await nc.flush();
+    expect(await intakeMessages()).toBe(2);
+    await startCodeq();
+    await until(async () => (await intakeMessages()) === 0 && (await ready(cmd)) === 2);
+    const events: Json[] = [];
+    for await (const m of await nc.requestMany(
+      `${prefix}.v1.events.replay`,
+      JSON.stringify({ command: cmd }),
+      { headers: auth(ADMIN), strategy: 'stall', stall: 3000, maxWait: 10_000 },
+    )) {
+      const page = m.json<Json>();
+      if (page.events.length === 0) break;
+      events.push(...page.events);
+    }
+    expect(events.map((e) => e.type)).toEqual(['enqueued', 'enqueued']);
+  });
+
+  it('does not enqueue twice a message redelivered after its enqueue', async () => {
+    // Harness: this instance's intake loses its first ack (the enqueue happened, then an outage):
+    // the message comes back, with the same derived idempotency key.
+    for (const s of running.splice(0)) await s.stop();
+    const cmd = uniqueName('PUB');
+    publish(cmd, { payload: 'once' });
+    await nc.flush();
+    const config = loadConfig({ env: codeqEnv() });
+    const engine = await Engine.create({
+      natsServers: deployment.natsUrl,
+      redisUrl: deployment.redisUrl,
+      streamName: deployment.streamName,
+      subjectPrefix: deployment.subjectPrefix,
+      keyPrefix: deployment.keyPrefix,
+      background: false,
+    });
+    let lost = 0;
+    const flaky = Object.create(engine) as Engine;
+    flaky.enqueue = async (input) => {
+      const task = await engine.enqueue(input);
+      if (lost++ === 0) throw new CodeqError('UNAVAILABLE', 'ack lost');
+      return task;
+    };
+    const intakeNc = await connect({ servers: deployment.natsUrl });
+    const intake = await startPublishIntake({
+      nc: intakeNc,
+      engine: flaky,
+      authenticator: createAuthenticator(config),
+      config,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await until(async () => lost >= 2 && (await intakeMessages()) === 0);
+      expect((await engine.queueStats(cmd)).ready).toBe(1);
+    } finally {
+      await intake.stop();
+      await intakeNc.close();
+      await engine.close();
+    }
   });
 });

@@ -22,7 +22,7 @@ export async function startTestService(
       STREAM_NAME: name,
       SUBJECT_PREFIX: `${name.toLowerCase()}.task`,
       KEY_PREFIX: name.toLowerCase(),
-      // Its own NATS service subjects: services of other tests on the same nats-server never answer.
+      // The NATS interface's subjects (and its intake stream's) are the deployment's own too.
       NATS_API_PREFIX: name.toLowerCase(),
       LOG_LEVEL: 'silent',
       ...extra.env,
