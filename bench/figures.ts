@@ -123,11 +123,34 @@ export function rowSpecs(s: Sizes): RowSpec[] {
       b: 'process|bullmq',
       target: atLeast(0.75, '>= 0.75x (info)'),
     },
+    {
+      label: `process ${n(s.backlog)} backlog, SDK Worker over NATS (push delivery)`,
+      unit: 'tasks/s',
+      a: 'process|codeq-sdk-nats',
+      b: 'process|bullmq',
+    },
+    {
+      label: `  SDK Worker over NATS vs over HTTP (issue 18: ahead of HTTP)`,
+      unit: 'tasks/s',
+      a: 'process|codeq-sdk-nats',
+      b: 'process|codeq-sdk-http',
+      bNote: 'HTTP:',
+      target: atLeast(1),
+    },
+    {
+      label: `  SDK Worker over NATS vs in-process`,
+      unit: 'tasks/s',
+      a: 'process|codeq-sdk-nats',
+      b: 'process|codeq-sdk',
+      bNote: 'in-process:',
+      target: { on: 'ratio', op: '<=', bound: 1, text: '<= 1.0x (info)' },
+    },
   ];
   for (const rate of LATENCY_RATES) {
     for (const p of ['p50', 'p95', 'p99'] as const) {
+      const label = `enqueue -> handler start at ${n(rate)}/s, ${p}`;
       rows.push({
-        label: `enqueue -> handler start at ${n(rate)}/s, ${p} (${s.latencySeconds} s open loop after 1 s warm-up)`,
+        label: `${label} (${s.latencySeconds} s open loop after 1 s warm-up)`,
         unit: 'ms',
         a: `latency-${rate}-${p}|codeq`,
         b: `latency-${rate}-${p}|bullmq`,
@@ -135,6 +158,20 @@ export function rowSpecs(s: Sizes): RowSpec[] {
           ? { target: { on: 'ratio' as const, op: '<=' as const, bound: 1, text: '<= 1.0x' } }
           : {}),
       });
+    }
+    // The SDK Worker over the remote transports, against the in-process one (the row above's codeq).
+    for (const [via, name] of [
+      ['HTTP', 'codeq-sdk-http'],
+      ['NATS', 'codeq-sdk-nats'],
+    ] as const) {
+      for (const p of ['p50', 'p99'] as const)
+        rows.push({
+          label: `  SDK Worker over ${via}, ${n(rate)}/s ${p}`,
+          unit: 'ms',
+          a: `latency-${rate}-${p}|${name}`,
+          b: `latency-${rate}-${p}|codeq`,
+          bNote: 'in-process:',
+        });
     }
   }
   rows.push(

@@ -26,6 +26,7 @@ import {
 import { flowBacklog, flowRound, type FlowContext } from './flow-run.js';
 import { BullmqPeer } from './peers/bullmq.peer.js';
 import { CodeqHttpPeer } from './peers/codeq-http.peer.js';
+import { CodeqNatsPeer } from './peers/codeq-nats.peer.js';
 import { claimLatency, fillBigBacklog, rebuildAfterLossRate, rebuildRate } from './peers/codeq-backlog.js';
 import { CodeqPeer } from './peers/codeq.peer.js';
 import { setCpuProbe, type ProcessFigure } from './peers/peer.js';
@@ -86,6 +87,7 @@ const codeq = new CodeqPeer({ engine: engineOptions, natsMessages });
 const codeqSdk = new CodeqPeer({ engine: engineOptions, via: 'sdk' });
 const codeqHttp = new CodeqHttpPeer(codeq, { via: 'raw' });
 const codeqSdkHttp = new CodeqHttpPeer(codeq, { via: 'sdk' });
+const codeqSdkNats = new CodeqNatsPeer(codeq, nats.url);
 const bull = new BullmqPeer(redis.url);
 
 const samples: Samples = new Map();
@@ -181,12 +183,15 @@ try {
       await processRun(round, 'codeq', () => codeq.processBacklog(sizes.backlog));
       await processRun(round, 'codeq-sdk-http', () => codeqSdkHttp.processBacklog(sizes.backlog));
       await processRun(round, 'codeq-http', () => codeqHttp.processBacklog(sizes.backlog));
+      await processRun(round, 'codeq-sdk-nats', () => codeqSdkNats.processBacklog(sizes.backlog));
     }
     if (runs('latency')) {
       for (const rate of LATENCY_RATES) {
         for (const [name, peer] of [
           ['codeq', codeq],
           ['bullmq', bull],
+          ['codeq-sdk-http', codeqSdkHttp],
+          ['codeq-sdk-nats', codeqSdkNats],
         ] as const) {
           const r = await peer.latency(rate, sizes.latencySeconds);
           for (const p of ['p50', 'p95', 'p99'] as const)

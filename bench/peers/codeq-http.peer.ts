@@ -15,7 +15,15 @@ import { HttpTransport } from '../../src/sdk/index.js';
 import type { CodeqPeer } from './codeq.peer.js';
 import { fillBacklog } from './codeq.peer.js';
 import { verifyRun } from './codeq-verify.js';
-import { cpuNow, cpuSince, sdkWorkerUntilDone, sleepMs, type Figure, type ProcessFigure } from './peer.js';
+import {
+  cpuNow,
+  cpuSince,
+  sdkLatency,
+  sdkWorkerUntilDone,
+  sleepMs,
+  type Figure,
+  type ProcessFigure,
+} from './peer.js';
 
 const TOKENS = [
   { token: 'bench-producer', role: 'producer', subject: 'bench-producer' },
@@ -125,5 +133,15 @@ export class CodeqHttpPeer {
     const invariants = await verifyRun(engine, ids);
     await this.stop(engine, app);
     return { value: n / seconds, unit: 'tasks/s', invariants, cpuUs };
+  }
+
+  /** Enqueue (in-process) → handler start of an SDK Worker over HTTP, open loop. */
+  async latency(ratePerSecond: number, seconds: number): Promise<{ p50: number; p95: number; p99: number }> {
+    const { engine, app, base } = await this.start();
+    const transport = new HttpTransport({ baseUrl: base, token: 'bench-worker' });
+    const summary = await sdkLatency(engine, transport, { ratePerSecond, seconds });
+    await transport.close();
+    await this.stop(engine, app);
+    return summary;
   }
 }

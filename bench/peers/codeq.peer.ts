@@ -12,16 +12,13 @@ import { EngineTransport, Worker } from '../../src/sdk/index.js';
 import { verifyRun } from './codeq-verify.js';
 import {
   inBatches,
-  LATENCY_WARMUP_SECONDS,
   cpuNow,
   cpuSince,
-  latencySummary,
-  openLoop,
   redisCommands,
   redisUsedMemory,
+  sdkLatency,
   sdkWorkerUntilDone,
   sleepMs,
-  waitFor,
   type Figure,
   type Peer,
   type ProcessFigure,
@@ -234,31 +231,12 @@ export class CodeqPeer implements Peer {
    */
   async latency(ratePerSecond: number, seconds: number): Promise<{ p50: number; p95: number; p99: number }> {
     const engine = await this.createEngine();
-    const latencies: number[] = [];
-    const warmup = Math.round(ratePerSecond * LATENCY_WARMUP_SECONDS);
-    const transport = new EngineTransport({ engine, workerId: 'lat' });
-    const worker = new Worker({
-      transport,
-      commands: ['noop'],
-      concurrency: 64,
-      claimBatchSize: 16,
-      claimLoops: 4,
-      waitSeconds: 30,
-      handler: (job) => {
-        const now = performance.timeOrigin + performance.now();
-        const { t: sent, i } = job.payload as { t: number; i: number };
-        if (i >= warmup) latencies.push(now - sent);
-      },
+    const summary = await sdkLatency(engine, new EngineTransport({ engine, workerId: 'lat' }), {
+      ratePerSecond,
+      seconds,
     });
-    worker.on('error', () => undefined);
-    await sleepMs(200);
-    const total = await openLoop(ratePerSecond, LATENCY_WARMUP_SECONDS + seconds, (i) => {
-      void engine.enqueue({ command: 'noop', payload: { t: performance.timeOrigin + performance.now(), i } });
-    });
-    await waitFor(() => latencies.length >= total - warmup, 30_000);
-    await worker.close();
     await this.dispose(engine);
-    return latencySummary(latencies);
+    return summary;
   }
 
   /** An idle SDK Worker (in-process transport, long-poll 30 s) on an engine without background loops. */

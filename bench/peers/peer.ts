@@ -3,6 +3,7 @@
  * setup and teardown (connections, queues) are not timed.
  */
 import type { Redis } from 'ioredis';
+import type { EngineApi } from '../../src/engine/engine.types.js';
 import { Worker, type Transport, type WorkerOptions } from '../../src/sdk/index.js';
 
 /** One measured figure. */
@@ -169,4 +170,41 @@ export async function inBatches(
       }
     }),
   );
+}
+
+/**
+ * Enqueue → handler start, open loop, with enqueues in-process on `engine` and the SDK Worker on
+ * `transport` (concurrency 64, as BullMQ's Worker): on a claiming transport, claims long-poll in 4
+ * loops of up to 16; on a pushing one (NATS) the credits are the 64 slots. Completions are batched
+ * beside them, so finishing one task never holds up the start of the next. Closes the worker, not
+ * the transport or the engine.
+ */
+export async function sdkLatency(
+  engine: Pick<EngineApi, 'enqueue'>,
+  transport: Transport,
+  run: { ratePerSecond: number; seconds: number },
+): Promise<{ p50: number; p95: number; p99: number }> {
+  const latencies: number[] = [];
+  const warmup = Math.round(run.ratePerSecond * LATENCY_WARMUP_SECONDS);
+  const worker = new Worker({
+    transport,
+    commands: ['noop'],
+    concurrency: 64,
+    claimBatchSize: 16,
+    claimLoops: 4,
+    waitSeconds: 30,
+    handler: (job) => {
+      const now = performance.timeOrigin + performance.now();
+      const { t: sent, i } = job.payload as { t: number; i: number };
+      if (i >= warmup) latencies.push(now - sent);
+    },
+  });
+  worker.on('error', () => undefined);
+  await sleepMs(200);
+  const total = await openLoop(run.ratePerSecond, LATENCY_WARMUP_SECONDS + run.seconds, (i) => {
+    void engine.enqueue({ command: 'noop', payload: { t: performance.timeOrigin + performance.now(), i } });
+  });
+  await waitFor(() => latencies.length >= total - warmup, 30_000);
+  await worker.close();
+  return latencySummary(latencies);
 }

@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { CodeqError } from '../errors.js';
 import { CodeqHttpClient, type RoleTokens } from '../client/http-client.js';
+import type { NatsCliClient, TaskClient } from './nats-cli.js';
 
 /** A mistake in how the CLI was called: printed with a hint and exit code 2. */
 export class UsageError extends CodeqError {
@@ -41,6 +42,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 /** Flags every command that talks to a server accepts. */
 export const CONNECTION_OPTIONS = {
   'base-url': { type: 'string' },
+  'nats-url': { type: 'string' },
   token: { type: 'string' },
   profile: { type: 'string' },
   json: { type: 'boolean' },
@@ -50,6 +52,8 @@ export const CONNECTION_OPTIONS = {
 /** Help text lines describing {@link CONNECTION_OPTIONS}. */
 export const CONNECTION_HELP = `Connection:
   --base-url <url>   server root (env CODEQ_BASE_URL, profile baseUrl; default http://127.0.0.1:8080)
+  --nats-url <url>   talk to codeq's NATS service instead (task, worker, queue inspect|list;
+                     env CODEQ_NATS_URL, CODEQ_NATS_PREFIX for a natsApiPrefix other than codeq)
   --token <token>    bearer token for every role (env CODEQ_PRODUCER_TOKEN, CODEQ_WORKER_TOKEN,
                      CODEQ_ADMIN_TOKEN; profile tokens.producer|worker|admin)
   --profile <path>   YAML or JSON profile (default ~/.codeq/profile.json when it exists)
@@ -136,6 +140,10 @@ export function requirePositional(positionals: string[], index: number, name: st
 export interface Connection {
   /** Server root, default `http://127.0.0.1:8080`. */
   baseUrl: string;
+  /** NATS URL(s) of codeq's NATS service, when the commands go over NATS. */
+  natsUrl: string | undefined;
+  /** The NATS service's subject prefix, default `codeq`. */
+  natsPrefix: string;
   /** Tokens per role. */
   tokens: RoleTokens;
 }
@@ -144,6 +152,10 @@ export interface Connection {
 export interface Profile {
   /** Server root. */
   baseUrl?: string;
+  /** NATS URL(s) of codeq's NATS service. */
+  natsUrl?: string;
+  /** The NATS service's subject prefix. */
+  natsPrefix?: string;
   /** A token for every role. */
   token?: string;
   /** Tokens per role. */
@@ -176,7 +188,7 @@ function loadProfile(path: string | undefined, homeDir: string = homedir()): Pro
  * `--token` applies to every role.
  */
 export function resolveConnection(
-  values: { 'base-url'?: string | undefined; token?: string | undefined; profile?: string | undefined },
+  values: ConnectionFlags,
   env: NodeJS.ProcessEnv,
   homeDir?: string,
 ): Connection {
@@ -192,6 +204,8 @@ export function resolveConnection(
     values.token ?? env[envName] ?? profile.tokens?.[role] ?? profile.tokens?.default ?? profile.token;
   return {
     baseUrl,
+    natsUrl: values['nats-url'] ?? env.CODEQ_NATS_URL ?? profile.natsUrl,
+    natsPrefix: env.CODEQ_NATS_PREFIX ?? profile.natsPrefix ?? 'codeq',
     tokens: {
       producer: pick('producer', 'CODEQ_PRODUCER_TOKEN'),
       worker: pick('worker', 'CODEQ_WORKER_TOKEN'),
@@ -200,11 +214,41 @@ export function resolveConnection(
   };
 }
 
-/** A client for the connection the flags, environment and profile describe. */
-export function clientFor(
-  values: { 'base-url'?: string | undefined; token?: string | undefined; profile?: string | undefined },
-  ctx: CliContext,
-): CodeqHttpClient {
+/** The connection flags of {@link CONNECTION_OPTIONS}. */
+export interface ConnectionFlags {
+  'base-url'?: string | undefined;
+  'nats-url'?: string | undefined;
+  token?: string | undefined;
+  profile?: string | undefined;
+}
+
+/**
+ * An HTTP client for the connection the flags, environment and profile describe. These commands are
+ * served over HTTP only: `--nats-url` is refused (`CODEQ_NATS_URL` is ignored).
+ */
+export function clientFor(values: ConnectionFlags, ctx: CliContext): CodeqHttpClient {
+  if (values['nats-url'] !== undefined)
+    throw new UsageError('--nats-url: this command is served over HTTP only (use --base-url)');
   const connection = resolveConnection(values, ctx.env, ctx.homeDir);
   return new CodeqHttpClient({ baseUrl: connection.baseUrl, tokens: connection.tokens });
+}
+
+/** The NATS client when `--nats-url` (or `CODEQ_NATS_URL`, or the profile) names a NATS server. */
+export async function natsClientFor(
+  values: ConnectionFlags,
+  ctx: CliContext,
+): Promise<NatsCliClient | undefined> {
+  const { natsUrl, natsPrefix, tokens } = resolveConnection(values, ctx.env, ctx.homeDir);
+  if (natsUrl === undefined) return undefined;
+  // Loaded on demand: HTTP commands never load the NATS client.
+  const { NatsCliClient } = await import('./nats-cli.js');
+  return new NatsCliClient({ url: natsUrl, prefix: natsPrefix, tokens });
+}
+
+/** A client of the task commands: over NATS with `--nats-url` (or `CODEQ_NATS_URL`), else HTTP. */
+export async function taskClientFor(values: ConnectionFlags, ctx: CliContext): Promise<TaskClient> {
+  const nats = await natsClientFor(values, ctx);
+  if (nats) return nats;
+  const { baseUrl, tokens } = resolveConnection(values, ctx.env, ctx.homeDir);
+  return new CodeqHttpClient({ baseUrl, tokens });
 }

@@ -7,6 +7,7 @@ import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   clientFor,
+  natsClientFor,
   parseCommandArgs,
   requirePositional,
   UsageError,
@@ -61,6 +62,15 @@ export async function runQueueCommand(args: string[], ctx: CliContext): Promise<
   if (sub === 'inspect') {
     const command = requirePositional(positionals, 0, 'command', 'codeq queue inspect <command>');
     if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+    const nats = await natsClientFor(values, ctx);
+    if (nats) {
+      // Over NATS the counts only (queues.stats); the health figures are admin, over HTTP.
+      if (values.detail) throw new UsageError('--detail is served over HTTP only (drop --nats-url)');
+      const stats = await nats.queueStats(command);
+      if (values.json) printJson(ctx, stats);
+      else printLine(ctx, formatQueueLine(stats));
+      return 0;
+    }
     const detail = await clientFor(values, ctx).queueDetail(command);
     if (values.json) printJson(ctx, detail);
     else printLine(ctx, formatInspect(detail, values.detail ?? false));
@@ -68,7 +78,7 @@ export async function runQueueCommand(args: string[], ctx: CliContext): Promise<
   }
   if (values.detail) throw new UsageError(`--detail is for 'queue inspect' only`);
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const all = await clientFor(values, ctx).listQueues();
+  const all = await ((await natsClientFor(values, ctx)) ?? clientFor(values, ctx)).listQueues();
   if (values.json) printJson(ctx, all);
   else if (!all.length) printLine(ctx, 'no queues (no command has tasks)');
   else

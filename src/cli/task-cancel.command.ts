@@ -7,6 +7,7 @@ import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   clientFor,
+  taskClientFor,
   parseCommandArgs,
   UsageError,
   type CliContext,
@@ -79,11 +80,10 @@ export async function runCancelCommand(args: string[], ctx: CliContext): Promise
   const [id] = positionals;
   if (id !== undefined && values.command !== undefined)
     throw new UsageError('give a task id or --command, not both');
-  const client = clientFor(values, ctx);
   if (id !== undefined) {
     const flag = FILTER_FLAGS.find((f) => values[f] !== undefined);
     if (flag) throw new UsageError(`--${flag} is for a bulk cancel (--command) only`);
-    const task = await client.cancel(id, values.reason);
+    const task = await (await taskClientFor(values, ctx)).cancel(id, values.reason);
     if (values.json) printJson(ctx, task);
     else printLine(ctx, formatTask(task));
     return 0;
@@ -92,7 +92,7 @@ export async function runCancelCommand(args: string[], ctx: CliContext): Promise
     throw new UsageError(
       'give a task id, or --command <name> to cancel by filter (codeq task cancel --help)',
     );
-  const out = await client.cancelTasks(parseCancelFilter(values), {
+  const out = await clientFor(values, ctx).cancelTasks(parseCancelFilter(values), {
     ...(values.reason === undefined ? {} : { reason: values.reason }),
     ...(values['dry-run'] ? { dryRun: true } : {}),
   });

@@ -8,12 +8,12 @@ import { GROUP_KEY_PATTERN } from '../contract/queue-controls.js';
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
-  clientFor,
   parseCommandArgs,
   parseDuration,
   parseIntFlag,
   parseJsonFlag,
   requirePositional,
+  taskClientFor,
   UsageError,
   type CliContext,
 } from './cli-args.js';
@@ -130,7 +130,7 @@ export async function runTaskCommand(args: string[], ctx: CliContext): Promise<n
   if (sub === 'create') {
     const { body, values } = parseCreateArgs(rest);
     if (values.help) return help(ctx, CREATE_HELP);
-    const task = await clientFor(values, ctx).createTask(body);
+    const task = await (await taskClientFor(values, ctx)).createTask(body);
     if (values.json) printJson(ctx, task);
     else
       printLine(ctx, `created task ${task.id} (${task.command}, ${task.status}, priority ${task.priority})`);
@@ -149,7 +149,7 @@ export async function runTaskCommand(args: string[], ctx: CliContext): Promise<n
   if (values.reason !== undefined) throw new UsageError(`--reason is for 'task cancel' only`);
   const id = requirePositional(positionals, 0, 'id', `codeq task ${sub} <id>`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
-  const client = clientFor(values, ctx);
+  const client = await taskClientFor(values, ctx);
   if (sub === 'get') {
     const task = await client.getTask(id);
     if (values.json) printJson(ctx, task);

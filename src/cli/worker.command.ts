@@ -5,6 +5,7 @@
  */
 import { WAIT_SECONDS_MAX } from '../contract/limits.js';
 import { HttpTransport } from '../sdk/http.transport.js';
+import type { Transport } from '../sdk/transport.js';
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
@@ -15,6 +16,7 @@ import {
   resolveConnection,
   UsageError,
   type CliContext,
+  type ConnectionFlags,
 } from './cli-args.js';
 import { printJson, printLine } from './output.js';
 import { DEFAULT_LEASE_SECONDS, runWorker, type AckMode, type WorkerStartOptions } from './worker-runner.js';
@@ -118,8 +120,7 @@ export async function runWorkerCommand(args: string[], ctx: CliContext): Promise
     printLine(ctx, WORKER_HELP);
     return 0;
   }
-  const { baseUrl, tokens } = resolveConnection(values, ctx.env, ctx.homeDir);
-  const transport = new HttpTransport({ baseUrl, tokens });
+  const { transport, close, from } = await workerTransport(values, ctx);
   const json = values.json === true;
   const stop = new AbortController();
   let signals = 0;
@@ -127,18 +128,15 @@ export async function runWorkerCommand(args: string[], ctx: CliContext): Promise
     signals++;
     if (signals === 1) {
       // Over HTTP a waiting long-poll is let end (an aborted one could drop leased tasks).
-      ctx.stderr(
-        `codeq worker: ${sig}: finishing running tasks, a waiting claim ends within ${options.waitSeconds}s (send again to stop now)\n`,
-      );
+      const claim = transport.kind === 'nats' ? '' : `, a waiting claim ends within ${options.waitSeconds}s`;
+      ctx.stderr(`codeq worker: ${sig}: finishing running tasks${claim} (send again to stop now)\n`);
       stop.abort();
     } else process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const what = options.commands.length ? options.commands.join(',') : "the token's commands";
-  ctx.stderr(
-    `codeq worker: claiming ${what} from ${transport.client.url} (concurrency ${options.concurrency})\n`,
-  );
+  ctx.stderr(`codeq worker: claiming ${what} from ${from} (concurrency ${options.concurrency})\n`);
   try {
     const summary = await runWorker(transport, options, stop.signal, {
       onTask: (o) => {
@@ -163,6 +161,22 @@ export async function runWorkerCommand(args: string[], ctx: CliContext): Promise
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await transport.close();
+    await close();
   }
+}
+
+/** The worker's transport: over NATS with `--nats-url` (or `CODEQ_NATS_URL`), else HTTP. */
+async function workerTransport(
+  values: ConnectionFlags,
+  ctx: CliContext,
+): Promise<{ transport: Transport; close: () => Promise<void>; from: string }> {
+  const { baseUrl, natsUrl, natsPrefix, tokens } = resolveConnection(values, ctx.env, ctx.homeDir);
+  if (natsUrl !== undefined) {
+    // Loaded on demand: an HTTP worker never loads the NATS client.
+    const { natsWorkerTransport } = await import('./nats-cli.js');
+    const nats = await natsWorkerTransport({ url: natsUrl, prefix: natsPrefix, tokens });
+    return { ...nats, from: `NATS ${natsUrl} (tasks pushed)` };
+  }
+  const transport = new HttpTransport({ baseUrl, tokens });
+  return { transport, close: () => transport.close(), from: transport.client.url };
 }

@@ -38,6 +38,22 @@ export function errorCodeForStatus(status: number, message: string, bodyCode?: u
   return 'INTERNAL';
 }
 
+/** An answer's text decoded: its JSON, the text itself when not JSON, `undefined` when empty. */
+export function decodeAnswer(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** An error answer's message (its `error` field, else `fallback`) and the `code` of its body. */
+export function errorOfAnswer(decoded: unknown, fallback: string): { message: string; bodyCode: unknown } {
+  const body = decoded && typeof decoded === 'object' ? (decoded as { error?: unknown; code?: unknown }) : {};
+  return { message: typeof body.error === 'string' ? body.error : fallback, bodyCode: body.code };
+}
+
 /** Sends the client's requests; stateless apart from its options and its sender's idle connections. */
 export class HttpRequester {
   /** The server root, without a trailing slash. */
@@ -106,21 +122,9 @@ export class HttpRequester {
     }
     if (res.status === 204) return undefined;
     const text = res.text;
-    let decoded: unknown = undefined;
-    if (text) {
-      try {
-        decoded = JSON.parse(text);
-      } catch {
-        decoded = text;
-      }
-    }
+    const decoded = decodeAnswer(text);
     if (res.status >= 200 && res.status < 300) return decoded;
-    const message =
-      decoded && typeof decoded === 'object' && typeof (decoded as { error?: unknown }).error === 'string'
-        ? (decoded as { error: string }).error
-        : text || res.statusText;
-    const bodyCode =
-      decoded && typeof decoded === 'object' ? (decoded as { code?: unknown }).code : undefined;
+    const { message, bodyCode } = errorOfAnswer(decoded, text || res.statusText);
     throw new CodeqError(errorCodeForStatus(res.status, message, bodyCode), message, {
       // The role says which token was sent (or missing): the CLI names the variable to set.
       details: { status: res.status, method, path, requestId: res.header('x-request-id'), role },

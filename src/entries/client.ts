@@ -1,7 +1,8 @@
 /**
- * `codeq/client`: what a producer or worker needs to talk to a codeq server over HTTP, and what a
- * webhook receiver needs to check a signature. It loads none of the server's dependencies (Fastify,
- * ioredis, NATS, xstate): a unit test walks its import graph to keep it so.
+ * `codeq/client`: what a producer or worker needs to talk to a codeq server over HTTP or NATS, and
+ * what a webhook receiver needs to check a signature. It loads none of the server's dependencies
+ * (Fastify, ioredis, JetStream, xstate), only NATS's core client for `NatsTransport`: a unit test
+ * walks its import graph to keep it so.
  */
 export { CodeqError, isCodeqError } from '../errors.js';
 export type { CodeqErrorCode, CodeqErrorOptions } from '../errors.js';
@@ -20,6 +21,8 @@ export { Worker, toResultObject } from '../sdk/worker.js';
 export type { FailureInfo, Handler, Job, WorkerEvents, WorkerOptions } from '../sdk/worker.types.js';
 export { HttpTransport } from '../sdk/http.transport.js';
 export type { HttpTransportOptions } from '../sdk/http.transport.js';
+export { NatsTransport } from '../sdk/nats.transport.js';
+export type { NatsTransportOptions } from '../sdk/nats.transport.js';
 export type {
   Artifact,
   PublicTaskStatus,
@@ -32,6 +35,8 @@ export type {
   TransportClaim,
   TransportCompletion,
   TransportEnqueue,
+  TransportSubscribe,
+  TransportSubscription,
 } from '../sdk/transport.js';
 export {
   JobAbortedError,

@@ -24,6 +24,7 @@ import { addQueueEndpoints } from './queue.endpoints.js';
 import { startPublishIntake } from './publish-intake.js';
 import { addReplayEndpoint } from './replay.endpoint.js';
 import { addTaskReadEndpoints } from './task-reads.endpoints.js';
+import { addWorkerEndpoints } from './worker.endpoints.js';
 
 /** Name of the micro service every codeq instance adds. */
 export const NATS_SERVICE_NAME = 'codeq';
@@ -59,6 +60,7 @@ const ENDPOINT_GROUPS: ReadonlyArray<(ctx: NatsEndpointContext) => void> = [
   addLeaseEndpoints,
   addQueueEndpoints,
   addReplayEndpoint,
+  addWorkerEndpoints,
 ];
 
 /** Starts the interface on `options.nc`. */

@@ -6,7 +6,13 @@
 import { CLAIM_COUNT_MAX, ENQUEUE_BATCH_MAX } from '../contract/limits.js';
 import { CodeqHttpClient } from '../client/http-client.js';
 import { errorCodeForStatus } from '../client/http-request.js';
-import type { CancelFilterJson, ResultJson, RoleTokens, TaskJson } from '../client/http-client.types.js';
+import type {
+  CancelFilterJson,
+  EventJson,
+  ResultJson,
+  RoleTokens,
+  TaskJson,
+} from '../client/http-client.types.js';
 import type { QueueIntent } from '../actors/queue.decider.js';
 import type { QueueControlAnswer } from '../contract/queue-controls.schema.js';
 import type { QueueDetail, ResultRecord } from '../contract/views.js';
@@ -96,6 +102,34 @@ export function resultFromJson(json: ResultJson): ResultRecord {
   return record as unknown as ResultRecord;
 }
 
+/** A history answer's events (HTTP and NATS alike) to {@link TaskEventEntry}s. */
+export function historyFromJson(events: EventJson[]): TaskEventEntry[] {
+  return events.map((e) => ({
+    seq: e.seq,
+    type: e.type,
+    actor: e.actor,
+    at: typeof e.at === 'number' ? e.at : Date.parse(e.time ?? String(e.at ?? '')),
+    data: e.data,
+  }));
+}
+
+/** The items of a batch result answer (`{results:[…]}`, HTTP and NATS alike), one outcome per item. */
+export function settledResults(items: TransportCompletion[], answers: unknown[]): Settled<ResultRecord>[] {
+  return items.map((item, i) => {
+    const a = answers[i] as
+      { ok?: boolean; result?: ResultJson; status?: number; error?: string; code?: string } | undefined;
+    if (a?.ok && a.result) return { ok: true, value: resultFromJson(a.result) };
+    const status = a?.status ?? 500;
+    const message = a?.error ?? 'no answer for this item';
+    // An item's 403 is only ever "not the lease holder": the token was checked for the batch.
+    const code = status === 403 ? 'NOT_OWNER' : errorCodeForStatus(status, message, a?.code);
+    return {
+      ok: false,
+      error: new CodeqError(code, message, { details: { status, taskId: item.taskId } }),
+    };
+  });
+}
+
 /** A transport over codeq's HTTP API. */
 export class HttpTransport implements Transport, QueueAdminTransport, ScheduleAdminTransport {
   readonly kind = 'http';
@@ -172,19 +206,7 @@ export class HttpTransport implements Transport, QueueAdminTransport, ScheduleAd
     const answers = await this.client.submitResults(
       items.map((i) => ({ taskId: i.taskId, status: 'COMPLETED' as const, result: i.result })),
     );
-    return items.map((item, i) => {
-      const a = answers[i] as
-        { ok?: boolean; result?: ResultJson; status?: number; error?: string; code?: string } | undefined;
-      if (a?.ok && a.result) return { ok: true, value: resultFromJson(a.result) };
-      const status = a?.status ?? 500;
-      const message = a?.error ?? 'no answer for this item';
-      // An item's 403 is only ever "not the lease holder": the token was checked for the batch.
-      const code = status === 403 ? 'NOT_OWNER' : errorCodeForStatus(status, message, a?.code);
-      return {
-        ok: false,
-        error: new CodeqError(code, message, { details: { status, taskId: item.taskId } }),
-      };
-    });
+    return settledResults(items, answers);
   }
 
   async fail(taskId: string, error: string): Promise<ResultRecord> {
@@ -209,14 +231,7 @@ export class HttpTransport implements Transport, QueueAdminTransport, ScheduleAd
   }
 
   async history(taskId: string): Promise<TaskEventEntry[]> {
-    const { events } = await this.client.history(taskId);
-    return events.map((e) => ({
-      seq: e.seq,
-      type: e.type,
-      actor: e.actor,
-      at: typeof e.at === 'number' ? e.at : Date.parse(e.time ?? String(e.at ?? '')),
-      data: e.data,
-    }));
+    return historyFromJson((await this.client.history(taskId)).events);
   }
 
   async progress(taskId: string, progress: number, data?: unknown): Promise<{ progressAt: number }> {

@@ -1,7 +1,8 @@
 /**
  * codeq's Node SDK: a {@link Producer} and a {@link Worker} over one {@link Transport} interface,
- * with two transports: {@link HttpTransport} (remote, through a codeq server) and
- * {@link EngineTransport} (in-process on NATS and Redis).
+ * with three transports: {@link HttpTransport} (remote, through a codeq server), {@link NatsTransport}
+ * (remote, through codeq's NATS service; workers get tasks pushed) and {@link EngineTransport}
+ * (in-process on NATS and Redis).
  */
 export { Producer } from './producer.js';
 export type {
@@ -44,6 +45,8 @@ export { EngineSchedules, scheduleFromView } from './schedule-engine.transport.j
 export { HttpSchedules, scheduleFromJson } from './schedule-http.transport.js';
 export { HttpTransport, taskFromJson, resultFromJson } from './http.transport.js';
 export type { HttpTransportOptions } from './http.transport.js';
+export { NatsTransport } from './nats.transport.js';
+export type { NatsTransportOptions } from './nats.transport.js';
 export { EngineTransport, taskFromView } from './engine.transport.js';
 export type { EngineTransportOptions } from './engine.transport.js';
 export type {

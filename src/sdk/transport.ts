@@ -1,11 +1,13 @@
 /**
- * The one interface the producer and the worker talk to. Two implementations: over HTTP to a codeq
- * server ({@link import('./http.transport.js').HttpTransport}) and in-process on the engine
- * ({@link import('./engine.transport.js').EngineTransport}). Both speak the same shapes: times are
+ * The one interface the producer and the worker talk to. Three implementations: over HTTP to a codeq
+ * server ({@link import('./http.transport.js').HttpTransport}), over NATS to codeq's NATS service
+ * ({@link import('./nats.transport.js').NatsTransport}) and in-process on the engine
+ * ({@link import('./engine.transport.js').EngineTransport}). All speak the same shapes: times are
  * epoch ms, errors are {@link import('../errors.js').CodeqError}s.
  */
 import type { Artifact, PublicTaskStatus, QueueStats, ResultRecord } from '../contract/views.js';
 import type { Settled } from './batcher.js';
+import type { CodeqError } from '../errors.js';
 
 export type { Artifact, PublicTaskStatus, QueueStats, ResultRecord, Settled };
 
@@ -153,9 +155,34 @@ export interface TransportCompletion {
   command?: string;
 }
 
+/** What a worker hands {@link Transport.subscribe}: its commands, its capacity and where tasks go. */
+export interface TransportSubscribe {
+  /** Commands to be sent tasks of. */
+  commands: string[];
+  /** Lease per delivered task, whole seconds. */
+  leaseSeconds: number;
+  /** Tasks the worker can take now: the transport keeps about that many credits outstanding. */
+  capacity(): number;
+  /**
+   * A delivered task (the worker's lease already): true when the worker took it, false to give it
+   * back (no free slot, closing), which the server then abandons at once.
+   */
+  deliver(task: Task): boolean;
+  /** A credit request failed; the transport tries again by itself. */
+  onError(error: CodeqError): void;
+}
+
+/** A running push subscription ({@link Transport.subscribe}). */
+export interface TransportSubscription {
+  /** The worker's capacity grew (a slot came free): grant more credits. */
+  refill(): void;
+  /** Stops taking tasks (those still arriving are given back) and ends the subscription. */
+  close(): Promise<void>;
+}
+
 /** The operations of a codeq deployment, as the SDK uses them. */
 export interface Transport {
-  /** `engine` or `http` (for logs and tests). */
+  /** `engine`, `http` or `nats` (for logs and tests). */
   readonly kind: string;
   /** Most tasks one `enqueueMany` call may carry. */
   readonly maxEnqueueBatch: number;
@@ -172,6 +199,12 @@ export interface Transport {
    * allow (over HTTP: the worker token's event types). Absent: false, a claim must name commands.
    */
   readonly claimsWithoutCommands?: boolean;
+  /**
+   * Push delivery, when the transport has it (NATS): the server claims for the worker and sends it
+   * the tasks, flow-controlled by the credits the transport grants from `capacity()`, so the worker
+   * runs no claim loop. Absent: the worker claims.
+   */
+  subscribe?(input: TransportSubscribe): TransportSubscription;
   /** Creates tasks in one round trip; answers in input order. */
   enqueueMany(inputs: TransportEnqueue[]): Promise<Task[]>;
   /** Leases up to `count` tasks; `[]` when none came within the wait. */

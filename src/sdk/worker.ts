@@ -18,6 +18,7 @@ import { TypedEmitter } from './typed-emitter.js';
 import { Running } from './worker-job.js';
 import { HeldTasks, claimLimits } from './worker-slots.js';
 import { callInSpan, failProcessSpan, startProcessSpan } from './worker-tracing.js';
+import { receivePushed } from './worker-push.js';
 import type { JobHost } from './worker-job.js';
 import { completeBatch, isThenable, recordFailure, toResultObject } from './worker-outcomes.js';
 import type { Job, WorkerEvents, WorkerOptions } from './worker.types.js';
@@ -126,9 +127,7 @@ export class Worker<
    * when `stopOnPermanentClaimError` stopped it.
    */
   run(): Promise<void> {
-    this.finished ??= (this.loop = Promise.all(
-      Array.from({ length: this.claimLoops }, () => this.claimLoop()),
-    ).then(() => undefined)).then(() => this.afterClaiming());
+    this.finished ??= (this.loop = this.receive()).then(() => this.afterClaiming());
     return this.finished;
   }
 
@@ -175,6 +174,45 @@ export class Worker<
     this.emit('closed');
   }
 
+  /** Pushed tasks when the transport pushes (and `push` is not false), else the claim loops. */
+  private async receive(): Promise<void> {
+    const subscribe = this.options.push === false ? undefined : this.transport.subscribe;
+    if (!subscribe) {
+      await Promise.all(Array.from({ length: this.claimLoops }, () => this.claimLoop()));
+      return;
+    }
+    const stop = this.stopController.signal;
+    const done = () => stop.aborted || this.claimed >= this.maxTasks;
+    await receivePushed({
+      subscribe: subscribe.bind(this.transport),
+      commands: this.options.commands,
+      leaseSeconds: this.leaseSeconds,
+      held: this.active,
+      capacity: () =>
+        done() ? 0 : Math.min(this.concurrency - this.active.size, this.maxTasks - this.claimed),
+      take: (task) => {
+        this.claimed++;
+        const now = Date.now();
+        this.start(task, now, now);
+        if (this.claimed >= this.maxTasks) this.active.wakeSlotWaiters();
+      },
+      done,
+      onError: (error) => void this.claimFailed(error),
+    });
+  }
+
+  /**
+   * A claim (or credit) error: an `error` event, and with `stopOnPermanentClaimError` a permanent
+   * one closes the worker; true when it does.
+   */
+  private claimFailed(error: CodeqError): boolean {
+    this.emit('error', error);
+    if (!this.options.stopOnPermanentClaimError || isTransient(error)) return false;
+    this.claimError ??= error;
+    void this.close();
+    return true;
+  }
+
   private async claimLoop(): Promise<void> {
     let failures = 0;
     const stop = this.stopController.signal;
@@ -209,13 +247,7 @@ export class Worker<
       } catch (err) {
         this.claiming -= count;
         if (stop.aborted) break;
-        const error = toCodeqError(err);
-        this.emit('error', error);
-        if (this.options.stopOnPermanentClaimError && !isTransient(error)) {
-          this.claimError ??= error;
-          void this.close();
-          break;
-        }
+        if (this.claimFailed(toCodeqError(err))) break;
         // The slots promised to this call are free again for the other loops.
         this.active.wakeSlotWaiters();
         await sleep(backoffDelayMs(failures++, this.retry) + 50, stop).catch(() => undefined);

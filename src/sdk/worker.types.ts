@@ -75,6 +75,12 @@ export interface WorkerOptions<
    * `concurrency` tasks are held.
    */
   claimLoops?: number;
+  /**
+   * Take tasks pushed by the server when the transport can (NATS: `NatsTransport`), keeping as many
+   * credits outstanding as slots are free, so no claim loop runs (`claimBatchSize`, `claimLoops` and
+   * `waitSeconds` do not apply then); default true. False: claim, as on the other transports.
+   */
+  push?: boolean;
   /** Lease length per claim and per heartbeat, whole seconds; default 30 s. */
   leaseSeconds?: number;
   /** Long-poll wait of a claim when the queue is empty, whole seconds (0..30); default 5 s. */

@@ -426,4 +426,28 @@ describe('codeq CLI', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--poll-interval/);
   });
+
+  it("--nats-url: creates and runs a task over codeq's NATS service", async () => {
+    const command = uniqueName('NATSCLI');
+    const nats = { CODEQ_NATS_URL: service.config.natsUrl!, CODEQ_NATS_PREFIX: service.config.natsApiPrefix };
+    const created = await cli(
+      ['task', 'create', '--command', command, '--payload', '{"n":1}', '--json'],
+      50_000,
+      undefined,
+      nats,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const task = JSON.parse(created.stdout) as { id: string; status: string };
+    expect(task.status).toBe('PENDING');
+    const run = await cli(
+      ['worker', 'start', '--commands', command, '--max-tasks', '1', '--json', '--', 'cat'],
+      50_000,
+      undefined,
+      nats,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('tasks pushed');
+    expect(jsonLines(run.stdout)[0]).toMatchObject({ taskId: task.id, action: 'completed' });
+    expect((await client.getTask(task.id)).status).toBe('COMPLETED');
+  });
 });

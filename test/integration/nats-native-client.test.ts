@@ -15,6 +15,7 @@ import { startPublishIntake } from '../../src/nats/publish-intake.js';
 import { startService, type RunningService } from '../../src/service/start-service.js';
 import { dropDeployment, testDeployment, type TestDeployment } from '../support/engine.js';
 import { uniqueName } from '../support/servers.js';
+import { deploymentEnv } from '../support/service.js';
 
 const PRODUCER = 'nats-producer-token-0001';
 const WORKER = 'nats-worker-token-00001';
@@ -28,13 +29,7 @@ const running: RunningService[] = [];
 
 function codeqEnv(): Record<string, string> {
   return {
-    NATS_URL: deployment.natsUrl,
-    REDIS_URL: deployment.redisUrl,
-    STREAM_NAME: deployment.streamName,
-    SUBJECT_PREFIX: deployment.subjectPrefix,
-    KEY_PREFIX: deployment.keyPrefix,
-    NATS_API_PREFIX: prefix,
-    PORT: '0',
+    ...deploymentEnv(deployment, prefix),
     LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent',
     TOKENS: JSON.stringify([
       { token: PRODUCER, role: 'producer', subject: 'p1', eventTypes: ['*'] },

@@ -9,10 +9,10 @@ import { Producer } from '../../src/sdk/producer.js';
 import { QueueAdmin } from '../../src/sdk/queue-admin.js';
 import { rejection } from '../support/assertions.js';
 import { uniqueName } from '../support/servers.js';
-import { KINDS, createHarness } from './sdk-harness.js';
+import { ADMIN_KINDS, createHarness } from './sdk-harness.js';
 import type { SdkHarness } from './sdk-harness.js';
 
-describe.each(KINDS)('SDK queue admin over %s', (kind) => {
+describe.each(ADMIN_KINDS)('SDK queue admin over %s', (kind) => {
   let h: SdkHarness;
   const actor = kind === 'http' ? 'admin:sdk-admin' : 'admin:sdk';
   beforeAll(async () => {

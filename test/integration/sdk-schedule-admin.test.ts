@@ -10,7 +10,7 @@ import { ScheduleAdmin } from '../../src/sdk/schedule-admin.js';
 import type { ScheduleInput, SchedulePatch } from '../../src/sdk/schedule-admin.js';
 import { rejection } from '../support/assertions.js';
 import { uniqueName } from '../support/servers.js';
-import { KINDS, createHarness } from './sdk-harness.js';
+import { ADMIN_KINDS, createHarness } from './sdk-harness.js';
 import type { SdkHarness } from './sdk-harness.js';
 
 const HOUR = 3_600_000;
@@ -19,7 +19,7 @@ const START = Date.UTC(2030, 0, 1);
 /** The first tick of an `every` schedule without `startAt` strictly after `ms` (ticks from the epoch). */
 const nextBoundary = (ms: number, period: number) => (Math.floor(ms / period) + 1) * period;
 
-describe.each(KINDS)('SDK schedule admin over %s', (kind) => {
+describe.each(ADMIN_KINDS)('SDK schedule admin over %s', (kind) => {
   let h: SdkHarness;
   const actor = kind === 'http' ? 'admin:sdk-admin' : 'admin:sdk';
   beforeAll(async () => {

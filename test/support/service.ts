@@ -1,6 +1,7 @@
 /** The whole service (`startService`) in-process on the suite's NATS and Redis, for CLI and SDK tests. */
 import { inject } from 'vitest';
 import { startService, type RunningService } from '../../src/service/start-service.js';
+import type { TestDeployment } from './engine.js';
 import { uniqueName } from './servers.js';
 
 /**
@@ -28,4 +29,21 @@ export async function startTestService(
     },
     print: () => {},
   });
+}
+
+/**
+ * The environment of a codeq instance on deployment `d` (stream, subjects, keys on the suite's
+ * servers), any free HTTP port and NATS API prefix `natsApiPrefix`: instances started with the same
+ * `d` share one deployment.
+ */
+export function deploymentEnv(d: TestDeployment, natsApiPrefix: string): Record<string, string> {
+  return {
+    NATS_URL: d.natsUrl,
+    REDIS_URL: d.redisUrl,
+    STREAM_NAME: d.streamName,
+    SUBJECT_PREFIX: d.subjectPrefix,
+    KEY_PREFIX: d.keyPrefix,
+    NATS_API_PREFIX: natsApiPrefix,
+    PORT: '0',
+  };
 }

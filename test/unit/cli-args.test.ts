@@ -8,6 +8,7 @@ import {
   parseIntFlag,
   parseList,
   resolveConnection,
+  clientFor,
   UsageError,
   type CliContext,
 } from '../../src/cli/cli-args.js';
@@ -150,23 +151,34 @@ describe('connection settings', () => {
     const c = resolveConnection({ profile }, env);
     expect(c).toEqual({
       baseUrl: 'http://profile:1',
+      natsUrl: undefined,
+      natsPrefix: 'codeq',
       tokens: { producer: 'p-env', worker: undefined, admin: 'a-prof' },
     });
     const d = resolveConnection(
       { profile, 'base-url': 'http://flag:2', token: 't' },
       { CODEQ_BASE_URL: 'http://env:3' },
     );
-    expect(d).toEqual({ baseUrl: 'http://flag:2', tokens: { producer: 't', worker: 't', admin: 't' } });
+    expect(d).toMatchObject({ baseUrl: 'http://flag:2', tokens: { producer: 't', worker: 't', admin: 't' } });
   });
   it('reads the default profile from the home directory, JSON too', () => {
     const home = tempDir('codeq-home-');
     expect(resolveConnection({}, {}, home).baseUrl).toBe('http://127.0.0.1:8080');
     mkdirSync(join(home, '.codeq'));
     writeFileSync(join(home, '.codeq', 'profile.json'), '{"baseUrl":"http://json:9","token":"all"}');
-    expect(resolveConnection({}, {}, home)).toEqual({
+    expect(resolveConnection({}, {}, home)).toMatchObject({
       baseUrl: 'http://json:9',
       tokens: { producer: 'all', worker: 'all', admin: 'all' },
     });
+  });
+  it('--nats-url over CODEQ_NATS_URL over the profile; HTTP-only commands refuse the flag', () => {
+    const env = { CODEQ_NATS_URL: 'nats://env:4222', CODEQ_NATS_PREFIX: 'p1' };
+    expect(resolveConnection({}, env)).toMatchObject({ natsUrl: 'nats://env:4222', natsPrefix: 'p1' });
+    expect(resolveConnection({ 'nats-url': 'nats://flag:1' }, env).natsUrl).toBe('nats://flag:1');
+    const ctx = { env, stdout: () => undefined, stderr: () => undefined };
+    // The environment alone leaves an admin command on HTTP; the flag is a usage error.
+    expect(clientFor({}, ctx).url).toBe('http://127.0.0.1:8080');
+    expect(usageMessage(() => clientFor({ 'nats-url': 'nats://flag:1' }, ctx))).toMatch(/HTTP only/);
   });
   it('reports a missing explicit profile and a bad URL', () => {
     expect(usageMessage(() => resolveConnection({ profile: '/nonexistent/p.json' }, {}))).toMatch(

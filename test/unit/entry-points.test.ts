@@ -41,8 +41,12 @@ function packagesReachable(entry: string): Set<string> {
 
 describe('entry points', () => {
   it('codeq/client loads no server dependency', () => {
-    // Only the OpenTelemetry API (no SDK, no dependencies of its own): the worker's handler spans.
-    expect([...packagesReachable('src/entries/client.ts')]).toEqual(['@opentelemetry/api']);
+    // The OpenTelemetry API (no SDK, no dependencies of its own): the worker's handler spans; NATS's
+    // core client (pure protocol, no JetStream, no transport: the caller connects): NatsTransport.
+    expect([...packagesReachable('src/entries/client.ts')].sort()).toEqual([
+      '@nats-io/nats-core',
+      '@opentelemetry/api',
+    ]);
   });
 
   it('codeq/engine loads no HTTP server', () => {
