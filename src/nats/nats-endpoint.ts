@@ -37,6 +37,11 @@ export interface NatsEndpointSpec<S extends TSchema> {
   subject: string;
   /** The HTTP route's policy. */
   policy: AuthPolicy;
+  /**
+   * True when the endpoint only reads (the HTTP route is a GET): a viewer passes it as on HTTP.
+   * Default false: a viewer is refused, as on every HTTP route that changes something.
+   */
+  reads?: boolean;
   /** The body schema (unknown fields refused: no codeQ client speaks NATS, so typos fail loudly). */
   body: S;
   /** The HTTP route's strings for engine errors (`not-found`, `not-in-progress`). */
@@ -139,8 +144,9 @@ export function addNatsEndpoint<S extends TSchema>(
       // Authenticated before the body is read, as HTTP does.
       const header = headerOf(msg, 'Authorization');
       const caller = await deps.authenticator.authenticate(header);
-      // No request facts: dev mode's X-Role/loopback shortcut does not apply over NATS.
-      const principal = deps.authenticator.authorize(caller, spec.policy);
+      // Never loopback: dev mode's X-Role/loopback shortcut does not apply over NATS.
+      const facts = { loopback: false, method: spec.reads === true ? 'GET' : 'POST' };
+      const principal = deps.authenticator.authorize(caller, spec.policy, facts);
       const body = check(parseBody(msg.data));
       const answer = await spec.handle({ body, principal, msg, signal: deps.lifecycle.signal });
       if (answer !== REPLIED) respondJson(msg, answer);

@@ -16,6 +16,7 @@ export function addQueueEndpoints(ctx: NatsEndpointContext): void {
     group,
     {
       subject: 'queues.stats',
+      reads: true,
       policy: { kind: 'admin' },
       body: Type.Object({ command: Command }, { additionalProperties: false }),
       async handle({ body, principal }) {
@@ -29,6 +30,7 @@ export function addQueueEndpoints(ctx: NatsEndpointContext): void {
     group,
     {
       subject: 'queues.list',
+      reads: true,
       policy: { kind: 'admin' },
       body: Type.Object({}, { additionalProperties: false }),
       async handle({ principal }) {

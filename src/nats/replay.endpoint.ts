@@ -56,6 +56,7 @@ export function addReplayEndpoint(ctx: NatsEndpointContext): void {
     group,
     {
       subject: 'events.replay',
+      reads: true,
       policy: { kind: 'admin' },
       body: ReplayBody,
       async handle({ body, principal, msg, signal }) {

@@ -38,6 +38,7 @@ export function addTaskReadEndpoints(ctx: NatsEndpointContext): void {
     group,
     {
       subject: 'tasks.get',
+      reads: true,
       policy: { kind: 'any' },
       body: TaskIdBody,
       messages: READ_MESSAGES,
@@ -53,6 +54,7 @@ export function addTaskReadEndpoints(ctx: NatsEndpointContext): void {
     group,
     {
       subject: 'tasks.getResult',
+      reads: true,
       policy: { kind: 'any' },
       body: Type.Object({ taskId: TaskIdField, ...ResultQuery.properties }, { additionalProperties: false }),
       messages: READ_MESSAGES,
@@ -74,6 +76,7 @@ export function addTaskReadEndpoints(ctx: NatsEndpointContext): void {
     group,
     {
       subject: 'tasks.history',
+      reads: true,
       policy: { kind: 'any' },
       body: Type.Object({ taskId: TaskIdField }, { additionalProperties: false }),
       messages: READ_MESSAGES,

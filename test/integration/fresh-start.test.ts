@@ -1,7 +1,7 @@
 /**
  * The README's first command on a machine with nothing configured: `npm start` launches its own
- * nats-server and redis-server on free ports (data in a temp dir), answers /healthz, and stops
- * cleanly on SIGTERM, children included. A second start on the same data dir keeps the tasks.
+ * nats-server and redis-server on free ports (data in a temp dir), answers /healthz, serves the
+ * dashboard at the printed `/ui/` address, and stops cleanly on SIGTERM, children included. A second start on the same data dir keeps the tasks.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +37,18 @@ describe('fresh start (npm start)', () => {
     const health = await fetch(`${s.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
+
+    // The banner's dashboard address serves the built front-end, and the dev admin token signs in.
+    const printed = /Dashboard: (\S+\/ui\/)(.*)/.exec(s.output());
+    expect(printed?.[1]).toBe(`${s.url}/ui/`);
+    expect(printed?.[2]).not.toMatch(/not built/);
+    const page = await fetch(printed![1]!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<script type="module"[^>]* src="\.\/assets\//);
+    const session = await fetch(`${s.url}/ui/api/session`, {
+      headers: { authorization: 'Bearer dev-admin-token' },
+    });
+    expect(await session.json()).toMatchObject({ role: 'admin', canAct: true });
 
     const client = new CodeqHttpClient({ baseUrl: s.url, tokens: { default: 'dev-producer-token' } });
     taskId = (await client.createTask({ command: 'FRESH', payload: { hello: 'world' } })).id;

@@ -20,6 +20,7 @@ import { deploymentEnv } from '../support/service.js';
 const PRODUCER = 'nats-producer-token-0001';
 const WORKER = 'nats-worker-token-00001';
 const ADMIN = 'nats-admin-token-000001';
+const VIEWER = 'nats-viewer-token-00001';
 
 // ---- harness (codeq side) ----
 let deployment: TestDeployment;
@@ -34,6 +35,7 @@ function codeqEnv(): Record<string, string> {
     TOKENS: JSON.stringify([
       { token: PRODUCER, role: 'producer', subject: 'p1', eventTypes: ['*'] },
       { token: ADMIN, role: 'admin', subject: 'a1', eventTypes: ['*'] },
+      { token: VIEWER, role: 'viewer', subject: 'v1', eventTypes: ['*'] },
       {
         token: WORKER,
         role: 'worker',
@@ -74,6 +76,12 @@ function errorOf(msg: Msg): { code: string | undefined; text: string | undefined
     code: msg.headers?.get('Nats-Service-Error-Code') ?? '',
     text: msg.headers?.get('Nats-Service-Error') ?? '',
   };
+}
+
+/** The four counts of a queue, read as the admin. */
+async function counts(cmd: string): Promise<Json> {
+  const { ready, delayed, inProgress, dlq } = await ok('queues.stats', { command: cmd }, ADMIN);
+  return { ready, delayed, inProgress, dlq };
 }
 
 async function ok(subject: string, body: unknown, token: string, timeout?: number): Promise<Json> {
@@ -245,11 +253,7 @@ describe('NATS-native client', () => {
     const forbidden = await call('tasks.enqueue', { command, payload: 1 }, WORKER);
     expect(errorOf(forbidden).code).toBe('403');
 
-    const counts = async () => {
-      const { ready, delayed, inProgress, dlq } = await ok('queues.stats', { command }, ADMIN);
-      return { ready, delayed, inProgress, dlq };
-    };
-    const before = await counts();
+    const before = await counts(command);
     const bad = await call('tasks.enqueue', { command, payload: 1, priority: 'high' }, PRODUCER);
     expect(errorOf(bad).code).toBe('400');
     expect(bad.json<Json>().error).toMatch(/^invalid body: 'priority'/);
@@ -266,7 +270,25 @@ describe('NATS-native client', () => {
       timeout: 5000,
     });
     expect(malformed.json()).toEqual({ error: 'invalid body: malformed JSON' });
-    expect(await counts()).toEqual(before);
+    expect(await counts(command)).toEqual(before);
+  });
+
+  it('lets a viewer read, as over HTTP, and refuses its changes, writing nothing', async () => {
+    const { id } = await ok('tasks.enqueue', { command, payload: { seen: true } }, PRODUCER);
+    expect(await ok('tasks.get', { taskId: id }, VIEWER)).toMatchObject({ id, status: 'PENDING' });
+    expect((await ok('tasks.history', { taskId: id }, VIEWER)).events).toHaveLength(1);
+    expect(await ok('queues.stats', { command }, VIEWER)).toMatchObject({ command });
+    const before = await counts(command);
+    for (const [subject, body] of [
+      ['tasks.enqueue', { command, payload: 1 }],
+      ['tasks.cancel', { taskId: id }],
+      ['tasks.claim', { commands: [command] }],
+    ] as const) {
+      const refused = await call(subject, body, VIEWER);
+      expect(errorOf(refused)).toEqual({ code: '403', text: 'forbidden. Viewer role is read-only' });
+    }
+    expect(await ok('tasks.get', { taskId: id }, ADMIN)).toMatchObject({ status: 'PENDING' });
+    expect(await counts(command)).toEqual(before);
   });
 });
 
