@@ -273,6 +273,47 @@ describe('NATS-native client', () => {
     expect(await counts(command)).toEqual(before);
   });
 
+  it('pushes tasks to a queue group on the shared delivery subject, with no claim loop', async () => {
+    const cmd = command; // the worker token's event type
+    // The lifecycle tests above leave this queue empty; the counts below start from there.
+    expect(await counts(cmd)).toEqual({ ready: 0, delayed: 0, inProgress: 0, dlq: 0 });
+    const ids = new Set<string>();
+    for (let i = 0; i < 6; i++)
+      ids.add((await ok('tasks.enqueue', { command: cmd, payload: { i } }, PRODUCER)).id);
+
+    // Two members of one queue group on codeq.v1.deliver.<command>: each delivery reaches one of them.
+    const deliverSubject = `${prefix}.v1.deliver.${cmd}`;
+    const got = new Map<string, string>();
+    const members = ['m1', 'm2'].map((name) =>
+      nc.subscribe(deliverSubject, {
+        queue: 'render-fleet',
+        callback: (_err, msg) => {
+          const task = msg.json<Json>();
+          got.set(task.id as string, name);
+          msg.respond(JSON.stringify({ accepted: true }));
+        },
+      }),
+    );
+    await nc.flush();
+    expect(
+      await ok('workers.credit', { commands: [cmd], credits: 6, deliverSubject, expiresMs: 5000 }, WORKER),
+    ).toEqual({
+      granted: 6,
+    });
+    await until(async () => got.size === ids.size);
+    expect(new Set(got.keys())).toEqual(ids);
+    // Every delivered task is leased to the token's identity: any member may finish it.
+    for (const id of ids) {
+      expect(await ok('tasks.get', { taskId: id }, ADMIN)).toMatchObject({
+        status: 'IN_PROGRESS',
+        workerId: 'w1',
+      });
+      await ok('tasks.result', { taskId: id, status: 'COMPLETED', result: { by: got.get(id) } }, WORKER);
+    }
+    expect(await counts(cmd)).toEqual({ ready: 0, delayed: 0, inProgress: 0, dlq: 0 });
+    for (const m of members) m.unsubscribe();
+  });
+
   it('lets a viewer read, as over HTTP, and refuses its changes, writing nothing', async () => {
     const { id } = await ok('tasks.enqueue', { command, payload: { seen: true } }, PRODUCER);
     expect(await ok('tasks.get', { taskId: id }, VIEWER)).toMatchObject({ id, status: 'PENDING' });
