@@ -78,6 +78,8 @@ export const dashboardStreamRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async
       // waiting request), ends it all.
       claims.waiting.add(done);
       raw.once('close', () => done.abort());
+      // Gone before the listener above (during authentication): its 'close' has already fired.
+      if (raw.socket === null || raw.socket.destroyed) done.abort();
       try {
         const following = engine.followEvents((e) => {
           if (visible(e.command)) write(`event: task\ndata: ${taskEventData(e)}\n\n`);

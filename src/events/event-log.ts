@@ -217,6 +217,8 @@ export class EventLog {
     const messages = await consumer.consume();
     const stop = () => messages.stop();
     signal.addEventListener('abort', stop, { once: true });
+    // Aborted while the consumer was being made: the listener above will never fire.
+    if (signal.aborted) stop();
     try {
       for await (const m of messages) {
         let event: StoredTaskEvent | undefined;

@@ -3,9 +3,17 @@
  * takes from then on as `event: task` (read from JetStream), only the caller's commands, and when the
  * client goes away the log's consumer is deleted (nothing left on the stream).
  */
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { createAuthenticator } from '../../src/api/auth/authenticator.js';
+import { buildServer } from '../../src/api/server.js';
+import { loadConfig } from '../../src/config.js';
+import type { EngineApi } from '../../src/engine/engine.types.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApi, type TestApi } from '../support/api-server.js';
 import { sleep } from '../support/assertions.js';
@@ -104,4 +112,64 @@ describe('GET /admin/stream', () => {
     for (let i = 0; i < 100 && (await consumers()) !== before; i++) await sleep(50);
     expect(await consumers()).toBe(before);
   });
+
+  it('a follow aborted while its consumer is being made ends and deletes the consumer', async () => {
+    const before = await consumers();
+    const abort = new AbortController();
+    const following = api.engine.followEvents(() => {}, abort.signal);
+    // Aborted after follow's first check, before it listens for the abort.
+    abort.abort();
+    await following;
+    expect(await consumers()).toBe(before);
+  }, 5_000);
+
+  it('a client gone while it was being authenticated leaves no consumer behind', async () => {
+    const config = loadConfig({ env: { TOKENS: JSON.stringify(TOKENS), LOG_LEVEL: 'silent' } });
+    const auth = createAuthenticator(config);
+    let entered!: () => void;
+    const authenticating = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let following: Promise<void> | undefined;
+    const engine = Object.create(api.engine) as EngineApi;
+    engine.followEvents = (onEvent, signal) => (following = api.engine.followEvents(onEvent, signal));
+    const app = buildServer({
+      engine,
+      config,
+      logger: pino({ level: 'silent' }),
+      metrics: createMetrics(),
+      authenticator: {
+        authorize: (p, policy, facts) => auth.authorize(p, policy, facts),
+        async authenticate(header) {
+          entered();
+          await gate;
+          return auth.authenticate(header);
+        },
+      },
+    });
+    try {
+      let serverSocket: Socket | undefined;
+      app.server.on('connection', (s: Socket) => (serverSocket = s));
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const before = await consumers();
+      const req = httpRequest({
+        port: (app.server.address() as AddressInfo).port,
+        host: '127.0.0.1',
+        path: '/v1/codeq/admin/stream',
+        headers: { authorization: 'Bearer st-viewer' },
+      });
+      req.on('error', () => {});
+      req.end();
+      await authenticating;
+      const closed = new Promise((r) => serverSocket?.once('close', r));
+      req.destroy();
+      await closed;
+      release();
+      for (let i = 0; i < 100 && following === undefined; i++) await sleep(20);
+      await following;
+      expect(await consumers()).toBe(before);
+    } finally {
+      await app.close();
+    }
+  }, 5_000);
 });
