@@ -5,6 +5,7 @@
  * terminal outcome, creation range within a state) read the candidates' hashes, at most
  * {@link SEARCH_SCAN_MAX} per request, and then say so: `totalExact: false` and a cursor to go on.
  */
+import { createHash } from 'node:crypto';
 import type { TaskView } from '../contract/views.js';
 import { CodeqError } from '../errors.js';
 import { assertValidCommand } from '../events/subjects.js';
@@ -113,23 +114,40 @@ export function payloadValueAt(payload: unknown, path: string): string | undefin
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-function decodeCursor(cursor: string | undefined): Record<string, number> {
+/**
+ * The filters a cursor was made for: its offsets are positions in the indexes those filters read,
+ * so the same cursor with other filters would silently skip tasks (or start in another index).
+ */
+function searchFingerprint(input: SearchInput): string {
+  const { command, state, groupKey, createdFrom, createdTo, payloadPath, payloadValue } = input;
+  const filters = [command, state ?? 'all', groupKey, createdFrom, createdTo, payloadPath, payloadValue];
+  return createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, 16);
+}
+
+function decodeCursor(cursor: string | undefined, fingerprint: string): Record<string, number> {
   if (cursor === undefined) return {};
+  let parsed: unknown;
   try {
-    const offsets = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (typeof offsets === 'object' && offsets !== null && !Array.isArray(offsets)) {
-      const entries = Object.entries(offsets);
-      if (entries.every(([, n]) => Number.isSafeInteger(n) && (n as number) >= 0))
-        return Object.fromEntries(entries) as Record<string, number>;
-    }
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // answered below
+    throw invalid("invalid 'cursor'");
+  }
+  const { f, o: offsets } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as {
+    f?: unknown;
+    o?: unknown;
+  };
+  if (typeof offsets === 'object' && offsets !== null && !Array.isArray(offsets)) {
+    const entries = Object.entries(offsets);
+    if (entries.every(([, n]) => Number.isSafeInteger(n) && (n as number) >= 0)) {
+      if (f !== fingerprint) throw invalid("invalid 'cursor': it belongs to a search with other filters");
+      return Object.fromEntries(entries) as Record<string, number>;
+    }
   }
   throw invalid("invalid 'cursor'");
 }
 
-const encodeCursor = (offsets: Record<string, number>) =>
-  Buffer.from(JSON.stringify(offsets)).toString('base64url');
+const encodeCursor = (offsets: Record<string, number>, fingerprint: string) =>
+  Buffer.from(JSON.stringify({ f: fingerprint, o: offsets })).toString('base64url');
 
 /** Searches the projection. */
 export async function searchTasks(store: ProjectionStore, input: SearchInput): Promise<SearchPage> {
@@ -181,7 +199,8 @@ async function scanIndexes(
   matches: (t: Probe) => boolean,
   limit: number,
 ): Promise<SearchPage> {
-  const offsets = decodeCursor(input.cursor);
+  const fingerprint = searchFingerprint(input);
+  const offsets = decodeCursor(input.cursor, fingerprint);
   const commands = [...input.commands].sort();
   // A creation range on the creation index is a score range: exact, no scan.
   const ranged = index === 'created' && (input.createdFrom !== undefined || input.createdTo !== undefined);
@@ -246,7 +265,7 @@ async function scanIndexes(
   const started = input.cursor !== undefined;
   return {
     items,
-    ...(more ? { nextCursor: encodeCursor(offsets) } : {}),
+    ...(more ? { nextCursor: encodeCursor(offsets, fingerprint) } : {}),
     // Unfiltered: the index sizes. Filtered: the matches seen, exact only when one request saw all.
     total: filtered ? items.length : total,
     totalExact: !filtered || (!more && !started),

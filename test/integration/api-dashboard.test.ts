@@ -77,6 +77,12 @@ describe('dashboard reads', () => {
     const next = await get(`/admin/tasks/search?command=${command}&limit=4&cursor=${all.body.nextCursor}`);
     expect(next.body.items.map((t: { id: string }) => t.id)).toEqual(ids.slice(0, 2).reverse());
     expect(next.body.nextCursor).toBeUndefined();
+    // A cursor holds positions in the indexes of its own search: with other filters it is refused.
+    const mixed = await get(
+      `/admin/tasks/search?command=${command}&state=ready&cursor=${all.body.nextCursor}`,
+    );
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.error).toContain('cursor');
     // Every command the caller may see, merged newest first.
     const both = await get('/admin/tasks/search?limit=200');
     expect(both.body.total).toBeGreaterThanOrEqual(7);
