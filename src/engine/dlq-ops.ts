@@ -102,7 +102,10 @@ export class DlqOps {
     assertValidCommand(sel.command);
     const { store } = this.deps;
     sel.taskIds?.forEach((id) => assertTaskId(id));
-    const ids = sel.taskIds ?? (await store.listIds(sel.command, 'dlq', 0, DLQ_ACTION_MAX)).ids;
+    // An id named twice is one task: counted once by a dry run, as the action then does it once.
+    const ids = sel.taskIds
+      ? [...new Set(sel.taskIds)]
+      : (await store.listIds(sel.command, 'dlq', 0, DLQ_ACTION_MAX)).ids;
     if (ids.length === 0) return [];
     const pipeline = pipelineOf(store.client);
     for (const id of ids)

@@ -76,6 +76,16 @@ describe('DLQ requeue and delete', () => {
     expect((await engine.queueStats(command)).dlq).toBe(0);
   });
 
+  it('an id named twice counts once, in the dry run as in the action', async () => {
+    const command = uniqueName('DLQ_DUP');
+    const [a] = await deadLetters(command, 1);
+    const taskIds = [a, a];
+    expect((await post(`/admin/dlq/${command}/requeue`, { taskIds, dryRun: true })).body).toEqual({
+      matched: 1,
+    });
+    expect((await post(`/admin/dlq/${command}/requeue`, { taskIds })).body).toEqual({ requeued: 1 });
+  });
+
   it('refuses a bad body with 400 and writes nothing', async () => {
     const command = uniqueName('DLQ_BAD');
     await deadLetters(command, 1);
