@@ -5,7 +5,7 @@
  * build has no inline script and no CDN). Off (`uiEnabled: false`): `/ui` answers 404; enabled but
  * not built (running from source): 503 saying to run `npm run build`.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -77,7 +77,11 @@ export function registerUi(app: FastifyInstance, options: UiOptions): void {
     const path = resolve(join(root, wanted));
     // Nothing outside the build's directory, whatever the path says (`..`, encoded or not).
     if (path !== root && !path.startsWith(root + sep)) return reply.code(404).send({ error: 'not found' });
-    const file = await readFile(path).catch(() => undefined);
+    // Nor through a symbolic link: the file itself, links resolved, must be inside the (resolved) root.
+    const [realRoot, real] = await Promise.all([realpath(root), realpath(path).catch(() => undefined)]);
+    if (real === undefined || !real.startsWith(realRoot + sep))
+      return reply.code(404).send({ error: 'not found' });
+    const file = await readFile(real).catch(() => undefined);
     if (file === undefined) return reply.code(404).send({ error: 'not found' });
     const type = TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
     // Vite names built assets by content hash: cache them; the page itself is always revalidated.

@@ -3,7 +3,7 @@
  * its security headers, `/ui` redirected, assets typed, nothing outside the build's directory, 503
  * when the build is missing, 404 when `uiEnabled` is off.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +74,9 @@ describe('GET /ui/', () => {
       const res = await fetch(`${root}${path}`);
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
     }
+    // A link in the build's directory to a file outside it is not followed out.
+    symlinkSync(join(dir, 'secret.txt'), join(build, 'linked.txt'));
+    expect((await fetch(`${root}/ui/linked.txt`)).status).toBe(404);
     // The session route beside it is the API's, not a file.
     expect((await fetch(`${root}/ui/api/session`)).status).toBe(401);
   });
