@@ -107,7 +107,8 @@ export function payloadValueAt(payload: unknown, path: string): string | undefin
     }
   }
   for (const part of path.split('.')) {
-    if (typeof value !== 'object' || value === null) return undefined;
+    // Own fields only: `__proto__` or `constructor` would otherwise match every object payload.
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part)) return undefined;
     value = (value as Record<string, unknown>)[part];
   }
   if (value === undefined) return undefined;
