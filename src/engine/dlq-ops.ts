@@ -68,7 +68,11 @@ export class DlqOps {
     const done = await this.run(sel, chosen, { type: 'delete' });
     const { store, registry, files } = this.deps;
     const pipeline = pipelineOf(store.client);
-    for (const t of done) pipeline.del(store.keys.taskIndex(t.id));
+    for (const t of done) {
+      pipeline.del(store.keys.taskIndex(t.id));
+      // The key's Redis entry too: left, it answered the next enqueue with that key with the deleted task.
+      if (t.idempotencyKey !== undefined) pipeline.del(store.keys.idempotency(t.idempotencyKey));
+    }
     if (done.length > 0) await execOrThrow(pipeline);
     for (const t of done) {
       if (t.idempotencyKey !== undefined) await registry.releaseIfBoundTo(t.idempotencyKey, t.id);

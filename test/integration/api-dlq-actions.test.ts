@@ -86,6 +86,23 @@ describe('DLQ requeue and delete', () => {
     expect((await post(`/admin/dlq/${command}/requeue`, { taskIds })).body).toEqual({ requeued: 1 });
   });
 
+  it("a deleted task's idempotency key creates a new task", async () => {
+    const command = uniqueName('DLQ_KEY');
+    const idempotencyKey = `${command}-k`;
+    const enqueueKeyed = () => engine.enqueue({ command, payload: {}, actor: 'test', idempotencyKey });
+    const deadLetterKeyed = async () => {
+      const t = await enqueueKeyed();
+      await engine.claim({ workerId: 'w1', commands: [command] });
+      await engine.nack({ taskId: t.id, workerId: 'w1', deadLetter: true, reason: 'boom' });
+      return t.id;
+    };
+    const first = await deadLetterKeyed();
+    expect((await post(`/admin/dlq/${command}/delete`, { taskIds: [first] })).body).toEqual({ deleted: 1 });
+    const second = await deadLetterKeyed();
+    expect(second).not.toBe(first);
+    expect((await post(`/admin/dlq/${command}/delete`, { taskIds: [second] })).body).toEqual({ deleted: 1 });
+  });
+
   it('refuses a bad body with 400 and writes nothing', async () => {
     const command = uniqueName('DLQ_BAD');
     await deadLetters(command, 1);
