@@ -4,7 +4,7 @@
  * keys and the command set written in the same round trip.
  */
 import type { StoredTaskEvent } from '../events/task-event.schema.js';
-import { applyArgument, projectEvent, type ProjectionOp } from './event.projection.js';
+import { applyArgument, FIELD, projectEvent, type ProjectionOp } from './event.projection.js';
 import type { ProjectionKeys } from './keys.js';
 import { opIndex } from './op-layout.js';
 import { scriptPipeline, type ScriptCommands } from './lua-scripts.js';
@@ -53,6 +53,20 @@ export async function applyEvents(
   options: ApplyOptions = {},
 ): Promise<number> {
   if (events.length === 0) return 0;
+  // A task deleted (DLQ delete) keeps no id index nor idempotency key, in a live apply as in a
+  // rebuild's replay (where its enqueue wrote them again): an earlier enqueue's key is read now,
+  // before the script drops the task's hash; one enqueued in this batch writes none.
+  const deleted = events.filter((e) => e.type === 'deleted');
+  const deletedIds = new Set(deleted.map((e) => e.taskId));
+  const deletedKeys =
+    deleted.length === 0
+      ? []
+      : ((await execOrThrow(
+          deleted.reduce(
+            (p, e) => p.hget(keys.task(e.command, e.taskId), FIELD.idempotencyKey),
+            pipelineOf(redis),
+          ),
+        )) as (string | null)[]);
   const byCommand = new Map<string, ProjectionOp[]>();
   // Only enqueues (and snapshots) need more than the script: claims and results of one command,
   // the hot path, go out as one script call without building a pipeline.
@@ -67,10 +81,16 @@ export async function applyEvents(
     if (options.reserve?.ids.has(event.taskId) && event.type === 'enqueued')
       op[RESERVED_UNTIL] = String(options.reserve.until);
     ops.push(op);
+    if (event.type === 'deleted') {
+      pipe().del(keys.taskIndex(event.taskId));
+      const key = deletedKeys[deleted.indexOf(event)];
+      if (key) pipe().codeqDeleteIfEqual(keys.idempotency(key), `${event.taskId} ${event.command}`);
+    }
     // A snapshot is the first event of a rolled-up task: it carries the same index entries.
     if (event.type !== 'enqueued' && event.type !== 'snapshot') continue;
-    indexEntries.push(keys.taskIndex(event.taskId), event.command);
-    const key = event.data.idempotencyKey;
+    const gone = deletedIds.has(event.taskId);
+    if (!gone) indexEntries.push(keys.taskIndex(event.taskId), event.command);
+    const key = gone ? undefined : event.data.idempotencyKey;
     const createdAt = event.type === 'snapshot' ? event.data.createdAt : event.at;
     const ttlMs = createdAt + idempotencyTtlMs - now;
     if (key !== undefined && ttlMs > 0) {

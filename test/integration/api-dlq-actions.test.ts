@@ -86,7 +86,7 @@ describe('DLQ requeue and delete', () => {
     expect((await post(`/admin/dlq/${command}/requeue`, { taskIds })).body).toEqual({ requeued: 1 });
   });
 
-  it("a deleted task's idempotency key creates a new task", async () => {
+  it("a deleted task's idempotency key creates a new task, after a rebuild too", async () => {
     const command = uniqueName('DLQ_KEY');
     const idempotencyKey = `${command}-k`;
     const enqueueKeyed = () => engine.enqueue({ command, payload: {}, actor: 'test', idempotencyKey });
@@ -101,6 +101,12 @@ describe('DLQ requeue and delete', () => {
     const second = await deadLetterKeyed();
     expect(second).not.toBe(first);
     expect((await post(`/admin/dlq/${command}/delete`, { taskIds: [second] })).body).toEqual({ deleted: 1 });
+    // A rebuild's replay sees the enqueues (which index the ids and the key), then the deletions.
+    await engine.rebuildProjection();
+    const third = await enqueueKeyed();
+    expect([first, second]).not.toContain(third.id);
+    expect(third.state).toBe('pending');
+    expect(await engine.store.commandOf(first)).toBeUndefined();
   });
 
   it('refuses a bad body with 400 and writes nothing', async () => {
