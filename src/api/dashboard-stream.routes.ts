@@ -17,6 +17,11 @@ import type { RouteDeps } from './route-context.js';
 export const STREAM_OVERVIEW_MS = 5_000;
 /** Interval of the `: ping` comments, ms. */
 export const STREAM_PING_MS = 15_000;
+/**
+ * Most bytes a stream may have waiting to be sent, bytes: a client that stops reading has its stream
+ * ended (the dashboard reopens it) instead of the server buffering the log for it without bound.
+ */
+export const STREAM_BACKLOG_MAX = 256 * 1024;
 
 /** The `task` event's data: what happened, to which task, when, by which worker. */
 function taskEventData(e: StoredTaskEvent): string {
@@ -63,7 +68,13 @@ export const dashboardStreamRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async
         'x-request-id': request.id,
       });
       const write = (text: string) => {
-        if (!done.signal.aborted && !raw.writableEnded) raw.write(text);
+        if (done.signal.aborted || raw.writableEnded) return;
+        if (raw.writableLength > STREAM_BACKLOG_MAX) {
+          request.log.warn({ backlog: raw.writableLength }, 'stream ended: the client does not read');
+          done.abort();
+          // Its socket too: ending it politely would wait, buffers held, for a reader that never comes.
+          raw.destroy();
+        } else raw.write(text);
       };
       const overview = () =>
         engine.overview(visible).then(
@@ -92,7 +103,7 @@ export const dashboardStreamRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async
         done.abort();
         for (const t of timers) clearInterval(t);
         claims.waiting.delete(done);
-        raw.end();
+        if (!raw.destroyed) raw.end();
       }
     },
   );

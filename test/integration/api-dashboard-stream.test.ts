@@ -3,7 +3,7 @@
  * takes from then on as `event: task` (read from JetStream), only the caller's commands, and when the
  * client goes away the log's consumer is deleted (nothing left on the stream).
  */
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import type { EngineApi } from '../../src/engine/engine.types.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startTestApi, type TestApi } from '../support/api-server.js';
+import { listenTestApi, startTestApi, type TestApi } from '../support/api-server.js';
 import { sleep } from '../support/assertions.js';
 import { uniqueName } from '../support/servers.js';
 
@@ -172,4 +172,36 @@ describe('GET /admin/stream', () => {
       await app.close();
     }
   }, 5_000);
+
+  it('a client that stops reading has its stream ended (bounded backlog), the consumer deleted', async () => {
+    const command = uniqueName('STREAM_SLOW');
+    const { app, base } = await listenTestApi(api.engine, TOKENS);
+    try {
+      let serverSocket: Socket | undefined;
+      app.server.on('connection', (s: Socket) => (serverSocket = s));
+      const before = await consumers();
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpRequest(`${base}/v1/codeq/admin/stream`, {
+          headers: { authorization: 'Bearer st-viewer' },
+        });
+        req.on('response', resolve).on('error', reject).end();
+      });
+      res.on('error', () => {});
+      await new Promise((r) => res.once('data', r));
+      // The server keeps what it writes (a stalled client, without depending on kernel buffers).
+      res.pause();
+      serverSocket?.cork();
+      expect(await consumers()).toBe(before + 1);
+      // About 140 bytes per event: well past the backlog bound.
+      for (let i = 0; i < 5; i++)
+        await api.engine.enqueueMany(
+          Array.from({ length: 500 }, () => ({ command, payload: {}, actor: 'test' })),
+        );
+      for (let i = 0; i < 100 && (await consumers()) !== before; i++) await sleep(50);
+      expect(await consumers()).toBe(before);
+      res.destroy();
+    } finally {
+      await app.close();
+    }
+  }, 20_000);
 });
