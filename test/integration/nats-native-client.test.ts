@@ -367,6 +367,46 @@ describe('publish intake', () => {
     expect(events.map((e) => e.type)).toEqual(['enqueued', 'enqueued']);
   });
 
+  it('retries a message whose enqueue failed with an internal error, rather than dropping it', async () => {
+    // Harness: the first enqueue fails before writing anything (an unexpected error, as a lost
+    // Redis connection gives): the message must come back and be enqueued, not be terminated.
+    for (const s of running.splice(0)) await s.stop();
+    const cmd = uniqueName('PUB');
+    publish(cmd, { payload: 'kept' });
+    await nc.flush();
+    const config = loadConfig({ env: codeqEnv() });
+    const engine = await Engine.create({
+      natsServers: deployment.natsUrl,
+      redisUrl: deployment.redisUrl,
+      streamName: deployment.streamName,
+      subjectPrefix: deployment.subjectPrefix,
+      keyPrefix: deployment.keyPrefix,
+      background: false,
+    });
+    let calls = 0;
+    const failing = Object.create(engine) as Engine;
+    failing.enqueue = async (input) => {
+      if (calls++ === 0) throw new Error('Connection is closed.');
+      return engine.enqueue(input);
+    };
+    const intakeNc = await connect({ servers: deployment.natsUrl });
+    const intake = await startPublishIntake({
+      nc: intakeNc,
+      engine: failing,
+      authenticator: createAuthenticator(config),
+      config,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await until(async () => calls >= 2 && (await intakeMessages()) === 0);
+      expect((await engine.queueStats(cmd)).ready).toBe(1);
+    } finally {
+      await intake.stop();
+      await intakeNc.close();
+      await engine.close();
+    }
+  });
+
   it('does not enqueue twice a message redelivered after its enqueue', async () => {
     // Harness: this instance's intake loses its first ack (the enqueue happened, then an outage):
     // the message comes back, with the same derived idempotency key.
