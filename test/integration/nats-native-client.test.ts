@@ -273,6 +273,25 @@ describe('NATS-native client', () => {
     expect(await counts(command)).toEqual(before);
   });
 
+  it("refuses credits whose delivery subject is not a worker's (the server would request it as itself)", async () => {
+    // Deliveries are requests made with codeq's own NATS permissions: to the JetStream API, the log's
+    // subjects or the API's own, a Task JSON body could delete a stream or append a forged event.
+    for (const deliverSubject of [
+      `$JS.API.STREAM.DELETE.${deployment.streamName}`,
+      `${deployment.subjectPrefix}.${command}.x`,
+      `${prefix}.v1.publish.${command}`,
+      `${prefix}.v1.tasks.enqueue`,
+    ]) {
+      const refused = await call(
+        'workers.credit',
+        { commands: [command], credits: 1, deliverSubject },
+        WORKER,
+      );
+      expect(errorOf(refused).code).toBe('400');
+      expect(refused.json<Json>().error).toMatch(/deliverSubject/);
+    }
+  });
+
   it('pushes tasks to a queue group on the shared delivery subject, with no claim loop', async () => {
     const cmd = command; // the worker token's event type
     // The lifecycle tests above leave this queue empty; the counts below start from there.
