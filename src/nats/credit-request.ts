@@ -41,6 +41,17 @@ export interface CreditRequest {
   batch: boolean;
 }
 
+/** The fields of a credit request body. */
+const CREDIT_FIELDS = new Set([
+  'commands',
+  'credits',
+  'deliverSubject',
+  'leaseSeconds',
+  'expiresMs',
+  'view',
+  'batch',
+]);
+
 function invalid(message: string): never {
   throw new CodeqError('INVALID_INPUT', `invalid body: ${message}`);
 }
@@ -67,6 +78,9 @@ export function assertDeliverable(subject: string, apiRoot: string): void {
 export function parseCreditRequest(body: unknown): CreditRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('a JSON object expected');
   const b = body as Record<string, unknown>;
+  // Strict like every other NATS body (a misspelt `expiresMs` would otherwise pass as the default).
+  const unknownField = Object.keys(b).find((k) => !CREDIT_FIELDS.has(k));
+  if (unknownField !== undefined) invalid(`unknown field '${unknownField}'`);
   const subject = b['deliverSubject'];
   if (typeof subject !== 'string' || subject.length > SUBJECT_MAX_LENGTH || !PUBLISH_SUBJECT.test(subject))
     invalid("'deliverSubject' must be a NATS subject without wildcards");

@@ -138,5 +138,9 @@ describe('push delivery', () => {
       /expiresMs/,
     );
     expect(() => parseCreditRequest({ credits: 1, deliverSubject: 'a', commands: ['bad name'] })).toThrow();
+    // Strict, as every other NATS body: a misspelt field fails loudly instead of being ignored.
+    expect(() => parseCreditRequest({ credits: 1, deliverSubject: 'a', expiresMS: 1000 })).toThrow(
+      "invalid body: unknown field 'expiresMS'",
+    );
   });
 });
