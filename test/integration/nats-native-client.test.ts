@@ -246,6 +246,18 @@ describe('NATS-native client', () => {
     expect(rest.map((e) => e.seq)).toEqual(events.slice(5).map((e: Json) => e.seq));
   });
 
+  it('claims nothing for a claim published without a reply subject (its tasks would go nowhere)', async () => {
+    const task = await ok('tasks.enqueue', { command, payload: 'nowhere' }, PRODUCER);
+    // A plain publish: no reply subject, so whatever it claimed would sit leased until expiry.
+    nc.publish(`${prefix}.v1.tasks.claim`, JSON.stringify({ commands: [command], leaseSeconds: 3600 }), {
+      headers: auth(WORKER),
+    });
+    // Handled after the publish (same connection, same subscription, in order).
+    const claimed = await ok('tasks.claim', { commands: [command], waitSeconds: 1 }, WORKER);
+    expect(claimed.id).toBe(task.id);
+    await ok('tasks.result', { taskId: task.id, status: 'COMPLETED', result: {} }, WORKER);
+  });
+
   it('refuses without credentials and with a bad body, writing nothing', async () => {
     const denied = await call('tasks.enqueue', { command, payload: 1 });
     expect(errorOf(denied)).toEqual({ code: '401', text: 'missing Authorization header' });
