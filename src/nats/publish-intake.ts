@@ -161,7 +161,11 @@ export async function startPublishIntake(options: PublishIntakeOptions): Promise
   const inFlight = new Set<Promise<void>>();
   const loop = (async () => {
     for await (const m of messages) {
-      const work = handle(m).finally(() => inFlight.delete(work));
+      // An ack/nak/term that throws (the connection closing) leaves the message to be redelivered;
+      // it must not end the loop for the messages behind it.
+      const work = handle(m)
+        .catch((err: unknown) => log.error({ err, seq: m.seq }, 'intake message left for redelivery'))
+        .finally(() => inFlight.delete(work));
       inFlight.add(work);
       // Bounded concurrency: wait for a slot before taking more.
       if (inFlight.size >= INTAKE_BATCH) await Promise.race(inFlight);
