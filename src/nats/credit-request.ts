@@ -41,6 +41,17 @@ export interface CreditRequest {
   batch: boolean;
 }
 
+/** The fields of a credit request body. */
+const CREDIT_FIELDS = new Set([
+  'commands',
+  'credits',
+  'deliverSubject',
+  'leaseSeconds',
+  'expiresMs',
+  'view',
+  'batch',
+]);
+
 function invalid(message: string): never {
   throw new CodeqError('INVALID_INPUT', `invalid body: ${message}`);
 }
@@ -51,10 +62,25 @@ function wholeIn(value: unknown, name: string, min: number, max: number): number
   return value as number;
 }
 
+/**
+ * Refuses a delivery subject that is not a worker's: its own inbox (`_INBOX…`, nats.js's
+ * `createInbox`, custom inbox prefixes starting `_INBOX` too) or `<apiRoot>.deliver.<…>`. Why: a
+ * delivery is a request made with the codeq instance's NATS permissions, so a subject of the
+ * JetStream API (`$JS.API.STREAM.DELETE.…`), of the log or of this API would let a worker token
+ * delete streams or write forged events.
+ */
+export function assertDeliverable(subject: string, apiRoot: string): void {
+  if (subject.startsWith('_INBOX') || subject.startsWith(`${apiRoot}.deliver.`)) return;
+  invalid(`'deliverSubject' must be an inbox (_INBOX…) or ${apiRoot}.deliver.<…>`);
+}
+
 /** Validates a credit request body (already parsed JSON); `INVALID_INPUT` with the reason. */
 export function parseCreditRequest(body: unknown): CreditRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('a JSON object expected');
   const b = body as Record<string, unknown>;
+  // Strict like every other NATS body (a misspelt `expiresMs` would otherwise pass as the default).
+  const unknownField = Object.keys(b).find((k) => !CREDIT_FIELDS.has(k));
+  if (unknownField !== undefined) invalid(`unknown field '${unknownField}'`);
   const subject = b['deliverSubject'];
   if (typeof subject !== 'string' || subject.length > SUBJECT_MAX_LENGTH || !PUBLISH_SUBJECT.test(subject))
     invalid("'deliverSubject' must be a NATS subject without wildcards");

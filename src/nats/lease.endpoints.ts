@@ -6,7 +6,7 @@
 import Type from 'typebox';
 import { resultItems, submitAll } from '../api/batch.routes.js';
 import { claimInput } from '../api/claim-handler.js';
-import { LEASE_OP_MESSAGES, RESULT_MESSAGES } from '../api/error-mapper.js';
+import { ApiRefusal, LEASE_OP_MESSAGES, RESULT_MESSAGES } from '../api/error-mapper.js';
 import { iso, resultJson, taskJson, tasksJson } from '../api/task-json.js';
 import { checkResult, submitResult } from '../api/worker.routes.js';
 import { TaskViewQueryFields } from '../contract/common.schema.js';
@@ -46,6 +46,9 @@ export function addLeaseEndpoints(ctx: NatsEndpointContext): void {
       policy: worker('codeq:claim'),
       body: Type.Object({ ...ClaimBody.properties, ...TaskViewQueryFields }, { additionalProperties: false }),
       async handle({ body, principal, msg, signal }) {
+        // A publish has nowhere to send what it claims: the tasks would wait out their lease.
+        if (msg.reply === '')
+          throw new ApiRefusal(400, 'a claim needs a reply subject (send it as a request)');
         const tasks = await engine.claim({
           ...claimInput(principal, body, config, signal.aborted),
           signal,

@@ -41,6 +41,13 @@ const INTAKE_ACK_WAIT_MS = 30_000;
 /** Delay of a redelivery after a dependency failed, ms. */
 const INTAKE_RETRY_MS = 2_000;
 
+/**
+ * Deliveries of a message whose enqueue failed unexpectedly (a 5xx other than an outage) before it
+ * is terminated: such a failure is often passing (a lost Redis connection), yet a message that
+ * always fails must not be retried for ever.
+ */
+const INTAKE_FAILURE_DELIVERIES_MAX = 5;
+
 /** Messages one instance works on at once. */
 const INTAKE_BATCH = 64;
 
@@ -129,7 +136,16 @@ export async function startPublishIntake(options: PublishIntakeOptions): Promise
         return;
       }
       const reply = err instanceof IntakeRefusal ? undefined : natsErrorReply(err);
-      if (reply && reply.status >= 500) log.error({ err, seq: m.seq }, 'intake message failed');
+      if (reply && reply.status >= 500) {
+        // Not the message's fault (a refusal is a 4xx): retried, up to a bound, rather than lost.
+        if (m.info.deliveryCount < INTAKE_FAILURE_DELIVERIES_MAX) {
+          log.warn({ err, seq: m.seq }, 'intake message failed; retried');
+          m.nak(INTAKE_RETRY_MS);
+          count('retried');
+          return;
+        }
+        log.error({ err, seq: m.seq }, 'intake message failed');
+      }
       log.warn(
         { seq: m.seq, subject: m.subject, error: reply?.body.error ?? (err as Error).message },
         'intake message rejected',
@@ -145,7 +161,11 @@ export async function startPublishIntake(options: PublishIntakeOptions): Promise
   const inFlight = new Set<Promise<void>>();
   const loop = (async () => {
     for await (const m of messages) {
-      const work = handle(m).finally(() => inFlight.delete(work));
+      // An ack/nak/term that throws (the connection closing) leaves the message to be redelivered;
+      // it must not end the loop for the messages behind it.
+      const work = handle(m)
+        .catch((err: unknown) => log.error({ err, seq: m.seq }, 'intake message left for redelivery'))
+        .finally(() => inFlight.delete(work));
       inFlight.add(work);
       // Bounded concurrency: wait for a slot before taking more.
       if (inFlight.size >= INTAKE_BATCH) await Promise.race(inFlight);

@@ -16,11 +16,15 @@ import type { EngineApi } from '../engine/engine.types.js';
 import type { TaskView } from '../contract/views.js';
 import { taskJson, type TaskWire } from '../api/task-json.js';
 import type { PayloadFormat } from '../config.js';
-import { CodeqError } from '../errors.js';
+import { CodeqError, isCodeqError } from '../errors.js';
 import type { CreditRequest } from './credit-request.js';
 
 /** How long a worker has to answer a delivery when not configured, ms. */
 export const DELIVERY_TIMEOUT_MS_DEFAULT = 5000;
+/** Tries of an abandon that fails for an outage. */
+const ABANDON_ATTEMPTS = 4;
+/** Pause before an abandon is tried again, ms, times the attempt. */
+const ABANDON_RETRY_MS = 250;
 /** Pause after a failed claim before the pool claims again, ms. */
 const CLAIM_RETRY_MS = 1000;
 
@@ -217,11 +221,20 @@ export class WorkerDelivery {
   }
 
   private async abandon(pool: Pool, taskId: string): Promise<void> {
-    try {
-      await this.options.engine.abandon({ taskId, workerId: pool.workerId });
-    } catch (err) {
-      // Lost meanwhile (expired, cancelled): the engine repairs it by itself.
-      this.options.logger.warn({ err, taskId }, 'push delivery: abandon failed');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.engine.abandon({ taskId, workerId: pool.workerId });
+        return;
+      } catch (err) {
+        // An outage is tried again: else the task waits out a lease nobody works under (hours,
+        // for a long lease). Other refusals (expired, cancelled): the engine repairs it by itself.
+        const passing = isCodeqError(err, 'UNAVAILABLE') || isCodeqError(err, 'TIMEOUT');
+        if (!passing || attempt >= ABANDON_ATTEMPTS) {
+          this.options.logger.warn({ err, taskId }, 'push delivery: abandon failed');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, ABANDON_RETRY_MS * attempt));
+      }
     }
   }
 }

@@ -6,9 +6,9 @@
  */
 import Type from 'typebox';
 import { claimInput } from '../api/claim-handler.js';
-import type { NatsEndpointContext } from './nats-context.js';
 import { addNatsEndpoint } from './nats-endpoint.js';
-import { parseCreditRequest } from './credit-request.js';
+import { assertDeliverable, parseCreditRequest } from './credit-request.js';
+import { apiRoot, type NatsEndpointContext } from './nats-context.js';
 import { WorkerDelivery } from './worker-delivery.js';
 
 /**
@@ -39,6 +39,7 @@ export function addWorkerEndpoints(ctx: NatsEndpointContext): void {
       body: Type.Object({}, { additionalProperties: true }),
       async handle({ body, principal }) {
         const request = parseCreditRequest(body);
+        assertDeliverable(request.deliverSubject, apiRoot(config));
         // The HTTP claim's rules: the body's commands, else the token's event types; each allowed.
         const { workerId, commands } = claimInput(principal, { commands: request.commands }, config, false);
         return { granted: delivery.credit(workerId, commands, request) };

@@ -50,7 +50,8 @@ export interface NatsTransportOptions {
   /**
    * Delivery subject of the workers; default each worker's own inbox. A shared subject
    * (`<prefix>.v1.deliver.<command>`) with {@link NatsTransportOptions.deliverQueue} lets workers
-   * sharing one identity share the deliveries.
+   * sharing one identity share the deliveries. The server refuses any other subject than an inbox
+   * (`_INBOX…`) or `<prefix>.v1.deliver.<…>`.
    */
   deliverSubject?: string;
   /** Queue group of a shared {@link NatsTransportOptions.deliverSubject}. */

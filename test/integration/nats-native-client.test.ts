@@ -246,6 +246,18 @@ describe('NATS-native client', () => {
     expect(rest.map((e) => e.seq)).toEqual(events.slice(5).map((e: Json) => e.seq));
   });
 
+  it('claims nothing for a claim published without a reply subject (its tasks would go nowhere)', async () => {
+    const task = await ok('tasks.enqueue', { command, payload: 'nowhere' }, PRODUCER);
+    // A plain publish: no reply subject, so whatever it claimed would sit leased until expiry.
+    nc.publish(`${prefix}.v1.tasks.claim`, JSON.stringify({ commands: [command], leaseSeconds: 3600 }), {
+      headers: auth(WORKER),
+    });
+    // Handled after the publish (same connection, same subscription, in order).
+    const claimed = await ok('tasks.claim', { commands: [command], waitSeconds: 1 }, WORKER);
+    expect(claimed.id).toBe(task.id);
+    await ok('tasks.result', { taskId: task.id, status: 'COMPLETED', result: {} }, WORKER);
+  });
+
   it('refuses without credentials and with a bad body, writing nothing', async () => {
     const denied = await call('tasks.enqueue', { command, payload: 1 });
     expect(errorOf(denied)).toEqual({ code: '401', text: 'missing Authorization header' });
@@ -271,6 +283,25 @@ describe('NATS-native client', () => {
     });
     expect(malformed.json()).toEqual({ error: 'invalid body: malformed JSON' });
     expect(await counts(command)).toEqual(before);
+  });
+
+  it("refuses credits whose delivery subject is not a worker's (the server would request it as itself)", async () => {
+    // Deliveries are requests made with codeq's own NATS permissions: to the JetStream API, the log's
+    // subjects or the API's own, a Task JSON body could delete a stream or append a forged event.
+    for (const deliverSubject of [
+      `$JS.API.STREAM.DELETE.${deployment.streamName}`,
+      `${deployment.subjectPrefix}.${command}.x`,
+      `${prefix}.v1.publish.${command}`,
+      `${prefix}.v1.tasks.enqueue`,
+    ]) {
+      const refused = await call(
+        'workers.credit',
+        { commands: [command], credits: 1, deliverSubject },
+        WORKER,
+      );
+      expect(errorOf(refused).code).toBe('400');
+      expect(refused.json<Json>().error).toMatch(/deliverSubject/);
+    }
   });
 
   it('pushes tasks to a queue group on the shared delivery subject, with no claim loop', async () => {
@@ -365,6 +396,46 @@ describe('publish intake', () => {
       events.push(...page.events);
     }
     expect(events.map((e) => e.type)).toEqual(['enqueued', 'enqueued']);
+  });
+
+  it('retries a message whose enqueue failed with an internal error, rather than dropping it', async () => {
+    // Harness: the first enqueue fails before writing anything (an unexpected error, as a lost
+    // Redis connection gives): the message must come back and be enqueued, not be terminated.
+    for (const s of running.splice(0)) await s.stop();
+    const cmd = uniqueName('PUB');
+    publish(cmd, { payload: 'kept' });
+    await nc.flush();
+    const config = loadConfig({ env: codeqEnv() });
+    const engine = await Engine.create({
+      natsServers: deployment.natsUrl,
+      redisUrl: deployment.redisUrl,
+      streamName: deployment.streamName,
+      subjectPrefix: deployment.subjectPrefix,
+      keyPrefix: deployment.keyPrefix,
+      background: false,
+    });
+    let calls = 0;
+    const failing = Object.create(engine) as Engine;
+    failing.enqueue = async (input) => {
+      if (calls++ === 0) throw new Error('Connection is closed.');
+      return engine.enqueue(input);
+    };
+    const intakeNc = await connect({ servers: deployment.natsUrl });
+    const intake = await startPublishIntake({
+      nc: intakeNc,
+      engine: failing,
+      authenticator: createAuthenticator(config),
+      config,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await until(async () => calls >= 2 && (await intakeMessages()) === 0);
+      expect((await engine.queueStats(cmd)).ready).toBe(1);
+    } finally {
+      await intake.stop();
+      await intakeNc.close();
+      await engine.close();
+    }
   });
 
   it('does not enqueue twice a message redelivered after its enqueue', async () => {

@@ -9,6 +9,7 @@ import { createInbox } from '@nats-io/nats-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
+import { CodeqError } from '../../src/errors.js';
 import { parseCreditRequest } from '../../src/nats/credit-request.js';
 import { WorkerDelivery } from '../../src/nats/worker-delivery.js';
 import { createTestEngine } from '../support/engine.js';
@@ -125,6 +126,39 @@ describe('push delivery', () => {
     await sub.drain();
   });
 
+  it('retries an abandon that failed for an outage, so a refused task does not wait out its lease', async () => {
+    // Harness: the engine's first abandon fails with UNAVAILABLE (an append that got no answer).
+    let abandons = 0;
+    const flaky = Object.create(engine) as Engine;
+    flaky.abandon = async (input) => {
+      if (abandons++ === 0) throw new CodeqError('UNAVAILABLE', 'no answer in time');
+      return engine.abandon(input);
+    };
+    const own = new WorkerDelivery({
+      nc,
+      engine: flaky,
+      logger: pino({ level: 'silent' }),
+      payloadFormat: 'string',
+    });
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox, {
+      callback: (_err, msg) => void msg.respond(JSON.stringify({ accepted: false })),
+    });
+    try {
+      const task = await engine.enqueue({ command: 'PUSHA', payload: {} });
+      own.credit(
+        'w-push',
+        ['PUSHA'],
+        parseCreditRequest({ credits: 1, deliverSubject: inbox, leaseSeconds: 3600 }),
+      );
+      await until(async () => (await types(task.id)).includes('abandoned'), 5000);
+      expect(abandons).toBe(2);
+    } finally {
+      await own.stop();
+      await sub.drain();
+    }
+  });
+
   it('credits expire', async () => {
     credit({ credits: 3, deliverSubject: createInbox(), expiresMs: 300 });
     expect(delivery.activePools).toBe(1);
@@ -138,5 +172,9 @@ describe('push delivery', () => {
       /expiresMs/,
     );
     expect(() => parseCreditRequest({ credits: 1, deliverSubject: 'a', commands: ['bad name'] })).toThrow();
+    // Strict, as every other NATS body: a misspelt field fails loudly instead of being ignored.
+    expect(() => parseCreditRequest({ credits: 1, deliverSubject: 'a', expiresMS: 1000 })).toThrow(
+      "invalid body: unknown field 'expiresMS'",
+    );
   });
 });
