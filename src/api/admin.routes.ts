@@ -180,7 +180,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       async (request, reply) => {
         const principal = principalOf(request);
         assertCommandAllowed(principal, request.params.command);
-        const { taskIds, filter, dryRun } = request.body;
+        const { taskIds, filter, dryRun, all } = request.body;
+        // A body-less delete must not empty a DLQ by accident: wiping it all is said explicitly.
+        if (action === 'delete' && taskIds === undefined && filter === undefined && all !== true)
+          throw new ApiRefusal(400, MESSAGES.dlqDeleteAll);
+        if (all === true && (taskIds !== undefined || filter !== undefined))
+          throw new ApiRefusal(400, MESSAGES.dlqAllWithSelection);
         const selection = {
           command: request.params.command,
           actor: `admin:${principal.subject}`,

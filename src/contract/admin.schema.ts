@@ -102,10 +102,17 @@ export const RequeueBody = Type.Object(
       ),
     ),
     dryRun: Type.Optional(Type.Boolean({ description: 'answer {matched: n}, change nothing' })),
+    all: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: the whole DLQ of the command. A delete with neither taskIds nor filter requires it (a delete cannot be undone)',
+      }),
+    ),
   },
   {
     additionalProperties: false,
-    description: 'Neither taskIds nor filter: the whole DLQ of the command. Both: the ids that match.',
+    description:
+      'Neither taskIds nor filter: the whole DLQ of the command (a delete also needs all: true). Both: the ids that match.',
   },
 );
 

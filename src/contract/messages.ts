@@ -15,6 +15,10 @@ export const MESSAGES = {
   groupKey: "invalid 'groupKey' (1..128 characters of letters, digits and _ . : @ -)",
   /** A cleanup `before` that is not a strict RFC3339 time. */
   before: "invalid 'before' (use RFC3339)",
+  /** A DLQ delete naming no tasks: emptying a DLQ is said with `all: true`. */
+  dlqDeleteAll: "a DLQ delete needs 'taskIds', a 'filter', or 'all': true",
+  /** `all: true` beside `taskIds` or `filter`: which one was meant is unclear. */
+  dlqAllWithSelection: "'all' cannot be combined with 'taskIds' or 'filter'",
   /** A subscription callback refused by the URL policy. */
   callbackUrl: 'invalid callback url',
   /** A subscription `deliveryMode` other than fanout, group, hash. */

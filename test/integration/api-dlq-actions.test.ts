@@ -65,9 +65,13 @@ describe('DLQ requeue and delete', () => {
     expect(log.at(-1)).toMatchObject({ type: 'deleted', actor: 'admin:alice' });
     expect((await callApi(api.base, `/tasks/${a}`, 'dq-admin')).status).toBe(404);
     expect(await engine.queueStats(command)).toMatchObject({ dlq: 1 });
-    // Again: nothing left to delete; the rest of the DLQ goes with no ids and no filter.
+    // Again: nothing left to delete; the rest of the DLQ goes with all: true.
     expect((await post(`/admin/dlq/${command}/delete`, { taskIds: [a] })).body).toEqual({ deleted: 0 });
-    expect((await post(`/admin/dlq/${command}/delete`, {})).body).toEqual({ deleted: 1 });
+    // A delete naming nothing is refused (a DLQ is emptied only with all: true), writing nothing.
+    expect((await post(`/admin/dlq/${command}/delete`, {})).status).toBe(400);
+    expect((await post(`/admin/dlq/${command}/delete`, { all: true, taskIds: [c] })).status).toBe(400);
+    expect(await engine.queueStats(command)).toMatchObject({ dlq: 1 });
+    expect((await post(`/admin/dlq/${command}/delete`, { all: true })).body).toEqual({ deleted: 1 });
     expect((await callApi(api.base, `/tasks/${c}`, 'dq-admin')).status).toBe(404);
     expect(await engine.queueStats(command)).toMatchObject({ dlq: 0, ready: 0 });
     // A rebuild replays the log, deletions included: the tasks stay gone.
