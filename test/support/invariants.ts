@@ -254,8 +254,14 @@ async function dumpKey(redis: RedisClient, key: string): Promise<DumpedKey | und
       return undefined; // gone between SCAN and read
     case 'string':
       return { type, value: await redis.get(key) };
-    case 'hash':
-      return { type, value: await redis.hgetall(key) };
+    case 'hash': {
+      // Field order means nothing in a hash, but HGETALL returns insertion order: sorted, so a
+      // rebuild that writes the same fields in another order compares equal.
+      const fields = Object.entries(await redis.hgetall(key)).sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      );
+      return { type, value: Object.fromEntries(fields) };
+    }
     case 'zset': {
       const flat = await redis.zrange(key, '0', '-1', 'WITHSCORES');
       const value: [string, number][] = [];
