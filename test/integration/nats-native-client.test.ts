@@ -115,6 +115,52 @@ function publish(cmd: string, body: unknown, token = PRODUCER): void {
   });
 }
 
+/**
+ * Harness of the intake fault cases: with every codeq instance stopped, one message is published,
+ * then an intake runs on an engine whose enqueue goes through `enqueue` (told the call's number);
+ * the message must end enqueued exactly once and leave the intake stream.
+ */
+async function intakeThrough(
+  enqueue: (
+    engine: Engine,
+    input: Parameters<Engine['enqueue']>[0],
+    call: number,
+  ) => ReturnType<Engine['enqueue']>,
+): Promise<void> {
+  for (const s of running.splice(0)) await s.stop();
+  const cmd = uniqueName('PUB');
+  publish(cmd, { payload: 'once' });
+  await nc.flush();
+  const config = loadConfig({ env: codeqEnv() });
+  const engine = await Engine.create({
+    natsServers: deployment.natsUrl,
+    redisUrl: deployment.redisUrl,
+    streamName: deployment.streamName,
+    subjectPrefix: deployment.subjectPrefix,
+    keyPrefix: deployment.keyPrefix,
+    background: false,
+  });
+  let calls = 0;
+  const wrapped = Object.create(engine) as Engine;
+  wrapped.enqueue = (input) => enqueue(engine, input, calls++);
+  const intakeNc = await connect({ servers: deployment.natsUrl });
+  const intake = await startPublishIntake({
+    nc: intakeNc,
+    engine: wrapped,
+    authenticator: createAuthenticator(config),
+    config,
+    logger: pino({ level: 'silent' }),
+  });
+  try {
+    await until(async () => calls >= 2 && (await intakeMessages()) === 0);
+    expect((await engine.queueStats(cmd)).ready).toBe(1);
+  } finally {
+    await intake.stop();
+    await intakeNc.close();
+    await engine.close();
+  }
+}
+
 beforeAll(async () => {
   deployment = testDeployment();
   prefix = uniqueName('api').toLowerCase();
@@ -399,83 +445,21 @@ describe('publish intake', () => {
   });
 
   it('retries a message whose enqueue failed with an internal error, rather than dropping it', async () => {
-    // Harness: the first enqueue fails before writing anything (an unexpected error, as a lost
-    // Redis connection gives): the message must come back and be enqueued, not be terminated.
-    for (const s of running.splice(0)) await s.stop();
-    const cmd = uniqueName('PUB');
-    publish(cmd, { payload: 'kept' });
-    await nc.flush();
-    const config = loadConfig({ env: codeqEnv() });
-    const engine = await Engine.create({
-      natsServers: deployment.natsUrl,
-      redisUrl: deployment.redisUrl,
-      streamName: deployment.streamName,
-      subjectPrefix: deployment.subjectPrefix,
-      keyPrefix: deployment.keyPrefix,
-      background: false,
-    });
-    let calls = 0;
-    const failing = Object.create(engine) as Engine;
-    failing.enqueue = async (input) => {
-      if (calls++ === 0) throw new Error('Connection is closed.');
+    // The first enqueue fails before writing anything (an unexpected error, as a lost Redis
+    // connection gives): the message must come back and be enqueued, not be terminated.
+    await intakeThrough(async (engine, input, call) => {
+      if (call === 0) throw new Error('Connection is closed.');
       return engine.enqueue(input);
-    };
-    const intakeNc = await connect({ servers: deployment.natsUrl });
-    const intake = await startPublishIntake({
-      nc: intakeNc,
-      engine: failing,
-      authenticator: createAuthenticator(config),
-      config,
-      logger: pino({ level: 'silent' }),
     });
-    try {
-      await until(async () => calls >= 2 && (await intakeMessages()) === 0);
-      expect((await engine.queueStats(cmd)).ready).toBe(1);
-    } finally {
-      await intake.stop();
-      await intakeNc.close();
-      await engine.close();
-    }
   });
 
   it('does not enqueue twice a message redelivered after its enqueue', async () => {
-    // Harness: this instance's intake loses its first ack (the enqueue happened, then an outage):
-    // the message comes back, with the same derived idempotency key.
-    for (const s of running.splice(0)) await s.stop();
-    const cmd = uniqueName('PUB');
-    publish(cmd, { payload: 'once' });
-    await nc.flush();
-    const config = loadConfig({ env: codeqEnv() });
-    const engine = await Engine.create({
-      natsServers: deployment.natsUrl,
-      redisUrl: deployment.redisUrl,
-      streamName: deployment.streamName,
-      subjectPrefix: deployment.subjectPrefix,
-      keyPrefix: deployment.keyPrefix,
-      background: false,
-    });
-    let lost = 0;
-    const flaky = Object.create(engine) as Engine;
-    flaky.enqueue = async (input) => {
+    // The first ack is lost (the enqueue happened, then an outage): the message comes back, with
+    // the same derived idempotency key.
+    await intakeThrough(async (engine, input, call) => {
       const task = await engine.enqueue(input);
-      if (lost++ === 0) throw new CodeqError('UNAVAILABLE', 'ack lost');
+      if (call === 0) throw new CodeqError('UNAVAILABLE', 'ack lost');
       return task;
-    };
-    const intakeNc = await connect({ servers: deployment.natsUrl });
-    const intake = await startPublishIntake({
-      nc: intakeNc,
-      engine: flaky,
-      authenticator: createAuthenticator(config),
-      config,
-      logger: pino({ level: 'silent' }),
     });
-    try {
-      await until(async () => lost >= 2 && (await intakeMessages()) === 0);
-      expect((await engine.queueStats(cmd)).ready).toBe(1);
-    } finally {
-      await intake.stop();
-      await intakeNc.close();
-      await engine.close();
-    }
   });
 });
